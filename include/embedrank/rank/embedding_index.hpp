@@ -1,0 +1,555 @@
+#pragma once
+/// EmbeddingIndex: an exact top-k ranker over a catalogue of item vectors.
+///
+/// N = stored rows (live + removed), D = vector dimension,
+/// DP = D padded to a multiple of 8, Q = queries in a batch, k = results.
+///
+/// Scores are inner products <query, item>; with Metric::cosine the rows are
+/// L2-normalised when added and each query when searched. Results are
+/// exactly min(k, eligible) hits, best first, in the total order
+/// (score descending, row ascending); see rank/topk.hpp and docs/ranking.md.
+///
+/// Item ids are std::string: shop SKUs are strings, the id file is text, and
+/// one id type keeps the API and the files simple. Integer ids are accepted
+/// through overloads and stored as their decimal text. The hot loop never
+/// touches ids: it works on row numbers, ids are looked up for the k results.
+///
+/// Thread safety: const member functions (search, search_batch, scores,
+/// save, ...) may run concurrently; add/remove/compact need exclusive access.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "embedrank/core/error.hpp"
+#include "embedrank/core/npy.hpp"
+#include "embedrank/core/parallel.hpp"
+#include "embedrank/core/tensor.hpp"
+#include "embedrank/rank/detail/dot.hpp"
+#include "embedrank/rank/detail/half.hpp"
+#include "embedrank/rank/topk.hpp"
+
+namespace embedrank {
+namespace rank {
+
+/// How a query is scored against an item.
+enum class Metric {
+  inner_product,  ///< <query, item>
+  cosine,         ///< <query / |query|, item / |item|>; rows are normalised at add time
+};
+
+/// How item vectors are stored. Queries are always float32.
+enum class Storage {
+  float32,
+  float16,  ///< IEEE binary16, round to nearest even; halves memory and scan traffic
+};
+
+/// Construction options of an EmbeddingIndex.
+struct IndexOptions {
+  Metric metric = Metric::inner_product;
+  Storage storage = Storage::float32;
+  int threads = 0;  ///< threads per search; <= 0 means available_cpus()
+};
+
+/// One bit per catalogue row; a set bit excludes that row from a search.
+/// Rows at or past size() are not excluded (items added after the bitmap was
+/// built). Row numbers change only in EmbeddingIndex::compact().
+class ItemBitmap {
+ public:
+  explicit ItemBitmap(std::size_t size = 0) : size_(size), words_((size + 63) / 64, 0) {}
+
+  std::size_t size() const { return size_; }
+
+  /// Sets the bit of `row`; throws InputError if row >= size().
+  void set(std::size_t row) {
+    check(row);
+    words_[row / 64] |= std::uint64_t{1} << (row % 64);
+  }
+  /// Clears the bit of `row`; throws InputError if row >= size().
+  void reset(std::size_t row) {
+    check(row);
+    words_[row / 64] &= ~(std::uint64_t{1} << (row % 64));
+  }
+  /// True if `row` is excluded; rows >= size() are not.
+  bool test(std::size_t row) const { return row < size_ && ((words_[row / 64] >> (row % 64)) & 1u) != 0; }
+
+  /// 64-bit word w holds rows [64 w, 64 w + 64), bit r % 64 for row r; 0 past the end.
+  std::uint64_t word(std::size_t w) const { return w < words_.size() ? words_[w] : 0; }
+
+ private:
+  void check(std::size_t row) const {
+    if (row >= size_)
+      throw InputError("bitmap_out_of_range",
+                       "row " + std::to_string(row) + " is outside an ItemBitmap of size " + std::to_string(size_));
+  }
+
+  std::size_t size_;
+  std::vector<std::uint64_t> words_;  // (ceil(size / 64))
+};
+
+/// Which items a search may return. Both parts are optional and combine with
+/// "and". Both are applied inside the scan, not as a post-filter, so the
+/// result count is exactly min(k, eligible items).
+struct SearchFilter {
+  /// Rows to skip; the scan does not even read their vectors.
+  const ItemBitmap* exclude = nullptr;
+  /// keep(row) == false removes the row. Called only for rows whose score
+  /// would enter the current top-k, from the search's worker threads,
+  /// possibly concurrently and more than once per row (once per query of a
+  /// batch): it must be thread-safe and give the same answer every time.
+  std::function<bool(std::size_t row)> keep;
+};
+
+/// One result: external id, score and the row it came from.
+struct SearchResult {
+  std::string id;
+  float score = 0.0f;
+  std::size_t row = 0;
+};
+
+class EmbeddingIndex {
+ public:
+  /// An empty index of D-dimensional vectors. Throws InputError if dim == 0.
+  explicit EmbeddingIndex(std::size_t dim, IndexOptions options = {})
+      : dim_(dim), padded_dim_(detail::padded_dimension(dim)), options_(options) {
+    if (dim == 0) throw InputError("zero_dimension", "an EmbeddingIndex needs a dimension > 0");
+  }
+
+  std::size_t dim() const { return dim_; }
+  Metric metric() const { return options_.metric; }
+  Storage storage() const { return options_.storage; }
+  /// Threads a search uses (the resolved count).
+  int threads() const { return resolve_threads(options_.threads); }
+  /// Sets the threads per search; <= 0 means available_cpus(). Results do not depend on it.
+  void set_threads(int threads) { options_.threads = threads; }
+
+  /// Live items (added and not removed).
+  std::size_t size() const { return ids_.size() - removed_count_; }
+  /// Stored rows, including removed ones not yet compacted (N).
+  std::size_t rows() const { return ids_.size(); }
+
+  /// Adds one item. `vector` has `dim` floats. Throws InputError on a
+  /// dimension mismatch, a duplicate id, or an id that is empty or contains
+  /// a tab, '\r' or '\n' (ids are written one per line and as TSV fields).
+  void add(const std::string& id, const float* vector, std::size_t dim) {
+    check_dimension(dim, "item " + id);
+    check_new_id(id);
+    append_row(id, vector);
+  }
+  /// Adds one item with an integer id, stored as its decimal text.
+  void add(std::int64_t id, const float* vector, std::size_t dim) { add(std::to_string(id), vector, dim); }
+  /// Adds one item from a (D) vector.
+  void add(const std::string& id, const VectorF& vector) { add(id, vector.data(), static_cast<std::size_t>(vector.size())); }
+
+  /// Adds rows[i] (a (count, D) row-major block) under ids[i]. All ids are
+  /// checked before anything is added, so on an exception the index is unchanged.
+  void add_rows(const std::vector<std::string>& ids, const float* rows, std::size_t count, std::size_t dim) {
+    check_dimension(dim, "item block");
+    if (ids.size() != count)
+      throw InputError("id_count_mismatch",
+                       std::to_string(ids.size()) + " ids for " + std::to_string(count) + " vectors");
+    std::unordered_map<std::string, std::size_t> seen;
+    for (std::size_t i = 0; i < count; ++i) {
+      check_new_id(ids[i]);
+      if (!seen.emplace(ids[i], i).second) throw InputError("duplicate_id", "item id '" + ids[i] + "' appears twice");
+    }
+    reserve(rows_count_after(count));
+    for (std::size_t i = 0; i < count; ++i) append_row(ids[i], rows + i * dim);
+  }
+  /// Adds the rows of `vectors` (count, D) under `ids`.
+  void add_rows(const std::vector<std::string>& ids, const MatrixF& vectors) {
+    add_rows(ids, vectors.data(), static_cast<std::size_t>(vectors.rows()), static_cast<std::size_t>(vectors.cols()));
+  }
+
+  /// Removes an item; returns false if the id is unknown. Its row stays
+  /// (skipped by every search) until compact(), so row numbers and bitmaps
+  /// stay valid.
+  bool remove(const std::string& id) {
+    const auto it = row_of_.find(id);
+    if (it == row_of_.end()) return false;
+    const std::size_t row = it->second;
+    removed_[row / 64] |= std::uint64_t{1} << (row % 64);
+    ++removed_count_;
+    row_of_.erase(it);
+    return true;
+  }
+  bool remove(std::int64_t id) { return remove(std::to_string(id)); }
+
+  /// Drops removed rows, keeping the order of the others; renumbers rows, so
+  /// ItemBitmaps built before no longer apply.
+  void compact() {
+    if (removed_count_ == 0) return;
+    std::size_t kept = 0;
+    for (std::size_t row = 0; row < ids_.size(); ++row) {
+      if (is_removed(row)) continue;
+      if (kept != row) {
+        if (options_.storage == Storage::float32)
+          std::copy_n(&f32_[row * padded_dim_], padded_dim_, &f32_[kept * padded_dim_]);
+        else
+          std::copy_n(&f16_[row * padded_dim_], padded_dim_, &f16_[kept * padded_dim_]);
+        ids_[kept] = std::move(ids_[row]);
+      }
+      ++kept;
+    }
+    ids_.resize(kept);
+    f32_.resize(options_.storage == Storage::float32 ? kept * padded_dim_ : 0);
+    f16_.resize(options_.storage == Storage::float16 ? kept * padded_dim_ : 0);
+    removed_.assign((kept + 63) / 64, 0);
+    removed_count_ = 0;
+    row_of_.clear();
+    for (std::size_t row = 0; row < kept; ++row) row_of_.emplace(ids_[row], row);
+  }
+
+  bool contains(const std::string& id) const { return row_of_.count(id) != 0; }
+  /// Row of a live item; throws InputError("unknown_id") if there is none.
+  std::size_t row_of(const std::string& id) const {
+    const auto it = row_of_.find(id);
+    if (it == row_of_.end()) throw InputError("unknown_id", "no item with id '" + id + "' in the index");
+    return it->second;
+  }
+  /// Id of a stored row; throws InputError if row >= rows().
+  const std::string& id_at(std::size_t row) const {
+    check_row(row);
+    return ids_[row];
+  }
+  /// The stored vector of a row (D), as used for scoring (normalised for
+  /// cosine, rounded for float16). Throws InputError if row >= rows().
+  VectorF vector(std::size_t row) const {
+    check_row(row);
+    VectorF out(static_cast<Eigen::Index>(dim_));
+    for (std::size_t j = 0; j < dim_; ++j)
+      out[static_cast<Eigen::Index>(j)] = options_.storage == Storage::float32 ? f32_[row * padded_dim_ + j]
+                                                                               : detail::half_to_float(f16_[row * padded_dim_ + j]);
+    return out;
+  }
+
+  /// A bitmap (size rows()) excluding the given ids; ids not in the index are
+  /// ignored (an absent item can never be returned anyway).
+  ItemBitmap exclusion(const std::vector<std::string>& ids) const {
+    ItemBitmap bitmap(rows());
+    for (const auto& id : ids) {
+      const auto it = row_of_.find(id);
+      if (it != row_of_.end()) bitmap.set(it->second);
+    }
+    return bitmap;
+  }
+
+  /// The k best live items for one query (D floats), best first; exactly
+  /// min(k, eligible) results, where eligible = live, not excluded, kept by
+  /// the predicate and with a non-NaN score. Throws InputError on a
+  /// dimension mismatch or a bitmap larger than rows(); rethrows what the
+  /// predicate throws.
+  std::vector<SearchResult> search(const float* query, std::size_t dim, std::size_t k,
+                                   const SearchFilter& filter = {}) const {
+    auto batch = search_batch(query, 1, dim, k, filter);
+    return std::move(batch.front());
+  }
+  /// search() for a (D) vector.
+  std::vector<SearchResult> search(const VectorF& query, std::size_t k, const SearchFilter& filter = {}) const {
+    return search(query.data(), static_cast<std::size_t>(query.size()), k, filter);
+  }
+
+  /// search() for each of Q queries, a (Q, D) row-major block; result q
+  /// belongs to query q. Throws as search() does.
+  std::vector<std::vector<SearchResult>> search_batch(const float* queries, std::size_t count, std::size_t dim,
+                                                      std::size_t k, const SearchFilter& filter = {}) const {
+    check_dimension(dim, "query");
+    check_filter(filter);
+    std::vector<std::vector<SearchResult>> results(count);
+    const std::size_t k_used = std::min(k, size());
+    if (count == 0 || k_used == 0) return results;
+
+    const std::vector<float, Eigen::aligned_allocator<float>> padded = prepare_queries(queries, count);  // (Q, DP)
+    const std::vector<std::vector<Hit>> hits = options_.storage == Storage::float32
+                                                   ? scan(f32_.data(), padded.data(), count, k_used, filter)
+                                                   : scan(f16_.data(), padded.data(), count, k_used, filter);
+    for (std::size_t q = 0; q < count; ++q) {
+      results[q].reserve(hits[q].size());
+      for (const Hit& hit : hits[q]) results[q].push_back(SearchResult{ids_[hit.index], hit.score, hit.index});
+    }
+    return results;
+  }
+  /// search_batch() for a (Q, D) matrix.
+  std::vector<std::vector<SearchResult>> search_batch(const MatrixF& queries, std::size_t k,
+                                                      const SearchFilter& filter = {}) const {
+    return search_batch(queries.data(), static_cast<std::size_t>(queries.rows()), static_cast<std::size_t>(queries.cols()),
+                        k, filter);
+  }
+
+  /// The score of every stored row (N), removed rows included, computed
+  /// exactly as search() does; for diagnostics and re-ranking.
+  /// Throws InputError on a dimension mismatch.
+  std::vector<float> scores(const float* query, std::size_t dim) const {
+    check_dimension(dim, "query");
+    const auto padded = prepare_queries(query, 1);  // (1, DP)
+    std::vector<float> out(rows());                 // (N)
+    for (std::size_t row = 0; row < rows(); ++row)
+      out[row] = options_.storage == Storage::float32
+                     ? detail::dot_reference(padded.data(), &f32_[row * padded_dim_], padded_dim_)
+                     : detail::dot_reference(padded.data(), &f16_[row * padded_dim_], padded_dim_);
+    return out;
+  }
+
+  /// Writes the live items: vectors as a (size(), D) float32 .npy file, ids
+  /// one per line ('\n'-terminated, same order). Throws FileError.
+  void save(const std::string& vectors_path, const std::string& ids_path) const {
+    MatrixF live(static_cast<Eigen::Index>(size()), static_cast<Eigen::Index>(dim_));  // (live, D)
+    std::ofstream ids_out(ids_path, std::ios::binary | std::ios::trunc);
+    if (!ids_out) throw FileError("open", ids_path + ": cannot open for writing");
+    Eigen::Index out_row = 0;
+    for (std::size_t row = 0; row < rows(); ++row) {
+      if (is_removed(row)) continue;
+      live.row(out_row++) = vector(row).transpose();
+      ids_out << ids_[row] << '\n';
+    }
+    ids_out.flush();
+    if (!ids_out) throw FileError("write", ids_path + ": write failed");
+    write_npy(vectors_path, live);
+  }
+
+  /// Loads a (N, D) float32 .npy file and its ids file (one id per line,
+  /// a trailing '\r' ignored); an empty ids_path names the items "0".."N-1".
+  /// With Metric::cosine the rows are normalised again (idempotent up to
+  /// rounding). Throws FileError, FormatError (bad .npy, D == 0, id count
+  /// differs from N) or ParseError (empty or duplicate id, with file and line).
+  static EmbeddingIndex load(const std::string& vectors_path, const std::string& ids_path, IndexOptions options = {}) {
+    const MatrixF vectors = read_npy(vectors_path);  // (N, D)
+    if (vectors.cols() == 0) throw FormatError("zero_dimension", vectors_path + ": vectors have dimension 0");
+    const std::size_t n = static_cast<std::size_t>(vectors.rows());
+    std::vector<std::string> ids;
+    if (ids_path.empty()) {
+      ids.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) ids.push_back(std::to_string(i));
+    } else {
+      ids = read_ids(ids_path);
+      if (ids.size() != n)
+        throw FormatError("id_count_mismatch", ids_path + ": " + std::to_string(ids.size()) + " ids for " +
+                                                   std::to_string(n) + " vectors in " + vectors_path);
+    }
+    EmbeddingIndex index(static_cast<std::size_t>(vectors.cols()), options);
+    index.add_rows(ids, vectors);
+    return index;
+  }
+
+  /// Reads an ids file: one non-empty id per line, a trailing '\r' ignored.
+  /// Throws FileError or ParseError (empty, duplicate or tab-containing id,
+  /// with file and line).
+  static std::vector<std::string> read_ids(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw FileError("open", path + ": cannot open for reading");
+    std::vector<std::string> ids;
+    std::unordered_map<std::string, std::size_t> line_of;
+    std::string line;
+    std::size_t line_number = 0;
+    while (std::getline(in, line)) {
+      ++line_number;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      const std::string where = path + ":" + std::to_string(line_number);
+      if (line.empty()) throw ParseError("empty_id", where + ": empty id");
+      if (line.find_first_of("\t\r") != std::string::npos) throw ParseError("bad_id", where + ": id contains a tab or '\\r'");
+      const auto inserted = line_of.emplace(line, line_number);
+      if (!inserted.second)
+        throw ParseError("duplicate_id", where + ": id '" + line + "' already on line " + std::to_string(inserted.first->second));
+      ids.push_back(line);
+    }
+    if (in.bad()) throw FileError("read", path + ": read failed");
+    return ids;
+  }
+
+ private:
+  using AlignedFloats = std::vector<float, Eigen::aligned_allocator<float>>;
+  using AlignedHalves = std::vector<std::uint16_t, Eigen::aligned_allocator<std::uint16_t>>;
+
+  // items per register tile: single queries stream memory (wide item tiles),
+  // batches reuse each loaded item across 3 queries (12 accumulators)
+  static constexpr int kSingleItems = 8;
+  static constexpr int kBatchQueries = 3;
+  static constexpr int kBatchItems = 4;
+  // below this many (query, row) pairs per thread a thread costs more than it saves
+  static constexpr std::size_t kMinPairsPerThread = 2048;
+
+  std::size_t rows_count_after(std::size_t added) const { return ids_.size() + added; }
+
+  void reserve(std::size_t total_rows) {
+    if (options_.storage == Storage::float32)
+      f32_.reserve(total_rows * padded_dim_);
+    else
+      f16_.reserve(total_rows * padded_dim_);
+    ids_.reserve(total_rows);
+  }
+
+  void check_dimension(std::size_t dim, const std::string& what) const {
+    if (dim != dim_)
+      throw InputError("dimension_mismatch", what + " has dimension " + std::to_string(dim) + ", the index has " +
+                                                 std::to_string(dim_));
+  }
+
+  void check_row(std::size_t row) const {
+    if (row >= rows())
+      throw InputError("row_out_of_range", "row " + std::to_string(row) + " is outside the index (" +
+                                               std::to_string(rows()) + " rows)");
+  }
+
+  void check_new_id(const std::string& id) const {
+    if (id.empty()) throw InputError("empty_id", "item ids must not be empty");
+    if (id.find_first_of("\t\r\n") != std::string::npos)
+      throw InputError("bad_id", "item id '" + id + "' contains a tab, '\\r' or '\\n'");
+    if (row_of_.count(id) != 0) throw InputError("duplicate_id", "item id '" + id + "' is already in the index");
+  }
+
+  void check_filter(const SearchFilter& filter) const {
+    if (filter.exclude != nullptr && filter.exclude->size() > rows())
+      throw InputError("bitmap_too_large", "exclusion bitmap has " + std::to_string(filter.exclude->size()) +
+                                               " rows, the index " + std::to_string(rows()) +
+                                               " (built before compact()?)");
+  }
+
+  bool is_removed(std::size_t row) const { return ((removed_[row / 64] >> (row % 64)) & 1u) != 0; }
+
+  // row <- vector, L2-normalised for cosine (a zero or non-finite norm leaves it as is)
+  void append_row(const std::string& id, const float* vector) {
+    double scale = 1.0;
+    if (options_.metric == Metric::cosine) scale = inverse_norm(vector);
+    const std::size_t row = ids_.size();
+    if (options_.storage == Storage::float32) {
+      f32_.resize((row + 1) * padded_dim_, 0.0f);
+      for (std::size_t j = 0; j < dim_; ++j) f32_[row * padded_dim_ + j] = static_cast<float>(vector[j] * scale);
+    } else {
+      f16_.resize((row + 1) * padded_dim_, 0);
+      for (std::size_t j = 0; j < dim_; ++j)
+        f16_[row * padded_dim_ + j] = detail::float_to_half(static_cast<float>(vector[j] * scale));
+    }
+    ids_.push_back(id);
+    row_of_.emplace(id, row);
+    if (removed_.size() * 64 < ids_.size()) removed_.push_back(0);
+  }
+
+  double inverse_norm(const float* vector) const {
+    double squares = 0.0;
+    for (std::size_t j = 0; j < dim_; ++j) squares += static_cast<double>(vector[j]) * vector[j];
+    const double norm = std::sqrt(squares);
+    return (norm > 0.0 && std::isfinite(norm)) ? 1.0 / norm : 1.0;
+  }
+
+  // queries copied to (Q, DP), zero-padded, normalised for cosine
+  AlignedFloats prepare_queries(const float* queries, std::size_t count) const {
+    AlignedFloats padded(count * padded_dim_, 0.0f);  // (Q, DP)
+    for (std::size_t q = 0; q < count; ++q) {
+      const float* query = queries + q * dim_;
+      const double scale = options_.metric == Metric::cosine ? inverse_norm(query) : 1.0;
+      for (std::size_t j = 0; j < dim_; ++j) padded[q * padded_dim_ + j] = static_cast<float>(query[j] * scale);
+    }
+    return padded;
+  }
+
+  // Exact top-k of every query over all eligible rows. The rows are split
+  // into contiguous 64-row word ranges, one per thread; each thread keeps a
+  // TopK per query, and the per-thread lists are merged in the total order,
+  // so the result does not depend on the split.
+  template <typename Item>
+  std::vector<std::vector<Hit>> scan(const Item* items, const float* queries, std::size_t query_count, std::size_t k,
+                                     const SearchFilter& filter) const {
+    const std::size_t words = (rows() + 63) / 64;
+    const std::size_t pairs = rows() * query_count;
+    const int threads = static_cast<int>(std::max<std::size_t>(
+        1, std::min<std::size_t>(static_cast<std::size_t>(this->threads()), pairs / kMinPairsPerThread)));
+    const std::size_t chunks = std::min<std::size_t>(words, static_cast<std::size_t>(threads));
+    std::vector<std::vector<std::vector<Hit>>> parts(chunks, std::vector<std::vector<Hit>>(query_count));  // (chunks, Q)
+    parallel_chunks(words, static_cast<int>(chunks), [&](std::size_t word_begin, std::size_t word_end, std::size_t chunk) {
+      std::vector<TopK> tops(query_count, TopK(k));  // (Q)
+      scan_words(items, queries, query_count, word_begin, word_end, filter, tops.data());
+      for (std::size_t q = 0; q < query_count; ++q) parts[chunk][q] = tops[q].take_sorted();
+    });
+    std::vector<std::vector<Hit>> merged(query_count);
+    std::vector<std::vector<Hit>> per_query(chunks);
+    for (std::size_t q = 0; q < query_count; ++q) {
+      for (std::size_t c = 0; c < chunks; ++c) per_query[c] = std::move(parts[c][q]);
+      merged[q] = merge_top_k(per_query, k);
+    }
+    return merged;
+  }
+
+  // Scans rows [64 word_begin, 64 word_end): eligible rows (live, not
+  // excluded) are gathered into register tiles, scored, and offered to the
+  // per-query TopK right away (selection fused into the tile loop).
+  template <typename Item>
+  void scan_words(const Item* items, const float* queries, std::size_t query_count, std::size_t word_begin,
+                  std::size_t word_end, const SearchFilter& filter, TopK* tops) const {
+    const bool single = query_count == 1;
+    const int tile_items = single ? kSingleItems : kBatchItems;
+    std::size_t tile[kSingleItems];  // rows of the tile being gathered
+    int filled = 0;
+    for (std::size_t w = word_begin; w < word_end; ++w) {
+      std::uint64_t eligible = ~removed_[w];
+      if (filter.exclude != nullptr) eligible &= ~filter.exclude->word(w);
+      const std::size_t rows_in_word = std::min<std::size_t>(64, rows() - w * 64);
+      if (rows_in_word < 64) eligible &= (std::uint64_t{1} << rows_in_word) - 1;
+      while (eligible != 0) {
+        tile[filled++] = w * 64 + static_cast<std::size_t>(__builtin_ctzll(eligible));
+        eligible &= eligible - 1;
+        if (filled == tile_items) {
+          if (single)
+            score_tile<kSingleItems>(items, queries, query_count, tile, filter, tops);
+          else
+            score_tile<kBatchItems>(items, queries, query_count, tile, filter, tops);
+          filled = 0;
+        }
+      }
+    }
+    for (int i = 0; i < filled; ++i) score_tile<1>(items, queries, query_count, tile + i, filter, tops);
+  }
+
+  // scores the IT rows of `tile` against all Q queries, QT queries at a time
+  template <int IT, typename Item>
+  void score_tile(const Item* items, const float* queries, std::size_t query_count, const std::size_t* tile,
+                  const SearchFilter& filter, TopK* tops) const {
+    const Item* item_rows[IT];
+    for (int i = 0; i < IT; ++i) item_rows[i] = items + tile[i] * padded_dim_;
+    std::size_t q = 0;
+    for (; q + kBatchQueries <= query_count; q += kBatchQueries)
+      score_and_offer<kBatchQueries, IT>(item_rows, queries, q, tile, filter, tops);
+    if (query_count - q == 2) score_and_offer<2, IT>(item_rows, queries, q, tile, filter, tops);
+    if (query_count - q == 1) score_and_offer<1, IT>(item_rows, queries, q, tile, filter, tops);
+  }
+
+  template <int QT, int IT, typename Item>
+  void score_and_offer(const Item* const* item_rows, const float* queries, std::size_t first_query,
+                       const std::size_t* tile, const SearchFilter& filter, TopK* tops) const {
+    const float* query_rows[QT];
+    for (int q = 0; q < QT; ++q) query_rows[q] = queries + (first_query + q) * padded_dim_;
+    float tile_scores[QT * IT];  // (QT, IT)
+    detail::dot_tile<QT, IT>(query_rows, item_rows, padded_dim_, tile_scores);
+    for (int q = 0; q < QT; ++q) {
+      TopK& top = tops[first_query + q];
+      for (int i = 0; i < IT; ++i) {
+        const float score = tile_scores[q * IT + i];
+        // one compare rejects almost every row (and every NaN)
+        if (!(score >= top.threshold())) continue;
+        if (filter.keep && !filter.keep(tile[i])) continue;
+        top.push(score, tile[i]);
+      }
+    }
+  }
+
+  std::size_t dim_;         // D
+  std::size_t padded_dim_;  // DP
+  IndexOptions options_;
+  AlignedFloats f32_;                                // (N, DP) when storage is float32
+  AlignedHalves f16_;                                // (N, DP) when storage is float16
+  std::vector<std::string> ids_;                     // (N)
+  std::unordered_map<std::string, std::size_t> row_of_;  // live id -> row
+  std::vector<std::uint64_t> removed_;               // (ceil(N / 64)) removed-row bits
+  std::size_t removed_count_ = 0;
+};
+
+}  // namespace rank
+}  // namespace embedrank
