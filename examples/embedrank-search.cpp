@@ -1,0 +1,204 @@
+// embedrank-search: exact top-k search of query vectors over an item catalogue.
+//
+//   embedrank-search --index ITEMS.npy [--ids IDS.txt] --queries QUERIES.npy --k K
+//                    [--exclude FILE] [--metric ip|cosine] [--storage f32|f16]
+//                    [--threads N] [--format tsv|json]
+//
+// ITEMS.npy is (N, D) float32, QUERIES.npy (Q, D) float32 (what
+// `embedrank-embed --format npy` writes). IDS.txt has one id per line (N
+// lines); without it items are named by row, 0..N-1. FILE lists ids to
+// exclude, one per line (ids not in the catalogue are ignored). Output on
+// stdout: TSV "query<TAB>rank<TAB>id<TAB>score" with a header line, or JSON
+// [{"query": q, "results": [{"id": ..., "score": ...}, ...]}, ...].
+// Exit status: 0 on success, 1 on a data error, 2 on a usage error.
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "embedrank/core/error.hpp"
+#include "embedrank/core/npy.hpp"
+#include "embedrank/rank/embedding_index.hpp"
+
+namespace {
+
+const char* const kUsage =
+    "usage: embedrank-search --index ITEMS.npy [--ids IDS.txt] --queries QUERIES.npy --k K\n"
+    "                        [--exclude FILE] [--metric ip|cosine] [--storage f32|f16]\n"
+    "                        [--threads N] [--format tsv|json]\n";
+
+struct UsageError {
+  std::string message;
+};
+
+struct Options {
+  std::string index_path, ids_path, queries_path, exclude_path;
+  std::size_t k = 0;
+  bool k_given = false;
+  embedrank::rank::IndexOptions index;
+  std::string format = "tsv";
+};
+
+long long parse_integer(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0') throw UsageError{flag + " needs an integer, got '" + text + "'"};
+  return value;
+}
+
+Options parse_options(int argc, char** argv) {
+  std::map<std::string, std::string> values;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") throw UsageError{""};
+    if (flag.rfind("--", 0) != 0) throw UsageError{"unexpected argument '" + flag + "'"};
+    if (i + 1 >= argc) throw UsageError{flag + " needs a value"};
+    values[flag] = argv[++i];
+  }
+  Options options;
+  for (const auto& [flag, value] : values) {
+    if (flag == "--index") {
+      options.index_path = value;
+    } else if (flag == "--ids") {
+      options.ids_path = value;
+    } else if (flag == "--queries") {
+      options.queries_path = value;
+    } else if (flag == "--exclude") {
+      options.exclude_path = value;
+    } else if (flag == "--k") {
+      const long long k = parse_integer(flag, value);
+      if (k < 0) throw UsageError{"--k must be >= 0"};
+      options.k = static_cast<std::size_t>(k);
+      options.k_given = true;
+    } else if (flag == "--threads") {
+      options.index.threads = static_cast<int>(parse_integer(flag, value));
+    } else if (flag == "--metric") {
+      if (value == "ip")
+        options.index.metric = embedrank::rank::Metric::inner_product;
+      else if (value == "cosine")
+        options.index.metric = embedrank::rank::Metric::cosine;
+      else
+        throw UsageError{"--metric must be ip or cosine, got '" + value + "'"};
+    } else if (flag == "--storage") {
+      if (value == "f32")
+        options.index.storage = embedrank::rank::Storage::float32;
+      else if (value == "f16")
+        options.index.storage = embedrank::rank::Storage::float16;
+      else
+        throw UsageError{"--storage must be f32 or f16, got '" + value + "'"};
+    } else if (flag == "--format") {
+      if (value != "tsv" && value != "json") throw UsageError{"--format must be tsv or json, got '" + value + "'"};
+      options.format = value;
+    } else {
+      throw UsageError{"unknown option " + flag};
+    }
+  }
+  if (options.index_path.empty()) throw UsageError{"--index is required"};
+  if (options.queries_path.empty()) throw UsageError{"--queries is required"};
+  if (!options.k_given) throw UsageError{"--k is required"};
+  return options;
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// shortest form that reads back as the same float
+std::string score_text(float score) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", static_cast<double>(score));
+  return text;
+}
+
+void write_results(const std::vector<std::vector<embedrank::rank::SearchResult>>& results, const std::string& format) {
+  std::string out;
+  if (format == "tsv") {
+    out += "query\trank\tid\tscore\n";
+    for (std::size_t q = 0; q < results.size(); ++q)
+      for (std::size_t r = 0; r < results[q].size(); ++r)
+        out += std::to_string(q) + '\t' + std::to_string(r + 1) + '\t' + results[q][r].id + '\t' +
+               score_text(results[q][r].score) + '\n';
+  } else {
+    out += "[\n";
+    for (std::size_t q = 0; q < results.size(); ++q) {
+      out += "  {\"query\": " + std::to_string(q) + ", \"results\": [";
+      for (std::size_t r = 0; r < results[q].size(); ++r) {
+        if (r > 0) out += ", ";
+        out += "{\"id\": " + json_string(results[q][r].id) + ", \"score\": " + score_text(results[q][r].score) + "}";
+      }
+      out += q + 1 < results.size() ? "]},\n" : "]}\n";
+    }
+    out += "]\n";
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+// one id per line; blank lines and repeats are harmless in an exclusion list
+std::vector<std::string> read_exclusions(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw embedrank::FileError("open", path + ": cannot open for reading");
+  std::vector<std::string> ids;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) ids.push_back(line);
+  }
+  if (in.bad()) throw embedrank::FileError("read", path + ": read failed");
+  return ids;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Options options = parse_options(argc, argv);
+    const auto index = embedrank::rank::EmbeddingIndex::load(options.index_path, options.ids_path, options.index);
+    const embedrank::MatrixF queries = embedrank::read_npy(options.queries_path);  // (Q, D)
+    if (static_cast<std::size_t>(queries.cols()) != index.dim() && queries.rows() > 0)
+      throw embedrank::InputError("dimension_mismatch", options.queries_path + ": queries have dimension " +
+                                                            std::to_string(queries.cols()) + ", " + options.index_path +
+                                                            " has " + std::to_string(index.dim()));
+    embedrank::rank::ItemBitmap excluded;
+    embedrank::rank::SearchFilter filter;
+    if (!options.exclude_path.empty()) {
+      excluded = index.exclusion(read_exclusions(options.exclude_path));
+      filter.exclude = &excluded;
+    }
+    std::vector<std::vector<embedrank::rank::SearchResult>> results;
+    if (queries.rows() > 0)
+      results = index.search_batch(queries.data(), static_cast<std::size_t>(queries.rows()), index.dim(), options.k, filter);
+    write_results(results, options.format);
+    if (std::fflush(stdout) != 0) {
+      std::cerr << "embedrank-search: writing the results failed\n";
+      return 1;
+    }
+    return 0;
+  } catch (const UsageError& e) {
+    if (!e.message.empty()) std::cerr << "embedrank-search: " << e.message << "\n";
+    std::cerr << kUsage;
+    return e.message.empty() ? 0 : 2;
+  } catch (const embedrank::Error& e) {
+    std::cerr << "embedrank-search: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "embedrank-search: " << e.what() << "\n";
+    return 1;
+  }
+}
