@@ -1,0 +1,281 @@
+#pragma once
+/// User k-nearest-neighbour prediction (KNNBasic, KNNWithMeans, KNNWithZScore),
+/// the fallback chain, and top-N recommendation. docs/cf.md has the formulas
+/// and the Surprise-compatibility switches.
+///
+/// U = users, I = items, k = neighbours used per prediction,
+/// N^k_i(u) = the k users most similar to u among those who rated i (sim > 0).
+///
+///   basic:       r^_ui = sum sim(u,v) r_vi / sum sim(u,v)
+///   with_means:  r^_ui = mu_u + sum sim(u,v) (r_vi - mu_v) / sum sim(u,v)
+///   with_zscore: r^_ui = mu_u + sigma_u sum sim(u,v) (r_vi - mu_v) / sigma_v / sum sim(u,v)
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "embedrank/cf/pearson.hpp"
+#include "embedrank/cf/ratings.hpp"
+#include "embedrank/core/error.hpp"
+
+namespace embedrank {
+namespace cf {
+
+enum class KnnAlgorithm { basic, with_means, with_zscore };
+
+/// How the k neighbours are picked among the item's raters. Both keep only
+/// sim > 0 and give the same set of users up to ties at the k-th place.
+enum class NeighborOrder {
+  by_user_index,  ///< highest similarity first, ties by lower user index
+  surprise,       ///< Surprise: heapq.nlargest(k) by similarity over the item's raters in
+                  ///< training order (ties by earlier rating), then drop sim <= 0
+};
+
+/// Where a prediction goes when the neighbour formula cannot be applied.
+enum class FallbackPolicy {
+  chain,        ///< user mean, else item mean, else global mean
+  global_mean,  ///< Surprise's default_prediction(): the global mean
+};
+
+/// Which level produced a prediction.
+enum class PredictionLevel { neighbors, user_mean, item_mean, global_mean };
+
+inline const char* to_string(PredictionLevel level) {
+  switch (level) {
+    case PredictionLevel::neighbors: return "neighbors";
+    case PredictionLevel::user_mean: return "user_mean";
+    case PredictionLevel::item_mean: return "item_mean";
+    case PredictionLevel::global_mean: return "global_mean";
+  }
+  return "unknown";
+}
+
+struct KnnOptions {
+  KnnAlgorithm algorithm = KnnAlgorithm::with_means;
+  int k = 40;      ///< maximum neighbours per prediction
+  int min_k = 1;   ///< fewer neighbours than this: fall back (basic) or the user's mean (others)
+  NeighborOrder order = NeighborOrder::by_user_index;
+  FallbackPolicy fallback = FallbackPolicy::chain;
+  bool clip = false;  ///< clip predictions to [clip_min, clip_max]
+  double clip_min = std::numeric_limits<double>::quiet_NaN();  ///< NaN: the lowest training rating
+  double clip_max = std::numeric_limits<double>::quiet_NaN();  ///< NaN: the highest training rating
+  SimilarityOptions similarity;
+};
+
+/// The configuration whose predictions equal Surprise 1.1.x's KNN algorithms
+/// with sim_options {"name": "pearson", "user_based": True, "min_support": m}
+/// and predict(..., clip=False): co-rated Pearson, every positive neighbour
+/// kept, Surprise's neighbour order and its global-mean fallback.
+inline KnnOptions surprise_compatible(KnnAlgorithm algorithm, int k = 40, int min_k = 1, int min_support = 1) {
+  KnnOptions options;
+  options.algorithm = algorithm;
+  options.k = k;
+  options.min_k = min_k;
+  options.order = NeighborOrder::surprise;
+  options.fallback = FallbackPolicy::global_mean;
+  options.similarity.mean = PearsonMean::co_rated;
+  options.similarity.min_support = min_support;
+  options.similarity.shrinkage = Shrinkage::none;
+  options.similarity.max_neighbors = 0;
+  return options;
+}
+
+struct Prediction {
+  double value = 0.0;
+  PredictionLevel level = PredictionLevel::global_mean;
+  int actual_k = 0;  ///< neighbours that entered the formula
+  bool fell_back() const { return level != PredictionLevel::neighbors; }
+};
+
+struct Recommendation {
+  std::int32_t item = -1;
+  double score = 0.0;
+  int actual_k = 0;
+};
+
+/// A fitted user-kNN model. Immutable after construction; predict and
+/// recommend are const and safe to call from several threads.
+class UserKnn {
+ public:
+  /// Fits: keeps the ratings and computes the neighbour lists.
+  /// Throws InputError "input.bad_option" for invalid options.
+  explicit UserKnn(Ratings ratings, KnnOptions options = {})
+      : ratings_(std::move(ratings)), options_(std::move(options)) {
+    if (options_.k < 1) throw InputError("bad_option", "k must be >= 1");
+    if (options_.min_k < 0) throw InputError("bad_option", "min_k must be >= 0");
+    clip_min_ = std::isnan(options_.clip_min) ? ratings_.min_rating() : options_.clip_min;
+    clip_max_ = std::isnan(options_.clip_max) ? ratings_.max_rating() : options_.clip_max;
+    if (options_.clip && !(clip_min_ <= clip_max_)) throw InputError("bad_option", "clip_min must be <= clip_max");
+    neighbors_ = compute_neighbors(ratings_, options_.similarity);
+  }
+
+  const Ratings& ratings() const { return ratings_; }
+  const NeighborLists& neighbors() const { return neighbors_; }
+  const KnnOptions& options() const { return options_; }
+
+  /// Predicts user u's rating of item i by dense index; -1 means an unknown
+  /// user or item (the prediction falls back). Throws InputError
+  /// "input.bad_index" for any other index out of range.
+  Prediction predict(std::int32_t u, std::int32_t i) const {
+    if (u < -1 || u >= ratings_.num_users()) throw InputError("bad_index", "user index " + std::to_string(u) + " out of range");
+    if (i < -1 || i >= ratings_.num_items()) throw InputError("bad_index", "item index " + std::to_string(i) + " out of range");
+    if (u < 0 || i < 0) return finish(fallback(u, i, 0));
+
+    // The item's raters with positive similarity to u: (v, sim, rating, position in the item's list).
+    struct Rater {
+      std::int32_t user;
+      double sim;
+      double rating;
+      std::size_t position;
+    };
+    std::vector<Rater> raters;
+    for (std::size_t k = ratings_.item_begin(i); k < ratings_.item_end(i); ++k) {
+      const std::int32_t v = ratings_.item_users()[k];
+      if (v == u) continue;
+      const double sim = neighbors_.similarity(u, v);
+      if (sim > 0.0) raters.push_back({v, sim, ratings_.item_values()[k], k});
+    }
+    const auto by_index = [](const Rater& a, const Rater& b) {
+      return a.sim > b.sim || (a.sim == b.sim && a.user < b.user);
+    };
+    const auto by_position = [](const Rater& a, const Rater& b) {
+      return a.sim > b.sim || (a.sim == b.sim && a.position < b.position);
+    };
+    const std::size_t actual = std::min(raters.size(), static_cast<std::size_t>(options_.k));
+    const auto middle = raters.begin() + static_cast<std::ptrdiff_t>(actual);
+    if (options_.order == NeighborOrder::by_user_index)
+      std::partial_sort(raters.begin(), middle, raters.end(), by_index);
+    else
+      std::partial_sort(raters.begin(), middle, raters.end(), by_position);
+
+    Accumulator acc;
+    for (std::size_t n = 0; n < actual; ++n) add(acc, raters[n].user, raters[n].sim, raters[n].rating);
+    return finish(combine(u, i, acc));
+  }
+
+  /// Predicts by external ids; unknown ids fall back.
+  Prediction predict(const std::string& user_id, const std::string& item_id) const {
+    return predict(ratings_.find_user(user_id), ratings_.find_item(item_id));
+  }
+
+  /// The n unseen items with the highest neighbour prediction for user u
+  /// (score desc, ties by item index); items with fewer than max(min_k, 1)
+  /// neighbours are left out. Scores equal predict(u, i) under
+  /// NeighborOrder::by_user_index. Throws InputError "input.bad_index".
+  std::vector<Recommendation> recommend(std::int32_t u, std::size_t n) const {
+    if (u < 0 || u >= ratings_.num_users()) throw InputError("bad_index", "user index " + std::to_string(u) + " out of range");
+    const auto num_i = static_cast<std::size_t>(ratings_.num_items());
+    std::vector<char> seen(num_i, 0);               // (I)
+    std::vector<Accumulator> acc(num_i);            // (I)
+    std::vector<std::int32_t> touched;
+    for (std::size_t k = ratings_.user_begin(u); k < ratings_.user_end(u); ++k)
+      seen[static_cast<std::size_t>(ratings_.user_items()[k])] = 1;
+
+    // u's neighbours, most similar first, ties by lower index: each item takes its first k.
+    std::vector<std::pair<double, std::int32_t>> order;
+    for (std::size_t e = neighbors_.begin(u); e < neighbors_.end(u); ++e)
+      order.emplace_back(neighbors_.neighbor_similarities()[e], neighbors_.neighbor_users()[e]);
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    for (const auto& neighbor : order) {
+      const std::int32_t v = neighbor.second;
+      for (std::size_t k = ratings_.user_begin(v); k < ratings_.user_end(v); ++k) {
+        const auto i = static_cast<std::size_t>(ratings_.user_items()[k]);
+        if (seen[i] || acc[i].count >= options_.k) continue;
+        if (acc[i].count == 0) touched.push_back(static_cast<std::int32_t>(i));
+        add(acc[i], v, neighbor.first, ratings_.user_values()[k]);
+      }
+    }
+
+    std::vector<Recommendation> out;
+    const int needed = std::max(options_.min_k, 1);
+    for (std::int32_t i : touched) {
+      const Accumulator& a = acc[static_cast<std::size_t>(i)];
+      if (a.count < needed) continue;
+      const Prediction p = finish(combine(u, i, a));
+      out.push_back({i, p.value, p.actual_k});
+    }
+    const auto better = [](const Recommendation& a, const Recommendation& b) {
+      return a.score > b.score || (a.score == b.score && a.item < b.item);
+    };
+    const std::size_t keep = std::min(n, out.size());
+    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(keep), out.end(), better);
+    out.resize(keep);
+    return out;
+  }
+
+  /// Recommends by external user id. Throws InputError "input.unknown_user".
+  std::vector<Recommendation> recommend(const std::string& user_id, std::size_t n) const {
+    const std::int32_t u = ratings_.find_user(user_id);
+    if (u < 0) throw InputError("unknown_user", "user '" + user_id + "' has no ratings");
+    return recommend(u, n);
+  }
+
+ private:
+  // Running sums of the neighbour formula for one (u, i).
+  struct Accumulator {
+    double sum_sim = 0.0;
+    double sum_weighted = 0.0;  // sum sim * term(v, r_vi)
+    int count = 0;
+  };
+
+  // The per-neighbour term: r (basic), r - mu_v (means), (r - mu_v) / sigma_v (z-score).
+  double sigma(std::int32_t v) const {
+    const double s = ratings_.user_stddevs()[static_cast<std::size_t>(v)];
+    return s == 0.0 ? ratings_.global_stddev() : s;
+  }
+
+  void add(Accumulator& acc, std::int32_t v, double sim, double rating) const {
+    double term = rating;
+    if (options_.algorithm != KnnAlgorithm::basic) term -= ratings_.user_means()[static_cast<std::size_t>(v)];
+    if (options_.algorithm == KnnAlgorithm::with_zscore) {
+      const double s = sigma(v);
+      term = s > 0.0 ? term / s : 0.0;
+    }
+    acc.sum_sim += sim;
+    acc.sum_weighted += sim * term;
+    ++acc.count;
+  }
+
+  Prediction combine(std::int32_t u, std::int32_t i, const Accumulator& acc) const {
+    const bool enough = acc.count >= options_.min_k && acc.count > 0;
+    if (options_.algorithm == KnnAlgorithm::basic) {
+      if (!enough) return fallback(u, i, acc.count);
+      return {acc.sum_weighted / acc.sum_sim, PredictionLevel::neighbors, acc.count};
+    }
+    // With means: too few neighbours leave the user's mean (the formula with an empty sum).
+    const double mu = ratings_.user_means()[static_cast<std::size_t>(u)];
+    if (!enough) return {mu, PredictionLevel::user_mean, acc.count};
+    double deviation = acc.sum_weighted / acc.sum_sim;
+    if (options_.algorithm == KnnAlgorithm::with_zscore) deviation *= sigma(u);
+    return {mu + deviation, PredictionLevel::neighbors, acc.count};
+  }
+
+  Prediction fallback(std::int32_t u, std::int32_t i, int actual_k) const {
+    if (options_.fallback == FallbackPolicy::chain) {
+      if (u >= 0) return {ratings_.user_means()[static_cast<std::size_t>(u)], PredictionLevel::user_mean, actual_k};
+      if (i >= 0) return {ratings_.item_means()[static_cast<std::size_t>(i)], PredictionLevel::item_mean, actual_k};
+    }
+    return {ratings_.global_mean(), PredictionLevel::global_mean, actual_k};
+  }
+
+  Prediction finish(Prediction p) const {
+    if (options_.clip) p.value = std::max(clip_min_, std::min(clip_max_, p.value));
+    return p;
+  }
+
+  Ratings ratings_;
+  KnnOptions options_;
+  NeighborLists neighbors_;
+  double clip_min_ = 0.0;
+  double clip_max_ = 0.0;
+};
+
+}  // namespace cf
+}  // namespace embedrank

@@ -1,0 +1,238 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "cf/cf_test_util.hpp"
+#include "embedrank/cf/pearson.hpp"
+
+using namespace embedrank;
+using namespace embedrank::cf;
+using Catch::Matchers::WithinAbs;
+
+namespace {
+
+SimilarityOptions all_neighbors() {
+  SimilarityOptions o;
+  o.max_neighbors = 0;
+  return o;
+}
+
+std::int32_t user(const Ratings& r, const char* id) { return r.find_user(id); }
+
+}  // namespace
+
+// Ratings (items i1..i5):   A: 5 3 4 4 -   U1: 3 1 2 3 3   U2: 4 3 4 3 5   U3: 3 3 1 5 4
+TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
+  const Ratings r = cf_test::alice_ratings();
+  const std::int32_t a = user(r, "A"), u1 = user(r, "U1"), u2 = user(r, "U2"), u3 = user(r, "U3");
+
+  SECTION("co-rated means") {
+    const Matrix<double> sim = similarity_matrix(r, all_neighbors());
+    // A and U1 share i1..i4. A: mean 4, deviations (1, -1, 0, 0), squares 2.
+    // U1 on i1..i4: mean 2.25, deviations (.75, -1.25, -.25, .75), squares 2.75.
+    // Covariance sum: .75 + 1.25 = 2.
+    CHECK_THAT(sim(a, u1), WithinAbs(2.0 / std::sqrt(2.0 * 2.75), 1e-12));
+    // U2 on i1..i4: mean 3.5, deviations (.5, -.5, .5, -.5), squares 1; covariance .5 + .5 = 1.
+    CHECK_THAT(sim(a, u2), WithinAbs(1.0 / std::sqrt(2.0 * 1.0), 1e-12));
+    // U3 on i1..i4: mean 3, deviations (0, 0, -2, 2); covariance 0.
+    CHECK_THAT(sim(a, u3), WithinAbs(0.0, 1e-15));
+    // U1, U2 share all five. U1: mean 2.4, deviations (.6, -1.4, -.4, .6, .6), squares 3.2.
+    // U2: mean 3.8, deviations (.2, -.8, .2, -.8, 1.2), squares 2.8.
+    // Covariance: .12 + 1.12 - .08 - .48 + .72 = 1.4.
+    CHECK_THAT(sim(u1, u2), WithinAbs(1.4 / std::sqrt(3.2 * 2.8), 1e-12));
+    // U3: mean 3.2, deviations (-.2, -.2, -2.2, 1.8, .8), squares 8.8.
+    // U1 with U3: -.12 + .28 + .88 + 1.08 + .48 = 2.6.  U2 with U3: -.04 + .16 - .44 - 1.44 + .96 = -.8.
+    CHECK_THAT(sim(u1, u3), WithinAbs(2.6 / std::sqrt(3.2 * 8.8), 1e-12));
+    CHECK_THAT(sim(u2, u3), WithinAbs(-0.8 / std::sqrt(2.8 * 8.8), 1e-12));
+    SECTION("symmetric, zero diagonal") {
+      CHECK(sim.isApprox(sim.transpose(), 0.0));
+      CHECK(sim.diagonal().isZero(0.0));
+    }
+  }
+  SECTION("user means (centred cosine)") {
+    SimilarityOptions o = all_neighbors();
+    o.mean = PearsonMean::user;
+    const Matrix<double> sim = similarity_matrix(r, o);
+    // Numerator over co-rated items, each user centred on the mean of all their
+    // ratings, denominators over each user's own items.
+    // A (mean 4): deviations (1, -1, 0, 0), squares 2. U1 (mean 2.4) on i1..i4: (.6, -1.4, -.4, .6), all squares 3.2.
+    CHECK_THAT(sim(a, u1), WithinAbs((0.6 + 1.4) / std::sqrt(2.0 * 3.2), 1e-12));
+    // U2 (mean 3.8) on i1..i4: (.2, -.8, .2, -.8), all squares 2.8.
+    CHECK_THAT(sim(a, u2), WithinAbs((0.2 + 0.8) / std::sqrt(2.0 * 2.8), 1e-12));
+    // U3 (mean 3.2) on i1..i4: (-.2, -.2, -2.2, 1.8): -.2 + .2 = 0.
+    CHECK_THAT(sim(a, u3), WithinAbs(0.0, 1e-12));
+    // Pairs that co-rate everything agree with the co-rated formula.
+    CHECK_THAT(sim(u1, u2), WithinAbs(1.4 / std::sqrt(3.2 * 2.8), 1e-12));
+    CHECK_THAT(sim(u2, u3), WithinAbs(-0.8 / std::sqrt(2.8 * 8.8), 1e-12));
+  }
+  SECTION("min_support zeroes pairs with fewer co-rated items") {
+    SimilarityOptions o = all_neighbors();
+    o.min_support = 5;
+    const Matrix<double> sim = similarity_matrix(r, o);
+    CHECK(sim(a, u1) == 0.0);
+    CHECK(sim(a, u2) == 0.0);
+    CHECK_THAT(sim(u1, u2), WithinAbs(1.4 / std::sqrt(3.2 * 2.8), 1e-12));
+  }
+  SECTION("shrinkage, n = 4 for A with U1") {
+    const double base = 2.0 / std::sqrt(2.0 * 2.75);
+    SimilarityOptions o = all_neighbors();
+    o.shrinkage_lambda = 2.0;
+    o.shrinkage = Shrinkage::n_minus_one;
+    CHECK_THAT(similarity_matrix(r, o)(a, u1), WithinAbs(base * 3.0 / 5.0, 1e-12));
+    o.shrinkage = Shrinkage::n;
+    CHECK_THAT(similarity_matrix(r, o)(a, u1), WithinAbs(base * 4.0 / 6.0, 1e-12));
+    o.shrinkage = Shrinkage::capped;
+    o.shrinkage_lambda = 8.0;
+    CHECK_THAT(similarity_matrix(r, o)(a, u1), WithinAbs(base * 4.0 / 8.0, 1e-12));
+    o.shrinkage_lambda = 3.0;
+    CHECK_THAT(similarity_matrix(r, o)(a, u1), WithinAbs(base, 1e-12));
+  }
+  SECTION("neighbour lists keep positive similarities, never the user") {
+    const NeighborLists n = compute_neighbors(r, all_neighbors());
+    REQUIRE(n.num_users() == 4);
+    CHECK(n.end(a) - n.begin(a) == 2);  // U1, U2; U3 has similarity 0
+    CHECK_THAT(n.similarity(a, u1), WithinAbs(2.0 / std::sqrt(5.5), 1e-12));
+    CHECK(n.similarity(a, u3) == 0.0);
+    CHECK(n.similarity(u2, u3) == 0.0);  // negative: not a neighbour
+    for (std::int32_t u = 0; u < 4; ++u) CHECK(n.similarity(u, u) == 0.0);
+  }
+}
+
+TEST_CASE("Degenerate pairs get similarity 0, never NaN", "[pearson][bad_input]") {
+  // flat rates everything 4; x and y share nothing; one rated a single item.
+  const Ratings r = Ratings::from_triplets(cf_test::triplets({{"flat", "a", 4},
+                                                               {"flat", "b", 4},
+                                                               {"flat", "c", 4},
+                                                               {"p", "a", 1},
+                                                               {"p", "b", 3},
+                                                               {"p", "c", 5},
+                                                               {"x", "d", 2},
+                                                               {"x", "e", 5},
+                                                               {"y", "f", 1},
+                                                               {"y", "g", 3},
+                                                               {"one", "a", 5}}));
+  for (PearsonMean mean : {PearsonMean::co_rated, PearsonMean::user}) {
+    SimilarityOptions o = all_neighbors();
+    o.mean = mean;
+    const Matrix<double> sim = similarity_matrix(r, o);
+    CHECK(sim.allFinite());
+    CHECK(sim.row(r.find_user("flat")).isZero(0.0));      // zero variance
+    CHECK(sim(r.find_user("x"), r.find_user("y")) == 0.0);  // no overlap
+    CHECK(sim(r.find_user("one"), r.find_user("p")) == 0.0);  // one co-rated item
+    CHECK(sim.maxCoeff() <= 1.0);
+    CHECK(sim.minCoeff() >= -1.0);
+  }
+}
+
+TEST_CASE("Offsets far from zero do not cancel", "[pearson]") {
+  // The same pattern shifted by 1e6: Pearson is shift invariant.
+  const auto make = [](double offset) {
+    return Ratings::from_triplets(cf_test::triplets({{"u", "a", offset + 1.25},
+                                                      {"u", "b", offset + 2.5},
+                                                      {"u", "c", offset + 4.75},
+                                                      {"v", "a", offset + 2.0},
+                                                      {"v", "b", offset + 2.25},
+                                                      {"v", "c", offset + 5.0}}));
+  };
+  const double near = similarity_matrix(make(0.0), all_neighbors())(0, 1);
+  const double far = similarity_matrix(make(1e6), all_neighbors())(0, 1);
+  CHECK(near > 0.5);
+  CHECK_THAT(far, WithinAbs(near, 1e-9));
+}
+
+TEST_CASE("Blocks, threads and budgets do not change the result", "[pearson]") {
+  const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  SimilarityOptions reference = all_neighbors();
+  reference.threads = 1;
+  reference.memory_budget_bytes = std::size_t{1} << 30;
+  const NeighborLists expected = compute_neighbors(r, reference);
+  REQUIRE(expected.total() > 0);
+
+  SimilarityOptions varied = reference;
+  varied.threads = 3;
+  varied.memory_budget_bytes = 50000;  // a few users per block
+  const NeighborLists got = compute_neighbors(r, varied);
+  CHECK(got.neighbor_users() == expected.neighbor_users());
+  CHECK(got.neighbor_similarities() == expected.neighbor_similarities());
+
+  SECTION("dense matrix agrees with the lists") {
+    const Matrix<double> sim = similarity_matrix(r, reference);
+    for (std::int32_t u = 0; u < r.num_users(); ++u)
+      for (std::size_t e = expected.begin(u); e < expected.end(u); ++e)
+        REQUIRE(sim(u, expected.neighbor_users()[e]) == expected.neighbor_similarities()[e]);
+  }
+}
+
+TEST_CASE("Top-M keeps the M most similar, ties by lower index", "[pearson]") {
+  const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  const NeighborLists all = compute_neighbors(r, all_neighbors());
+  SimilarityOptions o = all_neighbors();
+  o.max_neighbors = 7;
+  const NeighborLists top = compute_neighbors(r, o);
+  for (std::int32_t u = 0; u < r.num_users(); ++u) {
+    std::vector<std::pair<double, std::int32_t>> ranked;  // (-sim, v): ascending = best first
+    for (std::size_t e = all.begin(u); e < all.end(u); ++e)
+      ranked.emplace_back(-all.neighbor_similarities()[e], all.neighbor_users()[e]);
+    std::sort(ranked.begin(), ranked.end());
+    ranked.resize(std::min<std::size_t>(ranked.size(), 7));
+    std::vector<std::int32_t> expected;
+    for (const auto& p : ranked) expected.push_back(p.second);
+    std::sort(expected.begin(), expected.end());
+    const std::vector<std::int32_t> got(top.neighbor_users().begin() + static_cast<std::ptrdiff_t>(top.begin(u)),
+                                        top.neighbor_users().begin() + static_cast<std::ptrdiff_t>(top.end(u)));
+    REQUIRE(got == expected);
+  }
+}
+
+TEST_CASE("Similarities equal Surprise's pearson", "[pearson][parity]") {
+  const std::string path = cf_test::data_path("surprise_similarities.tsv");
+  std::ifstream in(path);
+  REQUIRE(in);
+  const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  const Matrix<double> sim = similarity_matrix(r, all_neighbors());
+
+  std::string line;
+  std::getline(in, line);  // header
+  std::size_t compared = 0;
+  double max_difference = 0.0;
+  std::vector<std::size_t> nonzero_in_fixture(static_cast<std::size_t>(r.num_users()), 0);
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string u, v;
+    double expected = 0.0;
+    fields >> u >> v >> expected;
+    const std::int32_t ui = r.find_user(u), vi = r.find_user(v);
+    REQUIRE(ui >= 0);
+    REQUIRE(vi >= 0);
+    max_difference = std::max(max_difference, std::abs(sim(ui, vi) - expected));
+    ++nonzero_in_fixture[static_cast<std::size_t>(ui)];
+    ++compared;
+  }
+  INFO("regenerate with: /opt/cfenv/bin/python weights_tools/make_cf_fixtures.py tests/data/cf");
+  INFO("max |ours - Surprise| = " << max_difference << " over " << compared << " pairs");
+  CHECK(compared > 1000);
+  CHECK(max_difference <= 1e-12);
+  // Every other pair of those users is 0 in both.
+  for (std::int32_t u = 0; u < 25; ++u) {
+    std::size_t nonzero = 0;
+    for (std::int32_t v = 0; v < r.num_users(); ++v) nonzero += sim(u, v) != 0.0;
+    CHECK(nonzero == nonzero_in_fixture[static_cast<std::size_t>(u)]);
+  }
+}
+
+TEST_CASE("Similarity options are checked", "[pearson][bad_input]") {
+  const Ratings r = cf_test::alice_ratings();
+  SimilarityOptions o;
+  o.min_support = -1;
+  CHECK_THROWS_AS(compute_neighbors(r, o), InputError);
+  o = SimilarityOptions{};
+  o.shrinkage = Shrinkage::capped;
+  o.shrinkage_lambda = 0.0;
+  CHECK_THROWS_AS(compute_neighbors(r, o), InputError);
+  o = SimilarityOptions{};
+  o.memory_budget_bytes = 8;
+  CHECK_THROWS_AS(similarity_matrix(r, o), InputError);
+}
