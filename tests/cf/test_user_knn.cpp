@@ -1,0 +1,247 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cf/cf_test_util.hpp"
+#include "embedrank/cf/user_knn.hpp"
+
+using namespace embedrank;
+using namespace embedrank::cf;
+using Catch::Matchers::WithinAbs;
+
+namespace {
+
+KnnOptions all_neighbors(KnnAlgorithm algorithm, int k) {
+  KnnOptions o;
+  o.algorithm = algorithm;
+  o.k = k;
+  o.similarity.max_neighbors = 0;
+  return o;
+}
+
+KnnAlgorithm algorithm_named(const std::string& name) {
+  if (name == "knn_basic") return KnnAlgorithm::basic;
+  if (name == "knn_with_means") return KnnAlgorithm::with_means;
+  return KnnAlgorithm::with_zscore;
+}
+
+struct SurpriseRow {
+  std::string user, item;
+  double est = 0.0;
+  bool impossible = false;
+  int actual_k = -1;
+};
+
+}  // namespace
+
+// Ratings (items i1..i5):   A: 5 3 4 4 -   U1: 3 1 2 3 3   U2: 4 3 4 3 5   U3: 3 3 1 5 4
+TEST_CASE("Predictions on the 4 x 5 example", "[knn]") {
+  // sim(A, U1) = 2 / sqrt(5.5), sim(A, U2) = 1 / sqrt(2), sim(A, U3) = 0 (see test_pearson.cpp).
+  const double s1 = 2.0 / std::sqrt(5.5), s2 = 1.0 / std::sqrt(2.0);
+  const Ratings r = cf_test::alice_ratings();
+
+  SECTION("basic: similarity-weighted mean of the neighbours' ratings of i5 (U1: 3, U2: 5)") {
+    const UserKnn model(r, all_neighbors(KnnAlgorithm::basic, 40));
+    const Prediction p = model.predict("A", "i5");
+    CHECK(p.level == PredictionLevel::neighbors);
+    CHECK(p.actual_k == 2);
+    CHECK_THAT(p.value, WithinAbs((s1 * 3 + s2 * 5) / (s1 + s2), 1e-12));
+  }
+  SECTION("with means: A's mean 4 plus the weighted deviations from U1's 2.4 and U2's 3.8") {
+    const UserKnn model(r, all_neighbors(KnnAlgorithm::with_means, 40));
+    CHECK_THAT(model.predict("A", "i5").value, WithinAbs(4.0 + (s1 * 0.6 + s2 * 1.2) / (s1 + s2), 1e-12));
+  }
+  SECTION("with z-score: deviations over population standard deviations") {
+    // sigma_A = sqrt(2/4), sigma_U1 = sqrt(3.2/5), sigma_U2 = sqrt(2.8/5).
+    const double sa = std::sqrt(0.5), su1 = std::sqrt(0.64), su2 = std::sqrt(0.56);
+    const UserKnn model(r, all_neighbors(KnnAlgorithm::with_zscore, 40));
+    CHECK_THAT(model.predict("A", "i5").value,
+               WithinAbs(4.0 + sa * (s1 * 0.6 / su1 + s2 * 1.2 / su2) / (s1 + s2), 1e-12));
+  }
+  SECTION("k = 1 keeps the most similar rater only") {
+    const UserKnn model(r, all_neighbors(KnnAlgorithm::basic, 1));
+    const Prediction p = model.predict("A", "i5");
+    CHECK(p.actual_k == 1);
+    CHECK_THAT(p.value, WithinAbs(3.0, 1e-12));
+  }
+  SECTION("min_k above the available neighbours") {
+    KnnOptions o = all_neighbors(KnnAlgorithm::basic, 40);
+    o.min_k = 3;
+    const Prediction basic = UserKnn(r, o).predict("A", "i5");
+    CHECK(basic.level == PredictionLevel::user_mean);
+    CHECK(basic.value == 4.0);
+    CHECK(basic.actual_k == 2);
+    o.algorithm = KnnAlgorithm::with_means;
+    const Prediction means = UserKnn(r, o).predict("A", "i5");
+    CHECK(means.level == PredictionLevel::user_mean);
+    CHECK(means.value == 4.0);
+  }
+}
+
+TEST_CASE("Fallback chain and Surprise's global mean", "[knn][fallback]") {
+  const Ratings r = cf_test::alice_ratings();
+  const double global = r.global_mean();
+  SECTION("chain: user mean, then item mean, then global mean") {
+    const UserKnn model(r, all_neighbors(KnnAlgorithm::basic, 40));
+    const Prediction unknown_item = model.predict("U1", "new item");
+    CHECK(unknown_item.level == PredictionLevel::user_mean);
+    CHECK_THAT(unknown_item.value, WithinAbs(2.4, 1e-12));
+    const Prediction unknown_user = model.predict("new user", "i5");
+    CHECK(unknown_user.level == PredictionLevel::item_mean);
+    CHECK_THAT(unknown_user.value, WithinAbs(4.0, 1e-12));
+    const Prediction neither = model.predict("new user", "new item");
+    CHECK(neither.level == PredictionLevel::global_mean);
+    CHECK_THAT(neither.value, WithinAbs(global, 1e-12));
+    CHECK(neither.fell_back());
+    // U3 rated i1 itself; it is not its own neighbour, U1 (sim > 0) is.
+    const Prediction rated = model.predict("U3", "i1");
+    CHECK(rated.level == PredictionLevel::neighbors);
+    CHECK(rated.actual_k == 1);
+    CHECK_THAT(rated.value, WithinAbs(3.0, 1e-12));
+  }
+  SECTION("Surprise-compatible: every impossible prediction is the global mean") {
+    const UserKnn model(r, surprise_compatible(KnnAlgorithm::basic));
+    CHECK(model.predict("U1", "new item").level == PredictionLevel::global_mean);
+    CHECK(model.predict("new user", "i5").level == PredictionLevel::global_mean);
+    CHECK_THAT(model.predict("new user", "i5").value, WithinAbs(global, 1e-12));
+  }
+  SECTION("clipping to the training scale or a given one") {
+    KnnOptions o = all_neighbors(KnnAlgorithm::with_means, 40);
+    o.clip = true;
+    o.clip_max = 4.5;
+    const Prediction p = UserKnn(r, o).predict("A", "i5");
+    CHECK(p.value == 4.5);  // unclipped 4 + positive deviation > 4.5
+    o.clip_max = std::numeric_limits<double>::quiet_NaN();  // the highest training rating, 5
+    o.clip_min = 4.9;
+    CHECK(UserKnn(r, o).predict("A", "i5").value == 4.9);
+    o.clip_min = std::numeric_limits<double>::quiet_NaN();  // the lowest training rating, 1
+    const Prediction unknown_user = UserKnn(r, o).predict("new user", "i5");
+    CHECK(unknown_user.value == 4.0);  // the item mean, inside [1, 5]
+  }
+  SECTION("bad options and indices") {
+    KnnOptions o;
+    o.k = 0;
+    CHECK_THROWS_AS(UserKnn(r, o), InputError);
+    o = KnnOptions{};
+    o.min_k = -1;
+    CHECK_THROWS_AS(UserKnn(r, o), InputError);
+    o = KnnOptions{};
+    o.clip = true;
+    o.clip_min = 5;
+    o.clip_max = 1;
+    CHECK_THROWS_AS(UserKnn(r, o), InputError);
+    const UserKnn model(r);
+    CHECK_THROWS_AS(model.predict(4, 0), InputError);
+    CHECK_THROWS_AS(model.predict(0, -2), InputError);
+    CHECK_THROWS_AS(model.recommend("nobody", 3), InputError);
+  }
+}
+
+TEST_CASE("Predictions equal Surprise's KNNBasic, KNNWithMeans, KNNWithZScore", "[knn][parity]") {
+  const Ratings train = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  std::ifstream in(cf_test::data_path("surprise_predictions.tsv"));
+  REQUIRE(in);
+  // (config, algo) -> rows, plus the settings of each config.
+  std::map<std::pair<std::string, std::string>, std::vector<SurpriseRow>> runs;
+  std::map<std::string, std::vector<int>> settings;
+  std::string line;
+  std::getline(in, line);  // version header
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string config, algo;
+    int k = 0, min_k = 0, min_support = 0, impossible = 0;
+    double rating = 0.0;
+    SurpriseRow row;
+    f >> config >> k >> min_k >> min_support >> algo >> row.user >> row.item >> rating >> row.est >> impossible >>
+        row.actual_k;
+    REQUIRE(!f.fail());
+    row.impossible = impossible != 0;
+    runs[{config, algo}].push_back(row);
+    settings[config] = {k, min_k, min_support};
+  }
+  REQUIRE(runs.size() == 9);
+
+  for (const auto& run : runs) {
+    const std::vector<int>& s = settings[run.first.first];
+    const KnnAlgorithm algorithm = algorithm_named(run.first.second);
+    DYNAMIC_SECTION(run.first.first << " " << run.first.second) {
+      const UserKnn model(train, surprise_compatible(algorithm, s[0], s[1], s[2]));
+      double max_difference = 0.0;
+      std::size_t neighbor_predictions = 0;
+      for (const SurpriseRow& row : run.second) {
+        const Prediction p = model.predict(row.user, row.item);
+        max_difference = std::max(max_difference, std::abs(p.value - row.est));
+        INFO(row.user << " " << row.item << ": ours " << p.value << " (" << to_string(p.level) << ", k " << p.actual_k
+                      << "), Surprise " << row.est << " (impossible " << row.impossible << ", k " << row.actual_k << ")");
+        REQUIRE_THAT(p.value, WithinAbs(row.est, 1e-6));
+        // Surprise's was_impossible is our global-mean level in this configuration.
+        CHECK(row.impossible == (p.level == PredictionLevel::global_mean));
+        if (!row.impossible) CHECK(p.actual_k == row.actual_k);
+        neighbor_predictions += p.level == PredictionLevel::neighbors;
+      }
+      INFO("regenerate with: /opt/cfenv/bin/python weights_tools/make_cf_fixtures.py tests/data/cf");
+      INFO("max |ours - Surprise| = " << max_difference);
+      CHECK(max_difference <= 1e-9);
+      CHECK(neighbor_predictions > run.second.size() / 2);
+    }
+  }
+}
+
+TEST_CASE("Neighbour order switch only moves ties at the k-th place", "[knn]") {
+  const Ratings train = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  KnnOptions by_index = surprise_compatible(KnnAlgorithm::basic, 40, 1, 1);
+  by_index.order = NeighborOrder::by_user_index;
+  const UserKnn a(train, by_index);
+  const UserKnn b(train, surprise_compatible(KnnAlgorithm::basic, 40, 1, 1));
+  // With k larger than any item's positive raters there is no k-th place to tie at.
+  const UserKnn c(train, [&] { KnnOptions o = by_index; o.k = 100000; return o; }());
+  const UserKnn d(train, [&] { KnnOptions o = surprise_compatible(KnnAlgorithm::basic, 100000, 1, 1); return o; }());
+  std::size_t differing = 0;
+  for (std::int32_t u = 0; u < train.num_users(); u += 7)
+    for (std::int32_t i = 0; i < train.num_items(); i += 3) {
+      REQUIRE_THAT(c.predict(u, i).value, WithinAbs(d.predict(u, i).value, 1e-12));
+      differing += std::abs(a.predict(u, i).value - b.predict(u, i).value) > 1e-12;
+    }
+  CHECK(differing < 200);
+}
+
+TEST_CASE("Top-N recommendations", "[knn][recommend]") {
+  const Ratings train = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  for (KnnAlgorithm algorithm : {KnnAlgorithm::basic, KnnAlgorithm::with_means, KnnAlgorithm::with_zscore}) {
+    KnnOptions o;
+    o.algorithm = algorithm;
+    o.k = 10;
+    o.min_k = 2;
+    o.similarity.max_neighbors = 50;
+    const UserKnn model(train, o);
+    for (std::int32_t u = 0; u < train.num_users(); u += 11) {
+      const std::vector<Recommendation> top = model.recommend(u, 15);
+      for (std::size_t n = 0; n < top.size(); ++n) {
+        INFO("user " << u << " rank " << n);
+        CHECK(std::isnan(train.rating(u, top[n].item)));  // unseen
+        const Prediction p = model.predict(u, top[n].item);
+        CHECK(p.level == PredictionLevel::neighbors);
+        CHECK(p.actual_k == top[n].actual_k);
+        CHECK_THAT(top[n].score, WithinAbs(p.value, 1e-12));
+        if (n > 0) CHECK(top[n - 1].score >= top[n].score);
+      }
+      // Nothing left out scores higher than the last kept item.
+      if (top.size() == 15) {
+        for (std::int32_t i = 0; i < train.num_items(); ++i) {
+          if (!std::isnan(train.rating(u, i))) continue;
+          const Prediction p = model.predict(u, i);
+          if (p.level != PredictionLevel::neighbors) continue;
+          const bool kept = std::any_of(top.begin(), top.end(), [&](const Recommendation& t) { return t.item == i; });
+          if (!kept) CHECK(p.value <= top.back().score + 1e-12);
+        }
+      }
+    }
+  }
+}
