@@ -1,0 +1,277 @@
+// embedrank-cf: user-user Pearson kNN rating prediction, evaluated on a test
+// file or by k-fold cross-validation.
+//
+//   embedrank-cf --train FILE (--test FILE | --cv K [--seed S]) [--sep TAB] [--header]
+//                --algo knn_basic|knn_with_means|knn_with_zscore [--similarity pearson]
+//                [--mean co_rated|user] [--k 40] [--min-k 1] [--min-support 1]
+//                [--shrinkage none|n_minus_one|n|capped] [--shrinkage-lambda 100]
+//                [--max-neighbors 200] [--memory-budget-mb 1024] [--threads N]
+//                [--order by_user_index|surprise] [--fallback chain|global_mean]
+//                [--surprise-compatible] [--clip] [--duplicates last_wins|error]
+//                [--predictions OUT.tsv]
+//
+// Rating files hold user, item, rating[, timestamp] per line (MovieLens u.data
+// is tab separated: --sep TAB, the default; --sep , for CSV).
+// --surprise-compatible sets --order surprise --fallback global_mean
+// --max-neighbors 0 (keep every positive neighbour), as Surprise computes.
+// Prints one JSON object on stdout: the settings, RMSE, MAE, fallbacks, fit and
+// predict seconds (per fold and their means with --cv). With --test and
+// --predictions, writes TSV: user, item, rating, prediction, fell_back (0/1),
+// level, actual_k.
+// Exit status: 0 on success, 1 on a data error, 2 on a usage error.
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "embedrank/cf/evaluation.hpp"
+#include "embedrank/core/error.hpp"
+
+namespace {
+
+namespace cf = embedrank::cf;
+
+const char* const kUsage =
+    "usage: embedrank-cf --train FILE (--test FILE | --cv K [--seed S]) [--sep TAB] [--header]\n"
+    "                    --algo knn_basic|knn_with_means|knn_with_zscore [--similarity pearson]\n"
+    "                    [--mean co_rated|user] [--k 40] [--min-k 1] [--min-support 1]\n"
+    "                    [--shrinkage none|n_minus_one|n|capped] [--shrinkage-lambda 100]\n"
+    "                    [--max-neighbors 200] [--memory-budget-mb 1024] [--threads N]\n"
+    "                    [--order by_user_index|surprise] [--fallback chain|global_mean]\n"
+    "                    [--surprise-compatible] [--clip] [--duplicates last_wins|error]\n"
+    "                    [--predictions OUT.tsv]\n";
+
+struct UsageError {
+  std::string message;
+};
+
+struct Options {
+  std::string train_path, test_path, predictions_path, algo_name;
+  int folds = 0;
+  unsigned long long seed = 0;
+  cf::RatingsFileOptions file;
+  cf::DuplicatePolicy duplicates = cf::DuplicatePolicy::last_wins;
+  cf::KnnOptions knn;
+};
+
+long long parse_integer(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0') throw UsageError{flag + " needs an integer, got '" + text + "'"};
+  return value;
+}
+
+double parse_number(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0') throw UsageError{flag + " needs a number, got '" + text + "'"};
+  return value;
+}
+
+char parse_separator(const std::string& text) {
+  if (text == "TAB" || text == "tab" || text == "\\t" || text == "\t") return '\t';
+  if (text == "COMMA" || text == "comma") return ',';
+  if (text.size() != 1) throw UsageError{"--sep needs one character or TAB, got '" + text + "'"};
+  return text[0];
+}
+
+template <typename Enum>
+Enum parse_choice(const std::string& flag, const std::string& value, const std::map<std::string, Enum>& choices) {
+  const auto found = choices.find(value);
+  if (found == choices.end()) {
+    std::string names;
+    for (const auto& c : choices) names += (names.empty() ? "" : "|") + c.first;
+    throw UsageError{flag + " must be one of " + names + ", got '" + value + "'"};
+  }
+  return found->second;
+}
+
+Options parse_options(int argc, char** argv) {
+  const std::set<std::string> switches = {"--header", "--clip", "--surprise-compatible"};
+  std::map<std::string, std::string> values;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") throw UsageError{""};
+    if (flag.rfind("--", 0) != 0) throw UsageError{"unexpected argument '" + flag + "'"};
+    if (switches.count(flag)) {
+      values[flag] = "1";
+      continue;
+    }
+    if (i + 1 >= argc) throw UsageError{flag + " needs a value"};
+    values[flag] = argv[++i];
+  }
+
+  Options o;
+  cf::SimilarityOptions& sim = o.knn.similarity;
+  // --surprise-compatible first, so explicit flags can still override its parts.
+  if (values.count("--surprise-compatible")) {
+    o.knn.order = cf::NeighborOrder::surprise;
+    o.knn.fallback = cf::FallbackPolicy::global_mean;
+    sim.max_neighbors = 0;
+  }
+  for (const auto& [flag, value] : values) {
+    if (flag == "--train") {
+      o.train_path = value;
+    } else if (flag == "--test") {
+      o.test_path = value;
+    } else if (flag == "--predictions") {
+      o.predictions_path = value;
+    } else if (flag == "--cv") {
+      o.folds = static_cast<int>(parse_integer(flag, value));
+      if (o.folds < 2) throw UsageError{"--cv needs at least 2 folds"};
+    } else if (flag == "--seed") {
+      const long long seed = parse_integer(flag, value);
+      if (seed < 0) throw UsageError{"--seed must be >= 0"};
+      o.seed = static_cast<unsigned long long>(seed);
+    } else if (flag == "--sep") {
+      o.file.separator = parse_separator(value);
+    } else if (flag == "--header") {
+      o.file.header = true;
+    } else if (flag == "--algo") {
+      o.algo_name = value;
+      o.knn.algorithm = parse_choice<cf::KnnAlgorithm>(flag, value,
+                                                       {{"knn_basic", cf::KnnAlgorithm::basic},
+                                                        {"knn_with_means", cf::KnnAlgorithm::with_means},
+                                                        {"knn_with_zscore", cf::KnnAlgorithm::with_zscore}});
+    } else if (flag == "--similarity") {
+      if (value != "pearson") throw UsageError{"--similarity supports only pearson, got '" + value + "'"};
+    } else if (flag == "--mean") {
+      sim.mean = parse_choice<cf::PearsonMean>(flag, value,
+                                               {{"co_rated", cf::PearsonMean::co_rated}, {"user", cf::PearsonMean::user}});
+    } else if (flag == "--k") {
+      o.knn.k = static_cast<int>(parse_integer(flag, value));
+    } else if (flag == "--min-k") {
+      o.knn.min_k = static_cast<int>(parse_integer(flag, value));
+    } else if (flag == "--min-support") {
+      sim.min_support = static_cast<int>(parse_integer(flag, value));
+    } else if (flag == "--shrinkage") {
+      sim.shrinkage = parse_choice<cf::Shrinkage>(flag, value,
+                                                  {{"none", cf::Shrinkage::none},
+                                                   {"n_minus_one", cf::Shrinkage::n_minus_one},
+                                                   {"n", cf::Shrinkage::n},
+                                                   {"capped", cf::Shrinkage::capped}});
+    } else if (flag == "--shrinkage-lambda") {
+      sim.shrinkage_lambda = parse_number(flag, value);
+    } else if (flag == "--max-neighbors") {
+      sim.max_neighbors = static_cast<int>(parse_integer(flag, value));
+    } else if (flag == "--memory-budget-mb") {
+      const long long mb = parse_integer(flag, value);
+      if (mb < 1) throw UsageError{"--memory-budget-mb must be >= 1"};
+      sim.memory_budget_bytes = static_cast<std::size_t>(mb) << 20;
+    } else if (flag == "--threads") {
+      sim.threads = static_cast<int>(parse_integer(flag, value));
+    } else if (flag == "--order") {
+      o.knn.order = parse_choice<cf::NeighborOrder>(
+          flag, value, {{"by_user_index", cf::NeighborOrder::by_user_index}, {"surprise", cf::NeighborOrder::surprise}});
+    } else if (flag == "--fallback") {
+      o.knn.fallback = parse_choice<cf::FallbackPolicy>(
+          flag, value, {{"chain", cf::FallbackPolicy::chain}, {"global_mean", cf::FallbackPolicy::global_mean}});
+    } else if (flag == "--clip") {
+      o.knn.clip = true;
+    } else if (flag == "--duplicates") {
+      o.duplicates = parse_choice<cf::DuplicatePolicy>(
+          flag, value, {{"last_wins", cf::DuplicatePolicy::last_wins}, {"error", cf::DuplicatePolicy::error}});
+    } else if (flag != "--surprise-compatible") {
+      throw UsageError{"unknown option " + flag};
+    }
+  }
+  if (o.train_path.empty()) throw UsageError{"--train is required"};
+  if (o.algo_name.empty()) throw UsageError{"--algo is required"};
+  if (o.test_path.empty() == (o.folds == 0)) throw UsageError{"give exactly one of --test and --cv"};
+  if (values.count("--seed") && o.folds == 0) throw UsageError{"--seed goes with --cv"};
+  if (!o.predictions_path.empty() && o.test_path.empty()) throw UsageError{"--predictions needs --test"};
+  return o;
+}
+
+std::string json_number(double x) {
+  std::ostringstream s;
+  s.precision(17);
+  s << x;
+  return s.str();
+}
+
+std::string settings_json(const Options& o) {
+  const cf::SimilarityOptions& sim = o.knn.similarity;
+  const char* shrinkage[] = {"none", "n_minus_one", "n", "capped"};
+  std::ostringstream s;
+  s << "\"algo\": \"" << o.algo_name << "\", \"similarity\": \"pearson\", \"mean\": \""
+    << (sim.mean == cf::PearsonMean::co_rated ? "co_rated" : "user") << "\", \"k\": " << o.knn.k
+    << ", \"min_k\": " << o.knn.min_k << ", \"min_support\": " << sim.min_support << ", \"shrinkage\": \""
+    << shrinkage[static_cast<int>(sim.shrinkage)] << "\", \"shrinkage_lambda\": " << json_number(sim.shrinkage_lambda)
+    << ", \"max_neighbors\": " << sim.max_neighbors << ", \"order\": \""
+    << (o.knn.order == cf::NeighborOrder::surprise ? "surprise" : "by_user_index") << "\", \"fallback\": \""
+    << (o.knn.fallback == cf::FallbackPolicy::chain ? "chain" : "global_mean")
+    << "\", \"clip\": " << (o.knn.clip ? "true" : "false") << ", \"threads\": " << embedrank::resolve_threads(sim.threads);
+  return s.str();
+}
+
+std::string evaluation_json(const cf::Evaluation& e) {
+  std::ostringstream s;
+  s << "\"test_ratings\": " << e.accuracy.count << ", \"rmse\": " << json_number(e.accuracy.rmse)
+    << ", \"mae\": " << json_number(e.accuracy.mae) << ", \"fallbacks\": " << e.accuracy.fallbacks
+    << ", \"fit_seconds\": " << json_number(e.fit_seconds) << ", \"predict_seconds\": " << json_number(e.predict_seconds);
+  return s.str();
+}
+
+void write_predictions(const std::string& path, const std::vector<cf::RatingTriplet>& test,
+                       const std::vector<cf::Prediction>& predictions) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw embedrank::FileError("open", path + ": cannot open for writing");
+  out.precision(17);
+  out << "user\titem\trating\tprediction\tfell_back\tlevel\tactual_k\n";
+  for (std::size_t t = 0; t < test.size(); ++t)
+    out << test[t].user << '\t' << test[t].item << '\t' << test[t].rating << '\t' << predictions[t].value << '\t'
+        << (predictions[t].fell_back() ? 1 : 0) << '\t' << cf::to_string(predictions[t].level) << '\t'
+        << predictions[t].actual_k << '\n';
+  out.flush();
+  if (!out) throw embedrank::FileError("write", path + ": write failed");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Options o = parse_options(argc, argv);
+    const std::vector<cf::RatingTriplet> train = cf::read_rating_triplets(o.train_path, o.file);
+    std::ostringstream json;
+    json << "{" << settings_json(o) << ", \"train_ratings\": " << train.size();
+    if (o.folds > 0) {
+      const cf::CrossValidation cv = cf::cross_validate(train, o.folds, o.seed, o.knn, o.duplicates);
+      json << ", \"folds\": " << o.folds << ", \"seed\": " << o.seed << ", \"mean_rmse\": " << json_number(cv.mean_rmse)
+           << ", \"mean_mae\": " << json_number(cv.mean_mae)
+           << ", \"mean_fit_seconds\": " << json_number(cv.mean_fit_seconds)
+           << ", \"mean_predict_seconds\": " << json_number(cv.mean_predict_seconds) << ", \"per_fold\": [";
+      for (std::size_t f = 0; f < cv.folds.size(); ++f) json << (f ? ", " : "") << "{" << evaluation_json(cv.folds[f]) << "}";
+      json << "]";
+    } else {
+      const std::vector<cf::RatingTriplet> test = cf::read_rating_triplets(o.test_path, o.file);
+      const cf::Evaluation e = cf::train_test(train, test, o.knn, o.duplicates);
+      json << ", " << evaluation_json(e);
+      if (!o.predictions_path.empty()) write_predictions(o.predictions_path, test, e.predictions);
+    }
+    json << "}\n";
+    std::cout << json.str();
+    std::cout.flush();
+    if (!std::cout) {
+      std::cerr << "embedrank-cf: writing the results failed\n";
+      return 1;
+    }
+    return 0;
+  } catch (const UsageError& e) {
+    if (!e.message.empty()) std::cerr << "embedrank-cf: " << e.message << "\n";
+    std::cerr << kUsage;
+    return e.message.empty() ? 0 : 2;
+  } catch (const embedrank::Error& e) {
+    std::cerr << "embedrank-cf: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "embedrank-cf: " << e.what() << "\n";
+    return 1;
+  }
+}
