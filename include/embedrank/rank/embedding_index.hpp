@@ -65,7 +65,8 @@ struct IndexOptions {
 /// built). Row numbers change only in EmbeddingIndex::compact().
 class ItemBitmap {
  public:
-  explicit ItemBitmap(std::size_t size = 0) : size_(size), words_((size + 63) / 64, 0) {}
+  ItemBitmap() = default;
+  explicit ItemBitmap(std::size_t size) : size_(size), words_((size + 63) / 64, 0) {}
 
   std::size_t size() const { return size_; }
 
@@ -92,7 +93,7 @@ class ItemBitmap {
                        "row " + std::to_string(row) + " is outside an ItemBitmap of size " + std::to_string(size_));
   }
 
-  std::size_t size_;
+  std::size_t size_ = 0;
   std::vector<std::uint64_t> words_;  // (ceil(size / 64))
 };
 
