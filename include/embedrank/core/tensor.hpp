@@ -1,0 +1,29 @@
+#pragma once
+/// Eigen aliases used across the library. Activations are row-major: one row
+/// per token (or per item, or per query), which matches the packed
+/// (total_tokens, H) layout of the encoder and PyTorch's (out, in) weights.
+
+#include <Eigen/Core>
+
+namespace embedrank {
+
+template <typename Scalar>
+using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename Scalar>
+using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+template <typename Scalar>
+using RowVector = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>;
+
+template <typename Scalar>
+using MatrixMap = Eigen::Map<Matrix<Scalar>>;
+template <typename Scalar>
+using ConstMatrixMap = Eigen::Map<const Matrix<Scalar>>;
+template <typename Scalar>
+using VectorMap = Eigen::Map<Vector<Scalar>>;
+template <typename Scalar>
+using ConstVectorMap = Eigen::Map<const Vector<Scalar>>;
+
+using MatrixF = Matrix<float>;
+using VectorF = Vector<float>;
+
+}  // namespace embedrank

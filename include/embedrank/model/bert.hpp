@@ -1,0 +1,196 @@
+#pragma once
+/// BERT, module by module, mirroring modeling_bert.py of Hugging Face
+/// transformers (https://github.com/huggingface/transformers/blob/v4.44.2/src/transformers/models/bert/modeling_bert.py):
+/// BertEmbeddings, BertSelfAttention, BertSelfOutput, BertIntermediate,
+/// BertOutput, BertLayer. Each struct is loaded from its Hugging Face name
+/// prefix and has a const forward. RoBERTa and DistilBERT reuse these modules
+/// with the differences in roberta.hpp and distilbert.hpp.
+///
+///   TT = tokens of all sequences, packed    B = sequences
+///   H  = hidden size   I = intermediate size   NH = heads   HS = H / NH
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "embedrank/core/tensor.hpp"
+#include "embedrank/core/thread_pool.hpp"
+#include "embedrank/io/parameters.hpp"
+#include "embedrank/model/config.hpp"
+#include "embedrank/model/token_batch.hpp"
+#include "embedrank/nn/activations.hpp"
+#include "embedrank/nn/attention.hpp"
+#include "embedrank/nn/layer_norm.hpp"
+#include "embedrank/nn/linear.hpp"
+
+namespace embedrank::model {
+
+template <typename Scalar>
+nn::Linear<Scalar> load_linear(io::ParameterStore<Scalar>& params, const std::string& prefix, std::int64_t out,
+                               std::int64_t in) {
+  nn::Linear<Scalar> l;
+  l.weight = params.get(prefix + ".weight", {out, in});
+  l.bias = params.get(prefix + ".bias", {out});
+  l.out_features = out;
+  l.in_features = in;
+  return l;
+}
+
+template <typename Scalar>
+nn::LayerNorm<Scalar> load_layer_norm(io::ParameterStore<Scalar>& params, const std::string& prefix, std::int64_t size,
+                                      double eps) {
+  nn::LayerNorm<Scalar> ln;
+  ln.weight = params.get(prefix + ".weight", {size});
+  ln.bias = params.get(prefix + ".bias", {size});
+  ln.size = size;
+  ln.eps = static_cast<Scalar>(eps);
+  return ln;
+}
+
+/// Scratch buffers of one forward pass, reused across calls of the same
+/// batch shape, and the pool that runs it. One workspace per concurrent
+/// caller; the model itself is never written to.
+template <typename Scalar>
+struct EncoderWorkspace {
+  explicit EncoderWorkspace(int threads = 0) : pool(threads) {}
+  ThreadPool pool;
+  Matrix<Scalar> qkv;                          // (TT, 3H)
+  Matrix<Scalar> context_layer;                // (TT, H)
+  Matrix<Scalar> intermediate;                 // (TT, I)
+  std::vector<Matrix<Scalar>> attention_scores;  // one (T, T) per thread
+};
+
+/// BertEmbeddings: word + position + token type embeddings, then LayerNorm.
+template <typename Scalar>
+struct BertEmbeddings {
+  const Scalar* word_embeddings = nullptr;        // (V, H)
+  const Scalar* position_embeddings = nullptr;    // (P, H)
+  const Scalar* token_type_embeddings = nullptr;  // (TV, H), null for DistilBERT
+  nn::LayerNorm<Scalar> layer_norm;
+  Eigen::Index hidden_size = 0;
+
+  static BertEmbeddings load(io::ParameterStore<Scalar>& params, const EncoderConfig& c) {
+    BertEmbeddings e;
+    const std::string p = "embeddings.";
+    e.word_embeddings = params.get(p + "word_embeddings.weight", {c.vocab_size, c.hidden_size});
+    e.position_embeddings = params.get(p + "position_embeddings.weight", {c.max_position_embeddings, c.hidden_size});
+    if (c.type_vocab_size > 0)
+      e.token_type_embeddings = params.get(p + "token_type_embeddings.weight", {c.type_vocab_size, c.hidden_size});
+    e.layer_norm = load_layer_norm(params, p + "LayerNorm", c.hidden_size, c.layer_norm_eps);
+    e.hidden_size = c.hidden_size;
+    return e;
+  }
+
+  /// hidden (TT, H) = LayerNorm(word[input_ids] + position[position_ids] + token_type[token_type_ids])
+  void forward(const TokenBatch& batch, const std::vector<std::int32_t>& position_ids, Matrix<Scalar>& hidden) const {
+    const Eigen::Index H = hidden_size;
+    const auto TT = static_cast<Eigen::Index>(batch.total_tokens());
+    hidden.resize(TT, H);
+    for (Eigen::Index t = 0; t < TT; ++t) {
+      const auto row = [&](const Scalar* table, std::int32_t id) {
+        return Eigen::Map<const RowVector<Scalar>>(table + static_cast<Eigen::Index>(id) * H, H);
+      };
+      hidden.row(t) = row(word_embeddings, batch.input_ids[t]) + row(position_embeddings, position_ids[t]);
+      if (token_type_embeddings != nullptr) hidden.row(t) += row(token_type_embeddings, batch.token_type_ids[t]);
+    }
+    layer_norm.forward_rows(hidden, 0, TT);
+  }
+};
+
+/// BertSelfAttention with query, key and value fused into one projection
+/// (the converter stores `attention.self.qkv` = [query; key; value]).
+template <typename Scalar>
+struct BertSelfAttention {
+  nn::Linear<Scalar> qkv;  // (3H, H)
+  Eigen::Index num_heads = 0;
+  bool scale_query_first = false;  // DistilBERT divides q by sqrt(HS) before Q K^T
+
+  /// context_layer (TT, H) = concat over heads of softmax(Q K^T / sqrt(HS)) V
+  void forward(const Matrix<Scalar>& hidden, const TokenBatch& batch, EncoderWorkspace<Scalar>& ws) const {
+    ws.qkv.resize(hidden.rows(), qkv.out_features);
+    qkv.forward(hidden, ws.qkv, ws.pool);
+    ws.context_layer.resize(hidden.rows(), hidden.cols());
+    nn::multi_head_attention<Scalar>(ws.qkv, batch.offsets, num_heads, scale_query_first, ws.context_layer,
+                                     ws.attention_scores, ws.pool);
+  }
+};
+
+/// BertSelfOutput and BertOutput have the same shape: a dense projection,
+/// then LayerNorm over the residual sum (post-LN).
+template <typename Scalar>
+struct DenseResidualLayerNorm {
+  nn::Linear<Scalar> dense;
+  nn::LayerNorm<Scalar> layer_norm;
+
+  /// hidden = LayerNorm(dense(input) + hidden), with `out` (TT, H) as scratch.
+  void forward(const Matrix<Scalar>& input, Matrix<Scalar>& hidden, Matrix<Scalar>& out, ThreadPool& pool) const {
+    out.resize(hidden.rows(), hidden.cols());
+    dense.forward(input, out, pool);
+    pool.parallel_for(static_cast<std::size_t>(hidden.rows()), [&](std::size_t begin, std::size_t end) {
+      const auto b = static_cast<Eigen::Index>(begin), e = static_cast<Eigen::Index>(end);
+      out.middleRows(b, e - b) += hidden.middleRows(b, e - b);
+      layer_norm.forward_rows(out, b, e);
+    });
+    hidden.swap(out);
+  }
+};
+
+/// BertIntermediate: intermediate = act(dense(hidden)).
+template <typename Scalar>
+struct BertIntermediate {
+  nn::Linear<Scalar> dense;  // (I, H)
+  nn::Activation activation = nn::Activation::Gelu;
+
+  void forward(const Matrix<Scalar>& hidden, Matrix<Scalar>& intermediate, ThreadPool& pool) const {
+    intermediate.resize(hidden.rows(), dense.out_features);
+    dense.forward(hidden, intermediate, pool);
+    pool.parallel_for(static_cast<std::size_t>(intermediate.rows()), [&](std::size_t begin, std::size_t end) {
+      auto rows = intermediate.middleRows(static_cast<Eigen::Index>(begin), static_cast<Eigen::Index>(end - begin));
+      nn::activate_inplace(activation, rows);
+    });
+  }
+};
+
+/// BertLayer: attention (self + output), then the feed-forward block.
+template <typename Scalar>
+struct BertLayer {
+  BertSelfAttention<Scalar> attention_self;
+  DenseResidualLayerNorm<Scalar> attention_output;  // BertSelfOutput
+  BertIntermediate<Scalar> intermediate;
+  DenseResidualLayerNorm<Scalar> output;            // BertOutput
+
+  static BertLayer load(io::ParameterStore<Scalar>& params, const EncoderConfig& c, std::int64_t index) {
+    const std::string p = "encoder.layer." + std::to_string(index) + ".";
+    const std::int64_t H = c.hidden_size, I = c.intermediate_size;
+    BertLayer l;
+    l.attention_self.qkv = load_linear(params, p + "attention.self.qkv", 3 * H, H);
+    l.attention_self.num_heads = c.num_heads;
+    l.attention_output.dense = load_linear(params, p + "attention.output.dense", H, H);
+    l.attention_output.layer_norm = load_layer_norm(params, p + "attention.output.LayerNorm", H, c.layer_norm_eps);
+    l.intermediate.dense = load_linear(params, p + "intermediate.dense", I, H);
+    l.intermediate.activation = c.activation;
+    l.output.dense = load_linear(params, p + "output.dense", H, I);
+    l.output.layer_norm = load_layer_norm(params, p + "output.LayerNorm", H, c.layer_norm_eps);
+    return l;
+  }
+
+  /// hidden (TT, H) -> hidden (TT, H); `scratch` (TT, H) is swapped with it.
+  void forward(Matrix<Scalar>& hidden, Matrix<Scalar>& scratch, const TokenBatch& batch,
+               EncoderWorkspace<Scalar>& ws) const {
+    attention_self.forward(hidden, batch, ws);
+    attention_output.forward(ws.context_layer, hidden, scratch, ws.pool);
+    intermediate.forward(hidden, ws.intermediate, ws.pool);
+    output.forward(ws.intermediate, hidden, scratch, ws.pool);
+  }
+};
+
+/// BERT positions: 0, 1, ..., T-1 within each sequence.
+inline std::vector<std::int32_t> bert_position_ids(const TokenBatch& batch) {
+  std::vector<std::int32_t> positions(batch.total_tokens());
+  for (std::size_t b = 0; b < batch.size(); ++b)
+    for (std::size_t t = batch.offsets[b]; t < batch.offsets[b + 1]; ++t)
+      positions[t] = static_cast<std::int32_t>(t - batch.offsets[b]);
+  return positions;
+}
+
+}  // namespace embedrank::model

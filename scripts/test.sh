@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test:
+#   1. C++ tests (Catch2, through ctest) in a Release build in build/,
+#   2. Python tests (pytest) for weights_tools/,
+#   3. the C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#      in build-asan/ (set EMBEDRANK_SKIP_SANITIZERS=1 to skip locally).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install_deps.sh
+# The Debian interpreter is the one with python3-numpy and python3-pytest.
+PYTHON=${PYTHON:-/usr/bin/python3}
+jobs=$(nproc)
+
+echo "== C++ tests (Release) =="
+cmake -S . -B build -DPython3_EXECUTABLE="$PYTHON" >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure
+
+echo "== Python tests =="
+"$PYTHON" -m pytest -q tests/tools
+
+if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
+  echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBEDRANK_SANITIZE=ON \
+    -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF \
+    -DPython3_EXECUTABLE="$PYTHON" >/dev/null
+  cmake --build build-asan -j"$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure
+fi

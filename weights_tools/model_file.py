@@ -1,0 +1,248 @@
+"""Reads and writes embedrank model files (format spec: docs/weight-format.md).
+
+One file holds one model: a fixed 64-byte header, typed metadata, a tensor
+table, then the tensor data; the data section and every tensor start on a
+64-byte boundary. All integers are little-endian. Needs only numpy.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = b"EMBRANK\x00"
+FORMAT_VERSION = 1
+ALIGNMENT = 64
+HEADER_SIZE = 64
+
+# Metadata value types, as stored on disk.
+META_INT, META_FLOAT, META_BOOL, META_STRING, META_BYTES, META_STRING_LIST, META_INT_LIST = range(7)
+
+# Tensor dtypes, as stored on disk; bf16 is kept as raw uint16 bit patterns.
+DTYPE_F32, DTYPE_F16, DTYPE_BF16 = 0, 1, 2
+DTYPE_NAMES = {DTYPE_F32: "f32", DTYPE_F16: "f16", DTYPE_BF16: "bf16"}
+DTYPE_CODES = {name: code for code, name in DTYPE_NAMES.items()}
+DTYPE_SIZES = {DTYPE_F32: 4, DTYPE_F16: 2, DTYPE_BF16: 2}
+
+
+class ModelFileError(ValueError):
+    """A model file is malformed; the message names the file and the field."""
+
+
+def float32_to_bf16_bits(values: np.ndarray) -> np.ndarray:
+    """Rounds float32 to bfloat16 (round to nearest even), returned as uint16 bits."""
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounding = ((bits >> 16) & 1) + 0x7FFF
+    rounded = ((bits + rounding) >> 16).astype(np.uint16)
+    nan = np.isnan(values)
+    rounded[nan] = ((bits[nan] >> 16) | 0x40).astype(np.uint16)  # keep NaN a quiet NaN
+    return rounded
+
+
+def bf16_bits_to_float32(bits: np.ndarray) -> np.ndarray:
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def _encode_metadata_value(key: str, value) -> bytes:
+    if isinstance(value, bool):
+        return struct.pack("<BB", META_BOOL, int(value))
+    if isinstance(value, (int, np.integer)):
+        return struct.pack("<Bq", META_INT, int(value))
+    if isinstance(value, (float, np.floating)):
+        return struct.pack("<Bd", META_FLOAT, float(value))
+    if isinstance(value, str):
+        data = value.encode("utf-8")
+        return struct.pack("<BQ", META_STRING, len(data)) + data
+    if isinstance(value, (bytes, bytearray)):
+        return struct.pack("<BQ", META_BYTES, len(value)) + bytes(value)
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, str) for v in value):
+            out = [struct.pack("<BI", META_STRING_LIST, len(value))]
+            for v in value:
+                data = v.encode("utf-8")
+                out.append(struct.pack("<I", len(data)) + data)
+            return b"".join(out)
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+            return struct.pack("<BI", META_INT_LIST, len(value)) + struct.pack(f"<{len(value)}q", *value)
+    raise TypeError(f"metadata key {key!r}: unsupported value type {type(value).__name__}")
+
+
+def _pad(n: int) -> int:
+    return (n + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+
+
+def write_model_file(path: Path, metadata: dict, tensors: dict[str, np.ndarray], dtype: str = "f32") -> None:
+    """Writes metadata and tensors (float arrays, PyTorch shapes) stored as `dtype`.
+
+    Tensors are written in the order given. 1-D tensors (biases, LayerNorm
+    parameters) are always stored as f32: they are tiny and keep full precision.
+    """
+    code = DTYPE_CODES[dtype]
+    blobs = []
+    for name, array in tensors.items():
+        array = np.ascontiguousarray(array, dtype=np.float32)
+        tensor_code = code if array.ndim >= 2 else DTYPE_F32
+        if tensor_code == DTYPE_F32:
+            raw = array.astype("<f4").tobytes()
+        elif tensor_code == DTYPE_F16:
+            raw = array.astype("<f2").tobytes()
+        else:
+            raw = float32_to_bf16_bits(array).astype("<u2").tobytes()
+        blobs.append((name, tensor_code, array.shape, raw))
+
+    meta = b"".join(
+        struct.pack("<H", len(k.encode())) + k.encode() + _encode_metadata_value(k, v) for k, v in metadata.items()
+    )
+    table = []
+    offset = 0
+    for name, tensor_code, shape, raw in blobs:
+        encoded = name.encode("utf-8")
+        table.append(
+            struct.pack("<H", len(encoded)) + encoded + struct.pack("<BB", tensor_code, len(shape))
+            + struct.pack(f"<{len(shape)}Q", *shape) + struct.pack("<QQ", offset, len(raw))
+        )
+        offset = _pad(offset + len(raw))
+    table = b"".join(table)
+    header_size = HEADER_SIZE + len(meta) + len(table)
+    data_offset = _pad(header_size)
+    data_size = offset
+    header = MAGIC + struct.pack(
+        "<IIQQQII16x", FORMAT_VERSION, 0, header_size, data_offset, data_size, len(metadata), len(blobs)
+    )
+    assert len(header) == HEADER_SIZE
+    with open(path, "wb") as f:
+        f.write(header + meta + table)
+        f.write(b"\0" * (data_offset - header_size))
+        for _, _, _, raw in blobs:
+            f.write(raw)
+            f.write(b"\0" * (_pad(len(raw)) - len(raw)))
+
+
+@dataclass
+class TensorEntry:
+    name: str
+    dtype: int
+    shape: tuple
+    offset: int  # relative to the data section
+    nbytes: int
+
+
+@dataclass
+class ModelFile:
+    path: Path
+    version: int
+    header_size: int
+    data_offset: int
+    data_size: int
+    metadata: dict
+    tensors: list[TensorEntry]
+
+    def array(self, name: str) -> np.ndarray:
+        """The tensor `name` as float32 (f16 and bf16 widened)."""
+        entry = next((t for t in self.tensors if t.name == name), None)
+        if entry is None:
+            raise KeyError(f"{self.path}: tensor {name!r} not found")
+        with open(self.path, "rb") as f:
+            f.seek(self.data_offset + entry.offset)
+            raw = f.read(entry.nbytes)
+        if entry.dtype == DTYPE_F32:
+            values = np.frombuffer(raw, dtype="<f4")
+        elif entry.dtype == DTYPE_F16:
+            values = np.frombuffer(raw, dtype="<f2").astype(np.float32)
+        else:
+            values = bf16_bits_to_float32(np.frombuffer(raw, dtype="<u2"))
+        return values.reshape(entry.shape)
+
+
+class _Cursor:
+    def __init__(self, path: Path, data: bytes, pos: int, end: int):
+        self.path, self.data, self.pos, self.end = path, data, pos, end
+
+    def take(self, n: int, what: str) -> bytes:
+        if n < 0 or self.pos + n > self.end:
+            raise ModelFileError(f"{self.path}: header truncated while reading {what}")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def unpack(self, fmt: str, what: str):
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt), what))
+
+
+def read_model_file(path: Path) -> ModelFile:
+    """Parses the header, metadata and tensor table (not the tensor data)."""
+    path = Path(path)
+    data = path.read_bytes()
+    size = len(data)
+    if size < HEADER_SIZE:
+        raise ModelFileError(f"{path}: file is {size} bytes, shorter than the {HEADER_SIZE}-byte header")
+    if data[:8] != MAGIC:
+        raise ModelFileError(f"{path}: bad magic {data[:8]!r}, not an embedrank model file")
+    version, flags, header_size, data_offset, data_size, n_meta, n_tensors = struct.unpack("<IIQQQII", data[8:48])
+    if version != FORMAT_VERSION:
+        raise ModelFileError(f"{path}: format version {version}, this reader supports {FORMAT_VERSION}")
+    if header_size > data_offset or data_offset + data_size != size:
+        raise ModelFileError(f"{path}: header/data sizes disagree with the file size {size}")
+    cur = _Cursor(path, data, HEADER_SIZE, header_size)
+    metadata = {}
+    for _ in range(n_meta):
+        (klen,) = cur.unpack("<H", "metadata key length")
+        key = cur.take(klen, "metadata key").decode("utf-8")
+        (kind,) = cur.unpack("<B", f"type of {key}")
+        if kind == META_INT:
+            (value,) = cur.unpack("<q", key)
+        elif kind == META_FLOAT:
+            (value,) = cur.unpack("<d", key)
+        elif kind == META_BOOL:
+            value = bool(cur.unpack("<B", key)[0])
+        elif kind in (META_STRING, META_BYTES):
+            (n,) = cur.unpack("<Q", key)
+            raw = cur.take(n, key)
+            value = raw.decode("utf-8") if kind == META_STRING else raw
+        elif kind == META_STRING_LIST:
+            (n,) = cur.unpack("<I", key)
+            value = []
+            for _ in range(n):
+                (m,) = cur.unpack("<I", key)
+                value.append(cur.take(m, key).decode("utf-8"))
+        elif kind == META_INT_LIST:
+            (n,) = cur.unpack("<I", key)
+            value = list(cur.unpack(f"<{n}q", key))
+        else:
+            raise ModelFileError(f"{path}: metadata key {key!r} has unknown type {kind}")
+        metadata[key] = value
+    tensors = []
+    for _ in range(n_tensors):
+        (nlen,) = cur.unpack("<H", "tensor name length")
+        name = cur.take(nlen, "tensor name").decode("utf-8")
+        dtype, ndim = cur.unpack("<BB", f"tensor {name}")
+        shape = cur.unpack(f"<{ndim}Q", f"shape of {name}")
+        offset, nbytes = cur.unpack("<QQ", f"offset of {name}")
+        tensors.append(TensorEntry(name, dtype, tuple(shape), offset, nbytes))
+    return ModelFile(path, version, header_size, data_offset, data_size, metadata, tensors)
+
+
+def describe(model: ModelFile) -> str:
+    """Human-readable dump of header, metadata and tensor table (for --inspect)."""
+    lines = [
+        f"file          {model.path}",
+        f"format        embedrank v{model.version}",
+        f"header        {model.header_size} bytes; data at {model.data_offset}, {model.data_size} bytes",
+        f"metadata      {len(model.metadata)} keys",
+    ]
+    for key, value in model.metadata.items():
+        if isinstance(value, bytes):
+            shown = f"<{len(value)} bytes>"
+        elif isinstance(value, list) and len(value) > 8:
+            shown = f"[{', '.join(repr(v) for v in value[:5])}, ... ({len(value)} items)]"
+        else:
+            shown = repr(value)
+        lines.append(f"  {key:<40} {shown}")
+    total = sum(t.nbytes for t in model.tensors)
+    lines.append(f"tensors       {len(model.tensors)} ({total / 1e6:.2f} MB)")
+    for t in model.tensors:
+        shape = "x".join(str(d) for d in t.shape)
+        lines.append(f"  {t.name:<58} {DTYPE_NAMES.get(t.dtype, '?'):>4} {shape:>12}  @{t.offset:<10} {t.nbytes}")
+    return "\n".join(lines)
