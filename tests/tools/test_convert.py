@@ -1,0 +1,162 @@
+"""weights_tools/convert.py: formats, name mapping, refusals (runs with numpy only)."""
+import json
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "weights_tools"))
+
+import checkpoint  # noqa: E402
+import convert  # noqa: E402
+import model_file  # noqa: E402
+
+MODELS = ROOT / "tests" / "data" / "models"
+CONVERT = [sys.executable, str(ROOT / "weights_tools" / "convert.py")]
+
+
+def write_safetensors(path: Path, tensors: dict) -> None:
+    header, offset, blobs = {}, 0, []
+    for name, array in tensors.items():
+        raw = np.ascontiguousarray(array, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+        blobs.append(raw)
+    encoded = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
+
+
+@pytest.fixture
+def bert_dir(tmp_path):
+    src = MODELS / "bert_gelu_fast_pooler"
+    dst = tmp_path / "bert"
+    shutil.copytree(src, dst)
+    return dst
+
+
+def run(*args):
+    return subprocess.run(CONVERT + [str(a) for a in args], capture_output=True, text=True)
+
+
+def test_converts_and_inspects(bert_dir, tmp_path):
+    out = tmp_path / "m.bin"
+    result = run(bert_dir, out, "--pooling", "pooler")
+    assert result.returncode == 0, result.stderr
+    parsed = model_file.read_model_file(out)
+    assert parsed.metadata["config.family"] == "bert"
+    assert parsed.metadata["pooling.modes"] == ["pooler"]
+    assert parsed.data_offset % 64 == 0
+    assert all(t.offset % 64 == 0 for t in parsed.tensors)
+    names = [t.name for t in parsed.tensors]
+    assert "encoder.layer.0.attention.self.qkv.weight" in names
+    assert not any(".query." in n or "position_ids" in n for n in names)
+    inspect = run("--inspect", out)
+    assert inspect.returncode == 0
+    assert "encoder.layer.1.output.LayerNorm.bias" in inspect.stdout
+    assert "config.hidden_act" in inspect.stdout
+
+
+def test_qkv_is_query_key_value_stacked(bert_dir, tmp_path):
+    tensors, _ = checkpoint.read_checkpoint(bert_dir)
+    out = tmp_path / "m.bin"
+    convert.convert(bert_dir, out)
+    qkv = model_file.read_model_file(out).array("encoder.layer.1.attention.self.qkv.weight")
+    expected = np.concatenate([tensors[f"encoder.layer.1.attention.self.{n}.weight"] for n in ("query", "key", "value")])
+    np.testing.assert_array_equal(qkv, expected)
+
+
+def test_pytorch_bin_without_torch_matches_safetensors():
+    from_bin, source = checkpoint.read_checkpoint(MODELS / "bert_relu_max_mean")
+    assert source == "pytorch_model.bin"
+    assert "torch" not in sys.modules
+    assert from_bin["encoder.layer.1.output.dense.weight"].shape == (24, 40)
+    assert all(a.dtype == np.float32 for a in from_bin.values())
+
+
+def test_sharded_safetensors_are_merged():
+    tensors, source = checkpoint.read_checkpoint(MODELS / "bert_silu_mean_sqrt_len")
+    assert source == "model.safetensors.index.json"
+    assert "encoder.layer.0.output.LayerNorm.weight" in tensors
+
+
+def test_prefix_and_gamma_beta_are_mapped(bert_dir, tmp_path):
+    # An old-style checkpoint: "bert." prefix, LayerNorm gamma/beta, a task head and position_ids.
+    tensors, _ = checkpoint.read_checkpoint(bert_dir)
+    renamed = {}
+    for name, array in tensors.items():
+        name = name.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+        renamed["bert." + name] = array
+    renamed["bert.embeddings.position_ids"] = np.arange(24, dtype=np.float32)[None]
+    renamed["cls.predictions.bias"] = np.zeros(120, dtype=np.float32)
+    (bert_dir / "model.safetensors").unlink()
+    write_safetensors(bert_dir / "model.safetensors", renamed)
+    out = tmp_path / "m.bin"
+    convert.convert(bert_dir, out)
+    got = model_file.read_model_file(out).array("encoder.layer.0.output.LayerNorm.weight")
+    np.testing.assert_array_equal(got, tensors["encoder.layer.0.output.LayerNorm.weight"])
+
+
+def test_refuses_unknown_architecture(bert_dir, tmp_path):
+    config = json.loads((bert_dir / "config.json").read_text())
+    config["model_type"] = "gpt2"
+    (bert_dir / "config.json").write_text(json.dumps(config))
+    result = run(bert_dir, tmp_path / "m.bin")
+    assert result.returncode != 0
+    assert "unsupported architecture" in result.stderr and "gpt2" in result.stderr
+    assert not (tmp_path / "m.bin").exists()
+
+
+def test_refuses_incomplete_checkpoint(bert_dir, tmp_path):
+    tensors, _ = checkpoint.read_checkpoint(bert_dir)
+    del tensors["encoder.layer.1.intermediate.dense.bias"]
+    (bert_dir / "model.safetensors").unlink()
+    write_safetensors(bert_dir / "model.safetensors", tensors)
+    result = run(bert_dir, tmp_path / "m.bin")
+    assert result.returncode != 0
+    assert "encoder.layer.1.intermediate.dense.bias" in result.stderr
+    assert not (tmp_path / "m.bin").exists()
+
+
+def test_refuses_unknown_tensor(bert_dir, tmp_path):
+    tensors, _ = checkpoint.read_checkpoint(bert_dir)
+    tensors["encoder.layer.0.attention.self.rotary.weight"] = np.zeros((2, 2), np.float32)
+    (bert_dir / "model.safetensors").unlink()
+    write_safetensors(bert_dir / "model.safetensors", tensors)
+    result = run(bert_dir, tmp_path / "m.bin")
+    assert result.returncode != 0 and "rotary" in result.stderr
+
+
+def test_sentence_transformers_layout_supplies_pooling_and_normalize(tmp_path):
+    out = tmp_path / "m.bin"
+    convert.convert(MODELS / "distilbert_relu_cls", out)
+    meta = model_file.read_model_file(out).metadata
+    assert meta["config.family"] == "distilbert"
+    assert meta["pooling.modes"] == ["cls"] and meta["pooling.normalize"] is True
+    assert meta["config.type_vocab_size"] == 0
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_half_storage_rounds_matrices_and_keeps_vectors(bert_dir, tmp_path, dtype):
+    tensors, _ = checkpoint.read_checkpoint(bert_dir)
+    out = tmp_path / "m.bin"
+    convert.convert(bert_dir, out, dtype)
+    parsed = model_file.read_model_file(out)
+    entry = {t.name: t for t in parsed.tensors}
+    assert model_file.DTYPE_NAMES[entry["encoder.layer.0.output.dense.weight"].dtype] == dtype
+    assert model_file.DTYPE_NAMES[entry["encoder.layer.0.output.dense.bias"].dtype] == "f32"
+    w = tensors["encoder.layer.0.output.dense.weight"]
+    rel = 2.0**-11 if dtype == "f16" else 2.0**-8
+    np.testing.assert_allclose(parsed.array("encoder.layer.0.output.dense.weight"), w, rtol=rel, atol=1e-7)
+
+
+def test_bf16_rounds_to_nearest_even():
+    values = np.array([1.0, 1.0 + 2**-8, 1.0 + 3 * 2**-8, -2.5, np.inf], dtype=np.float32)
+    bits = model_file.float32_to_bf16_bits(values)
+    back = model_file.bf16_bits_to_float32(bits)
+    np.testing.assert_array_equal(back, np.array([1.0, 1.0, 1.0 + 4 * 2**-8, -2.5, np.inf], dtype=np.float32))
+    assert np.isnan(model_file.bf16_bits_to_float32(model_file.float32_to_bf16_bits(np.array([np.nan], np.float32))))
