@@ -1,0 +1,333 @@
+// Unicode handling, WordPiece and SentencePiece behaviour, the Tokenizer API
+// (pairs, truncation, threads) and bad input.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "embedrank/core/error.hpp"
+#include "text/fixtures.hpp"
+
+using embedrank::FormatError;
+using embedrank::io::Metadata;
+using embedrank::text::EncodeOptions;
+using embedrank::text::Encoding;
+using embedrank::text::Tokenizer;
+namespace text = embedrank::text;
+namespace detail = embedrank::text::detail;
+
+namespace {
+
+const Tokenizer& uncased() {
+  static const Tokenizer tokenizer = Tokenizer::from_metadata(embedrank::test::read_metadata("minilm_uncased"));
+  return tokenizer;
+}
+
+const Tokenizer& cased() {
+  static const Tokenizer tokenizer = Tokenizer::from_metadata(embedrank::test::read_metadata("minilm_cased"));
+  return tokenizer;
+}
+
+const Tokenizer& xlmr() {
+  static const Tokenizer tokenizer = Tokenizer::from_metadata(embedrank::test::read_metadata("xlmr_tiny"));
+  return tokenizer;
+}
+
+std::vector<std::string> tokens_of(const Tokenizer& tokenizer, const std::string& s, bool special = false) {
+  EncodeOptions options;
+  options.add_special_tokens = special;
+  options.tokens = true;
+  return tokenizer.encode(s, options).tokens;
+}
+
+std::vector<std::int32_t> ids_of(const Tokenizer& tokenizer, const std::string& s) {
+  std::vector<std::int32_t> ids;
+  tokenizer.token_ids(s, ids);
+  return ids;
+}
+
+using Strings = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("UTF-8 decoding replaces each maximal ill-formed subpart by U+FFFD", "[unicode][utf8]") {
+  using text::decode_utf8;
+  const char32_t R = text::kReplacementChar;
+  SECTION("well-formed text round-trips") {
+    const std::string s = "a\xC3\xA9\xE4\xB8\xAD\xF0\x9F\x98\x80";  // a é 中 😀
+    CHECK(decode_utf8(s) == U"a\u00E9\u4E2D\U0001F600");
+    CHECK(text::encode_utf8(decode_utf8(s)) == s);
+    CHECK(text::is_valid_utf8(s));
+  }
+  SECTION("truncated sequences") {
+    CHECK(decode_utf8("\xC3") == std::u32string{R});
+    CHECK(decode_utf8("\xE4\xB8") == std::u32string{R});
+    CHECK(decode_utf8("\xF0\x9F\x98" "a") == std::u32string{R, U'a'});
+  }
+  SECTION("stray, overlong, surrogate and out-of-range bytes") {
+    CHECK(decode_utf8("\x80") == std::u32string{R});
+    CHECK(decode_utf8("\xFF" "b") == std::u32string{R, U'b'});
+    CHECK(decode_utf8("\xC0\xAF") == std::u32string{R, R});
+    CHECK(decode_utf8("\xED\xA0\x80") == std::u32string{R, R, R});
+    CHECK(decode_utf8("\xF4\x90\x80\x80") == std::u32string{R, R, R, R});
+    CHECK_FALSE(text::is_valid_utf8("\xED\xA0\x80"));
+    CHECK(text::is_valid_utf8("\xEF\xBF\xBD"));
+  }
+}
+
+TEST_CASE("Unicode tables", "[unicode]") {
+  SECTION("the tables state their sources") {
+    CHECK(std::string(detail::kUnicodeVersion) == "14.0.0");
+    CHECK(std::string(detail::kReferenceTokenizersVersion) == "0.23.3");
+  }
+  SECTION("NFD decomposes, reorders marks by combining class, and handles Hangul") {
+    std::u32string out;
+    text::nfd(U"\u00E9", out);
+    CHECK(out == U"e\u0301");
+    text::nfd(U"a\u0301\u0323", out);  // acute (230) after dot below (220)
+    CHECK(out == U"a\u0323\u0301");
+    text::nfd(U"\uD55C", out);  // 한
+    CHECK(out == U"\u1112\u1161\u11AB");
+    text::nfd(U"\u1E09", out);  // ḉ: two levels of decomposition
+    CHECK(out == U"c\u0327\u0301");
+  }
+  SECTION("lowercase follows Rust's char::to_lowercase") {
+    std::u32string out;
+    text::append_lowercase(U'\u0130', out);  // İ -> i + combining dot above
+    CHECK(out == U"i\u0307");
+    out.clear();
+    text::append_lowercase(U'\u03A3', out);  // Σ -> σ, never the final form
+    CHECK(out == U"\u03C3");
+  }
+  SECTION("characters from recent Unicode versions behave as in the reference") {
+    // U+2E5D OBLIQUE HYPHEN (Unicode 14, Pd): the reference's punctuation table predates it.
+    CHECK_FALSE(text::has_flag(U'\u2E5D', detail::kPunctuation));
+    CHECK(text::has_flag(U'\u2E3A', detail::kPunctuation));  // TWO-EM DASH, Unicode 6.1
+    // U+A7CB LATIN CAPITAL LETTER RAMS HORN (Unicode 16): Rust lowercases it to U+0264.
+    std::u32string out;
+    text::append_lowercase(U'\uA7CB', out);
+    CHECK(out == U"\u0264");
+    // U+1FAE8 SHAKING FACE (Unicode 15) is an ordinary symbol; U+13430 EGYPTIAN
+    // HIEROGLYPH VERTICAL JOINER (Cf since Unicode 12) is kept by the reference.
+    CHECK(text::char_record(U'\U0001FAE8').flags == 0);
+    CHECK_FALSE(text::has_flag(U'\U00013430', detail::kDropByCleanText));
+    // U+0890 ARABIC POUND MARK ABOVE (Unicode 14, Cf) is kept, U+200B (Cf) dropped.
+    CHECK_FALSE(text::has_flag(U'\u0890', detail::kDropByCleanText));
+    CHECK(text::has_flag(U'\u200B', detail::kDropByCleanText));
+  }
+  SECTION("whitespace and control characters") {
+    CHECK(text::has_flag(U'\u3000', detail::kSpaceByCleanText));
+    CHECK(text::has_flag(U'\t', detail::kSpaceByCleanText));
+    CHECK(text::has_flag(U'\x0B', detail::kDropByCleanText));  // VT is a control before it is whitespace
+    CHECK(text::has_flag(U'\x0B', detail::kWhitespace));
+    CHECK(text::has_flag(U'\x00', detail::kDropByCleanText));
+    CHECK(text::has_flag(text::kReplacementChar, detail::kDropByCleanText));
+  }
+}
+
+TEST_CASE("BertNormalizer steps and flags", "[wordpiece][normalizer]") {
+  SECTION("uncased strips accents and lowercases") {
+    CHECK(tokens_of(uncased(), "Crème BRÛLÉE") == tokens_of(uncased(), "creme brulee"));
+    CHECK(tokens_of(uncased(), "İstanbul") == tokens_of(uncased(), "istanbul"));
+  }
+  SECTION("cased keeps case and accents") {
+    CHECK(tokens_of(cased(), "Crème") != tokens_of(cased(), "creme"));
+    CHECK(tokens_of(cased(), "HELLO") != tokens_of(cased(), "hello"));
+    CHECK(tokens_of(uncased(), "HELLO") == Strings{"hello"});
+  }
+  SECTION("CJK ideographs become single words") {
+    CHECK(tokens_of(uncased(), "中国人abc") == Strings{"中", "国", "人", "abc"});
+  }
+  SECTION("punctuation is isolated, whitespace and controls removed") {
+    CHECK(tokens_of(uncased(), "usb-c,65w!") == Strings{"usb", "-", "c", ",", "65", "##w", "!"});
+    CHECK(tokens_of(uncased(), "\t hello\x01\n\u00A0world \u200B ") == Strings{"hello", "world"});
+  }
+}
+
+TEST_CASE("WordPiece model", "[wordpiece]") {
+  SECTION("greedy longest match with the continuing-subword prefix") {
+    CHECK(tokens_of(uncased(), "unaffable") == Strings{"una", "##ffa", "##ble"});
+  }
+  SECTION("a word longer than max_input_chars_per_word is one unknown token") {
+    CHECK(tokens_of(uncased(), std::string(100, 'a')).size() > 1);
+    CHECK(tokens_of(uncased(), std::string(101, 'a')) == Strings{"[UNK]"});
+  }
+  SECTION("a word that cannot be matched completely is one unknown token") {
+    CHECK(tokens_of(uncased(), "abc\U0001F9FFdef") == Strings{"[UNK]"});
+  }
+  SECTION("literal special tokens are recognised in the raw text only") {
+    CHECK(tokens_of(uncased(), "a [SEP] b[MASK]") == Strings{"a", "[SEP]", "b", "[MASK]"});
+    CHECK(tokens_of(uncased(), "[sep]") == Strings{"[", "sep", "]"});
+  }
+}
+
+TEST_CASE("Special tokens, pairs and truncation", "[tokenizer]") {
+  const Tokenizer& t = uncased();
+  const std::int32_t cls = 101, sep = 102;
+  SECTION("single text: [CLS] A [SEP]") {
+    const Encoding e = t.encode("hello world");
+    CHECK(e.ids == std::vector<std::int32_t>{cls, 7592, 2088, sep});
+    CHECK(e.type_ids == std::vector<std::int32_t>{0, 0, 0, 0});
+    CHECK(e.attention_mask == std::vector<std::int32_t>{1, 1, 1, 1});
+    CHECK(t.num_special_tokens(false) == 2);
+    CHECK(t.num_special_tokens(true) == 3);
+  }
+  SECTION("pair: [CLS] A [SEP] B [SEP] with type ids") {
+    const Encoding e = t.encode_pair("hello", "big world");
+    CHECK(e.ids == std::vector<std::int32_t>{cls, 7592, sep, 2502, 2088, sep});
+    CHECK(e.type_ids == std::vector<std::int32_t>{0, 0, 0, 1, 1, 1});
+  }
+  SECTION("truncation counts the special tokens") {
+    CHECK(t.encode("one two three four", 4).ids == std::vector<std::int32_t>{cls, 2028, 2048, sep});
+  }
+  SECTION("pair truncation is longest-first") {
+    // 2 + 6 tokens into 8 - 3 = 5: the shorter keeps 2, the longer 3.
+    const Encoding e = t.encode_pair("one two", "a b c d e f", 8);
+    CHECK(e.ids == std::vector<std::int32_t>{cls, 2028, 2048, sep, 1037, 1038, 1039, sep});
+    // 6 + 6 into 5: the first gets 2, the second 3.
+    const Encoding f = t.encode_pair("a b c d e f", "a b c d e f", 8);
+    CHECK(f.ids == std::vector<std::int32_t>{cls, 1037, 1038, sep, 1037, 1038, 1039, sep});
+  }
+  SECTION("a max_length below the special tokens truncates nothing, as in the reference") {
+    CHECK(t.encode("one two", 1).ids.size() == 4);
+  }
+  SECTION("without special tokens") {
+    EncodeOptions options;
+    options.add_special_tokens = false;
+    options.tokens = true;
+    const Encoding e = t.encode_pair("hello", "world", options);
+    CHECK(e.tokens == Strings{"hello", "world"});
+    CHECK(e.type_ids == std::vector<std::int32_t>{0, 1});
+  }
+  SECTION("tokens are returned on request") {
+    EncodeOptions options;
+    options.tokens = true;
+    CHECK(t.encode("Hello!", options).tokens == Strings{"[CLS]", "hello", "!", "[SEP]"});
+    CHECK(t.encode("Hello!").tokens.empty());
+  }
+  SECTION("batch results do not depend on the thread count") {
+    const std::vector<std::string> corpus = embedrank::test::read_corpus();
+    const std::vector<std::string> texts(corpus.begin(), corpus.begin() + 300);
+    const auto one = t.encode_batch(texts, EncodeOptions{}, 1);
+    const auto four = t.encode_batch(texts, EncodeOptions{}, 4);
+    REQUIRE(one.size() == texts.size());
+    for (std::size_t i = 0; i < texts.size(); ++i) CHECK(one[i].ids == four[i].ids);
+  }
+}
+
+TEST_CASE("Bad and extreme input has defined results", "[tokenizer][bad_input]") {
+  for (const Tokenizer* t : {&uncased(), &xlmr()}) {
+    const std::vector<std::int32_t> specials = t->encode("").ids;
+    SECTION(std::string("empty text gives only the special tokens, ") + (t == &xlmr() ? "xlmr" : "wordpiece")) {
+      CHECK(specials.size() == 2);
+      CHECK(ids_of(*t, "").empty());
+      CHECK(ids_of(*t, " \t\n ").empty());
+    }
+    SECTION(std::string("invalid UTF-8 reads as U+FFFD, ") + (t == &xlmr() ? "xlmr" : "wordpiece")) {
+      CHECK(ids_of(*t, "abc\xFF" "def") == ids_of(*t, "abc\xEF\xBF\xBD" "def"));
+      CHECK(ids_of(*t, "x \xC3") == ids_of(*t, "x \xEF\xBF\xBD"));
+      CHECK(ids_of(*t, std::string("a\0b", 3)).size() >= 1);
+    }
+    SECTION(std::string("a 1 MB text, ") + (t == &xlmr() ? "xlmr" : "wordpiece")) {
+      std::string big;
+      while (big.size() < (1u << 20)) big += "Wireless earbuds 无线耳机 3.5mm USB-C 65W, café! ";
+      const std::vector<std::int32_t> ids = ids_of(*t, big);
+      CHECK(ids.size() > 100000);
+      const Encoding capped = t->encode(big, 256);
+      CHECK(capped.ids.size() == 256);
+      CHECK(std::equal(capped.ids.begin() + 1, capped.ids.end() - 1, ids.begin()));
+    }
+  }
+  SECTION("a WordPiece word of random bytes") {
+    std::string noise;
+    for (int i = 0; i < 4096; ++i) noise.push_back(static_cast<char>((i * 131 + 7) & 0xFF));
+    CHECK_NOTHROW(uncased().encode(noise));
+    CHECK_NOTHROW(xlmr().encode(noise));
+  }
+}
+
+TEST_CASE("SentencePiece id mapping", "[sentencepiece]") {
+  SECTION("fairseq: <s> A </s> </s> B </s>, unknown pieces are <unk> = 3") {
+    const Encoding e = xlmr().encode_pair("a", "b");
+    CHECK(e.ids.front() == 0);
+    CHECK(e.ids.back() == 2);
+    CHECK(std::count(e.ids.begin(), e.ids.end(), 2) == 3);
+    CHECK(e.type_ids == std::vector<std::int32_t>(e.ids.size(), 0));
+    CHECK(ids_of(xlmr(), "\u2603") == std::vector<std::int32_t>{4, 3});  // "▁" then the unknown snowman
+  }
+  SECTION("<mask> absorbs the whitespace before it (lstrip)") {
+    const std::vector<std::int32_t> with_space = ids_of(xlmr(), "x <mask>");
+    CHECK(with_space.back() == 1501);
+    CHECK(with_space == ids_of(xlmr(), "x<mask>"));
+  }
+  SECTION("plain: SentencePiece ids as they are") {
+    Metadata meta = embedrank::test::read_metadata("xlmr_tiny");
+    meta.set("tokenizer.id_mapping", "plain");
+    meta.set("tokenizer.unk_id", 0);
+    const Tokenizer plain = Tokenizer::from_metadata(meta);
+    const std::vector<std::int32_t> fairseq_ids = ids_of(xlmr(), "wireless earbuds");
+    std::vector<std::int32_t> plain_ids = ids_of(plain, "wireless earbuds");
+    for (auto& id : plain_ids) ++id;
+    CHECK(plain_ids == fairseq_ids);
+  }
+}
+
+TEST_CASE("Broken tokenizer metadata throws FormatError naming the key", "[tokenizer][bad_input]") {
+  const Metadata good = embedrank::test::read_metadata("minilm_uncased");
+  auto fails_with = [&](Metadata meta, const std::string& id, const std::string& key) {
+    try {
+      (void)Tokenizer::from_metadata(meta);
+      FAIL("no exception for " + key);
+    } catch (const FormatError& e) {
+      CHECK(e.id() == "format." + id);
+      CHECK_THAT(e.what(), Catch::Matchers::Contains(key));
+    }
+  };
+  SECTION("missing key") {
+    Metadata meta("model.bin");
+    for (const auto& entry : good.values())
+      if (entry.first != "tokenizer.normalizer.lowercase")
+        std::visit([&](const auto& value) { meta.set(entry.first, value); }, entry.second);
+    fails_with(meta, "missing_metadata", "tokenizer.normalizer.lowercase");
+  }
+  SECTION("wrong type") {
+    Metadata meta = good;
+    meta.set("tokenizer.vocab", "not a list");
+    fails_with(meta, "metadata_type", "tokenizer.vocab");
+  }
+  SECTION("unknown token not in the vocabulary") {
+    Metadata meta = good;
+    meta.set("tokenizer.unk_token", "<nope>");
+    fails_with(meta, "tokenizer.missing_unk", "<nope>");
+  }
+  SECTION("unsupported type") {
+    Metadata meta = good;
+    meta.set("tokenizer.type", "bpe");
+    fails_with(meta, "tokenizer.bad_value", "tokenizer.type");
+  }
+  SECTION("template id outside the vocabulary") {
+    Metadata meta = good;
+    meta.set("tokenizer.template.single.ids", std::vector<std::int64_t>{999999, -1, 102});
+    fails_with(meta, "tokenizer.bad_value", "tokenizer.template.single.ids");
+  }
+  SECTION("added token lists of different lengths") {
+    Metadata meta = good;
+    meta.set("tokenizer.added_token_ids", std::vector<std::int64_t>{0});
+    fails_with(meta, "tokenizer.bad_value", "tokenizer.added_token_ids");
+  }
+  SECTION("corrupt SentencePiece model") {
+    Metadata meta = embedrank::test::read_metadata("xlmr_tiny");
+    meta.set("tokenizer.sentencepiece_model", embedrank::io::Bytes{"\x0a\x05garbage"});
+    fails_with(meta, "tokenizer.bad_sentencepiece", "tokenizer.sentencepiece_model");
+  }
+}
+
+TEST_CASE("The parity comparison notices a wrong normalizer flag", "[parity]") {
+  // The cased metadata against the uncased references must disagree somewhere.
+  const std::vector<std::string> corpus = embedrank::test::read_corpus();
+  std::size_t differing = 0;
+  for (const auto& c : embedrank::test::read_references("minilm_uncased"))
+    if (embedrank::test::encode_case(cased(), corpus, c).ids != c.ids) ++differing;
+  CHECK(differing > 1000);
+}
