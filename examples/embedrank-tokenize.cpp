@@ -1,0 +1,166 @@
+// embedrank-tokenize: the token ids a model file's tokenizer gives each input
+// line; the first thing to check when an embedding looks wrong.
+//
+//   embedrank-tokenize --model FILE [--no-special] [--pair] [--json] [--max-length N]
+//
+// Reads UTF-8 lines from stdin (a trailing "\r" is removed; invalid UTF-8
+// reads as U+FFFD). With --pair each line is "FIRST<TAB>SECOND". Prints one
+// line per input line: the ids separated by spaces, or with --json an object
+// {"ids": [...], "tokens": [...], "type_ids": [...], "attention_mask": [...]}.
+// --no-special leaves out [CLS]/[SEP] (<s>/</s>); --max-length truncates as
+// Hugging Face does (special tokens included, longest-first for pairs).
+// Exit status: 0 on success, 1 on a data error, 2 on a usage error.
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "embedrank/core/error.hpp"
+#include "embedrank/io/weight_file.hpp"
+#include "embedrank/text/tokenizer.hpp"
+
+namespace {
+
+const char* const kUsage =
+    "usage: embedrank-tokenize --model FILE [--no-special] [--pair] [--json] [--max-length N]\n"
+    "       reads lines (with --pair: FIRST<TAB>SECOND) from stdin, prints their token ids\n";
+
+struct UsageError {
+  std::string message;
+};
+
+struct Options {
+  std::string model;
+  bool special = true, pair = false, json = false;
+  std::size_t max_length = 0;
+};
+
+Options parse_options(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") throw UsageError{""};
+    if (flag == "--no-special") {
+      options.special = false;
+    } else if (flag == "--pair") {
+      options.pair = true;
+    } else if (flag == "--json") {
+      options.json = true;
+    } else if (flag == "--model" || flag == "--max-length") {
+      if (i + 1 >= argc) throw UsageError{flag + " needs a value"};
+      const std::string value = argv[++i];
+      if (flag == "--model") {
+        options.model = value;
+      } else {
+        char* end = nullptr;
+        const long long n = std::strtoll(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || n < 0) throw UsageError{"--max-length needs a count >= 0, got '" + value + "'"};
+        options.max_length = static_cast<std::size_t>(n);
+      }
+    } else {
+      throw UsageError{"unexpected argument '" + flag + "'"};
+    }
+  }
+  if (options.model.empty()) throw UsageError{"--model is required"};
+  return options;
+}
+
+void append_json_string(const std::string& s, std::string& out) {
+  out.push_back('"');
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      out += escaped;
+    } else {
+      out.push_back(ch);
+    }
+  }
+  out.push_back('"');
+}
+
+template <typename T, typename Append>
+void append_json_array(const char* name, const std::vector<T>& values, Append append, std::string& out) {
+  out += '"';
+  out += name;
+  out += "\": [";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ", ";
+    append(values[i], out);
+  }
+  out += ']';
+}
+
+std::string format_encoding(const embedrank::text::Encoding& e, bool json) {
+  std::string out;
+  const auto append_int = [](std::int32_t v, std::string& s) { s += std::to_string(v); };
+  if (!json) {
+    for (std::size_t i = 0; i < e.ids.size(); ++i) {
+      if (i) out += ' ';
+      out += std::to_string(e.ids[i]);
+    }
+    return out;
+  }
+  out += '{';
+  append_json_array("ids", e.ids, append_int, out);
+  out += ", ";
+  append_json_array("tokens", e.tokens, append_json_string, out);
+  out += ", ";
+  append_json_array("type_ids", e.type_ids, append_int, out);
+  out += ", ";
+  append_json_array("attention_mask", e.attention_mask, append_int, out);
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  try {
+    options = parse_options(argc, argv);
+  } catch (const UsageError& e) {
+    if (!e.message.empty()) std::cerr << "embedrank-tokenize: " << e.message << "\n";
+    std::cerr << kUsage;
+    return e.message.empty() ? 0 : 2;
+  }
+  try {
+    const auto file = embedrank::io::WeightFile::open(options.model);
+    const auto tokenizer = embedrank::text::Tokenizer::from_metadata(file->metadata());
+    embedrank::text::EncodeOptions encode;
+    encode.add_special_tokens = options.special;
+    encode.max_length = options.max_length;
+    encode.tokens = options.json;
+    std::ios::sync_with_stdio(false);
+    std::size_t line_number = 0;
+    for (std::string line; std::getline(std::cin, line);) {
+      ++line_number;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      embedrank::text::Encoding encoding;
+      if (options.pair) {
+        const std::size_t tab = line.find('\t');
+        if (tab == std::string::npos)
+          throw embedrank::InputError("cli.no_pair", "stdin line " + std::to_string(line_number) +
+                                                          ": --pair needs FIRST<TAB>SECOND, found no tab");
+        encoding = tokenizer.encode_pair(std::string_view(line).substr(0, tab), std::string_view(line).substr(tab + 1), encode);
+      } else {
+        encoding = tokenizer.encode(line, encode);
+      }
+      std::cout << format_encoding(encoding, options.json) << '\n';
+    }
+    std::cout.flush();
+    return 0;
+  } catch (const embedrank::Error& e) {
+    std::cout.flush();
+    std::cerr << "embedrank-tokenize: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "embedrank-tokenize: " << e.what() << "\n";
+    return 1;
+  }
+}
