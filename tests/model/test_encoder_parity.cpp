@@ -90,7 +90,7 @@ TEST_CASE("fp16 and bf16 model files stay close to the float32 reference", "[enc
     double max_abs;
     double min_cos;
   };
-  for (const Case c : {Case{"f16", 5e-4, 0.99999}, Case{"bf16", 2e-2, 0.9995}}) {
+  for (const Case c : {Case{"f16", 2e-3, 0.99999}, Case{"bf16", 2e-2, 0.9995}}) {
     for (const auto& name : tiny_model_names()) {
       SECTION(std::string(c.dtype) + " " + name) {
         auto encoder = TransformerEncoder<float>::open(converted_model(name, c.dtype));
