@@ -27,6 +27,7 @@
 
 #include "embedrank/core/npy.hpp"
 #include "embedrank/core/parallel.hpp"
+#include "embedrank/rank/detail/work_pool.hpp"
 #include "embedrank/rank/embedding_index.hpp"
 
 #if defined(__AVX2__)
@@ -105,13 +106,17 @@ Workload& synthetic(std::size_t n) {
 
 Workload g_file_workload;
 
-// sum of all floats with all threads: the plain read bandwidth a scan could reach
+// sum of all floats with all threads: the plain read bandwidth a scan could
+// reach. Same work split as the search (64-row tasks claimed dynamically by
+// the caller and the pool's helpers), so both see the same machine.
 float read_all(const std::vector<float>& buffer, int threads) {
   const std::size_t blocks = buffer.size() / 64;  // 64-float blocks (256 bytes)
-  std::vector<float> partial(static_cast<std::size_t>(std::max(1, threads)), 0.0f);
-  embedrank::parallel_chunks(blocks, threads, [&](std::size_t begin, std::size_t end, std::size_t chunk) {
-    const float* p = buffer.data() + begin * 64;
-    const float* last = buffer.data() + end * 64;
+  const std::size_t slots = static_cast<std::size_t>(std::max(1, threads));
+  const std::size_t tasks = std::min(blocks, slots * 16);
+  std::vector<float> partial(slots, 0.0f);
+  embedrank::rank::detail::WorkPool::shared().run(tasks, threads - 1, [&](std::size_t task, std::size_t slot) {
+    const float* p = buffer.data() + blocks * task / tasks * 64;
+    const float* last = buffer.data() + blocks * (task + 1) / tasks * 64;
 #if defined(__AVX2__)
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (; p < last; p += 64) {
@@ -128,7 +133,7 @@ float read_all(const std::vector<float>& buffer, int threads) {
     float sum = 0.0f;
     for (; p < last; ++p) sum += *p;
 #endif
-    partial[chunk] = sum;
+    partial[slot] += sum;
   });
   float total = 0.0f;
   for (float v : partial) total += v;

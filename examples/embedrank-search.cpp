@@ -12,6 +12,7 @@
 // [{"query": q, "results": [{"id": ..., "score": ...}, ...]}, ...].
 // Exit status: 0 on success, 1 on a data error, 2 on a usage error.
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -120,8 +121,10 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
-// shortest form that reads back as the same float
+// 9 significant digits read back as the same float; infinities (possible
+// with huge or infinite inputs) are written as Python's json module does
 std::string score_text(float score) {
+  if (std::isinf(score)) return score > 0 ? "Infinity" : "-Infinity";
   char text[32];
   std::snprintf(text, sizeof text, "%.9g", static_cast<double>(score));
   return text;

@@ -36,6 +36,7 @@
 #include "embedrank/core/tensor.hpp"
 #include "embedrank/rank/detail/dot.hpp"
 #include "embedrank/rank/detail/half.hpp"
+#include "embedrank/rank/detail/work_pool.hpp"
 #include "embedrank/rank/topk.hpp"
 
 namespace embedrank {
@@ -377,6 +378,9 @@ class EmbeddingIndex {
   static constexpr int kBatchItems = 4;
   // below this many (query, row) pairs per thread a thread costs more than it saves
   static constexpr std::size_t kMinPairsPerThread = 2048;
+  // tasks per thread: enough that a thread that starts late (busy machine)
+  // leaves its share to the others
+  static constexpr std::size_t kTasksPerThread = 16;
 
   std::size_t rows_count_after(std::size_t added) const { return ids_.size() + added; }
 
@@ -452,29 +456,29 @@ class EmbeddingIndex {
     return padded;
   }
 
-  // Exact top-k of every query over all eligible rows. The rows are split
-  // into contiguous 64-row word ranges, one per thread; each thread keeps a
-  // TopK per query, and the per-thread lists are merged in the total order,
-  // so the result does not depend on the split.
+  // Exact top-k of every query over all eligible rows. The rows are cut into
+  // contiguous 64-row-aligned tasks that the calling thread and the pool's
+  // helpers claim dynamically; each thread (slot) keeps a TopK per query over
+  // the tasks it ran, and the per-slot lists are merged in the total order,
+  // so the result does not depend on which thread ran which task.
   template <typename Item>
   std::vector<std::vector<Hit>> scan(const Item* items, const float* queries, std::size_t query_count, std::size_t k,
                                      const SearchFilter& filter) const {
     const std::size_t words = (rows() + 63) / 64;
     const std::size_t pairs = rows() * query_count;
-    const int threads = static_cast<int>(std::max<std::size_t>(
-        1, std::min<std::size_t>(static_cast<std::size_t>(this->threads()), pairs / kMinPairsPerThread)));
-    const std::size_t chunks = std::min<std::size_t>(words, static_cast<std::size_t>(threads));
-    std::vector<std::vector<std::vector<Hit>>> parts(chunks, std::vector<std::vector<Hit>>(query_count));  // (chunks, Q)
-    parallel_chunks(words, static_cast<int>(chunks), [&](std::size_t word_begin, std::size_t word_end, std::size_t chunk) {
-      std::vector<TopK> tops(query_count, TopK(k));  // (Q)
-      scan_words(items, queries, query_count, word_begin, word_end, filter, tops.data());
-      for (std::size_t q = 0; q < query_count; ++q) parts[chunk][q] = tops[q].take_sorted();
+    const std::size_t threads = std::max<std::size_t>(
+        1, std::min<std::size_t>(static_cast<std::size_t>(this->threads()), pairs / kMinPairsPerThread));
+    const std::size_t tasks = std::min(words, threads * kTasksPerThread);
+    std::vector<std::vector<TopK>> tops(threads, std::vector<TopK>(query_count, TopK(k)));  // (slots, Q)
+    detail::WorkPool::shared().run(tasks, static_cast<int>(threads) - 1, [&](std::size_t task, std::size_t slot) {
+      scan_words(items, queries, query_count, words * task / tasks, words * (task + 1) / tasks, filter,
+                 tops[slot].data());
     });
     std::vector<std::vector<Hit>> merged(query_count);
-    std::vector<std::vector<Hit>> per_query(chunks);
+    std::vector<std::vector<Hit>> per_slot(threads);
     for (std::size_t q = 0; q < query_count; ++q) {
-      for (std::size_t c = 0; c < chunks; ++c) per_query[c] = std::move(parts[c][q]);
-      merged[q] = merge_top_k(per_query, k);
+      for (std::size_t slot = 0; slot < threads; ++slot) per_slot[slot] = tops[slot][q].take_sorted();
+      merged[q] = merge_top_k(per_slot, k);
     }
     return merged;
   }
