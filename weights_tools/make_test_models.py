@@ -56,6 +56,24 @@ MODELS = [
 ]
 
 VOCAB_SIZE = 120
+# The tiny XLM-R model uses the SentencePiece tokenizer of the tokenizer tests
+# (weights_tools/make_tokenizer_fixtures.py), so its vocabulary is that size.
+XLMR_TOKENIZER = Path(__file__).resolve().parents[1] / "tests" / "data" / "text" / "xlmr_tiny"
+
+# End-to-end texts for the Embedder: whitespace to strip, case, CJK, an empty
+# text, words outside the tiny vocabulary, and texts longer than max_seq_length.
+TEXTS = [
+    "red summer dress",
+    "  Wireless earbuds for running\t",
+    "USB-C 65W charger",
+    "",
+    "红色连衣裙",
+    "3.5mm cable, blue!",
+    "The cotton shirt? A laptop bag and a water bottle for the phone case",
+    "zebra quartz xylophone",
+    "red " * 30,
+    "RED DRESS",
+]
 MAX_POSITIONS = 24  # usable positions; RoBERTa's table has padding_idx + 1 more rows
 LENGTHS = [5, 1, 12, 7, MAX_POSITIONS, 3]
 
@@ -77,7 +95,7 @@ def _inputs(spec: dict, rng: np.random.Generator) -> tuple[list, list]:
     first, last = (0, 2) if spec["family"] == "xlm-roberta" else (2, 3)
     sequences, types = [], []
     for n in LENGTHS:
-        body = [int(i) for i in rng.integers(5, VOCAB_SIZE, size=max(0, n - 2))]
+        body = [int(i) for i in rng.integers(5, spec.get("vocab", VOCAB_SIZE), size=max(0, n - 2))]
         ids = ([first] + body + [last])[:n] if n > 1 else [first]
         sequences.append(ids)
         tv = spec.get("type_vocab", 2 if spec["family"] == "bert" else 0)
@@ -86,6 +104,12 @@ def _inputs(spec: dict, rng: np.random.Generator) -> tuple[list, list]:
         # A padding id inside a sequence keeps position padding_idx (cumulative-count rule).
         sequences[2][5] = pad
     return sequences, types
+
+
+def _st_pooling(models, spec: dict, modes: list):
+    return models.Pooling(spec["hidden"], pooling_mode_cls_token="cls" in modes,
+                          pooling_mode_max_tokens="max" in modes, pooling_mode_mean_tokens="mean" in modes,
+                          pooling_mode_mean_sqrt_len_tokens="mean_sqrt_len" in modes)
 
 
 def generate(out_root: Path) -> None:
@@ -104,7 +128,10 @@ def generate(out_root: Path) -> None:
             shutil.rmtree(out)
         hf_dir = out / "hf" if spec["layout"] == "sentence-transformers" else out
         hf_dir.mkdir(parents=True)
-        common = dict(vocab_size=VOCAB_SIZE)
+        vocab_size = VOCAB_SIZE
+        if family == "xlm-roberta":
+            vocab_size = len(json.loads((XLMR_TOKENIZER / "tokenizer.json").read_text())["model"]["vocab"])
+        common = dict(vocab_size=vocab_size)
         if family == "bert":
             cfg = transformers.BertConfig(hidden_size=spec["hidden"], num_hidden_layers=spec["layers"],
                                           num_attention_heads=spec["heads"], intermediate_size=spec["inter"],
@@ -139,12 +166,16 @@ def generate(out_root: Path) -> None:
             model.save_pretrained(hf_dir, max_shard_size="20KB")
         else:
             model.save_pretrained(hf_dir)
-        if family in ("bert", "distilbert"):
+        if family == "xlm-roberta":
+            for f in XLMR_TOKENIZER.iterdir():
+                shutil.copy(f, hf_dir / f.name)
+        else:
             _vocab_file(hf_dir / "vocab.txt")
             tok = transformers.BertTokenizerFast(vocab_file=str(hf_dir / "vocab.txt"), do_lower_case=True)
             tok.model_max_length = MAX_POSITIONS
             tok.save_pretrained(hf_dir)
 
+        spec["vocab"] = vocab_size
         sequences, types = _inputs(spec, rng)
         B, T = len(sequences), max(len(s) for s in sequences)
         pad = 1 if family == "xlm-roberta" else 0
@@ -169,39 +200,38 @@ def generate(out_root: Path) -> None:
         if "pooler" in spec["pooling"]:
             parts.append(result.pooler_output)
         if st_modes:
-            pooling = models.Pooling(spec["hidden"], pooling_mode_cls_token="cls" in st_modes,
-                                     pooling_mode_max_tokens="max" in st_modes,
-                                     pooling_mode_mean_tokens="mean" in st_modes,
-                                     pooling_mode_mean_sqrt_len_tokens="mean_sqrt_len" in st_modes)
             features = {"token_embeddings": result.last_hidden_state, "attention_mask": mask}
-            parts.append(pooling(features)["sentence_embedding"])
+            parts.append(_st_pooling(models, spec, st_modes)(features)["sentence_embedding"])
         pooled = torch.cat(parts, dim=1)
         if spec["normalize"]:
             pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
 
+        st = None
+        if "pooler" not in spec["pooling"]:
+            modules = [models.Transformer(str(hf_dir), max_seq_length=MAX_POSITIONS), _st_pooling(models, spec, st_modes)]
+            if spec["normalize"]:
+                modules.append(models.Normalize())
+            st = SentenceTransformer(modules=modules, device="cpu")
         if spec["layout"] == "sentence-transformers":
-            # Save a real sentence-transformers directory and check it reproduces the reference.
-            transformer = models.Transformer(str(hf_dir), max_seq_length=MAX_POSITIONS) if family != "xlm-roberta" else None
-            if transformer is not None:
-                modules = [transformer, models.Pooling(spec["hidden"], pooling_mode_cls_token="cls" in st_modes,
-                                                       pooling_mode_max_tokens="max" in st_modes,
-                                                       pooling_mode_mean_tokens="mean" in st_modes,
-                                                       pooling_mode_mean_sqrt_len_tokens="mean_sqrt_len" in st_modes)]
-                if spec["normalize"]:
-                    modules.append(models.Normalize())
-                st = SentenceTransformer(modules=modules, device="cpu")
-                shutil.rmtree(hf_dir)
-                st.save(str(out))
-                (out / "README.md").unlink(missing_ok=True)
-                st = SentenceTransformer(str(out), device="cpu")
-                features = {"input_ids": input_ids, "attention_mask": mask}
-                if family == "bert":
-                    features["token_type_ids"] = type_ids
-                with torch.no_grad():
-                    st_out = st(features)["sentence_embedding"]
-                assert torch.allclose(st_out, pooled, atol=1e-6), f"{name}: sentence-transformers disagrees"
-            else:
-                _write_st_layout(out, hf_dir, spec)
+            # A real sentence-transformers directory, checked to reproduce the reference.
+            shutil.rmtree(hf_dir)
+            st.save(str(out))
+            (out / "README.md").unlink(missing_ok=True)
+            if family == "xlm-roberta":
+                # The fast tokenizer saves only tokenizer.json; the converter embeds the SentencePiece model.
+                shutil.copy(XLMR_TOKENIZER / "sentencepiece.bpe.model", out / "sentencepiece.bpe.model")
+            st = SentenceTransformer(str(out), device="cpu")
+            features = {"input_ids": input_ids, "attention_mask": mask}
+            if family == "bert":
+                features["token_type_ids"] = type_ids
+            with torch.no_grad():
+                st_out = st(features)["sentence_embedding"]
+            assert torch.allclose(st_out, pooled, atol=1e-6), f"{name}: sentence-transformers disagrees"
+        if st is not None:
+            # Text in, vector out: sentence-transformers' encode on the same model.
+            text_embeddings = st.encode(TEXTS, batch_size=4, convert_to_numpy=True)
+            (out / "texts.txt").write_text("".join(t + "\n" for t in TEXTS), encoding="utf-8")
+            np.save(out / "text_embeddings.npy", text_embeddings.astype(np.float32))
 
         (out / "inputs.txt").write_text("".join(" ".join(map(str, s)) + "\n" for s in sequences))
         (out / "token_types.txt").write_text("".join(" ".join(map(str, t)) + "\n" for t in types))
@@ -222,32 +252,6 @@ def generate(out_root: Path) -> None:
         print(f"{name}: {family}, {spec['layers']} layers, hidden {spec['hidden']}, pooling {'+'.join(spec['pooling'])}")
     (out_root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print("versions: torch", torch.__version__, "transformers", transformers.__version__)
-
-
-def _write_st_layout(out: Path, hf_dir: Path, spec: dict) -> None:
-    """sentence-transformers layout by hand, for a model without a tokenizer:
-    the transformer in the root, 1_Pooling/config.json, 2_Normalize, modules.json."""
-    for f in hf_dir.iterdir():
-        shutil.move(str(f), out / f.name)
-    hf_dir.rmdir()
-    (out / "1_Pooling").mkdir()
-    pooling = {
-        "word_embedding_dimension": spec["hidden"],
-        "pooling_mode_cls_token": "cls" in spec["pooling"],
-        "pooling_mode_mean_tokens": "mean" in spec["pooling"],
-        "pooling_mode_max_tokens": "max" in spec["pooling"],
-        "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len" in spec["pooling"],
-    }
-    (out / "1_Pooling" / "config.json").write_text(json.dumps(pooling, indent=2))
-    modules = [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-    ]
-    if spec["normalize"]:
-        (out / "2_Normalize").mkdir()
-        modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
-    (out / "modules.json").write_text(json.dumps(modules, indent=2))
-    (out / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": MAX_POSITIONS, "do_lower_case": False}))
 
 
 def convert_all(src: Path, dst: Path) -> None:
