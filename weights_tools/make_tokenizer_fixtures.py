@@ -222,9 +222,10 @@ def train_xlmr(corpus: list[str], work: Path, out_dir: Path) -> None:
     training_text = work / "spm_input.txt"
     training_text.write_text("".join(line.replace("\n", " ").replace("\r", " ") + "\n"
                                      for line in corpus if line.strip()), encoding="utf-8")
-    subprocess.run(["spm_train", f"--input={training_text}", f"--model_prefix={work / 'spm'}",
+    # Relative paths: the model records them, and the fixture should not depend on the temp dir.
+    subprocess.run(["spm_train", f"--input={training_text.name}", "--model_prefix=spm",
                     "--vocab_size=1500", "--model_type=unigram", "--character_coverage=0.9995",
-                    "--minloglevel=2"], check=True)
+                    "--minloglevel=2"], check=True, cwd=work)
 
     class SlowShim:
         """What XLMRobertaConverter reads from a slow XLMRobertaTokenizer."""
