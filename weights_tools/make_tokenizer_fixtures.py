@@ -26,6 +26,10 @@ What it writes:
   text a (corpus line index), text b (-1: none), add_special_tokens (0/1),
   max_length (0: none), then ids, type ids and attention mask (each
   space-separated), or the single word ERROR when the fast tokenizer refuses.
+- <name>.codepoints.tsv (WordPiece): every Unicode scalar value, in blocks
+  of 4096, encoded as "a<c>b a<c>b ..." without special tokens; per block
+  the first code point, the id count and the FNV-1a 64 hash of the ids
+  joined by single spaces.
 """
 from __future__ import annotations
 
@@ -311,6 +315,30 @@ def write_references(path: Path, tokenizer, corpus: list[str], cases) -> int:
     return errors
 
 
+CODEPOINT_BLOCK = 4096
+
+
+def codepoint_block_text(start: int) -> str:
+    """Every scalar value of one block, each between two letters: "a<c>b a<c>b ..."."""
+    return "".join(f"a{chr(cp)}b " for cp in range(start, start + CODEPOINT_BLOCK) if not 0xD800 <= cp <= 0xDFFF)
+
+
+def fnv1a64(text: str) -> int:
+    h = 0xCBF29CE484222325
+    for byte in text.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def write_codepoint_hashes(path: Path, tokenizer) -> None:
+    """Per block of code points: the id count and FNV-1a 64 of the ids joined by spaces."""
+    tokenizer.no_truncation()
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for start in range(0, 0x110000, CODEPOINT_BLOCK):
+            ids = tokenizer.encode(codepoint_block_text(start), add_special_tokens=False).ids
+            f.write(f"{start}\t{len(ids)}\t{fnv1a64(' '.join(map(str, ids))):016x}\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", type=Path, help="tests/data/text")
@@ -360,6 +388,8 @@ def main() -> None:
             tokenizer.no_padding()
             errors = write_references(out / f"{name}.ref.tsv", tokenizer, corpus, cases)
             print(f"{name}: {len(cases)} cases ({errors} refused by the fast tokenizer)")
+            if meta["tokenizer.type"] == "wordpiece":
+                write_codepoint_hashes(out / f"{name}.codepoints.tsv", tokenizer)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
@@ -117,4 +118,42 @@ TEST_CASE("SentencePiece matches XLMRobertaTokenizerFast except for documented n
                                 << "differing (single, untruncated): " << lines_differing << " of " << corpus.size() << ", "
                                 << tie_lines.size() << " of them from ties");
   CHECK(count.equal * 100 >= count.cases * 98);
+}
+
+TEST_CASE("WordPiece matches the fast tokenizer on every Unicode scalar value", "[parity][wordpiece][unicode]") {
+  // tests/data/text/<name>.codepoints.tsv: per block of 4096 code points the
+  // reference's id count and FNV-1a 64 hash of "a<c>b a<c>b ..." encoded.
+  for (const std::string name : {"minilm_uncased", "minilm_cased"}) {
+    SECTION(name) {
+      const auto tokenizer = embedrank::text::Tokenizer::from_metadata(embedrank::test::read_metadata(name));
+      std::size_t blocks = 0, equal = 0;
+      std::vector<std::int32_t> ids;
+      for (const std::string& line : embedrank::test::read_lines(embedrank::test::text_data_path(name + ".codepoints.tsv"))) {
+        const std::vector<std::string> f = embedrank::test::split(line, '\t');
+        const auto start = static_cast<char32_t>(std::stoul(f.at(0)));
+        std::string text;
+        for (char32_t cp = start; cp < start + 4096; ++cp) {
+          if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+          text += 'a';
+          embedrank::text::append_utf8(cp, text);
+          text += "b ";
+        }
+        tokenizer.token_ids(text, ids);
+        std::uint64_t hash = 0xCBF29CE484222325ull;
+        const std::string joined = embedrank::test::join_ids(ids);
+        for (unsigned char byte : joined) hash = (hash ^ byte) * 0x100000001B3ull;
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+        ++blocks;
+        if (ids.size() == std::stoul(f.at(1)) && hex == f.at(2)) {
+          ++equal;
+        } else {
+          UNSCOPED_INFO("block U+" << std::hex << static_cast<unsigned long>(start) << std::dec << " differs: "
+                                   << ids.size() << " ids, reference " << f.at(1));
+        }
+      }
+      CHECK(blocks == 0x110000 / 4096);
+      CHECK(equal == blocks);
+    }
+  }
 }

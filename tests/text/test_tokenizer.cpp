@@ -261,6 +261,12 @@ TEST_CASE("SentencePiece id mapping", "[sentencepiece]") {
     CHECK(with_space.back() == 1501);
     CHECK(with_space == ids_of(xlmr(), "x<mask>"));
   }
+  SECTION("one SentencePiece tokenizer shared by four threads") {
+    const std::vector<std::string> corpus = embedrank::test::read_corpus();
+    const auto one = xlmr().encode_batch(corpus, EncodeOptions{}, 1);
+    const auto four = xlmr().encode_batch(corpus, EncodeOptions{}, 4);
+    for (std::size_t i = 0; i < corpus.size(); ++i) CHECK(one[i].ids == four[i].ids);
+  }
   SECTION("plain: SentencePiece ids as they are") {
     Metadata meta = embedrank::test::read_metadata("xlmr_tiny");
     meta.set("tokenizer.id_mapping", "plain");
