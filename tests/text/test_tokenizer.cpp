@@ -162,6 +162,32 @@ TEST_CASE("WordPiece model", "[wordpiece]") {
   }
 }
 
+TEST_CASE("Added tokens with normalized and single_word flags", "[tokenizer][added_tokens]") {
+  // Expected ids measured with tokenizers 0.23.3 after
+  // add_tokens([AddedToken("Café-Bar", normalized=True), AddedToken("RAW", normalized=False, single_word=True)]).
+  Metadata meta = embedrank::test::read_metadata("minilm_uncased");
+  auto contents = meta.get_string_list("tokenizer.added_tokens");
+  auto ids = meta.get_int_list("tokenizer.added_token_ids");
+  auto flags = meta.get_int_list("tokenizer.added_token_flags");
+  contents.insert(contents.end(), {"Café-Bar", "RAW"});
+  ids.insert(ids.end(), {30522, 30523});
+  flags.insert(flags.end(), {text::kAddedNormalized, text::kAddedSingleWord});
+  meta.set("tokenizer.added_tokens", contents);
+  meta.set("tokenizer.added_token_ids", ids);
+  meta.set("tokenizer.added_token_flags", flags);
+  const Tokenizer t = Tokenizer::from_metadata(meta);
+  using Ids = std::vector<std::int32_t>;
+  CHECK(t.vocab_size() == 30524);
+  CHECK(ids_of(t, "a cafe-bar b") == Ids{1037, 30522, 1038});
+  CHECK(ids_of(t, "a CAFÉ-BAR b") == Ids{1037, 30522, 1038});
+  CHECK(ids_of(t, "xcafe-barx") == Ids{1060, 30522, 1060});
+  CHECK(ids_of(t, "RAW x") == Ids{30523, 1060});
+  CHECK(ids_of(t, "xRAW") == Ids{1060, 2527, 2860});
+  CHECK(ids_of(t, "raw") == Ids{6315});
+  CHECK(ids_of(t, "a RAW b") == Ids{1037, 30523, 1038});
+  CHECK(ids_of(t, "RAW_x") == Ids{6315, 1035, 1060});
+}
+
 TEST_CASE("Special tokens, pairs and truncation", "[tokenizer]") {
   const Tokenizer& t = uncased();
   const std::int32_t cls = 101, sep = 102;

@@ -108,9 +108,6 @@ class Tokenizer {
       AddedToken token;
       token.content = contents[i];
       token.id = to_id(ids[i], "tokenizer.added_token_ids", source);
-      if (static_cast<std::size_t>(token.id) >= impl->vocab_size && impl->kind == Kind::WordPiece)
-        throw FormatError("tokenizer.bad_value", source + ": added token '" + token.content + "' has id " +
-                                                     std::to_string(token.id) + " outside the vocabulary");
       token.special = flags[i] & kAddedSpecial;
       token.normalized = flags[i] & kAddedNormalized;
       token.lstrip = flags[i] & kAddedLstrip;
@@ -120,7 +117,18 @@ class Tokenizer {
       impl->vocab_size = std::max(impl->vocab_size, static_cast<std::size_t>(token.id) + 1);
     }
     impl->raw_matcher = AddedTokenMatcher(impl->added_tokens, /*normalized=*/false);
-    impl->normalized_matcher = AddedTokenMatcher(impl->added_tokens, /*normalized=*/true);
+    // Tokens with normalized=true are searched in normalized text, so their
+    // content is normalized too (as AddedVocabulary does).
+    std::vector<AddedToken> normalized_tokens = impl->added_tokens;
+    if (impl->kind == Kind::WordPiece) {
+      std::u32string normalized, scratch;
+      for (AddedToken& token : normalized_tokens) {
+        if (!token.normalized) continue;
+        bert_normalize(decode_utf8(token.content), impl->normalizer, normalized, scratch);
+        token.content = encode_utf8(normalized);
+      }
+    }
+    impl->normalized_matcher = AddedTokenMatcher(normalized_tokens, /*normalized=*/true);
     impl->single = read_template(metadata, "single", *impl);
     impl->pair = read_template(metadata, "pair", *impl);
     return Tokenizer(std::move(impl));
