@@ -21,6 +21,14 @@ cmake -S . -B build -DPython3_EXECUTABLE="$PYTHON" >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure
 
+echo "== Installed package, used as the README shows =="
+cmake --install build --prefix build/install >/dev/null
+cmake -S tests/consumer -B build/consumer -DCMAKE_PREFIX_PATH="$PWD/build/install" >/dev/null
+cmake --build build/consumer -j"$jobs" >/dev/null
+if [ -f models/all-MiniLM-L6-v2.f32.bin ]; then
+  build/consumer/consumer models/all-MiniLM-L6-v2.f32.bin
+fi
+
 echo "== Python tests =="
 "$PYTHON" -m pytest -q tests/tools
 

@@ -1,19 +1,36 @@
 #pragma once
 /// embedrank: text embeddings and product ranking for shop backends.
-/// Umbrella header; each layer can also be included on its own.
+/// Umbrella header; each layer can also be included on its own
+/// (docs/architecture.md describes the layers).
 
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/npy.hpp"
 #include "embedrank/core/parallel.hpp"
 #include "embedrank/core/tensor.hpp"
 #include "embedrank/core/thread_pool.hpp"
+
 #include "embedrank/io/metadata.hpp"
 #include "embedrank/io/parameters.hpp"
 #include "embedrank/io/weight_file.hpp"
-#include "embedrank/model/config.hpp"
-#include "embedrank/model/token_batch.hpp"
-#include "embedrank/model/transformer_encoder.hpp"
+#include "embedrank/io/weight_file_writer.hpp"
+
+#include "embedrank/text/tokenizer.hpp"
+
 #include "embedrank/nn/activations.hpp"
 #include "embedrank/nn/attention.hpp"
 #include "embedrank/nn/layer_norm.hpp"
 #include "embedrank/nn/linear.hpp"
 #include "embedrank/nn/pooling.hpp"
+
+#include "embedrank/model/config.hpp"
+#include "embedrank/model/embedder.hpp"
+#include "embedrank/model/token_batch.hpp"
+#include "embedrank/model/transformer_encoder.hpp"
+
+#include "embedrank/cf/evaluation.hpp"
+#include "embedrank/cf/pearson.hpp"
+#include "embedrank/cf/ratings.hpp"
+#include "embedrank/cf/user_knn.hpp"
+
+#include "embedrank/rank/embedding_index.hpp"
+#include "embedrank/rank/topk.hpp"
