@@ -60,6 +60,16 @@ inline float reduce8(__m256 v) {
 /// scores[q * IT + i] = <queries[q], items[i]> for a QT x IT tile.
 template <int QT, int IT, typename Item>
 inline void dot_tile(const float* const* queries, const Item* const* items, std::size_t padded_dim, float* scores) {
+  if (QT == 1) {
+    // one row after the other: a single linear stream for the prefetchers
+    for (int i = 0; i < IT; ++i) {
+      __m256 row_acc = _mm256_setzero_ps();
+      for (std::size_t j = 0; j < padded_dim; j += kLanes)
+        row_acc = _mm256_fmadd_ps(_mm256_loadu_ps(queries[0] + j), load8(items[i] + j), row_acc);
+      scores[i] = reduce8(row_acc);
+    }
+    return;
+  }
   __m256 acc[QT][IT];
   for (int q = 0; q < QT; ++q)
     for (int i = 0; i < IT; ++i) acc[q][i] = _mm256_setzero_ps();
