@@ -273,6 +273,36 @@ TEST_CASE("Bad and extreme input has defined results", "[tokenizer][bad_input]")
   }
 }
 
+TEST_CASE("Random fragments of hard input keep every invariant", "[tokenizer][bad_input]") {
+  const std::vector<std::string> fragments = {
+      "[CLS]", "[SEP", "<mask>", "<s>", " ", "  ", "\t", "\n", "\xC3", "\xED\xA0\x80", "\xF0\x9F", "\x00", "e\xCC\x81",
+      "\xEF\xBE\x9E", "\xEF\xBD\xB6", "\xE4\xB8\xAD", "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9", "USB-C", "65W", "##",
+      "\xE2\x96\x81", "!!", "\xC4\xB0", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+  std::uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  for (const Tokenizer* t : {&uncased(), &cased(), &xlmr()}) {
+    for (int round = 0; round < 500; ++round) {
+      std::string a, b;
+      for (std::uint32_t k = next() % 12; k > 0; --k) a += fragments[next() % fragments.size()];
+      for (std::uint32_t k = next() % 12; k > 0; --k) b += fragments[next() % fragments.size()];
+      EncodeOptions options;
+      options.max_length = next() % 24;
+      options.add_special_tokens = next() % 4 != 0;
+      options.tokens = true;
+      const Encoding e = (round % 2) ? t->encode_pair(a, b, options) : t->encode(a, options);
+      REQUIRE(e.type_ids.size() == e.ids.size());
+      REQUIRE(e.attention_mask.size() == e.ids.size());
+      REQUIRE(e.tokens.size() == e.ids.size());
+      for (std::int32_t id : e.ids) REQUIRE((id >= 0 && static_cast<std::size_t>(id) < t->vocab_size()));
+      const std::size_t specials = options.add_special_tokens ? t->num_special_tokens(round % 2) : 0;
+      if (options.max_length >= specials && options.max_length > 0) REQUIRE(e.ids.size() <= options.max_length);
+    }
+  }
+}
+
 TEST_CASE("SentencePiece id mapping", "[sentencepiece]") {
   SECTION("fairseq: <s> A </s> </s> B </s>, unknown pieces are <unk> = 3") {
     const Encoding e = xlmr().encode_pair("a", "b");

@@ -57,7 +57,7 @@ class AddedTokenMatcher {
   bool empty() const { return tokens_.empty(); }
   const AddedToken& token(int index) const { return tokens_[static_cast<std::size_t>(index)]; }
 
-  /// Appends the segments of text[begin, end) to `out`.
+  /// Appends the segments of `text` (plain pieces and matched tokens, in order) to `out`.
   void split(std::u32string_view text, std::vector<TextSegment>& out) const {
     if (tokens_.empty()) {
       out.push_back(TextSegment{0, text.size(), -1});
