@@ -236,3 +236,37 @@ TEST_CASE("Similarity options are checked", "[pearson][bad_input]") {
   o.memory_budget_bytes = 8;
   CHECK_THROWS_AS(similarity_matrix(r, o), InputError);
 }
+
+TEST_CASE("The fused kernel equals blocked Eigen sparse products", "[pearson]") {
+  const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  for (PearsonMean mean : {PearsonMean::co_rated, PearsonMean::user}) {
+    SimilarityOptions fused;
+    fused.mean = mean;
+    fused.max_neighbors = 0;
+    fused.min_support = 2;
+    fused.shrinkage = Shrinkage::n;
+    fused.shrinkage_lambda = 5.0;
+    SimilarityOptions eigen = fused;
+    eigen.kernel = SimilarityKernel::eigen_products;
+    eigen.memory_budget_bytes = 800000;  // holds the dense result; blocks of a few users
+    const Matrix<double> expected = similarity_matrix(r, eigen);
+    const Matrix<double> got = similarity_matrix(r, fused);
+    INFO("mean " << (mean == PearsonMean::co_rated ? "co_rated" : "user") << ", max difference "
+                 << (got - expected).cwiseAbs().maxCoeff());
+    if (mean == PearsonMean::co_rated) {
+      // Whole-star ratings: every statistic is an exact sum, so the kernels agree bitwise.
+      CHECK((got.array() == expected.array()).all());
+    } else {
+      // Exact means leave rounding in x; the two compilers' loops may fuse multiply-adds differently.
+      CHECK((got - expected).cwiseAbs().maxCoeff() <= 1e-15);
+    }
+    CHECK((got.array() != 0.0).count() > 10000);
+  }
+}
+
+TEST_CASE("A budget below one working set is refused", "[pearson][bad_input]") {
+  const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  SimilarityOptions o;
+  o.memory_budget_bytes = 1000;
+  CHECK_THROWS_AS(compute_neighbors(r, o), InputError);
+}

@@ -52,7 +52,7 @@ TEST_CASE("Ratings maps external ids to dense indices and keeps both orientation
     CHECK(r.find_item("b") == 0);
     CHECK(r.item_id(2) == "c");
   }
-  SECTION("user lists are sorted by item, item lists keep insertion order") {
+  SECTION("user lists are sorted by item, item lists by user with their insertion ranks") {
     const std::int32_t u9 = r.find_user("u9");
     REQUIRE(r.user_end(u9) - r.user_begin(u9) == 2);
     CHECK(r.user_items()[r.user_begin(u9)] == r.find_item("b"));
@@ -61,6 +61,12 @@ TEST_CASE("Ratings maps external ids to dense indices and keeps both orientation
     REQUIRE(r.item_end(b) - r.item_begin(b) == 2);
     CHECK(r.item_users()[r.item_begin(b)] == u9);
     CHECK(r.item_users()[r.item_begin(b) + 1] == r.find_user("u7"));
+    // Item a was rated by u2 first, then u9 (index 0): listed u9, u2 with ranks 1, 0.
+    const std::int32_t a = r.find_item("a");
+    CHECK(r.item_users()[r.item_begin(a)] == u9);
+    CHECK(r.item_ranks()[r.item_begin(a)] == 1);
+    CHECK(r.item_users()[r.item_begin(a) + 1] == r.find_user("u2"));
+    CHECK(r.item_ranks()[r.item_begin(a) + 1] == 0);
     CHECK(r.rating(u9, r.find_item("a")) == 5.0);
     CHECK(std::isnan(r.rating(u9, r.find_item("c"))));
   }
@@ -88,7 +94,10 @@ TEST_CASE("Duplicate (user, item) pairs", "[ratings]") {
     const Ratings r = Ratings::from_triplets(t);
     REQUIRE(r.num_ratings() == 2);
     CHECK(r.rating(r.find_user("u"), r.find_item("a")) == 5.0);
+    // u's rating of a keeps rank 0 (before v's), with the later value.
     CHECK(r.item_users()[r.item_begin(0)] == r.find_user("u"));
+    CHECK(r.item_ranks()[r.item_begin(0)] == 0);
+    CHECK(r.item_ranks()[r.item_begin(0) + 1] == 1);
   }
   SECTION("error on request") {
     CHECK(error_id([&] { Ratings::from_triplets(t, DuplicatePolicy::error); }) == "input.duplicate_rating");

@@ -68,6 +68,23 @@ struct Evaluation {
   std::vector<Prediction> predictions;  // (T), in test order
 };
 
+/// Fits on ratings already built (fit_seconds: the similarity and the
+/// neighbour lists), predicts every test triplet, scores them. Throws what
+/// UserKnn and accuracy() throw.
+inline Evaluation train_test(Ratings train, const std::vector<RatingTriplet>& test, const KnnOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  Evaluation e;
+  const auto fit_start = Clock::now();
+  const UserKnn model(std::move(train), options);
+  const auto predict_start = Clock::now();
+  e.predictions = predict_all(model, test);
+  const auto predict_end = Clock::now();
+  e.fit_seconds = std::chrono::duration<double>(predict_start - fit_start).count();
+  e.predict_seconds = std::chrono::duration<double>(predict_end - predict_start).count();
+  e.accuracy = accuracy(test, e.predictions);
+  return e;
+}
+
 /// Fits on `train`, predicts every test triplet, scores them. Throws what
 /// Ratings::from_triplets and UserKnn throw, and accuracy()'s errors.
 inline Evaluation train_test(const std::vector<RatingTriplet>& train, const std::vector<RatingTriplet>& test,

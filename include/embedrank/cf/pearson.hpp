@@ -47,6 +47,12 @@ enum class Shrinkage {
   capped,       ///< min(n, S) / S  (Herlocker's significance weighting, S = lambda)
 };
 
+/// How the co-rating statistics are computed; both give bitwise equal results.
+enum class SimilarityKernel {
+  fused,           ///< one row-by-row pass for all six statistics, O(U) memory per thread (default)
+  eigen_products,  ///< six blocked Eigen sparse-sparse products (reference; slower)
+};
+
 struct SimilarityOptions {
   PearsonMean mean = PearsonMean::co_rated;
   /// Pairs with fewer co-rated items get similarity 0 (Surprise's min_support).
@@ -56,9 +62,12 @@ struct SimilarityOptions {
   /// Neighbours kept per user (positive similarity only, highest first, ties by
   /// user index); 0 keeps every positive neighbour.
   int max_neighbors = 200;
-  /// Working memory for the blocked products (the co-rating statistics of one
-  /// block of users per thread); the ratings and the kept neighbours come on top.
+  /// Working memory of the similarity computation: the fused kernel needs
+  /// about 84 U bytes per thread (fewer threads run when the budget is
+  /// smaller, InputError below one); the Eigen kernel sizes its blocks of
+  /// users to it. The ratings, the operands and the kept lists come on top.
   std::size_t memory_budget_bytes = std::size_t{1} << 30;
+  SimilarityKernel kernel = SimilarityKernel::fused;
   /// Threads; <= 0 means every CPU this process may use. Results do not depend on it.
   int threads = 0;
 };
@@ -134,14 +143,14 @@ inline double shrinkage_factor(const SimilarityOptions& options, double n) {
 /// the user-mean formula (where the centring is the formula).
 struct PearsonOperands {
   std::vector<double> shift;            // (U) subtracted from each user's ratings
-  SparseRows ones_by_item;              // (I, U) 1 where rated
-  SparseRows values_by_item;            // (I, U) x = r - shift
-  SparseRows squares_by_item;           // (I, U) x^2
+  SparseRows values_by_item;            // (I, U) x = r - shift (Eigen kernel only)
+  SparseRows ones_by_item;              // (I, U) 1 where rated (Eigen kernel only)
+  SparseRows squares_by_item;           // (I, U) x^2 (Eigen kernel only)
   std::vector<double> norm;             // (U) sqrt(sum of x^2 over the user's ratings), user-mean formula
   std::vector<double> product_terms;    // (U) sum over the user's items of raters per item: entries touched per row
 };
 
-inline PearsonOperands make_operands(const Ratings& ratings, PearsonMean mean) {
+inline PearsonOperands make_operands(const Ratings& ratings, PearsonMean mean, bool with_eigen_operands) {
   const std::int32_t num_u = ratings.num_users();
   const std::int32_t num_i = ratings.num_items();
   PearsonOperands op;
@@ -150,10 +159,23 @@ inline PearsonOperands make_operands(const Ratings& ratings, PearsonMean mean) {
   op.product_terms.assign(static_cast<std::size_t>(num_u), 0.0);
   for (std::int32_t u = 0; u < num_u; ++u) {
     const double mu = ratings.user_means()[static_cast<std::size_t>(u)];
-    op.shift[static_cast<std::size_t>(u)] = mean == PearsonMean::co_rated ? std::round(mu * 16.0) / 16.0 : mu;
+    const double shift = mean == PearsonMean::co_rated ? std::round(mu * 16.0) / 16.0 : mu;
+    double squares_sum = 0.0;
+    double terms = 0.0;
+    for (std::size_t k = ratings.user_begin(u); k < ratings.user_end(u); ++k) {
+      const double x = ratings.user_values()[k] - shift;
+      const std::int32_t i = ratings.user_items()[k];
+      squares_sum += x * x;
+      terms += static_cast<double>(ratings.item_end(i) - ratings.item_begin(i));
+    }
+    op.shift[static_cast<std::size_t>(u)] = shift;
+    op.norm[static_cast<std::size_t>(u)] = std::sqrt(squares_sum);
+    op.product_terms[static_cast<std::size_t>(u)] = terms;
   }
+  if (!with_eigen_operands) return op;
 
-  // (U, I) user-major matrices filled straight from the user lists (items ascending).
+  // (U, I) user-major matrices filled straight from the user lists (items
+  // ascending), transposed once into the (I, U) right-hand sides.
   const auto nnz = static_cast<Eigen::Index>(ratings.num_ratings());
   SparseRows ones(num_u, num_i), values(num_u, num_i), squares(num_u, num_i);
   for (SparseRows* m : {&ones, &values, &squares}) {
@@ -162,24 +184,16 @@ inline PearsonOperands make_operands(const Ratings& ratings, PearsonMean mean) {
       m->outerIndexPtr()[u] = static_cast<int>(u < num_u ? ratings.user_begin(u) : ratings.num_ratings());
   }
   for (std::int32_t u = 0; u < num_u; ++u) {
-    const double shift = op.shift[static_cast<std::size_t>(u)];
-    double squares_sum = 0.0;
-    double terms = 0.0;
     for (std::size_t k = ratings.user_begin(u); k < ratings.user_end(u); ++k) {
-      const std::int32_t i = ratings.user_items()[k];
-      const double x = ratings.user_values()[k] - shift;
-      for (SparseRows* m : {&ones, &values, &squares}) m->innerIndexPtr()[k] = i;
+      const double x = ratings.user_values()[k] - op.shift[static_cast<std::size_t>(u)];
+      for (SparseRows* m : {&ones, &values, &squares}) m->innerIndexPtr()[k] = ratings.user_items()[k];
       ones.valuePtr()[k] = 1.0;
       values.valuePtr()[k] = x;
       squares.valuePtr()[k] = x * x;
-      squares_sum += x * x;
-      terms += static_cast<double>(ratings.item_end(i) - ratings.item_begin(i));
     }
-    op.norm[static_cast<std::size_t>(u)] = std::sqrt(squares_sum);
-    op.product_terms[static_cast<std::size_t>(u)] = terms;
   }
-  op.ones_by_item = ones.transpose();
   op.values_by_item = values.transpose();
+  op.ones_by_item = ones.transpose();
   if (mean == PearsonMean::co_rated) op.squares_by_item = squares.transpose();
   return op;
 }
@@ -217,21 +231,152 @@ struct Candidate {
   double similarity;
 };
 
-/// Computes sim(u, v) for every user u and every v != u sharing at least one
-/// item, block by block, and calls row_done(u, candidates) once per u
-/// (candidates ascending by v). row_done runs concurrently for different u.
-/// Throws InputError "input.bad_option" for invalid options.
-template <typename RowDone>
-void for_each_similarity_row(const Ratings& ratings, const SimilarityOptions& options, RowDone&& row_done) {
-  check_similarity_options(options);
+/// Co-rating statistics of one pair (u, v) over the items both rated, in the
+/// shifted ratings x: n = count, p = sum x_u x_v, su = sum x_u, sv = sum x_v,
+/// qu = sum x_u^2, qv = sum x_v^2.
+/// One cache line each, so an update touches one line.
+struct alignas(64) CoRatingStats {
+  double n = 0.0, p = 0.0, su = 0.0, sv = 0.0, qu = 0.0, qv = 0.0;
+};
+
+/// sim(u, v) from the pair's statistics (norm_u, norm_v: the user-mean
+/// formula's denominators), with min_support, shrinkage and the [-1, 1] clamp.
+inline double pair_similarity(const SimilarityOptions& options, const CoRatingStats& s, double norm_u, double norm_v) {
+  if (s.n < options.min_support) return 0.0;
+  double sim = 0.0;
+  if (options.mean == PearsonMean::co_rated) {
+    // n * covariance and n * variances over the co-rated items.
+    double num = s.n * s.p - s.su * s.sv;
+    const double den_u = s.n * s.qu - s.su * s.su;
+    const double den_v = s.n * s.qv - s.sv * s.sv;
+    // Constant ratings over the co-rated items (exactly 0 on a rating grid;
+    // within rounding of 0 otherwise) have no correlation.
+    const bool flat_u = den_u <= kPearsonZeroTolerance * s.n * s.qu;
+    const bool flat_v = den_v <= kPearsonZeroTolerance * s.n * s.qv;
+    if (flat_u || flat_v) return 0.0;
+    if (std::abs(num) <= kPearsonZeroTolerance * s.n * std::sqrt(s.qu * s.qv)) num = 0.0;
+    sim = num / std::sqrt(den_u * den_v);
+  } else {
+    const double den = norm_u * norm_v;
+    if (!(den > 0.0)) return 0.0;
+    sim = s.p / den;
+  }
+  return std::max(-1.0, std::min(1.0, sim)) * shrinkage_factor(options, s.n);
+}
+
+/// Working bytes per thread of the fused kernel: one CoRatingStats and one
+/// candidate per user, the touched list.
+inline std::size_t fused_bytes_per_thread(std::int32_t num_users) {
+  return static_cast<std::size_t>(num_users) * (sizeof(CoRatingStats) + sizeof(Candidate) + sizeof(std::int32_t));
+}
+
+/// Fused kernel: the six products C = A B^T (A = block rows of the user-major
+/// operands, B = the item-major ones) computed together, row by row
+/// (Gustavson): for user u, for each item u rated, for each rater v of that
+/// item, accumulate into a dense per-thread row of statistics. One pass over
+/// the sum over items of raters^2 terms, O(U) memory per thread. Summation
+/// order per pair is u's items ascending, as in Eigen's product, so both
+/// kernels give bitwise equal results.
+/// Raw views of the ratings the fused kernel walks (kept in registers).
+struct FusedOperands {
+  const std::size_t* user_start;   // (U + 1)
+  const std::int32_t* user_items;  // (R) by user, items ascending
+  const double* user_r;            // (R) by user
+  const std::size_t* item_start;   // (I + 1)
+  const std::int32_t* raters;      // (R) by item, users ascending
+  const double* rater_r;           // (R) by item
+  const double* shift;             // (U)
+};
+
+/// Accumulates row u of the six products into stats (U) and writes the
+/// users touched for the first time to touched; returns how many.
+template <bool CoRated>
+std::size_t accumulate_row(const FusedOperands in, std::int32_t u, CoRatingStats* stats, std::int32_t* touched) {
+  std::size_t count = 0;
+  const double shift_u = in.shift[u];
+  for (std::size_t k = in.user_start[u], k_end = in.user_start[u + 1]; k < k_end; ++k) {
+    const auto i = static_cast<std::size_t>(in.user_items[k]);
+    const double xu = in.user_r[k] - shift_u;
+    const double xu2 = xu * xu;
+    for (std::size_t e = in.item_start[i], e_end = in.item_start[i + 1]; e < e_end; ++e) {
+      const std::int32_t v = in.raters[e];
+      const double xv = in.rater_r[e] - in.shift[v];
+      CoRatingStats& s = stats[v];
+      if (s.n == 0.0) touched[count++] = v;
+      s.n += 1.0;
+      s.p += xu * xv;
+      if (CoRated) {
+        s.su += xu;
+        s.sv += xv;
+        s.qu += xu2;
+        s.qv += xv * xv;
+      }
+    }
+  }
+  return count;
+}
+
+/// Fused kernel: the six products C = A B^T (A = block rows of the user-major
+/// operands, B = the item-major ones) computed together, row by row
+/// (Gustavson): for user u, for each item u rated, for each rater v of that
+/// item, accumulate into a dense per-thread row of statistics. One pass over
+/// the sum over items of raters^2 terms, O(U) memory per thread. Summation
+/// order per pair is u's items ascending, as in Eigen's product.
+template <bool CoRated, typename RowDone>
+void similarity_rows_fused(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
+                           int threads, RowDone& row_done) {
   const std::int32_t num_u = ratings.num_users();
-  const PearsonOperands op = make_operands(ratings, options.mean);
+  std::vector<std::size_t> user_start(static_cast<std::size_t>(num_u) + 1);                 // (U + 1)
+  std::vector<std::size_t> item_start(static_cast<std::size_t>(ratings.num_items()) + 1);  // (I + 1)
+  for (std::int32_t u = 0; u <= num_u; ++u)
+    user_start[static_cast<std::size_t>(u)] = u < num_u ? ratings.user_begin(u) : ratings.num_ratings();
+  for (std::int32_t i = 0; i <= ratings.num_items(); ++i)
+    item_start[static_cast<std::size_t>(i)] = i < ratings.num_items() ? ratings.item_begin(i) : ratings.num_ratings();
+  const FusedOperands in{user_start.data(),          ratings.user_items().data(), ratings.user_values().data(),
+                         item_start.data(),          ratings.item_users().data(), ratings.item_values().data(),
+                         op.shift.data()};
+  constexpr std::int32_t kBlock = 64;  // users per task
+  const std::int32_t num_blocks = (num_u + kBlock - 1) / kBlock;
+  std::atomic<std::int32_t> next_block{0};
+
+  parallel_chunks(static_cast<std::size_t>(threads), threads, [&](std::size_t, std::size_t, std::size_t) {
+    std::vector<CoRatingStats> row(static_cast<std::size_t>(num_u));     // (U) statistics of (u, v) for every v
+    std::vector<std::int32_t> touched(static_cast<std::size_t>(num_u));  // (U) users v with row[v].n > 0
+    std::vector<Candidate> candidates;
+    candidates.reserve(static_cast<std::size_t>(num_u));
+    for (std::int32_t b = next_block++; b < num_blocks; b = next_block++) {
+      const std::int32_t last = std::min(num_u, (b + 1) * kBlock);
+      for (std::int32_t u = b * kBlock; u < last; ++u) {
+        const std::size_t count = accumulate_row<CoRated>(in, u, row.data(), touched.data());
+        candidates.clear();
+        const double norm_u = op.norm[static_cast<std::size_t>(u)];
+        for (std::size_t t = 0; t < count; ++t) {
+          const std::int32_t v = touched[t];
+          CoRatingStats& s = row[static_cast<std::size_t>(v)];
+          if (v != u) candidates.push_back({v, pair_similarity(options, s, norm_u, op.norm[static_cast<std::size_t>(v)])});
+          s = CoRatingStats{};
+        }
+        row_done(u, candidates);
+      }
+    }
+  });
+}
+
+/// Blocked Eigen kernel: for a block of B users, the six (B, U) sparse
+/// products n = E E^T, P = X X^T, Su = X E^T, Sv = E X^T, Qu = X^2 E^T,
+/// Qv = E (X^2)^T with Eigen's sparse-sparse product, blocks sized so their
+/// results fit options.memory_budget_bytes. Slower than the fused kernel
+/// (each product allocates, sorts and transposes its result); kept as the
+/// reference the fused kernel is tested against.
+template <typename RowDone>
+void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
+                           int threads, RowDone& row_done) {
+  const std::int32_t num_u = ratings.num_users();
   const bool co_rated = options.mean == PearsonMean::co_rated;
 
   // Bytes per touched pair in a block: the sparse results (value + index) of
   // every product, one transient copy for the product being formed, the candidate.
   const double bytes_per_pair = (co_rated ? 6.0 : 2.0) * 12.0 + 24.0 + 16.0;
-  const int threads = resolve_threads(options.threads);
   const double pair_budget =
       std::max(1.0, static_cast<double>(options.memory_budget_bytes) / threads / bytes_per_pair);
 
@@ -255,14 +400,12 @@ void for_each_similarity_row(const Ratings& ratings, const SimilarityOptions& op
     for (std::size_t b = next_block++; b < num_blocks; b = next_block++) {
       const std::int32_t first = block_start[b];
       const std::int32_t last = block_start[b + 1];
-      const SparseRows ones = block_rows(ratings, op, first, last, [](double) { return 1.0; });  // (B, I)
+      const SparseRows ones = block_rows(ratings, op, first, last, [](double) { return 1.0; });    // (B, I)
       const SparseRows values = block_rows(ratings, op, first, last, [](double x) { return x; });  // (B, I)
 
-      // n = 1 1^T and P = x x^T over co-rated items, for all (u in block, v).
-      const SparseRows count = ones * op.ones_by_item;     // (B, U)
-      const SparseRows prod = values * op.values_by_item;  // (B, U)
-      // Su, Qu: sums of u's x and x^2 over co-rated items; Sv, Qv the same for v.
-      SparseRows sum_u, sum_v, sq_u, sq_v;                 // (B, U) each
+      const SparseRows count = ones * op.ones_by_item;     // (B, U) n
+      const SparseRows prod = values * op.values_by_item;  // (B, U) P
+      SparseRows sum_u, sum_v, sq_u, sq_v;                 // (B, U) Su, Sv, Qu, Qv
       if (co_rated) {
         const SparseRows squares = block_rows(ratings, op, first, last, [](double x) { return x * x; });
         sum_u = values * op.ones_by_item;
@@ -270,48 +413,63 @@ void for_each_similarity_row(const Ratings& ratings, const SimilarityOptions& op
         sq_u = squares * op.ones_by_item;
         sq_v = ones * op.squares_by_item;
       }
+      // Every product has the structure of `count` (the operands share one
+      // pattern), so their rows are walked in lockstep.
       for (const SparseRows* m : std::initializer_list<const SparseRows*>{&prod, &sum_u, &sum_v, &sq_u, &sq_v})
         if ((co_rated || m == &prod) && !same_structure(count, *m))
           throw Error("internal.structure", "co-rating products disagree in structure");
 
-      for (std::int32_t row = 0; row < last - first; ++row) {
-        const std::int32_t u = first + row;
+      for (std::int32_t r = 0; r < last - first; ++r) {
+        const std::int32_t u = first + r;
         candidates.clear();
-        // Every product above has the structure of `count` (same operands'
-        // patterns), so their rows are walked in lockstep.
-        const int begin = count.outerIndexPtr()[row];
-        const int end = count.outerIndexPtr()[row + 1];
-        for (int e = begin; e < end; ++e) {
+        for (int e = count.outerIndexPtr()[r]; e < count.outerIndexPtr()[r + 1]; ++e) {
           const std::int32_t v = count.innerIndexPtr()[e];
           if (v == u) continue;
-          const double n = count.valuePtr()[e];
-          double sim = 0.0;
-          if (n >= options.min_support) {
-            if (co_rated) {
-              const double p = prod.valuePtr()[e], su = sum_u.valuePtr()[e], sv = sum_v.valuePtr()[e];
-              const double qu = sq_u.valuePtr()[e], qv = sq_v.valuePtr()[e];
-              // n * variance and n * covariance over the co-rated items.
-              double num = n * p - su * sv;
-              const double den_u = n * qu - su * su;
-              const double den_v = n * qv - sv * sv;
-              const bool flat_u = den_u <= kPearsonZeroTolerance * n * qu;
-              const bool flat_v = den_v <= kPearsonZeroTolerance * n * qv;
-              if (!flat_u && !flat_v) {
-                if (std::abs(num) <= kPearsonZeroTolerance * n * std::sqrt(qu * qv)) num = 0.0;
-                sim = num / std::sqrt(den_u * den_v);
-              }
-            } else {
-              const double den = op.norm[static_cast<std::size_t>(u)] * op.norm[static_cast<std::size_t>(v)];
-              if (den > 0.0) sim = prod.valuePtr()[e] / den;
-            }
-            sim = std::max(-1.0, std::min(1.0, sim)) * shrinkage_factor(options, n);
+          CoRatingStats s;
+          s.n = count.valuePtr()[e];
+          s.p = prod.valuePtr()[e];
+          if (co_rated) {
+            s.su = sum_u.valuePtr()[e];
+            s.sv = sum_v.valuePtr()[e];
+            s.qu = sq_u.valuePtr()[e];
+            s.qv = sq_v.valuePtr()[e];
           }
-          candidates.push_back({v, sim});
+          candidates.push_back({v, pair_similarity(options, s, op.norm[static_cast<std::size_t>(u)],
+                                                   op.norm[static_cast<std::size_t>(v)])});
         }
         row_done(u, candidates);
       }
     }
   });
+}
+
+/// Computes sim(u, v) for every user u and every v != u sharing at least one
+/// item and calls row_done(u, candidates) once per u (candidates in no
+/// particular order, but the same order on every run; row_done may reorder
+/// them). row_done runs concurrently for different u. Throws InputError "input.bad_option" for
+/// invalid options, "input.over_budget" when one thread's working set of the
+/// fused kernel (fused_bytes_per_thread) exceeds options.memory_budget_bytes.
+template <typename RowDone>
+void for_each_similarity_row(const Ratings& ratings, const SimilarityOptions& options, RowDone&& row_done) {
+  check_similarity_options(options);
+  const bool eigen = options.kernel == SimilarityKernel::eigen_products;
+  const PearsonOperands op = make_operands(ratings, options.mean, /*with_eigen_operands=*/eigen);
+  int threads = resolve_threads(options.threads);
+  if (eigen) {
+    similarity_rows_eigen(ratings, options, op, threads, row_done);
+    return;
+  }
+  const std::size_t per_thread = fused_bytes_per_thread(ratings.num_users());
+  if (per_thread > options.memory_budget_bytes)
+    throw InputError("over_budget", "similarity of " + std::to_string(ratings.num_users()) + " users needs " +
+                                        std::to_string(per_thread) + " bytes of working memory, budget is " +
+                                        std::to_string(options.memory_budget_bytes));
+  // Fewer threads when the budget does not cover one working set each.
+  threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads), options.memory_budget_bytes / per_thread));
+  if (options.mean == PearsonMean::co_rated)
+    similarity_rows_fused<true>(ratings, options, op, threads, row_done);
+  else
+    similarity_rows_fused<false>(ratings, options, op, threads, row_done);
 }
 
 }  // namespace detail
@@ -325,20 +483,18 @@ inline NeighborLists compute_neighbors(const Ratings& ratings, const SimilarityO
   const std::int32_t num_u = ratings.num_users();
   std::vector<std::vector<detail::Candidate>> kept(static_cast<std::size_t>(num_u));  // (U) lists
   const auto limit = static_cast<std::size_t>(options.max_neighbors);
-  detail::for_each_similarity_row(ratings, options, [&](std::int32_t u, const std::vector<detail::Candidate>& row) {
-    std::vector<detail::Candidate>& list = kept[static_cast<std::size_t>(u)];
-    for (const detail::Candidate& c : row)
-      if (c.similarity > 0.0) list.push_back(c);
-    if (limit > 0 && list.size() > limit) {
+  detail::for_each_similarity_row(ratings, options, [&](std::int32_t u, std::vector<detail::Candidate>& row) {
+    // Positive similarities to the front, then the best `limit` of them.
+    auto end = std::partition(row.begin(), row.end(), [](const detail::Candidate& c) { return c.similarity > 0.0; });
+    if (limit > 0 && static_cast<std::size_t>(end - row.begin()) > limit) {
       const auto better = [](const detail::Candidate& a, const detail::Candidate& b) {
         return a.similarity > b.similarity || (a.similarity == b.similarity && a.user < b.user);
       };
-      std::nth_element(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(limit) - 1, list.end(), better);
-      list.resize(limit);
-      std::sort(list.begin(), list.end(),
-                [](const detail::Candidate& a, const detail::Candidate& b) { return a.user < b.user; });
+      std::nth_element(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(limit) - 1, end, better);
+      end = row.begin() + static_cast<std::ptrdiff_t>(limit);
     }
-    list.shrink_to_fit();
+    std::sort(row.begin(), end, [](const detail::Candidate& a, const detail::Candidate& b) { return a.user < b.user; });
+    kept[static_cast<std::size_t>(u)].assign(row.begin(), end);
   });
 
   std::vector<std::size_t> offsets(static_cast<std::size_t>(num_u) + 1, 0);  // (U + 1)
@@ -369,7 +525,7 @@ inline Matrix<double> similarity_matrix(const Ratings& ratings, const Similarity
                                         std::to_string(ratings.num_users()) +
                                         " similarity matrix exceeds the memory budget; use compute_neighbors");
   Matrix<double> sim = Matrix<double>::Zero(ratings.num_users(), ratings.num_users());  // (U, U)
-  detail::for_each_similarity_row(ratings, options, [&](std::int32_t u, const std::vector<detail::Candidate>& row) {
+  detail::for_each_similarity_row(ratings, options, [&](std::int32_t u, std::vector<detail::Candidate>& row) {
     for (const detail::Candidate& c : row) sim(u, c.user) = c.similarity;
   });
   return sim;

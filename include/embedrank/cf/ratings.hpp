@@ -41,55 +41,77 @@ enum class DuplicatePolicy {
   error,      ///< throw InputError "input.duplicate_rating"
 };
 
+class Ratings;
+
+/// Collects ratings one at a time (interning ids, keeping insertion order)
+/// and builds Ratings. Used by the file reader, so a file never exists in
+/// memory as text triplets.
+class RatingsBuilder {
+ public:
+  /// `source` names the origin in error messages (a file name, or "ratings").
+  explicit RatingsBuilder(std::string source = "ratings") : source_(std::move(source)) {}
+
+  /// Adds one rating; `line` is the 1-based source line (0: not from a file).
+  /// Throws InputError "input.non_finite_rating" for NaN/inf,
+  /// "input.too_many_ratings" beyond 2^31 - 1 ratings, users or items.
+  void add(const std::string& user, const std::string& item, double rating, std::size_t line = 0) {
+    if (!std::isfinite(rating))
+      throw InputError("non_finite_rating",
+                       where(line) + ": rating of user '" + user + "' for item '" + item + "' is not finite");
+    if (values_.size() >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+      throw InputError("too_many_ratings", source_ + ": more than 2^31 - 1 ratings");
+    users_.push_back(intern(user, user_index_, user_ids_));
+    items_.push_back(intern(item, item_index_, item_ids_));
+    values_.push_back(rating);
+    lines_.push_back(line);
+  }
+
+  std::size_t size() const { return values_.size(); }
+
+  /// Builds and empties the builder. Throws InputError "input.empty_ratings"
+  /// when nothing was added, "input.duplicate_rating" for a repeated
+  /// (user, item) under DuplicatePolicy::error (naming the later line).
+  inline Ratings build(DuplicatePolicy duplicates = DuplicatePolicy::last_wins);
+
+ private:
+  friend class Ratings;
+
+  std::string where(std::size_t line) const { return line > 0 ? source_ + ":" + std::to_string(line) : source_; }
+
+  std::int32_t intern(const std::string& id, std::unordered_map<std::string, std::int32_t>& index,
+                      std::vector<std::string>& ids) {
+    auto found = index.find(id);
+    if (found != index.end()) return found->second;
+    if (ids.size() >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+      throw InputError("too_many_ratings", source_ + ": more than 2^31 - 1 users or items");
+    const auto next = static_cast<std::int32_t>(ids.size());
+    index.emplace(id, next);
+    ids.push_back(id);
+    return next;
+  }
+
+  std::string source_;
+  std::unordered_map<std::string, std::int32_t> user_index_;
+  std::unordered_map<std::string, std::int32_t> item_index_;
+  std::vector<std::string> user_ids_;
+  std::vector<std::string> item_ids_;
+  std::vector<std::int32_t> users_;  // (R0) ratings as added, duplicates included
+  std::vector<std::int32_t> items_;  // (R0)
+  std::vector<double> values_;       // (R0)
+  std::vector<std::size_t> lines_;   // (R0)
+};
+
 /// Dense-index rating storage with statistics. Immutable once built.
 class Ratings {
  public:
-  /// Builds from triplets in order. `source` names the origin in error messages
-  /// (a file name, or "ratings"). Throws InputError: "input.empty_ratings" when
-  /// there are no triplets, "input.non_finite_rating" for NaN/inf,
-  /// "input.duplicate_rating" under DuplicatePolicy::error, "input.too_many_ratings"
-  /// beyond 2^31 - 1 ratings, users or items.
+  /// Builds from triplets in order. `source` names the origin in error messages.
+  /// Throws what RatingsBuilder::add and RatingsBuilder::build throw.
   static Ratings from_triplets(const std::vector<RatingTriplet>& triplets,
                                DuplicatePolicy duplicates = DuplicatePolicy::last_wins,
                                const std::string& source = "ratings") {
-    if (triplets.empty()) throw InputError("empty_ratings", source + ": no ratings");
-    const auto int_max = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
-    if (triplets.size() > int_max)
-      throw InputError("too_many_ratings", source + ": more than 2^31 - 1 ratings");
-
-    Ratings r;
-    std::vector<std::int32_t> users;   // (R) in insertion order
-    std::vector<std::int32_t> items;   // (R)
-    std::vector<double> values;        // (R)
-    users.reserve(triplets.size());
-    items.reserve(triplets.size());
-    values.reserve(triplets.size());
-    std::unordered_map<std::uint64_t, std::size_t> position_of_pair;
-    position_of_pair.reserve(triplets.size());
-
-    for (const RatingTriplet& t : triplets) {
-      const std::string where = t.line > 0 ? source + ":" + std::to_string(t.line) : source;
-      if (!std::isfinite(t.rating))
-        throw InputError("non_finite_rating", where + ": rating of user '" + t.user + "' for item '" + t.item +
-                                                  "' is not finite");
-      const std::int32_t u = intern(t.user, r.user_index_, r.user_ids_, source);
-      const std::int32_t i = intern(t.item, r.item_index_, r.item_ids_, source);
-      const std::uint64_t key = (static_cast<std::uint64_t>(u) << 32) | static_cast<std::uint32_t>(i);
-      auto found = position_of_pair.find(key);
-      if (found != position_of_pair.end()) {
-        if (duplicates == DuplicatePolicy::error)
-          throw InputError("duplicate_rating",
-                           where + ": user '" + t.user + "' rated item '" + t.item + "' more than once");
-        values[found->second] = t.rating;
-        continue;
-      }
-      position_of_pair.emplace(key, values.size());
-      users.push_back(u);
-      items.push_back(i);
-      values.push_back(t.rating);
-    }
-    r.build(users, items, values);
-    return r;
+    RatingsBuilder builder(source);
+    for (const RatingTriplet& t : triplets) builder.add(t.user, t.item, t.rating, t.line);
+    return builder.build(duplicates);
   }
 
   std::int32_t num_users() const { return static_cast<std::int32_t>(user_ids_.size()); }
@@ -112,12 +134,15 @@ class Ratings {
   const std::vector<std::int32_t>& user_items() const { return user_items_; }  // (R)
   const std::vector<double>& user_values() const { return user_values_; }      // (R)
 
-  /// Item i's raters in the order their ratings were given (the training
-  /// file's order), entries [item_begin(i), item_end(i)) of item_users() / item_values().
+  /// Item i's raters, users ascending, entries [item_begin(i), item_end(i)) of
+  /// item_users() / item_values() / item_ranks(); item_ranks() gives each
+  /// rating's place in the order the item's ratings were given (the training
+  /// file's order: 0 for the first), which Surprise's tie-breaking follows.
   std::size_t item_begin(std::int32_t i) const { return item_offsets_[static_cast<std::size_t>(i)]; }
   std::size_t item_end(std::int32_t i) const { return item_offsets_[static_cast<std::size_t>(i) + 1]; }
-  const std::vector<std::int32_t>& item_users() const { return item_users_; }  // (R)
-  const std::vector<double>& item_values() const { return item_values_; }      // (R)
+  const std::vector<std::int32_t>& item_users() const { return item_users_; }   // (R)
+  const std::vector<double>& item_values() const { return item_values_; }       // (R)
+  const std::vector<std::uint32_t>& item_ranks() const { return item_ranks_; }  // (R)
 
   /// The rating of (u, i), or NaN when u did not rate i (binary search).
   double rating(std::int32_t u, std::int32_t i) const {
@@ -140,18 +165,6 @@ class Ratings {
   double max_rating() const { return max_rating_; }
 
  private:
-  static std::int32_t intern(const std::string& id, std::unordered_map<std::string, std::int32_t>& index,
-                             std::vector<std::string>& ids, const std::string& source) {
-    auto found = index.find(id);
-    if (found != index.end()) return found->second;
-    if (ids.size() >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
-      throw InputError("too_many_ratings", source + ": more than 2^31 - 1 users or items");
-    const auto next = static_cast<std::int32_t>(ids.size());
-    index.emplace(id, next);
-    ids.push_back(id);
-    return next;
-  }
-
   static std::int32_t lookup(const std::unordered_map<std::string, std::int32_t>& index, const std::string& id) {
     auto found = index.find(id);
     return found == index.end() ? -1 : found->second;
@@ -170,42 +183,94 @@ class Ratings {
     return {mean, std::sqrt(squares / count)};
   }
 
-  void build(const std::vector<std::int32_t>& users, const std::vector<std::int32_t>& items,
-             const std::vector<double>& values) {
+  friend class RatingsBuilder;
+
+  // Sorts the builder's ratings into both orientations. Duplicates are found
+  // by sorting each user's ratings by item: the first rating's position stays,
+  // the last one's value wins (or the later line is reported).
+  void build_from(RatingsBuilder& b, DuplicatePolicy duplicates) {
     const std::size_t num_u = user_ids_.size();
     const std::size_t num_i = item_ids_.size();
-    const std::size_t num_r = values.size();
+    const std::size_t raw = b.values_.size();
 
-    // Counting sort by item, stable: each item's raters stay in insertion order.
+    // Raw positions grouped by user (stable), then by item within each user.
+    std::vector<std::size_t> user_start(num_u + 1, 0);  // (U + 1)
+    for (std::int32_t u : b.users_) ++user_start[static_cast<std::size_t>(u) + 1];
+    for (std::size_t u = 0; u < num_u; ++u) user_start[u + 1] += user_start[u];
+    std::vector<std::uint32_t> by_user(raw);  // (R0) raw positions
+    {
+      std::vector<std::size_t> next(user_start.begin(), user_start.end() - 1);
+      for (std::size_t k = 0; k < raw; ++k) by_user[next[static_cast<std::size_t>(b.users_[k])]++] = static_cast<std::uint32_t>(k);
+    }
+    // kept[k]: raw position k is the first rating of its pair; its value is the pair's last.
+    std::vector<char> kept(raw, 0);  // (R0)
+    for (std::size_t u = 0; u < num_u; ++u) {
+      const auto first = by_user.begin() + static_cast<std::ptrdiff_t>(user_start[u]);
+      const auto last = by_user.begin() + static_cast<std::ptrdiff_t>(user_start[u + 1]);
+      std::sort(first, last, [&](std::uint32_t x, std::uint32_t y) {
+        return b.items_[x] < b.items_[y] || (b.items_[x] == b.items_[y] && x < y);
+      });
+      for (auto it = first; it != last;) {
+        auto run_end = it + 1;
+        while (run_end != last && b.items_[*run_end] == b.items_[*it]) ++run_end;
+        if (run_end - it > 1) {
+          if (duplicates == DuplicatePolicy::error)
+            throw InputError("duplicate_rating", b.where(b.lines_[*(it + 1)]) + ": user '" + user_ids_[u] +
+                                                     "' rated item '" + item_ids_[static_cast<std::size_t>(b.items_[*it])] +
+                                                     "' more than once");
+          b.values_[*it] = b.values_[*(run_end - 1)];
+        }
+        kept[*it] = 1;
+        it = run_end;
+      }
+    }
+    std::vector<std::size_t>().swap(b.lines_);
+
+    // Each kept rating's rank in its item's insertion order.
     item_offsets_.assign(num_i + 1, 0);
-    for (std::int32_t i : items) ++item_offsets_[static_cast<std::size_t>(i) + 1];
+    std::size_t num_r = 0;
+    std::vector<std::uint32_t> rank(raw, 0);  // (R0)
+    for (std::size_t k = 0; k < raw; ++k)
+      if (kept[k]) {
+        rank[k] = static_cast<std::uint32_t>(item_offsets_[static_cast<std::size_t>(b.items_[k]) + 1]++);
+        ++num_r;
+      }
     for (std::size_t i = 0; i < num_i; ++i) item_offsets_[i + 1] += item_offsets_[i];
+
+    // Item lists sorted by user: a counting sort by item over the users' groups.
     item_users_.resize(num_r);
     item_values_.resize(num_r);
+    item_ranks_.resize(num_r);
     {
       std::vector<std::size_t> next(item_offsets_.begin(), item_offsets_.end() - 1);
-      for (std::size_t k = 0; k < num_r; ++k) {
-        const std::size_t slot = next[static_cast<std::size_t>(items[k])]++;
-        item_users_[slot] = users[k];
-        item_values_[slot] = values[k];
+      for (std::size_t p = 0; p < raw; ++p) {
+        const std::uint32_t k = by_user[p];
+        if (!kept[k]) continue;
+        const std::size_t slot = next[static_cast<std::size_t>(b.items_[k])]++;
+        item_users_[slot] = b.users_[k];
+        item_values_[slot] = b.values_[k];
+        item_ranks_[slot] = rank[k];
       }
     }
 
-    // Counting sort by user over the item-sorted order: each user's items come out ascending.
+    // User lists: items ascending, straight from the sorted groups.
     user_offsets_.assign(num_u + 1, 0);
-    for (std::int32_t u : users) ++user_offsets_[static_cast<std::size_t>(u) + 1];
-    for (std::size_t u = 0; u < num_u; ++u) user_offsets_[u + 1] += user_offsets_[u];
     user_items_.resize(num_r);
     user_values_.resize(num_r);
-    {
-      std::vector<std::size_t> next(user_offsets_.begin(), user_offsets_.end() - 1);
-      for (std::size_t i = 0; i < num_i; ++i)
-        for (std::size_t k = item_offsets_[i]; k < item_offsets_[i + 1]; ++k) {
-          const std::size_t slot = next[static_cast<std::size_t>(item_users_[k])]++;
-          user_items_[slot] = static_cast<std::int32_t>(i);
-          user_values_[slot] = item_values_[k];
-        }
+    std::size_t slot = 0;
+    for (std::size_t u = 0; u < num_u; ++u) {
+      for (std::size_t p = user_start[u]; p < user_start[u + 1]; ++p) {
+        const std::uint32_t k = by_user[p];
+        if (!kept[k]) continue;
+        user_items_[slot] = b.items_[k];
+        user_values_[slot] = b.values_[k];
+        ++slot;
+      }
+      user_offsets_[u + 1] = slot;
     }
+    std::vector<std::int32_t>().swap(b.users_);
+    std::vector<std::int32_t>().swap(b.items_);
+    std::vector<double>().swap(b.values_);
 
     user_means_.resize(num_u);
     user_stddevs_.resize(num_u);
@@ -217,10 +282,10 @@ class Ratings {
     item_means_.resize(num_i);
     for (std::size_t i = 0; i < num_i; ++i)
       item_means_[i] = mean_and_stddev(item_values_, item_offsets_[i], item_offsets_[i + 1]).first;
-    const auto global = mean_and_stddev(values, 0, num_r);
+    const auto global = mean_and_stddev(user_values_, 0, num_r);
     global_mean_ = global.first;
     global_stddev_ = global.second;
-    const auto range = std::minmax_element(values.begin(), values.end());
+    const auto range = std::minmax_element(user_values_.begin(), user_values_.end());
     min_rating_ = *range.first;
     max_rating_ = *range.second;
   }
@@ -236,6 +301,7 @@ class Ratings {
   std::vector<std::size_t> item_offsets_;  // (I + 1)
   std::vector<std::int32_t> item_users_;   // (R)
   std::vector<double> item_values_;        // (R)
+  std::vector<std::uint32_t> item_ranks_;  // (R)
 
   std::vector<double> user_means_;    // (U)
   std::vector<double> user_stddevs_;  // (U)
@@ -245,6 +311,18 @@ class Ratings {
   double min_rating_ = 0.0;
   double max_rating_ = 0.0;
 };
+
+inline Ratings RatingsBuilder::build(DuplicatePolicy duplicates) {
+  if (values_.empty()) throw InputError("empty_ratings", source_ + ": no ratings");
+  Ratings r;
+  r.user_index_ = std::move(user_index_);
+  r.item_index_ = std::move(item_index_);
+  r.user_ids_ = std::move(user_ids_);
+  r.item_ids_ = std::move(item_ids_);
+  r.build_from(*this, duplicates);
+  *this = RatingsBuilder(source_);
+  return r;
+}
 
 /// How a ratings text file is laid out: one rating per line, fields
 /// user, item, rating, then anything (a timestamp) which is ignored.
@@ -263,66 +341,81 @@ inline std::string trim(const std::string& s) {
   return s.substr(first, last - first + 1);
 }
 
-inline std::vector<std::string> split_fields(const std::string& line, char separator) {
-  std::vector<std::string> fields;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t end = line.find(separator, start);
-    fields.push_back(line.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
+
+/// Parses a ratings file and calls on_rating(user, item, rating, line) per
+/// rating; see read_rating_triplets for the format and what is thrown.
+template <typename OnRating>
+void parse_ratings_file(const std::string& path, const RatingsFileOptions& options, OnRating&& on_rating) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FileError("open", path + ": cannot open ratings file");
+  std::string line, user, item, text;
+  std::size_t line_number = 0, count = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (options.header && line_number == 1) continue;
+    const auto where = [&] { return path + ":" + std::to_string(line_number); };
+    // Fields 0..2: [start, end) of each, split on the separator.
+    std::size_t bounds[3][2];
+    std::size_t start = 0, fields = 0;
+    while (fields < 3) {
+      const std::size_t stop = line.find(options.separator, start);
+      bounds[fields][0] = start;
+      bounds[fields][1] = stop == std::string::npos ? line.size() : stop;
+      ++fields;
+      if (stop == std::string::npos) break;
+      start = stop + 1;
+    }
+    if (fields < 3) {
+      if (trim(line).empty()) continue;
+      throw ParseError("malformed_line", where() + ": expected user, item, rating separated by '" +
+                                             std::string(1, options.separator) + "', got " + std::to_string(fields) +
+                                             " field(s)");
+    }
+    user = trim(line.substr(bounds[0][0], bounds[0][1] - bounds[0][0]));
+    item = trim(line.substr(bounds[1][0], bounds[1][1] - bounds[1][0]));
+    text = trim(line.substr(bounds[2][0], bounds[2][1] - bounds[2][0]));
+    if (user.empty() || item.empty()) throw ParseError("malformed_line", where() + ": empty user or item id");
+    char* end = nullptr;
+    const double rating = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size())
+      throw ParseError("bad_rating", where() + ": rating '" + text + "' is not a number");
+    if (!std::isfinite(rating)) throw ParseError("non_finite_rating", where() + ": rating '" + text + "' is not finite");
+    on_rating(user, item, rating, line_number);
+    ++count;
   }
-  return fields;
+  if (in.bad()) throw FileError("read", path + ": read error");
+  if (count == 0) throw ParseError("empty_file", path + ": no ratings");
 }
 
 }  // namespace detail
 
-/// Reads rating triplets from a text file (blank lines are skipped).
+/// Reads rating triplets from a text file: one rating per line, fields user,
+/// item, rating, then anything (a timestamp) which is ignored; blank lines
+/// are skipped, spaces around fields trimmed.
 /// Throws FileError "file.open" when the file cannot be read; ParseError
 /// "parse.malformed_line" (fewer than 3 fields or an empty id),
 /// "parse.bad_rating" (not a number), "parse.non_finite_rating" (NaN/inf),
 /// "parse.empty_file" (no ratings at all), each naming file and line.
 inline std::vector<RatingTriplet> read_rating_triplets(const std::string& path,
                                                        const RatingsFileOptions& options = {}) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError("open", path + ": cannot open ratings file");
   std::vector<RatingTriplet> triplets;
-  std::string line;
-  std::size_t line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (options.header && line_number == 1) continue;
-    if (detail::trim(line).empty()) continue;
-    const std::string where = path + ":" + std::to_string(line_number);
-    const std::vector<std::string> fields = detail::split_fields(line, options.separator);
-    if (fields.size() < 3)
-      throw ParseError("malformed_line", where + ": expected user, item, rating separated by '" +
-                                             std::string(1, options.separator) + "', got " +
-                                             std::to_string(fields.size()) + " field(s)");
-    RatingTriplet t;
-    t.user = detail::trim(fields[0]);
-    t.item = detail::trim(fields[1]);
-    t.line = line_number;
-    if (t.user.empty() || t.item.empty()) throw ParseError("malformed_line", where + ": empty user or item id");
-    const std::string text = detail::trim(fields[2]);
-    char* end = nullptr;
-    t.rating = std::strtod(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size())
-      throw ParseError("bad_rating", where + ": rating '" + text + "' is not a number");
-    if (!std::isfinite(t.rating))
-      throw ParseError("non_finite_rating", where + ": rating '" + text + "' is not finite");
-    triplets.push_back(std::move(t));
-  }
-  if (in.bad()) throw FileError("read", path + ": read error");
-  if (triplets.empty()) throw ParseError("empty_file", path + ": no ratings");
+  detail::parse_ratings_file(path, options,
+                             [&](const std::string& user, const std::string& item, double rating, std::size_t line) {
+                               triplets.push_back({user, item, rating, line});
+                             });
   return triplets;
 }
 
-/// Reads a ratings file straight into Ratings (see read_rating_triplets and
-/// Ratings::from_triplets for what is thrown).
+/// Reads a ratings file straight into Ratings, without holding the file as
+/// triplets. Throws what read_rating_triplets and RatingsBuilder throw.
 inline Ratings read_ratings(const std::string& path, const RatingsFileOptions& options = {},
                             DuplicatePolicy duplicates = DuplicatePolicy::last_wins) {
-  return Ratings::from_triplets(read_rating_triplets(path, options), duplicates, path);
+  RatingsBuilder builder(path);
+  detail::parse_ratings_file(path, options,
+                             [&](const std::string& user, const std::string& item, double rating, std::size_t line) {
+                               builder.add(user, item, rating, line);
+                             });
+  return builder.build(duplicates);
 }
 
 }  // namespace cf

@@ -126,19 +126,19 @@ class UserKnn {
     if (i < -1 || i >= ratings_.num_items()) throw InputError("bad_index", "item index " + std::to_string(i) + " out of range");
     if (u < 0 || i < 0) return finish(fallback(u, i, 0));
 
-    // The item's raters with positive similarity to u: (v, sim, rating, position in the item's list).
+    // The item's raters with positive similarity to u: (v, sim, rating, rank in the item's training order).
     struct Rater {
       std::int32_t user;
       double sim;
       double rating;
-      std::size_t position;
+      std::uint32_t position;
     };
     std::vector<Rater> raters;
     for (std::size_t k = ratings_.item_begin(i); k < ratings_.item_end(i); ++k) {
       const std::int32_t v = ratings_.item_users()[k];
       if (v == u) continue;
       const double sim = neighbors_.similarity(u, v);
-      if (sim > 0.0) raters.push_back({v, sim, ratings_.item_values()[k], k});
+      if (sim > 0.0) raters.push_back({v, sim, ratings_.item_values()[k], ratings_.item_ranks()[k]});
     }
     const auto by_index = [](const Rater& a, const Rater& b) {
       return a.sim > b.sim || (a.sim == b.sim && a.user < b.user);
