@@ -19,6 +19,8 @@ Two sources, both recorded in the generated header:
    reference wins, because token ids must match Hugging Face; the generator
    counts those code points per property and writes the counts (and the
    first few code points) into the header. docs/tokenizer.md explains them.
+3. Python's str.lower() itself, for the Case_Ignorable and Cased properties
+   of its final-sigma rule (what sentence-transformers' do_lower_case runs).
 
 Hangul syllables decompose algorithmically (checked against the reference
 here) and are not tabulated.
@@ -34,6 +36,11 @@ MAX_CP = 0x110000
 BLOCK = 128
 
 DROP, CLEAN_SPACE, WHITESPACE, PUNCT, NONSPACING_MARK = 1, 2, 4, 8, 16
+# For Python's str.lower() final-sigma rule (sentence-transformers' do_lower_case).
+CASE_IGNORABLE, CASED = 32, 64
+# Python's str.lower() leaves the character unchanged where the reference's
+# (newer) Rust tables lowercase it.
+PYTHON_KEEPS_CASE = 128
 ASCII_PUNCT = set(map(ord, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"))
 # White_Space (PropList.txt), which Rust's char::is_whitespace implements.
 WHITE_SPACE = {*range(0x9, 0xE), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F,
@@ -88,6 +95,22 @@ def reference_properties(cp: int, probes) -> tuple[int, list[int], list[int]]:
     return flags, decomposition, [ord(x) for x in lower.normalize_str(c)]
 
 
+def python_sigma_flags(cp: int) -> int:
+    """Case_Ignorable and Cased as Python's str.lower() uses them for a final sigma.
+
+    "A<c>Σ" lowers Σ to ς when c is case-ignorable (skipped, then A is cased)
+    or cased; "1<c>Σ" when c is cased and not case-ignorable (an ignorable c
+    is skipped and 1 is not cased). Ignorable characters are always skipped,
+    so "cased" matters only for the others.
+    """
+    c = chr(cp)
+    after_letter = ("A" + c + "\u03a3").lower()[-1] == "\u03c2"
+    after_digit = ("1" + c + "\u03a3").lower()[-1] == "\u03c2"
+    if after_digit:
+        return CASED
+    return CASE_IGNORABLE if after_letter else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", type=Path)
@@ -130,6 +153,11 @@ def main() -> None:
                 overrides["NFD"].append(cp)
             if lower != ucd_lower:
                 overrides["lowercase"].append(cp)
+                if ucd_lower != [cp]:
+                    sys.exit(f"U+{cp:04X}: Python and the reference lowercase it differently")
+                flags |= PYTHON_KEEPS_CASE
+        if not 0xD800 <= cp <= 0xDFFF:
+            flags |= python_sigma_flags(cp)
         if HANGUL_FIRST <= cp <= HANGUL_LAST:
             if decomposition != hangul_nfd(cp):
                 sys.exit(f"U+{cp:04X}: reference NFD differs from the Hangul algorithm")
@@ -194,6 +222,9 @@ enum CharFlag : std::uint8_t {{
   kWhitespace = {WHITESPACE},         ///< split point of BertPreTokenizer (Rust char::is_whitespace)
   kPunctuation = {PUNCT},        ///< isolated by BertPreTokenizer (ASCII symbols and P*)
   kNonspacingMark = {NONSPACING_MARK},    ///< removed by strip_accents after NFD (Mn)
+  kCaseIgnorable = {CASE_IGNORABLE},    ///< Case_Ignorable, as Python's str.lower() (Unicode {unicodedata.unidata_version}) sees it
+  kCased = {CASED},            ///< Cased and not Case_Ignorable, likewise (the final-sigma rule)
+  kPythonKeepsCase = {PYTHON_KEEPS_CASE},  ///< str.lower() (Unicode {unicodedata.unidata_version}) keeps it; the reference lowercases it
 }};
 
 /// One row of properties shared by many code points.

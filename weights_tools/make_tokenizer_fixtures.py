@@ -26,6 +26,8 @@ What it writes:
   text a (corpus line index), text b (-1: none), add_special_tokens (0/1),
   max_length (0: none), then ids, type ids and attention mask (each
   space-separated), or the single word ERROR when the fast tokenizer refuses.
+- corpus.python_lower.txt: every corpus line through Python's str.lower()
+  (what sentence-transformers does with do_lower_case), escaped the same way.
 - <name>.codepoints.tsv (WordPiece): every Unicode scalar value, in blocks
   of 4096, encoded as "a<c>b a<c>b ..." without special tokens; per block
   the first code point, the id count and the FNV-1a 64 hash of the ids
@@ -351,6 +353,9 @@ def main() -> None:
     corpus = build_corpus()
     write_corpus(out / "corpus.txt", corpus)
     cases = reference_cases(len(corpus))
+
+    # What sentence-transformers feeds the tokenizer when do_lower_case is set.
+    write_corpus(out / "corpus.python_lower.txt", [line.lower() for line in corpus])
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

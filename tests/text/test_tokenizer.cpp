@@ -126,6 +126,33 @@ TEST_CASE("Unicode tables", "[unicode]") {
   }
 }
 
+TEST_CASE("python_lower matches Python's str.lower()", "[unicode][python_lower]") {
+  SECTION("final sigma") {
+    CHECK(text::python_lower("ΟΔΥΣΣΕΥΣ") == "οδυσσευς");
+    CHECK(text::python_lower("Σ") == "σ");
+    CHECK(text::python_lower("ΑΣ.") == "ας.");
+    CHECK(text::python_lower("ΑΣ'Α") == "ασ'α");  // the apostrophe is case-ignorable
+    CHECK(text::python_lower("1Σ") == "1σ");
+    CHECK(text::python_lower("İ") == "i\u0307");
+  }
+  SECTION("every corpus line, against tests/data/text/corpus.python_lower.txt") {
+    const std::vector<std::string> corpus = embedrank::test::read_corpus();
+    std::vector<std::string> expected;
+    for (const std::string& line : embedrank::test::read_lines(embedrank::test::text_data_path("corpus.python_lower.txt")))
+      expected.push_back(embedrank::test::unescape(line));
+    REQUIRE(expected.size() == corpus.size());
+    std::size_t equal = 0;
+    for (std::size_t i = 0; i < corpus.size(); ++i) {
+      if (text::python_lower(corpus[i]) == expected[i]) {
+        ++equal;
+      } else {
+        UNSCOPED_INFO("line " << i << ": " << text::python_lower(corpus[i]) << " vs " << expected[i]);
+      }
+    }
+    CHECK(equal == corpus.size());
+  }
+}
+
 TEST_CASE("BertNormalizer steps and flags", "[wordpiece][normalizer]") {
   SECTION("uncased strips accents and lowercases") {
     CHECK(tokens_of(uncased(), "Crème BRÛLÉE") == tokens_of(uncased(), "creme brulee"));

@@ -181,4 +181,40 @@ inline void append_lowercase(char32_t c, std::u32string& out) {
   }
 }
 
+/// Lowercases like Python's str.lower() (Unicode 14, Python 3.11), which
+/// sentence-transformers applies before tokenizing when a model's
+/// sentence_bert_config.json says do_lower_case: the full lowercase mapping
+/// of each character (U+0130 becomes "i\u0307") and the final-sigma rule
+/// (U+03A3 becomes final U+03C2 when a cased letter precedes it and none
+/// follows, case-ignorable characters skipped on both sides; else U+03C3).
+/// Not BertNormalizer's lowercase, which maps every U+03A3 to U+03C3.
+inline std::u32string python_lower(std::u32string_view s) {
+  std::u32string out;
+  out.reserve(s.size());
+  const auto flags = [](char32_t c) { return char_record(c).flags; };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char32_t c = s[i];
+    if (c == U'\u03A3') {
+      // Final when the first non-ignorable before it is cased and the first after it is not.
+      std::size_t j = i;
+      while (j > 0 && (flags(s[j - 1]) & detail::kCaseIgnorable)) --j;
+      bool final_sigma = j > 0 && (flags(s[j - 1]) & detail::kCased);
+      if (final_sigma) {
+        std::size_t k = i + 1;
+        while (k < s.size() && (flags(s[k]) & detail::kCaseIgnorable)) ++k;
+        final_sigma = k == s.size() || !(flags(s[k]) & detail::kCased);
+      }
+      out.push_back(final_sigma ? U'\u03C2' : U'\u03C3');
+    } else if (flags(c) & detail::kPythonKeepsCase) {
+      out.push_back(c);
+    } else {
+      append_lowercase(c, out);
+    }
+  }
+  return out;
+}
+
+/// python_lower on UTF-8 (invalid bytes read as U+FFFD).
+inline std::string python_lower(std::string_view utf8) { return encode_utf8(python_lower(decode_utf8(utf8))); }
+
 }  // namespace embedrank::text
