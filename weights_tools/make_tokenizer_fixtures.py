@@ -22,7 +22,9 @@ What it writes:
   for the C++ tests (key, type, value; large values point to a file).
 - <name>.ref.tsv: reference encodings from the fast tokenizer for
   minilm_uncased (tokenizer.json as shipped), minilm_cased (the same with
-  lowercase and strip_accents off) and xlmr_tiny. One line per case:
+  lowercase and strip_accents off), minilm_flags (clean_text and
+  handle_chinese_chars off, strip_accents on, lowercase off; single texts
+  only) and xlmr_tiny. One line per case:
   text a (corpus line index), text b (-1: none), add_special_tokens (0/1),
   max_length (0: none), then ids, type ids and attention mask (each
   space-separated), or the single word ERROR when the fast tokenizer refuses.
@@ -379,13 +381,22 @@ def main() -> None:
         cased_dir.mkdir()
         (cased_dir / "tokenizer.json").write_text(json.dumps(spec), encoding="utf-8")
 
+        # The remaining flag paths: no clean_text, no CJK spacing, accents
+        # stripped without lowercasing (single texts only, to keep it small).
+        spec["normalizer"].update(clean_text=False, handle_chinese_chars=False, strip_accents=True)
+        flags_dir = work / "flags"
+        flags_dir.mkdir()
+        (flags_dir / "tokenizer.json").write_text(json.dumps(spec), encoding="utf-8")
+
         xlmr_dir = out / "xlmr_tiny"
         train_xlmr(corpus, work, xlmr_dir)
 
-        targets = [("minilm_uncased", minilm, "minilm/vocab.txt"),
-                   ("minilm_cased", cased_dir, "minilm/vocab.txt"),
-                   ("xlmr_tiny", xlmr_dir, "xlmr_tiny/sentencepiece.bpe.model")]
-        for name, directory, big_file in targets:
+        single_cases = [c for c in cases if c[1] < 0 and c[2] == 1 and c[3] == 0]
+        targets = [("minilm_uncased", minilm, "minilm/vocab.txt", cases),
+                   ("minilm_cased", cased_dir, "minilm/vocab.txt", cases),
+                   ("minilm_flags", flags_dir, "minilm/vocab.txt", single_cases),
+                   ("xlmr_tiny", xlmr_dir, "xlmr_tiny/sentencepiece.bpe.model", cases)]
+        for name, directory, big_file, cases in targets:
             meta = tokenizer_metadata(directory)
             big_key = "tokenizer.vocab" if meta["tokenizer.type"] == "wordpiece" else "tokenizer.sentencepiece_model"
             write_meta(out / f"{name}.meta.tsv", meta, {big_key: big_file})
