@@ -10,8 +10,12 @@ SIZES) it writes a seeded synthetic train/test split (1-5 stars skewed towards
   * build/bin/embedrank-cf, the same algorithm, twice: --surprise-compatible
     (every positive neighbour kept; its predictions equal Surprise's, and the
     script checks that RMSE agrees) and the default top-200 neighbour lists;
-each --repeats times, and reports median fit and predict seconds, peak
-resident memory (/usr/bin/time %M), RMSE and the ratios Surprise / embedrank.
+each --repeats times, and reports median fit and predict seconds (loading
+the files is outside both: Surprise's Dataset/build_full_trainset, our
+load_seconds), peak resident memory and CPU seconds (user + system) of the whole process
+(/usr/bin/time %M %U %S; the CPU figure is less disturbed by other load on
+the machine than wall time),
+RMSE (both clip to [1, 5]) and the ratios Surprise / embedrank.
 
 Needs numpy (system python) and a venv with scikit-surprise for the peer:
   python3 -m venv /opt/cfenv && /opt/cfenv/bin/pip install numpy cython scikit-surprise
@@ -120,37 +124,39 @@ def generate(directory: Path, name: str):
 
 def timed(command, memory_cap_bytes=None):
     """Runs a command under /usr/bin/time; returns (stdout, peak RSS bytes, return code)."""
-    prefix = ["/usr/bin/time", "-f", "PEAK_KB %M"]
+    prefix = ["/usr/bin/time", "-f", "PEAK_KB %M CPU %U %S"]
     if memory_cap_bytes:
         prefix = ["prlimit", f"--as={memory_cap_bytes}"] + prefix
     result = subprocess.run(prefix + command, capture_output=True, text=True)
-    peak = 0
+    peak, cpu = 0, float("nan")
     for line in result.stderr.splitlines():
         if line.startswith("PEAK_KB"):
-            peak = int(line.split()[1]) * 1024
-    return result.stdout, peak, result.returncode, result.stderr
+            fields = line.split()
+            peak, cpu = int(fields[1]) * 1024, float(fields[3]) + float(fields[4])
+    return result.stdout, (peak, cpu), result.returncode, result.stderr
 
 
 def run_ours(cli, train, test, surprise_compatible, threads):
+    # --clip: Surprise's test() clips to the rating scale (1, 5), the training range here.
     command = [cli, "--train", str(train), "--test", str(test), "--algo", "knn_with_means", "--k", "40",
-               "--min-k", "1", "--min-support", "1", "--threads", str(threads)]
+               "--min-k", "1", "--min-support", "1", "--threads", str(threads), "--clip"]
     if surprise_compatible:
         command.append("--surprise-compatible")
-    out, peak, code, err = timed(command)
+    out, (peak, cpu), code, err = timed(command)
     if code != 0:
         return {"status": f"failed ({code}): {err.strip()[-300:]}"}
     result = json.loads(out)
-    result.update(status="ok", peak_bytes=peak)
+    result.update(status="ok", peak_bytes=peak, process_cpu_seconds=cpu)
     return result
 
 
 def run_surprise(python, train, test, cap):
-    out, peak, code, err = timed([python, "-c", SURPRISE_CHILD, str(train), str(test)], cap)
+    out, (peak, cpu), code, err = timed([python, "-c", SURPRISE_CHILD, str(train), str(test)], cap)
     if code != 0 or not out.strip():
         status = "out of memory" if "MemoryError" in err or code in (-9, 137) else f"failed ({code}): {err.strip()[-300:]}"
         return {"status": status, "peak_bytes": peak}
     result = json.loads(out)
-    result["peak_bytes"] = peak
+    result.update(peak_bytes=peak, process_cpu_seconds=cpu)
     return result
 
 
@@ -164,7 +170,9 @@ def summarise(runs):
     if not ok:
         return {"status": runs[0]["status"] if runs else "not run", "peak_bytes": max((r.get("peak_bytes", 0) for r in runs), default=0)}
     return {"status": "ok", "runs": len(ok), "fit_seconds": median_of(ok, "fit_seconds"),
+            "load_seconds": median_of(ok, "load_seconds") if "load_seconds" in ok[0] else float("nan"),
             "predict_seconds": median_of(ok, "predict_seconds"), "peak_bytes": max(r["peak_bytes"] for r in ok),
+            "process_cpu_seconds": median_of(ok, "process_cpu_seconds"),
             "rmse": ok[0]["rmse"]}
 
 
@@ -193,7 +201,7 @@ def main():
         t0 = time.perf_counter()
         train, test, pairs_work = generate(work, name)
         print(f"[{name}] data ready in {time.perf_counter() - t0:.1f} s: {train}", file=sys.stderr)
-        entry = {"size": name, "users": users, "items": items, "ratings_target": ratings,
+        entry = {"load_average_1min": os.getloadavg()[0], "size": name, "users": users, "items": items, "ratings_target": ratings,
                  "item_pairs": pairs_work, "surprise_dense_bytes": 56 * users**2}
 
         ours = {}
@@ -233,8 +241,9 @@ def fmt_seconds(x):
 
 
 def print_table(report):
-    print("| size (users x items, train ratings) | system | fit s | predict s | peak RSS | RMSE | fit ratio | total ratio |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| size (users x items, train ratings) | system | fit s | predict s | peak RSS | RMSE | process CPU s "
+          "| fit ratio | fit+predict ratio | CPU ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for e in report:
         s = e.get("surprise", {})
         s_total = s.get("fit_seconds", float("nan")) + s.get("predict_seconds", float("nan"))
@@ -245,16 +254,21 @@ def print_table(report):
             size = f"{e['size']} ({e['users']} x {e['items']}, {e.get('embedrank_top200', {}).get('train_ratings', '?')})" if first else ""
             first = False
             if r.get("status") != "ok":
-                print(f"| {size} | {title} | {r.get('status', 'not run')} | | {r.get('peak_bytes', 0) / 2**20:.0f} MiB | | | |")
+                peak = f"{r.get('peak_bytes', 0) / 2**20:.0f} MiB" if r.get("peak_bytes") else ""
+                print(f"| {size} | {title} | {r.get('status', 'not run')} | | {peak} | | | | | |")
                 continue
             total = r["fit_seconds"] + r["predict_seconds"]
-            fit_ratio = s.get("fit_seconds", float("nan")) / r["fit_seconds"] if label != "surprise" else float("nan")
-            total_ratio = s_total / total if label != "surprise" else float("nan")
+            mine = label != "surprise"
+            fit_ratio = s.get("fit_seconds", float("nan")) / r["fit_seconds"] if mine else float("nan")
+            total_ratio = s_total / total if mine else float("nan")
+            cpu_ratio = s.get("process_cpu_seconds", float("nan")) / r["process_cpu_seconds"] if mine else float("nan")
             ratio = lambda x: "—" if x != x else f"{x:.0f}x"
             print(f"| {size} | {title} | {fmt_seconds(r['fit_seconds'])} | {fmt_seconds(r['predict_seconds'])} | "
-                  f"{r['peak_bytes'] / 2**20:.0f} MiB | {r['rmse']:.4f} | {ratio(fit_ratio)} | {ratio(total_ratio)} |")
+                  f"{r['peak_bytes'] / 2**20:.0f} MiB | {r['rmse']:.4f} | {fmt_seconds(r['process_cpu_seconds'])} | "
+                  f"{ratio(fit_ratio)} | {ratio(total_ratio)} | {ratio(cpu_ratio)} |")
         print(f"|  | (Surprise dense similarity: 56 U^2 = {e['surprise_dense_bytes'] / 2**30:.2f} GiB; "
-              f"sum over items of raters^2 = {e['item_pairs']:.3g}) | | | | | | |")
+              f"sum over items of raters^2 = {e['item_pairs']:.3g}; load average {e['load_average_1min']:.1f}) "
+              f"| | | | | | | | |")
 
 
 if __name__ == "__main__":

@@ -133,12 +133,29 @@ class UserKnn {
       double rating;
       std::uint32_t position;
     };
+    // Both lists are sorted by user: intersect them, walking the shorter one
+    // and galloping (lower_bound from the last match) through the longer one.
     std::vector<Rater> raters;
-    for (std::size_t k = ratings_.item_begin(i); k < ratings_.item_end(i); ++k) {
-      const std::int32_t v = ratings_.item_users()[k];
-      if (v == u) continue;
-      const double sim = neighbors_.similarity(u, v);
-      if (sim > 0.0) raters.push_back({v, sim, ratings_.item_values()[k], ratings_.item_ranks()[k]});
+    const std::int32_t* item_users = ratings_.item_users().data();
+    const std::int32_t* nb_users = neighbors_.neighbor_users().data();
+    const std::size_t item_first = ratings_.item_begin(i), item_last = ratings_.item_end(i);
+    const std::size_t nb_first = neighbors_.begin(u), nb_last = neighbors_.end(u);
+    const auto add_match = [&](std::size_t k, std::size_t e) {
+      const double sim = neighbors_.neighbor_similarities()[e];
+      if (sim > 0.0) raters.push_back({item_users[k], sim, ratings_.item_values()[k], ratings_.item_ranks()[k]});
+    };
+    if (item_last - item_first <= nb_last - nb_first) {
+      std::size_t e = nb_first;
+      for (std::size_t k = item_first; k < item_last && e < nb_last; ++k) {
+        e = static_cast<std::size_t>(std::lower_bound(nb_users + e, nb_users + nb_last, item_users[k]) - nb_users);
+        if (e < nb_last && nb_users[e] == item_users[k]) add_match(k, e);
+      }
+    } else {
+      std::size_t k = item_first;
+      for (std::size_t e = nb_first; e < nb_last && k < item_last; ++e) {
+        k = static_cast<std::size_t>(std::lower_bound(item_users + k, item_users + item_last, nb_users[e]) - item_users);
+        if (k < item_last && item_users[k] == nb_users[e]) add_match(k, e);
+      }
     }
     const auto by_index = [](const Rater& a, const Rater& b) {
       return a.sim > b.sim || (a.sim == b.sim && a.user < b.user);
