@@ -33,4 +33,5 @@
 #include "embedrank/cf/user_knn.hpp"
 
 #include "embedrank/rank/embedding_index.hpp"
+#include "embedrank/rank/recommender.hpp"
 #include "embedrank/rank/topk.hpp"

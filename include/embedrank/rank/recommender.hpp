@@ -1,0 +1,235 @@
+#pragma once
+/// The shopping guide's last step: personalised top-k over a catalogue,
+/// blending content scores (a user profile against the item vectors) with
+/// collaborative-filtering scores (user kNN), excluding what the user has
+/// already seen, optionally diversified by maximal marginal relevance, and
+/// explained item by item.
+///
+///   N = catalogue items, D = vector size, C = candidates per source, k = results
+///
+/// Scores: content = profile . item (cosine for normalised vectors); CF = the
+/// user-kNN predicted rating, only where the prediction came from neighbours
+/// (a fallback to a mean says nothing about the item). Each is min-max
+/// normalised to [0, 1] over the candidates, then
+///   blended = w * content + (1 - w) * cf       (w = content_weight)
+/// with a missing CF score counting as 0. Without a CF model, or for a user
+/// it does not know, blended = content.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "embedrank/cf/user_knn.hpp"
+#include "embedrank/core/error.hpp"
+#include "embedrank/core/tensor.hpp"
+#include "embedrank/model/embedder.hpp"
+#include "embedrank/rank/embedding_index.hpp"
+
+namespace embedrank::rank {
+
+/// One item of a user's history. weight: e.g. 1 for a view, 2 for a purchase;
+/// age: how long ago (any unit), used with RecommendOptions::recency_half_life.
+struct HistoryItem {
+  std::string item_id;
+  double weight = 1.0;
+  double age = 0.0;
+};
+
+struct RecommendOptions {
+  double content_weight = 0.7;    ///< w in [0, 1]; CF gets 1 - w when it has a score
+  std::size_t candidates = 200;   ///< C: candidates taken from each source before blending
+  double mmr_lambda = 1.0;        ///< 1: pure relevance; lower trades relevance for diversity (MMR)
+  double recency_half_life = 0.0; ///< > 0: a history item's weight halves every half-life of age
+};
+
+/// One recommendation and why.
+struct Recommended {
+  std::string id;
+  std::size_t row = 0;
+  double score = 0.0;          ///< blended (after MMR selection, still the blended relevance)
+  double content_score = 0.0;  ///< profile . item, raw
+  double cf_score = std::numeric_limits<double>::quiet_NaN();  ///< predicted rating, NaN if none
+  std::string closest_history_id;  ///< the history item most similar to this one ("" without history)
+  double closest_similarity = 0.0; ///< item . closest history item
+};
+
+class Recommender {
+ public:
+  /// `catalogue` must outlive the Recommender; `cf` (optional) too. CF item
+  /// ids are matched to catalogue ids as strings.
+  explicit Recommender(const EmbeddingIndex& catalogue, const cf::UserKnn* cf = nullptr)
+      : catalogue_(catalogue), cf_(cf) {}
+
+  /// Weighted mean of the history items' vectors (D), L2-normalised; with
+  /// recency_half_life > 0 each weight is multiplied by 0.5^(age / half-life).
+  /// Throws InputError naming an unknown item id, a negative or non-finite
+  /// weight, or a history whose weights sum to zero.
+  VectorF profile_from_history(const std::vector<HistoryItem>& history, double recency_half_life = 0.0) const {
+    VectorF profile = VectorF::Zero(static_cast<Eigen::Index>(catalogue_.dim()));
+    double total = 0.0;
+    for (const HistoryItem& h : history) {
+      if (!std::isfinite(h.weight) || h.weight < 0 || !std::isfinite(h.age))
+        throw InputError("bad_history_weight", "history item '" + h.item_id + "' has an invalid weight or age");
+      const double w = recency_half_life > 0 ? h.weight * std::pow(0.5, h.age / recency_half_life) : h.weight;
+      profile += static_cast<float>(w) * catalogue_.vector(catalogue_.row_of(h.item_id));
+      total += w;
+    }
+    if (!(total > 0)) throw InputError("empty_history", "the history is empty or all its weights are zero");
+    profile /= static_cast<float>(total);
+    const float norm = profile.norm();
+    if (norm > 0) profile /= norm;
+    return profile;
+  }
+
+  /// The k best items the user has not seen (history items are excluded, as
+  /// are rows in filter.exclude; filter.keep applies to content candidates),
+  /// best first, each explained. `cf_user` is the user's id in the CF model
+  /// ("" or an unknown id: content only). Throws InputError on a profile of
+  /// the wrong dimension, an unknown history id, or options out of range.
+  std::vector<Recommended> recommend(const VectorF& profile, const std::vector<HistoryItem>& history,
+                                     const std::string& cf_user, std::size_t k, const RecommendOptions& options = {},
+                                     const SearchFilter& filter = {}) const {
+    if (!(options.content_weight >= 0 && options.content_weight <= 1))
+      throw InputError("bad_option", "content_weight must be in [0, 1]");
+    if (!(options.mmr_lambda >= 0 && options.mmr_lambda <= 1)) throw InputError("bad_option", "mmr_lambda must be in [0, 1]");
+    if (k == 0) return {};
+
+    // Seen items (and the caller's exclusions) never enter the candidates.
+    ItemBitmap excluded(catalogue_.rows());
+    std::vector<std::size_t> history_rows;
+    for (const HistoryItem& h : history) {
+      const std::size_t row = catalogue_.row_of(h.item_id);
+      excluded.set(row);
+      history_rows.push_back(row);
+    }
+    if (filter.exclude != nullptr)
+      for (std::size_t row = 0; row < catalogue_.rows(); ++row)
+        if (filter.exclude->test(row)) excluded.set(row);
+    SearchFilter content_filter{&excluded, filter.keep};
+
+    // Candidates: the content top-C and the CF top-C, merged by row.
+    const std::size_t C = std::max(options.candidates, k);
+    std::vector<Recommended> candidates;
+    std::unordered_map<std::size_t, std::size_t> position;  // row -> index in candidates
+    for (const SearchResult& r : catalogue_.search(profile, C, content_filter)) {
+      position.emplace(r.row, candidates.size());
+      candidates.push_back(make_candidate(r.row, r.score));
+    }
+    const std::int32_t cf_u = cf_ && !cf_user.empty() ? cf_->ratings().find_user(cf_user) : -1;
+    if (cf_u >= 0) {
+      for (const cf::Recommendation& r : cf_->recommend(cf_u, C)) {
+        const std::string& id = cf_->ratings().item_id(r.item);
+        if (!catalogue_.contains(id)) continue;
+        const std::size_t row = catalogue_.row_of(id);
+        if (excluded.test(row) || (filter.keep && !filter.keep(row)) || position.count(row)) continue;
+        position.emplace(row, candidates.size());
+        candidates.push_back(make_candidate(row, static_cast<double>(profile.dot(catalogue_.vector(row)))));
+      }
+      for (Recommended& c : candidates) {
+        const cf::Prediction p = cf_->predict(cf_u, cf_->ratings().find_item(c.id));
+        if (!p.fell_back()) c.cf_score = p.value;
+      }
+    }
+    blend(candidates, cf_u >= 0 ? options.content_weight : 1.0);
+
+    // Best first, ties by row: the same inputs always give the same list.
+    std::sort(candidates.begin(), candidates.end(), [](const Recommended& a, const Recommended& b) {
+      return a.score > b.score || (a.score == b.score && a.row < b.row);
+    });
+    std::vector<Recommended> chosen = options.mmr_lambda < 1.0 ? select_mmr(candidates, k, options.mmr_lambda)
+                                                               : std::vector<Recommended>(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(std::min(k, candidates.size())));
+    for (Recommended& r : chosen) explain(r, history_rows);
+    return chosen;
+  }
+
+ private:
+  Recommended make_candidate(std::size_t row, double content) const {
+    Recommended r;
+    r.id = catalogue_.id_at(row);
+    r.row = row;
+    r.content_score = content;
+    return r;
+  }
+
+  // score = w * minmax(content) + (1 - w) * minmax(cf), a missing CF score as 0.
+  static void blend(std::vector<Recommended>& candidates, double w) {
+    auto range = [&](auto get) {
+      double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+      for (const auto& c : candidates) {
+        const double v = get(c);
+        if (std::isnan(v)) continue;
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+      return std::make_pair(lo, hi);
+    };
+    auto scale = [](double v, std::pair<double, double> r) {
+      if (std::isnan(v)) return 0.0;
+      return r.second > r.first ? (v - r.first) / (r.second - r.first) : 1.0;
+    };
+    const auto content_range = range([](const Recommended& c) { return c.content_score; });
+    const auto cf_range = range([](const Recommended& c) { return c.cf_score; });
+    for (Recommended& c : candidates)
+      c.score = w * scale(c.content_score, content_range) + (1 - w) * scale(c.cf_score, cf_range);
+  }
+
+  // Maximal marginal relevance: repeatedly take the candidate maximising
+  // lambda * relevance - (1 - lambda) * (its highest similarity to those taken).
+  std::vector<Recommended> select_mmr(const std::vector<Recommended>& candidates, std::size_t k, double lambda) const {
+    std::vector<VectorF> vectors;
+    for (const auto& c : candidates) vectors.push_back(catalogue_.vector(c.row));
+    std::vector<double> max_similarity(candidates.size(), -std::numeric_limits<double>::infinity());
+    std::vector<char> taken(candidates.size(), 0);
+    std::vector<Recommended> chosen;
+    while (chosen.size() < std::min(k, candidates.size())) {
+      std::size_t best = candidates.size();
+      double best_value = -std::numeric_limits<double>::infinity();
+      for (std::size_t i = 0; i < candidates.size(); ++i) {
+        if (taken[i]) continue;
+        const double redundancy = chosen.empty() ? 0.0 : max_similarity[i];
+        const double value = lambda * candidates[i].score - (1 - lambda) * redundancy;
+        if (value > best_value) {  // strict: ties keep the earlier (better-ranked) candidate
+          best_value = value;
+          best = i;
+        }
+      }
+      taken[best] = 1;
+      chosen.push_back(candidates[best]);
+      for (std::size_t i = 0; i < candidates.size(); ++i)
+        if (!taken[i]) max_similarity[i] = std::max(max_similarity[i], static_cast<double>(vectors[i].dot(vectors[best])));
+    }
+    return chosen;
+  }
+
+  void explain(Recommended& r, const std::vector<std::size_t>& history_rows) const {
+    const VectorF item = catalogue_.vector(r.row);
+    double best = -std::numeric_limits<double>::infinity();
+    for (std::size_t row : history_rows) {
+      const double s = item.dot(catalogue_.vector(row));
+      if (s > best) {
+        best = s;
+        r.closest_history_id = catalogue_.id_at(row);
+        r.closest_similarity = s;
+      }
+    }
+  }
+
+  const EmbeddingIndex& catalogue_;
+  const cf::UserKnn* cf_;
+};
+
+/// Semantic product search: the query text embedded by the Embedder, then
+/// the k best catalogue items. Throws what Embedder::embed and
+/// EmbeddingIndex::search throw (e.g. a model whose dimension differs from
+/// the catalogue's).
+inline std::vector<SearchResult> search_text(const model::Embedder& embedder, model::EmbedderWorkspace& ws,
+                                             const EmbeddingIndex& catalogue, const std::string& query, std::size_t k,
+                                             const SearchFilter& filter = {}) {
+  return catalogue.search(embedder.embed_one(query, ws), k, filter);
+}
+
+}  // namespace embedrank::rank
