@@ -10,17 +10,21 @@
 // workload cycle through its batches in order.
 //
 // Commands, one per stdin line; each answer is one JSON line on stdout:
-//   time <workload> <calls>  {"e2e": [s, ...], "tokenize": [s, ...]}
-//                            e2e: seconds of each Embedder::embed call
+//   time <workload> <calls>  {"e2e": [s, ...], "cpu": [s, ...], "tokenize": [s, ...]}
+//                            e2e: wall seconds of each Embedder::embed call
 //                            (tokenizer + encoder + pooling + normalisation);
-//                            tokenize: seconds of Embedder::tokenize alone on
-//                            the same batch, timed just before it
+//                            cpu: CPU seconds of the process (all threads)
+//                            during that call, which load from other processes
+//                            on a shared machine does not inflate;
+//                            tokenize: wall seconds of Embedder::tokenize alone
+//                            on the same batch, timed just before it
 //   embed <workload>         {"embeddings": [[...], ...]} every batch's rows, in order
 //   quit
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <fstream>
 #include <iostream>
@@ -93,6 +97,12 @@ Batches read_workload(const std::string& path) {
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 void print_seconds(std::ostream& out, const char* key, const std::vector<double>& values) {
   out << '"' << key << "\": [";
   for (std::size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
@@ -126,20 +136,24 @@ int main(int argc, char** argv) {
       if (verb == "time") {
         std::size_t calls = 0;
         command >> calls;
-        std::vector<double> e2e, tokenize;
+        std::vector<double> e2e, cpu, tokenize;
         for (std::size_t call = 0; call < calls; ++call) {
           const auto& texts = batches[call % batches.size()];
           auto start = Clock::now();
           const auto tokens = embedder->tokenize(texts, 0, texts.size());
           tokenize.push_back(seconds_since(start));
+          const double cpu_start = process_cpu_seconds();
           start = Clock::now();
           const embedrank::MatrixF embeddings = embedder->embed(texts, ws);  // (B, D)
           e2e.push_back(seconds_since(start));
+          cpu.push_back(process_cpu_seconds() - cpu_start);
           if (embeddings.rows() != static_cast<Eigen::Index>(texts.size()) || tokens.size() != texts.size())
             throw embedrank::InputError("bad_output", "embed returned the wrong number of rows");
         }
         std::cout << '{';
         print_seconds(std::cout, "e2e", e2e);
+        std::cout << ", ";
+        print_seconds(std::cout, "cpu", cpu);
         std::cout << ", ";
         print_seconds(std::cout, "tokenize", tokenize);
         std::cout << '}' << std::endl;
