@@ -27,7 +27,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -47,7 +46,12 @@ using embedrank::MatrixF;
 using embedrank::ParseError;
 using embedrank::VectorF;
 
-const char* const kUsage = "usage: shopping_guide --model FILE [--data DIR] [--k K] [--threads N]\n";
+const char* const kUsage =
+    "usage: shopping_guide --model FILE [--data DIR] [--k K] [--threads N]\n"
+    "  --model FILE  embedrank model file (e.g. all-MiniLM-L6-v2 converted by weights_tools/convert.py)\n"
+    "  --data DIR    catalogue.tsv, histories.tsv and queries.txt (default: examples/data)\n"
+    "  --k K         results per query and recommendations per user (default: 10)\n"
+    "  --threads N   threads for embedding and search (default: 0, all CPUs)\n";
 
 constexpr float kViewWeight = 1.0f;
 constexpr float kPurchaseWeight = 2.0f;
@@ -344,6 +348,7 @@ class ShoppingGuide {
     out << "Shopping guide: " << data_.products.size() << " products, " << data_.queries.size() << " queries, "
         << data_.users.size() << " users; model " << options_.model_path << " (" << embedder_->dimension()
         << "-d, mean pooling, L2-normalised; scores are cosine similarities)\n";
+    report_vocabulary_coverage(out);
     answer_queries(out);
     recommend_for_users(out);
   }
@@ -363,6 +368,23 @@ class ShoppingGuide {
   }
 
   MatrixF embed(const std::vector<std::string>& texts) { return embedder_->embed(texts, workspace_, embed_options_); }
+
+  struct TokenCount {
+    std::size_t unknown = 0, total = 0;
+  };
+
+  // Tokens of the text (special tokens not counted) and how many of them are
+  // the unknown token: text the vocabulary does not cover barely reaches the model.
+  TokenCount count_tokens(const std::string& text) const {
+    embedrank::text::EncodeOptions encode_options;
+    encode_options.add_special_tokens = false;
+    const embedrank::text::Encoding encoding = embedder_->tokenizer().encode(embedder_->preprocess(text), encode_options);
+    TokenCount count;
+    count.total = encoding.ids.size();
+    count.unknown = static_cast<std::size_t>(
+        std::count(encoding.ids.begin(), encoding.ids.end(), embedder_->tokenizer().unk_id()));
+    return count;
+  }
 
   void embed_catalogue() {
     std::vector<std::string> texts, ids;
@@ -384,6 +406,20 @@ class ShoppingGuide {
     index_.add_rows(ids, product_vectors_);
   }
 
+  void report_vocabulary_coverage(std::ostream& out) const {
+    TokenCount all;
+    std::size_t poorly_covered = 0;  // products with more than a quarter of their tokens unknown
+    for (const Product& p : data_.products) {
+      const TokenCount count = count_tokens(p.title + ". " + p.description);
+      all.unknown += count.unknown;
+      all.total += count.total;
+      if (4 * count.unknown > count.total) ++poorly_covered;
+    }
+    out << "vocabulary: " << all.unknown << " of the catalogue's " << all.total
+        << " tokens are unknown to the model; " << poorly_covered
+        << " products have more than a quarter of their tokens unknown\n";
+  }
+
   const Product& product(const std::string& id) const { return data_.products[data_.product_index.at(id)]; }
 
   void answer_queries(std::ostream& out) {
@@ -396,7 +432,11 @@ class ShoppingGuide {
     const Table table({{"#", 2}, {"score", 5}, {"id", 5}, {"category", 17}, {"product", 64}});
     out << "\n=== Search: the " << options_.k << " best products per query ===\n";
     for (std::size_t q = 0; q < data_.queries.size(); ++q) {
-      out << "\nquery: " << data_.queries[q] << '\n';
+      out << "\nquery: " << data_.queries[q];
+      const TokenCount count = count_tokens(data_.queries[q]);
+      if (count.unknown > 0)
+        out << "  (" << count.unknown << " of its " << count.total << " tokens are unknown to the model)";
+      out << '\n';
       table.print_header(out);
       for (std::size_t r = 0; r < results[q].size(); ++r) {
         const auto& hit = results[q][r];
