@@ -9,6 +9,7 @@
 
 #include "embedrank/model/embedder.hpp"
 #include "support/model_fixtures.hpp"
+#include "support/raw_model_file.hpp"
 
 using embedrank::MatrixF;
 using embedrank::model::Embedder;
@@ -61,6 +62,16 @@ TEST_CASE("embedder preprocessing and truncation follow sentence-transformers", 
   CHECK(batch.length(0) == embedder->max_seq_length());
   CHECK(batch.length(1) == 2);  // [CLS] [SEP]
   CHECK(embedder->dimension() == 32);
+}
+
+TEST_CASE("do_lower_case lowercases as Python's str.lower", "[embedder]") {
+  auto raw = test_support::RawModelFile::from(*embedrank::io::WeightFile::open(converted_model("bert_gelu_mean")));
+  raw.set_metadata("embedder.do_lower_case", true);
+  const std::string path = raw.write(std::string(EMBEDRANK_TEST_WORK_DIR) + "/lower_case.bin");
+  auto embedder = Embedder::open(path);
+  // Final sigma and the dotted capital I, exactly as Python 3 lowercases them.
+  CHECK(embedder->preprocess("  \u039F\u0394\u039F\u03A3 \u0130stanbul STRASSE ") ==
+        "\u03BF\u03B4\u03BF\u03C2 i\u0307stanbul strasse");
 }
 
 TEST_CASE("batch size and thread count do not change embeddings", "[embedder][threads]") {

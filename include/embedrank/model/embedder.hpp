@@ -67,13 +67,9 @@ class Embedder {
     std::size_t begin = 0, end = cps.size();
     while (begin < end && is_python_space(cps[begin])) ++begin;
     while (end > begin && is_python_space(cps[end - 1])) --end;
-    std::u32string out;
-    if (do_lower_case_) {
-      for (std::size_t i = begin; i < end; ++i) text::append_lowercase(cps[i], out);
-    } else {
-      out.assign(cps.begin() + static_cast<std::ptrdiff_t>(begin), cps.begin() + static_cast<std::ptrdiff_t>(end));
-    }
-    return text::encode_utf8(out);
+    const std::u32string_view stripped(cps.data() + begin, end - begin);
+    // Python's str.lower(), final sigma included, as sentence-transformers calls it.
+    return text::encode_utf8(do_lower_case_ ? text::python_lower(stripped) : std::u32string(stripped));
   }
 
   /// Token ids of the texts, packed: what embed() feeds the encoder.
