@@ -444,10 +444,11 @@ def draw_chart(results: dict, path: Path, subtitle: str) -> None:
             ax.set_title(WORKLOAD_LABELS[workload], fontsize=10)
             ax.set_ylabel(ylabel, fontsize=9)
             ax.margins(y=0.18)
-    axes[0][0].legend(fontsize=8, loc="upper left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(SYSTEMS), fontsize=9, frameon=False)
     fig.suptitle("all-MiniLM-L6-v2 fp32, end to end (tokenizer included); label on embedrank: its rate, "
                  "on a peer: embedrank's speed-up over it\n" + subtitle, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
