@@ -511,7 +511,6 @@ def main() -> None:
     rounds = 3 if args.quick else args.rounds
     scale = args.budget_scale * (0.25 if args.quick else 1.0)
 
-    import numpy as np  # noqa: F401  (fail early if the environment lacks it)
     import onnxruntime
     import sentence_transformers
     import torch
@@ -555,7 +554,7 @@ def main() -> None:
                 if not agreement:
                     agreement = check_agreement(workers, WORKLOADS)
                     worst = min(agreement.values())
-                    print(f"Agreement (min cosine over all texts): " + ", ".join(f"{k} {v:.7f}" for k, v in agreement.items()))
+                    print("Agreement (min cosine over all texts): " + ", ".join(f"{k} {v:.7f}" for k, v in agreement.items()))
                     if worst <= AGREEMENT:
                         raise SystemExit(f"embeddings disagree (min cosine {worst:.7f} <= {AGREEMENT}); not timing")
                     print(f"All pairs agree: min cosine {worst:.7f} > {AGREEMENT}")
