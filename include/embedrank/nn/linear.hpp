@@ -36,16 +36,18 @@ struct Linear {
       pool.parallel_for(static_cast<std::size_t>(T), [&](std::size_t begin, std::size_t end) {
         const auto rows = static_cast<Eigen::Index>(end - begin);
         auto y_rows = y.middleRows(static_cast<Eigen::Index>(begin), rows);
-        y_rows.noalias() = x.middleRows(static_cast<Eigen::Index>(begin), rows) * W().transpose();
-        y_rows.rowwise() += b();
+        // Start from the bias and accumulate the product onto it: one pass
+        // over y instead of zero-fill, GEMM, then a separate bias pass.
+        for (Eigen::Index r = 0; r < rows; ++r) y_rows.row(r) = b();
+        y_rows.noalias() += x.middleRows(static_cast<Eigen::Index>(begin), rows) * W().transpose();
       });
     } else {
       pool.parallel_for(static_cast<std::size_t>(out_features), [&](std::size_t begin, std::size_t end) {
         const auto cols = static_cast<Eigen::Index>(end - begin);
         const auto c0 = static_cast<Eigen::Index>(begin);
         auto y_cols = y.middleCols(c0, cols);
-        y_cols.noalias() = x * W().middleRows(c0, cols).transpose();
-        y_cols.rowwise() += b().segment(c0, cols);
+        for (Eigen::Index r = 0; r < T; ++r) y_cols.row(r) = b().segment(c0, cols);
+        y_cols.noalias() += x * W().middleRows(c0, cols).transpose();
       });
     }
   }
