@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -269,4 +270,28 @@ TEST_CASE("A budget below one working set is refused", "[pearson][bad_input]") {
   SimilarityOptions o;
   o.memory_budget_bytes = 1000;
   CHECK_THROWS_AS(compute_neighbors(r, o), InputError);
+}
+
+TEST_CASE("Row tiles of the fused kernel: more users than one tile", "[pearson]") {
+  // 9000 users (the fused kernel walks rows in tiles of 8192 users), 30 items, 3 ratings each.
+  std::vector<RatingTriplet> t;
+  std::mt19937_64 rng(3);
+  for (int u = 0; u < 9000; ++u)
+    for (int n = 0; n < 3; ++n)
+      t.push_back({std::to_string(u), std::to_string(static_cast<int>(rng() % 30)), 1.0 + static_cast<double>(rng() % 5), 0});
+  const Ratings r = Ratings::from_triplets(t);
+  SimilarityOptions fused;
+  fused.max_neighbors = 0;
+  SimilarityOptions eigen = fused;
+  eigen.kernel = SimilarityKernel::eigen_products;
+  const NeighborLists a = compute_neighbors(r, fused);
+  const NeighborLists b = compute_neighbors(r, eigen);
+  CHECK(a.total() > 9000);
+  CHECK(a.neighbor_users() == b.neighbor_users());
+  CHECK(a.neighbor_similarities() == b.neighbor_similarities());
+  // Users of the first tile have neighbours in the second.
+  std::size_t far = 0;
+  for (std::int32_t u = 0; u < 8192; ++u)
+    for (std::size_t e = a.begin(u); e < a.end(u); ++e) far += a.neighbor_users()[e] >= 8192;
+  CHECK(far > 0);
 }

@@ -270,13 +270,6 @@ inline std::size_t fused_bytes_per_thread(std::int32_t num_users) {
   return static_cast<std::size_t>(num_users) * (sizeof(CoRatingStats) + sizeof(Candidate) + sizeof(std::int32_t));
 }
 
-/// Fused kernel: the six products C = A B^T (A = block rows of the user-major
-/// operands, B = the item-major ones) computed together, row by row
-/// (Gustavson): for user u, for each item u rated, for each rater v of that
-/// item, accumulate into a dense per-thread row of statistics. One pass over
-/// the sum over items of raters^2 terms, O(U) memory per thread. Summation
-/// order per pair is u's items ascending, as in Eigen's product, so both
-/// kernels give bitwise equal results.
 /// Raw views of the ratings the fused kernel walks (kept in registers).
 struct FusedOperands {
   const std::size_t* user_start;   // (U + 1)
@@ -288,17 +281,22 @@ struct FusedOperands {
   const double* shift;             // (U)
 };
 
-/// Accumulates row u of the six products into stats (U) and writes the
-/// users touched for the first time to touched; returns how many.
+/// Accumulates the entries v in [cursor's position, v_end) of row u of the
+/// six products into stats (U) and writes the users touched for the first
+/// time to touched; returns how many. cursor (one per item u rated) holds
+/// where each item's rater list (users ascending) continues, and advances.
 template <bool CoRated>
-std::size_t accumulate_row(const FusedOperands in, std::int32_t u, CoRatingStats* stats, std::int32_t* touched) {
+std::size_t accumulate_row_tile(const FusedOperands in, std::int32_t u, std::int32_t v_end, std::size_t* cursor,
+                                CoRatingStats* stats, std::int32_t* touched) {
   std::size_t count = 0;
   const double shift_u = in.shift[u];
-  for (std::size_t k = in.user_start[u], k_end = in.user_start[u + 1]; k < k_end; ++k) {
+  const std::size_t k_begin = in.user_start[u];
+  for (std::size_t k = k_begin, k_end = in.user_start[u + 1]; k < k_end; ++k) {
     const auto i = static_cast<std::size_t>(in.user_items[k]);
     const double xu = in.user_r[k] - shift_u;
     const double xu2 = xu * xu;
-    for (std::size_t e = in.item_start[i], e_end = in.item_start[i + 1]; e < e_end; ++e) {
+    std::size_t e = cursor[k - k_begin];
+    for (const std::size_t e_end = in.item_start[i + 1]; e < e_end && in.raters[e] < v_end; ++e) {
       const std::int32_t v = in.raters[e];
       const double xv = in.rater_r[e] - in.shift[v];
       CoRatingStats& s = stats[v];
@@ -312,6 +310,7 @@ std::size_t accumulate_row(const FusedOperands in, std::int32_t u, CoRatingStats
         s.qv += xv * xv;
       }
     }
+    cursor[k - k_begin] = e;
   }
   return count;
 }
@@ -319,9 +318,10 @@ std::size_t accumulate_row(const FusedOperands in, std::int32_t u, CoRatingStats
 /// Fused kernel: the six products C = A B^T (A = block rows of the user-major
 /// operands, B = the item-major ones) computed together, row by row
 /// (Gustavson): for user u, for each item u rated, for each rater v of that
-/// item, accumulate into a dense per-thread row of statistics. One pass over
-/// the sum over items of raters^2 terms, O(U) memory per thread. Summation
-/// order per pair is u's items ascending, as in Eigen's product.
+/// item, accumulate into a dense per-thread row of statistics, one tile of v
+/// at a time so the updates hit cache. One pass over the sum over items of
+/// raters^2 terms, O(U) memory per thread. Summation order per pair is u's
+/// items ascending, as in Eigen's product.
 template <bool CoRated, typename RowDone>
 void similarity_rows_fused(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
                            int threads, RowDone& row_done) {
@@ -335,7 +335,8 @@ void similarity_rows_fused(const Ratings& ratings, const SimilarityOptions& opti
   const FusedOperands in{user_start.data(),          ratings.user_items().data(), ratings.user_values().data(),
                          item_start.data(),          ratings.item_users().data(), ratings.item_values().data(),
                          op.shift.data()};
-  constexpr std::int32_t kBlock = 64;  // users per task
+  constexpr std::int32_t kBlock = 64;    // users per task
+  constexpr std::int32_t kTile = 8192;   // users v per tile: 8192 x 64 bytes of statistics, L2-sized
   const std::int32_t num_blocks = (num_u + kBlock - 1) / kBlock;
   std::atomic<std::int32_t> next_block{0};
 
@@ -344,17 +345,25 @@ void similarity_rows_fused(const Ratings& ratings, const SimilarityOptions& opti
     std::vector<std::int32_t> touched(static_cast<std::size_t>(num_u));  // (U) users v with row[v].n > 0
     std::vector<Candidate> candidates;
     candidates.reserve(static_cast<std::size_t>(num_u));
+    std::vector<std::size_t> cursor;  // (items of u) position in each item's rater list
     for (std::int32_t b = next_block++; b < num_blocks; b = next_block++) {
       const std::int32_t last = std::min(num_u, (b + 1) * kBlock);
       for (std::int32_t u = b * kBlock; u < last; ++u) {
-        const std::size_t count = accumulate_row<CoRated>(in, u, row.data(), touched.data());
         candidates.clear();
+        cursor.clear();
+        for (std::size_t k = user_start[static_cast<std::size_t>(u)]; k < user_start[static_cast<std::size_t>(u) + 1]; ++k)
+          cursor.push_back(item_start[static_cast<std::size_t>(ratings.user_items()[k])]);
         const double norm_u = op.norm[static_cast<std::size_t>(u)];
-        for (std::size_t t = 0; t < count; ++t) {
-          const std::int32_t v = touched[t];
-          CoRatingStats& s = row[static_cast<std::size_t>(v)];
-          if (v != u) candidates.push_back({v, pair_similarity(options, s, norm_u, op.norm[static_cast<std::size_t>(v)])});
-          s = CoRatingStats{};
+        // Row u in tiles of kTile users v, so the statistics being updated stay in cache.
+        for (std::int32_t tile = 0; tile < num_u; tile += kTile) {
+          const std::int32_t v_end = num_u - tile > kTile ? tile + kTile : num_u;
+          const std::size_t count = accumulate_row_tile<CoRated>(in, u, v_end, cursor.data(), row.data(), touched.data());
+          for (std::size_t t = 0; t < count; ++t) {
+            const std::int32_t v = touched[t];
+            CoRatingStats& s = row[static_cast<std::size_t>(v)];
+            if (v != u) candidates.push_back({v, pair_similarity(options, s, norm_u, op.norm[static_cast<std::size_t>(v)])});
+            s = CoRatingStats{};
+          }
         }
         row_done(u, candidates);
       }
