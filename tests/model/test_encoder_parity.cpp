@@ -132,8 +132,10 @@ TEST_CASE("results agree across thread counts", "[encoder][threads]") {
   auto encoder = TransformerEncoder<float>::open(converted_model("bert_gelu_new_cls"));
   const TokenBatch batch = reference_batch("bert_gelu_new_cls");
   const MatrixF one = encoder->forward(batch, 1);
+  // Eigen picks its cache blocking from the rows each thread gets, so sums
+  // may round differently: a few float ulps on states of magnitude up to ~8.
   for (int threads : {2, 3, 5}) {
     INFO("threads " << threads);
-    CHECK(max_abs_diff(encoder->forward(batch, threads), one) <= 1e-6);
+    CHECK(max_abs_diff(encoder->forward(batch, threads), one) <= 1e-5);
   }
 }
