@@ -4,7 +4,7 @@
 //   embedrank-cf --train FILE (--test FILE | --cv K [--seed S]) [--sep TAB] [--header]
 //                --algo knn_basic|knn_with_means|knn_with_zscore [--similarity pearson]
 //                [--mean co_rated|user] [--k 40] [--min-k 1] [--min-support 1]
-//                [--shrinkage none|n_minus_one|n|capped] [--shrinkage-lambda 100]
+//                [--shrinkage n_minus_one|none|n|capped] [--shrinkage-lambda 100]
 //                [--max-neighbors 200] [--memory-budget-mb 1024] [--threads N]
 //                [--order by_user_index|surprise] [--fallback chain|global_mean]
 //                [--surprise-compatible] [--clip] [--duplicates last_wins|error]
@@ -43,7 +43,7 @@ const char* const kUsage =
     "usage: embedrank-cf --train FILE (--test FILE | --cv K [--seed S]) [--sep TAB] [--header]\n"
     "                    --algo knn_basic|knn_with_means|knn_with_zscore [--similarity pearson]\n"
     "                    [--mean co_rated|user] [--k 40] [--min-k 1] [--min-support 1]\n"
-    "                    [--shrinkage none|n_minus_one|n|capped] [--shrinkage-lambda 100]\n"
+    "                    [--shrinkage n_minus_one|none|n|capped] [--shrinkage-lambda 100]\n"
     "                    [--max-neighbors 200] [--memory-budget-mb 1024] [--threads N]\n"
     "                    [--order by_user_index|surprise] [--fallback chain|global_mean]\n"
     "                    [--surprise-compatible] [--clip] [--duplicates last_wins|error]\n"

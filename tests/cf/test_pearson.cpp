@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "cf/cf_test_util.hpp"
 #include "embedrank/cf/pearson.hpp"
@@ -15,13 +17,37 @@ using Catch::Matchers::WithinAbs;
 
 namespace {
 
+/// Every positive neighbour, the plain formula (no shrinkage).
 SimilarityOptions all_neighbors() {
   SimilarityOptions o;
   o.max_neighbors = 0;
+  o.shrinkage = Shrinkage::none;
   return o;
 }
 
 std::int32_t user(const Ratings& r, const char* id) { return r.find_user(id); }
+
+std::vector<std::int32_t> users_of(const NeighborLists& n, std::int32_t u) {
+  const NeighborSpan s = n.of(u);
+  return {s.users, s.users + s.size};
+}
+
+std::vector<double> similarities_of(const NeighborLists& n, std::int32_t u) {
+  const NeighborSpan s = n.of(u);
+  return {s.similarities, s.similarities + s.size};
+}
+
+/// Same users and similarities within `tolerance` (0: bitwise equal) for every user.
+bool same_lists(const NeighborLists& a, const NeighborLists& b, double tolerance = 0.0) {
+  if (a.num_users() != b.num_users()) return false;
+  for (std::int32_t u = 0; u < a.num_users(); ++u) {
+    if (users_of(a, u) != users_of(b, u)) return false;
+    const std::vector<double> x = similarities_of(a, u), y = similarities_of(b, u);
+    for (std::size_t e = 0; e < x.size(); ++e)
+      if (!(std::abs(x[e] - y[e]) <= tolerance)) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -77,6 +103,9 @@ TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
     CHECK(sim(a, u2) == 0.0);
     CHECK_THAT(sim(u1, u2), WithinAbs(1.4 / std::sqrt(3.2 * 2.8), 1e-12));
   }
+  SECTION("the default shrinks by (n - 1) / (n - 1 + 100)") {
+    CHECK_THAT(similarity_matrix(r)(a, u1), WithinAbs(2.0 / std::sqrt(2.0 * 2.75) * 3.0 / 103.0, 1e-12));
+  }
   SECTION("shrinkage, n = 4 for A with U1") {
     const double base = 2.0 / std::sqrt(2.0 * 2.75);
     SimilarityOptions o = all_neighbors();
@@ -94,7 +123,7 @@ TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
   SECTION("neighbour lists keep positive similarities, never the user") {
     const NeighborLists n = compute_neighbors(r, all_neighbors());
     REQUIRE(n.num_users() == 4);
-    CHECK(n.end(a) - n.begin(a) == 2);  // U1, U2; U3 has similarity 0
+    CHECK(n.of(a).size == 2);  // U1, U2; U3 has similarity 0
     CHECK_THAT(n.similarity(a, u1), WithinAbs(2.0 / std::sqrt(5.5), 1e-12));
     CHECK(n.similarity(a, u3) == 0.0);
     CHECK(n.similarity(u2, u3) == 0.0);  // negative: not a neighbour
@@ -154,16 +183,18 @@ TEST_CASE("Blocks, threads and budgets do not change the result", "[pearson]") {
 
   SimilarityOptions varied = reference;
   varied.threads = 3;
-  varied.memory_budget_bytes = 50000;  // a few users per block
-  const NeighborLists got = compute_neighbors(r, varied);
-  CHECK(got.neighbor_users() == expected.neighbor_users());
-  CHECK(got.neighbor_similarities() == expected.neighbor_similarities());
+  CHECK(same_lists(compute_neighbors(r, varied), expected));
+  SimilarityOptions eigen = varied;
+  eigen.kernel = SimilarityKernel::eigen_products;
+  eigen.memory_budget_bytes = detail::working_bytes(r, eigen) + 400000;  // blocks of one group or two
+  CHECK(same_lists(compute_neighbors(r, eigen), expected));
 
   SECTION("dense matrix agrees with the lists") {
     const Matrix<double> sim = similarity_matrix(r, reference);
-    for (std::int32_t u = 0; u < r.num_users(); ++u)
-      for (std::size_t e = expected.begin(u); e < expected.end(u); ++e)
-        REQUIRE(sim(u, expected.neighbor_users()[e]) == expected.neighbor_similarities()[e]);
+    for (std::int32_t u = 0; u < r.num_users(); ++u) {
+      const NeighborSpan n = expected.of(u);
+      for (std::size_t e = 0; e < n.size; ++e) REQUIRE(sim(u, n.users[e]) == n.similarities[e]);
+    }
   }
 }
 
@@ -175,16 +206,14 @@ TEST_CASE("Top-M keeps the M most similar, ties by lower index", "[pearson]") {
   const NeighborLists top = compute_neighbors(r, o);
   for (std::int32_t u = 0; u < r.num_users(); ++u) {
     std::vector<std::pair<double, std::int32_t>> ranked;  // (-sim, v): ascending = best first
-    for (std::size_t e = all.begin(u); e < all.end(u); ++e)
-      ranked.emplace_back(-all.neighbor_similarities()[e], all.neighbor_users()[e]);
+    const NeighborSpan n = all.of(u);
+    for (std::size_t e = 0; e < n.size; ++e) ranked.emplace_back(-n.similarities[e], n.users[e]);
     std::sort(ranked.begin(), ranked.end());
     ranked.resize(std::min<std::size_t>(ranked.size(), 7));
     std::vector<std::int32_t> expected;
     for (const auto& p : ranked) expected.push_back(p.second);
     std::sort(expected.begin(), expected.end());
-    const std::vector<std::int32_t> got(top.neighbor_users().begin() + static_cast<std::ptrdiff_t>(top.begin(u)),
-                                        top.neighbor_users().begin() + static_cast<std::ptrdiff_t>(top.end(u)));
-    REQUIRE(got == expected);
+    REQUIRE(users_of(top, u) == expected);
   }
 }
 
@@ -249,7 +278,8 @@ TEST_CASE("The fused kernel equals blocked Eigen sparse products", "[pearson]") 
     fused.shrinkage_lambda = 5.0;
     SimilarityOptions eigen = fused;
     eigen.kernel = SimilarityKernel::eigen_products;
-    eigen.memory_budget_bytes = 800000;  // holds the dense result; blocks of a few users
+    // Room for the dense result and blocks of one group of users.
+    eigen.memory_budget_bytes = detail::working_bytes(r, eigen) + r.num_users() * r.num_users() * 8 + 100000;
     const Matrix<double> expected = similarity_matrix(r, eigen);
     const Matrix<double> got = similarity_matrix(r, fused);
     INFO("mean " << (mean == PearsonMean::co_rated ? "co_rated" : "user") << ", max difference "
@@ -265,11 +295,63 @@ TEST_CASE("The fused kernel equals blocked Eigen sparse products", "[pearson]") 
   }
 }
 
-TEST_CASE("A budget below one working set is refused", "[pearson][bad_input]") {
+std::string error_id(const std::function<void()>& run) {
+  try {
+    run();
+  } catch (const Error& e) {
+    return e.id();
+  }
+  return "none";
+}
+
+TEST_CASE("The memory budget bounds the lists and the working memory", "[pearson][bad_input]") {
   const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
   SimilarityOptions o;
-  o.memory_budget_bytes = 1000;
-  CHECK_THROWS_AS(compute_neighbors(r, o), InputError);
+  o.max_neighbors = 50;
+  const std::size_t needed = detail::working_bytes(r, o) + detail::list_bytes_bound(r, o);
+  o.memory_budget_bytes = needed - 1;  // refused before any work
+  CHECK(error_id([&] { compute_neighbors(r, o); }) == "input.over_budget");
+  o.memory_budget_bytes = needed;
+  CHECK(compute_neighbors(r, o).total() > 0);
+
+  // Every positive neighbour: refused when the lists outgrow the budget.
+  SimilarityOptions all = all_neighbors();
+  const std::size_t kept = compute_neighbors(r, all).total() * 12;
+  for (int threads : {1, 3}) {
+    all.threads = threads;
+    all.memory_budget_bytes = detail::working_bytes(r, all) + kept / 2;
+    CHECK(error_id([&] { compute_neighbors(r, all); }) == "input.over_budget");
+  }
+  all.memory_budget_bytes = detail::working_bytes(r, all) + kept + 4 * 400;
+  CHECK(compute_neighbors(r, all).total() * 12 == kept);
+}
+
+TEST_CASE("Float and double sums: same results on and off the rating grid", "[pearson]") {
+  // Rows use float sums when they are provably exact (ratings on a 1/16 grid,
+  // not too many items), double otherwise; both must equal the Eigen kernel.
+  std::mt19937_64 rng(11);
+  std::vector<RatingTriplet> t;
+  for (int u = 0; u < 300; ++u)
+    for (int n = 0; n < 12; ++n)
+      t.push_back({std::to_string(u), std::to_string(static_cast<int>(rng() % 6000)), 1.0 + static_cast<double>(rng() % 5), 0});
+  for (int i = 0; i < 5000; ++i)  // a heavy user: 5000 items is past the float limit
+    t.push_back({"heavy", std::to_string(i), 1.0 + static_cast<double>(rng() % 5), 0});
+  for (bool off_grid : {false, true}) {
+    std::vector<RatingTriplet> data = t;
+    if (off_grid)
+      for (RatingTriplet& x : data) x.rating += 0.1 * static_cast<double>(rng() % 7);
+    const Ratings r = Ratings::from_triplets(data);
+    SimilarityOptions fused = all_neighbors();
+    SimilarityOptions eigen = fused;
+    eigen.kernel = SimilarityKernel::eigen_products;
+    const NeighborLists a = compute_neighbors(r, fused);
+    const NeighborLists b = compute_neighbors(r, eigen);
+    INFO((off_grid ? "off grid" : "on grid"));
+    CHECK(a.of(r.find_user("heavy")).size > 100);
+    // On the grid every sum is exact: bitwise. Off it the compilers may fuse
+    // multiply-adds differently in the two kernels' loops.
+    CHECK(same_lists(a, b, off_grid ? 1e-14 : 0.0));
+  }
 }
 
 TEST_CASE("Row tiles of the fused kernel: more users than one tile", "[pearson]") {
@@ -287,11 +369,10 @@ TEST_CASE("Row tiles of the fused kernel: more users than one tile", "[pearson]"
   const NeighborLists a = compute_neighbors(r, fused);
   const NeighborLists b = compute_neighbors(r, eigen);
   CHECK(a.total() > 9000);
-  CHECK(a.neighbor_users() == b.neighbor_users());
-  CHECK(a.neighbor_similarities() == b.neighbor_similarities());
+  CHECK(same_lists(a, b));
   // Users of the first tile have neighbours in the second.
   std::size_t far = 0;
   for (std::int32_t u = 0; u < 8192; ++u)
-    for (std::size_t e = a.begin(u); e < a.end(u); ++e) far += a.neighbor_users()[e] >= 8192;
+    for (std::int32_t v : users_of(a, u)) far += v >= 8192;
   CHECK(far > 0);
 }

@@ -21,7 +21,9 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -57,16 +59,21 @@ struct SimilarityOptions {
   PearsonMean mean = PearsonMean::co_rated;
   /// Pairs with fewer co-rated items get similarity 0 (Surprise's min_support).
   int min_support = 1;
-  Shrinkage shrinkage = Shrinkage::none;
+  /// Default (n - 1) / (n - 1 + 100): without it, pairs with two co-rated
+  /// items score +-1 and fill the top-M lists (docs/cf.md measures the cost).
+  Shrinkage shrinkage = Shrinkage::n_minus_one;
   double shrinkage_lambda = 100.0;
   /// Neighbours kept per user (positive similarity only, highest first, ties by
   /// user index); 0 keeps every positive neighbour.
   int max_neighbors = 200;
-  /// Working memory of the similarity computation: the fused kernel needs
-  /// about 84 U bytes per thread (fewer threads run when the budget is
-  /// smaller, InputError below one); the Eigen kernel sizes its blocks of
-  /// users to it. The ratings, the operands and the kept lists come on top.
-  std::size_t memory_budget_bytes = std::size_t{1} << 30;
+  /// Bound on what the computation allocates beyond the Ratings: the kept
+  /// lists (12 bytes a neighbour), the shifted copies of the ratings (20
+  /// bytes a rating; 72 for the Eigen kernel) and working memory (a few
+  /// hundred KiB per thread; the Eigen kernel sizes its blocks of users to
+  /// what is left). Checked before the work starts when max_neighbors > 0
+  /// (U M 12 bytes at most) and as the lists grow when it is 0:
+  /// InputError "input.over_budget" either way.
+  std::size_t memory_budget_bytes = std::size_t{4} << 30;
   SimilarityKernel kernel = SimilarityKernel::fused;
   /// Threads; <= 0 means every CPU this process may use. Results do not depend on it.
   int threads = 0;
@@ -76,40 +83,87 @@ struct SimilarityOptions {
 /// exact zero (constant ratings, no linear relation) is taken as zero; see docs/cf.md.
 constexpr double kPearsonZeroTolerance = 1e-12;
 
-/// Top-M neighbours per user: for user u, entries [begin(u), end(u)) of
-/// neighbor_users() / neighbor_similarities(), users ascending, every
-/// similarity in (0, 1]. A user is never their own neighbour.
+/// The kept neighbours of one user: users ascending, similarities in (0, 1].
+struct NeighborSpan {
+  const std::int32_t* users = nullptr;
+  const double* similarities = nullptr;
+  std::size_t size = 0;
+};
+
+/// Top-M neighbours per user. A user is never their own neighbour. Stored in
+/// groups of kGroupUsers consecutive users, each group filled by one thread
+/// while the similarities are computed, so the lists are never copied into
+/// one array (which would briefly need twice their memory).
 class NeighborLists {
  public:
-  NeighborLists() = default;
-  NeighborLists(std::vector<std::size_t> offsets, std::vector<std::int32_t> users, std::vector<double> similarities)
-      : offsets_(std::move(offsets)), users_(std::move(users)), similarities_(std::move(similarities)) {}
+  static constexpr std::int32_t kGroupUsers = 64;
 
-  std::int32_t num_users() const { return offsets_.empty() ? 0 : static_cast<std::int32_t>(offsets_.size() - 1); }
-  std::size_t begin(std::int32_t u) const { return offsets_[static_cast<std::size_t>(u)]; }
-  std::size_t end(std::int32_t u) const { return offsets_[static_cast<std::size_t>(u) + 1]; }
-  std::size_t total() const { return users_.size(); }
-  const std::vector<std::int32_t>& neighbor_users() const { return users_; }           // (sum of list sizes)
-  const std::vector<double>& neighbor_similarities() const { return similarities_; }  // (sum of list sizes)
+  NeighborLists() = default;
+  /// Empty lists for num_users users.
+  explicit NeighborLists(std::int32_t num_users)
+      : num_users_(num_users), groups_(static_cast<std::size_t>((num_users + kGroupUsers - 1) / kGroupUsers)) {}
+
+  std::int32_t num_users() const { return num_users_; }
+
+  NeighborSpan of(std::int32_t u) const {
+    const Group& g = groups_[static_cast<std::size_t>(u / kGroupUsers)];
+    const auto r = static_cast<std::size_t>(u % kGroupUsers);
+    if (r + 1 >= g.offsets.size()) return {};
+    const std::uint32_t first = g.offsets[r];
+    return {g.users.data() + first, g.similarities.data() + first, g.offsets[r + 1] - first};
+  }
 
   /// sim(u, v) if v is among u's kept neighbours, else 0 (binary search).
   double similarity(std::int32_t u, std::int32_t v) const {
-    const auto first = users_.begin() + static_cast<std::ptrdiff_t>(begin(u));
-    const auto last = users_.begin() + static_cast<std::ptrdiff_t>(end(u));
-    const auto it = std::lower_bound(first, last, v);
-    if (it == last || *it != v) return 0.0;
-    return similarities_[static_cast<std::size_t>(it - users_.begin())];
+    const NeighborSpan n = of(u);
+    const std::int32_t* it = std::lower_bound(n.users, n.users + n.size, v);
+    if (it == n.users + n.size || *it != v) return 0.0;
+    return n.similarities[it - n.users];
+  }
+
+  /// Neighbours kept over all users.
+  std::size_t total() const {
+    std::size_t sum = 0;
+    for (const Group& g : groups_) sum += g.users.size();
+    return sum;
   }
 
   /// Bytes held by the lists.
   std::size_t memory_bytes() const {
-    return offsets_.size() * sizeof(std::size_t) + users_.size() * (sizeof(std::int32_t) + sizeof(double));
+    std::size_t bytes = groups_.capacity() * sizeof(Group);
+    for (const Group& g : groups_)
+      bytes += g.offsets.capacity() * sizeof(std::uint32_t) + g.users.capacity() * sizeof(std::int32_t) +
+               g.similarities.capacity() * sizeof(double);
+    return bytes;
+  }
+
+  /// Appends user u's list (users ascending, positive similarities). Users of
+  /// one group must be appended in order, each group by one thread at a time.
+  template <typename Entries>
+  void append(std::int32_t u, const Entries& entries) {
+    Group& g = groups_[static_cast<std::size_t>(u / kGroupUsers)];
+    if (g.offsets.empty()) g.offsets.push_back(0);
+    if (g.offsets.size() != static_cast<std::size_t>(u % kGroupUsers) + 1)
+      throw Error("internal.order", "neighbour lists appended out of order at user " + std::to_string(u));
+    for (const auto& e : entries) {
+      g.users.push_back(e.user);
+      g.similarities.push_back(e.similarity);
+    }
+    g.offsets.push_back(static_cast<std::uint32_t>(g.users.size()));
+    if (g.offsets.size() == static_cast<std::size_t>(std::min(kGroupUsers, num_users_ - u + u % kGroupUsers)) + 1) {
+      g.users.shrink_to_fit();
+      g.similarities.shrink_to_fit();
+    }
   }
 
  private:
-  std::vector<std::size_t> offsets_;     // (U + 1)
-  std::vector<std::int32_t> users_;      // (sum of list sizes)
-  std::vector<double> similarities_;     // (sum of list sizes)
+  struct Group {
+    std::vector<std::uint32_t> offsets;    // (users in the group + 1) into users / similarities
+    std::vector<std::int32_t> users;       // (kept in the group)
+    std::vector<double> similarities;      // (kept in the group)
+  };
+  std::int32_t num_users_ = 0;
+  std::vector<Group> groups_;  // (ceil(U / kGroupUsers))
 };
 
 namespace detail {
@@ -225,7 +279,7 @@ inline bool same_structure(const SparseRows& a, const SparseRows& b) {
          std::equal(a.innerIndexPtr(), a.innerIndexPtr() + a.nonZeros(), b.innerIndexPtr());
 }
 
-/// One similarity: a touched pair (u, v) and its value, before top-M selection.
+/// One similarity: a touched pair (u, v) and its value.
 struct Candidate {
   std::int32_t user;
   double similarity;
@@ -234,8 +288,7 @@ struct Candidate {
 /// Co-rating statistics of one pair (u, v) over the items both rated, in the
 /// shifted ratings x: n = count, p = sum x_u x_v, su = sum x_u, sv = sum x_v,
 /// qu = sum x_u^2, qv = sum x_v^2.
-/// One cache line each, so an update touches one line.
-struct alignas(64) CoRatingStats {
+struct CoRatingStats {
   double n = 0.0, p = 0.0, su = 0.0, sv = 0.0, qu = 0.0, qv = 0.0;
 };
 
@@ -264,44 +317,162 @@ inline double pair_similarity(const SimilarityOptions& options, const CoRatingSt
   return std::max(-1.0, std::min(1.0, sim)) * shrinkage_factor(options, s.n);
 }
 
-/// Working bytes per thread of the fused kernel: one CoRatingStats and one
-/// candidate per user, the touched list.
-inline std::size_t fused_bytes_per_thread(std::int32_t num_users) {
-  return static_cast<std::size_t>(num_users) * (sizeof(CoRatingStats) + sizeof(Candidate) + sizeof(std::int32_t));
-}
-
-/// Raw views of the ratings the fused kernel walks (kept in registers).
-struct FusedOperands {
-  const std::size_t* user_start;   // (U + 1)
-  const std::int32_t* user_items;  // (R) by user, items ascending
-  const double* user_r;            // (R) by user
-  const std::size_t* item_start;   // (I + 1)
-  const std::int32_t* raters;      // (R) by item, users ascending
-  const double* rater_r;           // (R) by item
-  const double* shift;             // (U)
+/// Which similarities of a row reach the caller.
+enum class RowKeep {
+  top_positive,  ///< the best max_neighbors positive ones (all positive ones when 0)
+  nonzero,       ///< every nonzero one, negative included (the dense matrix)
 };
 
-/// Accumulates the entries v in [cursor's position, v_end) of row u of the
-/// six products into stats (U) and writes the users touched for the first
-/// time to touched; returns how many. cursor (one per item u rated) holds
-/// where each item's rater list (users ascending) continues, and advances.
-template <bool CoRated>
-std::size_t accumulate_row_tile(const FusedOperands in, std::int32_t u, std::int32_t v_end, std::size_t* cursor,
-                                CoRatingStats* stats, std::int32_t* touched) {
+/// Order of the top-M cut: higher similarity first, ties by lower user index.
+inline bool better_neighbor(const Candidate& a, const Candidate& b) {
+  return a.similarity > b.similarity || (a.similarity == b.similarity && a.user < b.user);
+}
+
+/// Collects one row's similarities and keeps what RowKeep asks for. For a
+/// top-M cut it holds at most 2M candidates: when full it keeps the best M
+/// and from then on admits only candidates better than the M-th, so a row
+/// with hundreds of thousands of touched pairs costs a comparison per pair,
+/// not a sort. The result is the same set as sorting every candidate.
+class RowSelector {
+ public:
+  RowSelector(RowKeep keep, int max_neighbors) : keep_(keep), limit_(static_cast<std::size_t>(max_neighbors)) {}
+
+  void reset() {
+    kept_.clear();
+    gated_ = false;
+  }
+
+  void offer(std::int32_t user, double similarity) {
+    if (keep_ == RowKeep::nonzero) {
+      if (similarity != 0.0) kept_.push_back({user, similarity});
+      return;
+    }
+    if (!(similarity > 0.0)) return;
+    const Candidate c{user, similarity};
+    if (gated_ && !better_neighbor(c, worst_)) return;
+    kept_.push_back(c);
+    if (limit_ > 0 && kept_.size() >= 2 * limit_) cut();
+  }
+
+  /// The kept similarities, users ascending.
+  std::vector<Candidate>& finish() {
+    if (keep_ == RowKeep::top_positive && limit_ > 0 && kept_.size() > limit_) cut();
+    std::sort(kept_.begin(), kept_.end(), [](const Candidate& a, const Candidate& b) { return a.user < b.user; });
+    return kept_;
+  }
+
+ private:
+  void cut() {
+    std::nth_element(kept_.begin(), kept_.begin() + static_cast<std::ptrdiff_t>(limit_) - 1, kept_.end(), better_neighbor);
+    kept_.resize(limit_);
+    worst_ = kept_.back();
+    gated_ = true;
+  }
+
+  RowKeep keep_;
+  std::size_t limit_;
+  std::vector<Candidate> kept_;
+  Candidate worst_{0, 0.0};
+  bool gated_ = false;
+};
+
+/// Running co-rating sums of one pair in the fused kernel: half a cache line
+/// in float, a whole one in double.
+template <typename T>
+struct alignas(8 * sizeof(T)) PairSums {
+  T n = 0, p = 0, su = 0, sv = 0, qu = 0, qv = 0;
+};
+
+/// The ratings as the fused kernel walks them: by user (items ascending) and
+/// by item (raters ascending), shifted.
+struct ShiftedRatings {
+  std::vector<std::size_t> user_start;   // (U + 1)
+  std::vector<std::size_t> item_start;   // (I + 1)
+  std::vector<double> user_x;            // (R) by user: x = r - shift(u)
+  std::vector<double> rater_x;           // (R) by item: x = r - shift(v)
+  std::vector<float> rater_x_float;      // (R) rater_x in float, when float_rows is not all false
+  std::vector<char> float_row;           // (U) 1: this user's row has exact float sums
+};
+
+/// Float sums are exact, and so equal the double ones bit for bit, when every
+/// shifted rating is a multiple of 1/16 (ratings on a whole, half or
+/// quarter-star grid; the co-rated shift is itself a multiple of 1/16) and
+/// the row's sums stay below 2^24 grid units: with A = max |16 x| over all
+/// ratings and K_u = items of u, every sum of row u is at most K_u A^2 units
+/// of 1/256 (|x_u x_v| <= A^2 / 256). Such rows use float sums: half the
+/// cache footprint, so twice the users per tile.
+inline ShiftedRatings shift_ratings(const Ratings& ratings, const PearsonOperands& op, bool co_rated) {
+  const std::int32_t num_u = ratings.num_users();
+  const std::int32_t num_i = ratings.num_items();
+  ShiftedRatings s;
+  s.user_start.resize(static_cast<std::size_t>(num_u) + 1);
+  s.item_start.resize(static_cast<std::size_t>(num_i) + 1);
+  for (std::int32_t u = 0; u <= num_u; ++u)
+    s.user_start[static_cast<std::size_t>(u)] = u < num_u ? ratings.user_begin(u) : ratings.num_ratings();
+  for (std::int32_t i = 0; i <= num_i; ++i)
+    s.item_start[static_cast<std::size_t>(i)] = i < num_i ? ratings.item_begin(i) : ratings.num_ratings();
+  s.user_x.resize(ratings.num_ratings());
+  s.rater_x.resize(ratings.num_ratings());
+  bool on_grid = co_rated;
+  double max_units = 0.0;  // A
+  for (std::int32_t u = 0; u < num_u; ++u) {
+    const double shift = op.shift[static_cast<std::size_t>(u)];
+    for (std::size_t k = ratings.user_begin(u); k < ratings.user_end(u); ++k) {
+      const double x = ratings.user_values()[k] - shift;
+      s.user_x[k] = x;
+      const double units = x * 16.0;
+      on_grid = on_grid && units == std::round(units) && std::abs(units) < 4096.0;
+      max_units = std::max(max_units, std::abs(units));
+    }
+  }
+  for (std::size_t e = 0; e < ratings.num_ratings(); ++e)
+    s.rater_x[e] = ratings.item_values()[e] - op.shift[static_cast<std::size_t>(ratings.item_users()[e])];
+  s.float_row.assign(static_cast<std::size_t>(num_u), 0);
+  if (!on_grid) return s;
+  const double exact_limit = 16777216.0;  // 2^24
+  bool any = false;
+  for (std::int32_t u = 0; u < num_u; ++u) {
+    const auto items = static_cast<double>(ratings.user_end(u) - ratings.user_begin(u));
+    const bool exact = items * std::max(1.0, max_units * max_units) < exact_limit;
+    s.float_row[static_cast<std::size_t>(u)] = exact ? 1 : 0;
+    any = any || exact;
+  }
+  if (any) s.rater_x_float.assign(s.rater_x.begin(), s.rater_x.end());
+  return s;
+}
+
+/// Scratch of one thread of the fused kernel.
+template <typename T>
+struct TileScratch {
+  // 64 KiB of sums: measured as fast as 32 KiB and 4-8% faster than 256-512 KiB.
+  static constexpr std::int32_t kTile = static_cast<std::int32_t>((64 * 1024) / sizeof(PairSums<T>));
+  std::vector<PairSums<T>> sums = std::vector<PairSums<T>>(static_cast<std::size_t>(kTile));  // (tile) by v - tile start
+  std::vector<std::int32_t> touched = std::vector<std::int32_t>(static_cast<std::size_t>(kTile));
+};
+
+/// Adds the products of row u for the users v in [v_begin, v_end) into sums
+/// (indexed v - v_begin) and lists the entries touched for the first time in
+/// touched; returns how many. cursor (one per item u rated) holds where each
+/// item's rater list (users ascending) continues, and advances.
+template <typename T, bool CoRated>
+std::size_t accumulate_tile(const ShiftedRatings& in, const std::int32_t* user_items, const std::int32_t* raters,
+                            const T* rater_x, std::int32_t u, std::int32_t v_begin, std::int32_t v_end,
+                            std::size_t* cursor, PairSums<T>* sums, std::int32_t* touched) {
   std::size_t count = 0;
-  const double shift_u = in.shift[u];
-  const std::size_t k_begin = in.user_start[u];
-  for (std::size_t k = k_begin, k_end = in.user_start[u + 1]; k < k_end; ++k) {
-    const auto i = static_cast<std::size_t>(in.user_items[k]);
-    const double xu = in.user_r[k] - shift_u;
-    const double xu2 = xu * xu;
+  const std::size_t k_begin = in.user_start[static_cast<std::size_t>(u)];
+  const std::size_t k_end = in.user_start[static_cast<std::size_t>(u) + 1];
+  for (std::size_t k = k_begin; k < k_end; ++k) {
+    const auto i = static_cast<std::size_t>(user_items[k]);
+    const auto xu = static_cast<T>(in.user_x[k]);
+    const T xu2 = xu * xu;
     std::size_t e = cursor[k - k_begin];
-    for (const std::size_t e_end = in.item_start[i + 1]; e < e_end && in.raters[e] < v_end; ++e) {
-      const std::int32_t v = in.raters[e];
-      const double xv = in.rater_r[e] - in.shift[v];
-      CoRatingStats& s = stats[v];
-      if (s.n == 0.0) touched[count++] = v;
-      s.n += 1.0;
+    for (const std::size_t e_end = in.item_start[i + 1]; e < e_end && raters[e] < v_end; ++e) {
+      const std::int32_t slot = raters[e] - v_begin;
+      const T xv = rater_x[e];
+      PairSums<T>& s = sums[slot];
+      touched[count] = slot;  // kept only on a first touch (branch-free)
+      count += s.n == 0 ? 1 : 0;
+      s.n += 1;
       s.p += xu * xv;
       if (CoRated) {
         s.su += xu;
@@ -315,71 +486,108 @@ std::size_t accumulate_row_tile(const FusedOperands in, std::int32_t u, std::int
   return count;
 }
 
-/// Fused kernel: the six products C = A B^T (A = block rows of the user-major
-/// operands, B = the item-major ones) computed together, row by row
+/// Row u of the fused kernel, in tiles of users v so the sums being updated
+/// stay in cache; each tile's touched pairs become similarities and are
+/// offered to the selector, and the sums are cleared for the next tile.
+template <typename T, bool CoRated>
+void fused_row(const ShiftedRatings& in, const Ratings& ratings, const SimilarityOptions& options,
+               const PearsonOperands& op, std::int32_t u, std::vector<std::size_t>& cursor, TileScratch<T>& scratch,
+               RowSelector& selector) {
+  const std::int32_t num_u = ratings.num_users();
+  const std::int32_t* user_items = ratings.user_items().data();
+  const std::int32_t* raters = ratings.item_users().data();
+  const T* rater_x;
+  if constexpr (std::is_same<T, float>::value)
+    rater_x = in.rater_x_float.data();
+  else
+    rater_x = in.rater_x.data();
+  cursor.clear();
+  for (std::size_t k = in.user_start[static_cast<std::size_t>(u)]; k < in.user_start[static_cast<std::size_t>(u) + 1]; ++k)
+    cursor.push_back(in.item_start[static_cast<std::size_t>(user_items[k])]);
+  // Co-rated Pearson of a single common item is 0 (its variance is exactly 0).
+  const T fewest = static_cast<T>(std::max(options.min_support, CoRated ? 2 : 1));
+  const double norm_u = op.norm[static_cast<std::size_t>(u)];
+  for (std::int32_t v_begin = 0; v_begin < num_u; v_begin += TileScratch<T>::kTile) {
+    const std::int32_t v_end = num_u - v_begin > TileScratch<T>::kTile ? v_begin + TileScratch<T>::kTile : num_u;
+    const std::size_t count = accumulate_tile<T, CoRated>(in, user_items, raters, rater_x, u, v_begin, v_end,
+                                                          cursor.data(), scratch.sums.data(), scratch.touched.data());
+    for (std::size_t t = 0; t < count; ++t) {
+      const std::int32_t slot = scratch.touched[t];
+      PairSums<T>& s = scratch.sums[static_cast<std::size_t>(slot)];
+      const std::int32_t v = v_begin + slot;
+      if (s.n >= fewest && v != u) {
+        const CoRatingStats d{s.n, s.p, s.su, s.sv, s.qu, s.qv};
+        selector.offer(v, pair_similarity(options, d, norm_u, op.norm[static_cast<std::size_t>(v)]));
+      }
+      s = PairSums<T>{};
+    }
+  }
+}
+
+/// Hands blocks 0..num_blocks-1 out to `threads` threads in order. Each
+/// thread calls make_worker() once and runs the returned callable on each
+/// block it takes. The first exception stops every thread at its next block
+/// and is rethrown.
+template <typename MakeWorker>
+void run_blocks(std::size_t num_blocks, int threads, MakeWorker&& make_worker) {
+  std::atomic<std::size_t> next_block{0};
+  std::atomic<bool> failed{false};
+  parallel_chunks(static_cast<std::size_t>(threads), threads, [&](std::size_t, std::size_t, std::size_t) {
+    auto worker = make_worker();
+    try {
+      for (std::size_t b = next_block++; b < num_blocks && !failed.load(std::memory_order_relaxed); b = next_block++)
+        worker(b);
+    } catch (...) {
+      failed = true;
+      throw;
+    }
+  });
+}
+
+/// Fused kernel: the six products C = A B^T (A = the user-major shifted
+/// ratings, B = the item-major ones) computed together, row by row
 /// (Gustavson): for user u, for each item u rated, for each rater v of that
-/// item, accumulate into a dense per-thread row of statistics, one tile of v
-/// at a time so the updates hit cache. One pass over the sum over items of
-/// raters^2 terms, O(U) memory per thread. Summation order per pair is u's
-/// items ascending, as in Eigen's product.
+/// item, accumulate into per-thread sums, one cache-sized tile of users v at
+/// a time. One pass over the sum over items of raters^2 terms; a few hundred
+/// KiB of scratch per thread. Users go to threads in blocks of 64.
 template <bool CoRated, typename RowDone>
 void similarity_rows_fused(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
-                           int threads, RowDone& row_done) {
+                           RowKeep keep, int threads, RowDone& row_done) {
   const std::int32_t num_u = ratings.num_users();
-  std::vector<std::size_t> user_start(static_cast<std::size_t>(num_u) + 1);                 // (U + 1)
-  std::vector<std::size_t> item_start(static_cast<std::size_t>(ratings.num_items()) + 1);  // (I + 1)
-  for (std::int32_t u = 0; u <= num_u; ++u)
-    user_start[static_cast<std::size_t>(u)] = u < num_u ? ratings.user_begin(u) : ratings.num_ratings();
-  for (std::int32_t i = 0; i <= ratings.num_items(); ++i)
-    item_start[static_cast<std::size_t>(i)] = i < ratings.num_items() ? ratings.item_begin(i) : ratings.num_ratings();
-  const FusedOperands in{user_start.data(),          ratings.user_items().data(), ratings.user_values().data(),
-                         item_start.data(),          ratings.item_users().data(), ratings.item_values().data(),
-                         op.shift.data()};
-  constexpr std::int32_t kBlock = 64;    // users per task
-  constexpr std::int32_t kTile = 8192;   // users v per tile: 8192 x 64 bytes of statistics, L2-sized
-  const std::int32_t num_blocks = (num_u + kBlock - 1) / kBlock;
-  std::atomic<std::int32_t> next_block{0};
-
-  parallel_chunks(static_cast<std::size_t>(threads), threads, [&](std::size_t, std::size_t, std::size_t) {
-    std::vector<CoRatingStats> row(static_cast<std::size_t>(num_u));     // (U) statistics of (u, v) for every v
-    std::vector<std::int32_t> touched(static_cast<std::size_t>(num_u));  // (U) users v with row[v].n > 0
-    std::vector<Candidate> candidates;
-    candidates.reserve(static_cast<std::size_t>(num_u));
-    std::vector<std::size_t> cursor;  // (items of u) position in each item's rater list
-    for (std::int32_t b = next_block++; b < num_blocks; b = next_block++) {
-      const std::int32_t last = std::min(num_u, (b + 1) * kBlock);
-      for (std::int32_t u = b * kBlock; u < last; ++u) {
-        candidates.clear();
-        cursor.clear();
-        for (std::size_t k = user_start[static_cast<std::size_t>(u)]; k < user_start[static_cast<std::size_t>(u) + 1]; ++k)
-          cursor.push_back(item_start[static_cast<std::size_t>(ratings.user_items()[k])]);
-        const double norm_u = op.norm[static_cast<std::size_t>(u)];
-        // Row u in tiles of kTile users v, so the statistics being updated stay in cache.
-        for (std::int32_t tile = 0; tile < num_u; tile += kTile) {
-          const std::int32_t v_end = num_u - tile > kTile ? tile + kTile : num_u;
-          const std::size_t count = accumulate_row_tile<CoRated>(in, u, v_end, cursor.data(), row.data(), touched.data());
-          for (std::size_t t = 0; t < count; ++t) {
-            const std::int32_t v = touched[t];
-            CoRatingStats& s = row[static_cast<std::size_t>(v)];
-            if (v != u) candidates.push_back({v, pair_similarity(options, s, norm_u, op.norm[static_cast<std::size_t>(v)])});
-            s = CoRatingStats{};
-          }
+  const ShiftedRatings in = shift_ratings(ratings, op, CoRated);
+  constexpr std::int32_t kBlock = NeighborLists::kGroupUsers;  // users per task
+  const auto num_blocks = static_cast<std::size_t>((num_u + kBlock - 1) / kBlock);
+  run_blocks(num_blocks, threads, [&] {
+    return [&, float_scratch = std::unique_ptr<TileScratch<float>>(),
+            double_scratch = std::unique_ptr<TileScratch<double>>(),
+            cursor = std::vector<std::size_t>(),  // (items of u) position in each item's rater list
+            selector = RowSelector(keep, options.max_neighbors)](std::size_t b) mutable {
+      const auto first = static_cast<std::int32_t>(b) * kBlock;
+      const std::int32_t last = std::min(num_u, first + kBlock);
+      for (std::int32_t u = first; u < last; ++u) {
+        selector.reset();
+        if (in.float_row[static_cast<std::size_t>(u)]) {
+          if (!float_scratch) float_scratch = std::make_unique<TileScratch<float>>();
+          fused_row<float, CoRated>(in, ratings, options, op, u, cursor, *float_scratch, selector);
+        } else {
+          if (!double_scratch) double_scratch = std::make_unique<TileScratch<double>>();
+          fused_row<double, CoRated>(in, ratings, options, op, u, cursor, *double_scratch, selector);
         }
-        row_done(u, candidates);
+        row_done(u, selector.finish());
       }
-    }
+    };
   });
 }
 
 /// Blocked Eigen kernel: for a block of B users, the six (B, U) sparse
 /// products n = E E^T, P = X X^T, Su = X E^T, Sv = E X^T, Qu = X^2 E^T,
 /// Qv = E (X^2)^T with Eigen's sparse-sparse product, blocks sized so their
-/// results fit options.memory_budget_bytes. Slower than the fused kernel
+/// results fit block_budget. Slower than the fused kernel
 /// (each product allocates, sorts and transposes its result); kept as the
 /// reference the fused kernel is tested against.
 template <typename RowDone>
 void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
-                           int threads, RowDone& row_done) {
+                           RowKeep keep, int threads, std::size_t block_budget, RowDone& row_done) {
   const std::int32_t num_u = ratings.num_users();
   const bool co_rated = options.mean == PearsonMean::co_rated;
 
@@ -387,14 +595,15 @@ void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& opti
   // every product, one transient copy for the product being formed, the candidate.
   const double bytes_per_pair = (co_rated ? 6.0 : 2.0) * 12.0 + 24.0 + 16.0;
   const double pair_budget =
-      std::max(1.0, static_cast<double>(options.memory_budget_bytes) / threads / bytes_per_pair);
+      std::max(1.0, static_cast<double>(block_budget) / threads / bytes_per_pair);
 
   // Blocks of consecutive users whose estimated touched pairs fit the per-thread budget.
   std::vector<std::int32_t> block_start{0};
   double pairs_in_block = 0.0;
   for (std::int32_t u = 0; u < num_u; ++u) {
     const double pairs = std::min(op.product_terms[static_cast<std::size_t>(u)], static_cast<double>(num_u));
-    if (u > block_start.back() && pairs_in_block + pairs > pair_budget) {
+    // Blocks start at group boundaries: each group of users goes to one thread.
+    if (u > block_start.back() && u % NeighborLists::kGroupUsers == 0 && pairs_in_block + pairs > pair_budget) {
       block_start.push_back(u);
       pairs_in_block = 0.0;
     }
@@ -403,10 +612,8 @@ void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& opti
   block_start.push_back(num_u);
   const std::size_t num_blocks = block_start.size() - 1;
 
-  std::atomic<std::size_t> next_block{0};
-  parallel_chunks(static_cast<std::size_t>(threads), threads, [&](std::size_t, std::size_t, std::size_t) {
-    std::vector<Candidate> candidates;
-    for (std::size_t b = next_block++; b < num_blocks; b = next_block++) {
+  run_blocks(num_blocks, threads, [&] {
+    return [&, selector = RowSelector(keep, options.max_neighbors)](std::size_t b) mutable {
       const std::int32_t first = block_start[b];
       const std::int32_t last = block_start[b + 1];
       const SparseRows ones = block_rows(ratings, op, first, last, [](double) { return 1.0; });    // (B, I)
@@ -430,7 +637,7 @@ void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& opti
 
       for (std::int32_t r = 0; r < last - first; ++r) {
         const std::int32_t u = first + r;
-        candidates.clear();
+        selector.reset();
         for (int e = count.outerIndexPtr()[r]; e < count.outerIndexPtr()[r + 1]; ++e) {
           const std::int32_t v = count.innerIndexPtr()[e];
           if (v == u) continue;
@@ -443,84 +650,93 @@ void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& opti
             s.qu = sq_u.valuePtr()[e];
             s.qv = sq_v.valuePtr()[e];
           }
-          candidates.push_back({v, pair_similarity(options, s, op.norm[static_cast<std::size_t>(u)],
-                                                   op.norm[static_cast<std::size_t>(v)])});
+          selector.offer(v, pair_similarity(options, s, op.norm[static_cast<std::size_t>(u)],
+                                            op.norm[static_cast<std::size_t>(v)]));
         }
-        row_done(u, candidates);
+        row_done(u, selector.finish());
       }
-    }
+    };
   });
 }
 
+/// Bytes the similarity computation holds besides its results: the shifted
+/// ratings and per-thread scratch (fused kernel) or the three (I, U) operands
+/// (Eigen kernel, whose blocks then take what the budget leaves).
+inline std::size_t working_bytes(const Ratings& ratings, const SimilarityOptions& options) {
+  const auto num_r = static_cast<double>(ratings.num_ratings());
+  const auto num_ui = static_cast<double>(ratings.num_users()) + ratings.num_items() + 2.0;
+  const double threads = resolve_threads(options.threads);
+  if (options.kernel == SimilarityKernel::eigen_products) return static_cast<std::size_t>(3.0 * (12.0 * num_r + 4.0 * num_ui));
+  const double scratch = 2.0 * 64.0 * 1024.0 * 1.25 + 32.0 * options.max_neighbors;  // float and double tiles, selector
+  return static_cast<std::size_t>(20.0 * num_r + 9.0 * num_ui + threads * scratch);
+}
+
+/// Upper bound of the kept lists' bytes when max_neighbors > 0 (0 otherwise).
+inline std::size_t list_bytes_bound(const Ratings& ratings, const SimilarityOptions& options) {
+  const auto num_u = static_cast<std::size_t>(ratings.num_users());
+  if (options.max_neighbors == 0) return 0;
+  const std::size_t per_user = std::min(num_u, static_cast<std::size_t>(options.max_neighbors));
+  return num_u * (per_user * (sizeof(std::int32_t) + sizeof(double)) + sizeof(std::uint32_t)) +
+         (num_u / NeighborLists::kGroupUsers + 1) * 80;
+}
+
+inline InputError over_budget(const std::string& what, std::size_t needed, std::size_t budget) {
+  return InputError("over_budget", what + " needs " + std::to_string(needed >> 20) + " MiB, memory budget is " +
+                                       std::to_string(budget >> 20) +
+                                       " MiB (raise memory_budget_bytes or keep fewer neighbours)");
+}
+
 /// Computes sim(u, v) for every user u and every v != u sharing at least one
-/// item and calls row_done(u, candidates) once per u (candidates in no
-/// particular order, but the same order on every run; row_done may reorder
-/// them). row_done runs concurrently for different u. Throws InputError "input.bad_option" for
-/// invalid options, "input.over_budget" when one thread's working set of the
-/// fused kernel (fused_bytes_per_thread) exceeds options.memory_budget_bytes.
+/// item and calls row_done(u, kept) once per u with the similarities `keep`
+/// selects, users ascending. row_done runs concurrently for different u, but
+/// the users of one group of NeighborLists::kGroupUsers arrive in order on
+/// one thread. result_bytes: what the caller will hold for the results (they
+/// and working_bytes must fit the budget). Throws InputError
+/// "input.bad_option" for invalid options, "input.over_budget".
 template <typename RowDone>
-void for_each_similarity_row(const Ratings& ratings, const SimilarityOptions& options, RowDone&& row_done) {
+void for_each_similarity_row(const Ratings& ratings, const SimilarityOptions& options, RowKeep keep,
+                             std::size_t result_bytes, RowDone&& row_done) {
   check_similarity_options(options);
+  const std::size_t fixed = working_bytes(ratings, options) + result_bytes;
+  if (fixed > options.memory_budget_bytes) throw over_budget("the similarity computation", fixed, options.memory_budget_bytes);
   const bool eigen = options.kernel == SimilarityKernel::eigen_products;
   const PearsonOperands op = make_operands(ratings, options.mean, /*with_eigen_operands=*/eigen);
-  int threads = resolve_threads(options.threads);
-  if (eigen) {
-    similarity_rows_eigen(ratings, options, op, threads, row_done);
-    return;
-  }
-  const std::size_t per_thread = fused_bytes_per_thread(ratings.num_users());
-  if (per_thread > options.memory_budget_bytes)
-    throw InputError("over_budget", "similarity of " + std::to_string(ratings.num_users()) + " users needs " +
-                                        std::to_string(per_thread) + " bytes of working memory, budget is " +
-                                        std::to_string(options.memory_budget_bytes));
-  // Fewer threads when the budget does not cover one working set each.
-  threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads), options.memory_budget_bytes / per_thread));
-  if (options.mean == PearsonMean::co_rated)
-    similarity_rows_fused<true>(ratings, options, op, threads, row_done);
+  const int threads = resolve_threads(options.threads);
+  if (eigen)
+    similarity_rows_eigen(ratings, options, op, keep, threads, options.memory_budget_bytes - fixed, row_done);
+  else if (options.mean == PearsonMean::co_rated)
+    similarity_rows_fused<true>(ratings, options, op, keep, threads, row_done);
   else
-    similarity_rows_fused<false>(ratings, options, op, threads, row_done);
+    similarity_rows_fused<false>(ratings, options, op, keep, threads, row_done);
 }
 
 }  // namespace detail
 
 /// Top-M positive neighbours of every user (M = options.max_neighbors, 0 = all),
 /// highest similarity first and ties by lower user index when cutting at M.
-/// Memory: the ratings three times as sparse (I, U) operands, the kept lists,
-/// and options.memory_budget_bytes of block working set; never a (U, U) matrix.
-/// Throws InputError "input.bad_option".
+/// Never a (U, U) matrix: memory is the lists (12 bytes a neighbour) plus
+/// detail::working_bytes, all within options.memory_budget_bytes.
+/// Throws InputError "input.bad_option", "input.over_budget" (before the
+/// work when the lists of M > 0 neighbours cannot fit; when they outgrow it
+/// for M = 0).
 inline NeighborLists compute_neighbors(const Ratings& ratings, const SimilarityOptions& options = {}) {
-  const std::int32_t num_u = ratings.num_users();
-  std::vector<std::vector<detail::Candidate>> kept(static_cast<std::size_t>(num_u));  // (U) lists
-  const auto limit = static_cast<std::size_t>(options.max_neighbors);
-  detail::for_each_similarity_row(ratings, options, [&](std::int32_t u, std::vector<detail::Candidate>& row) {
-    // Positive similarities to the front, then the best `limit` of them.
-    auto end = std::partition(row.begin(), row.end(), [](const detail::Candidate& c) { return c.similarity > 0.0; });
-    if (limit > 0 && static_cast<std::size_t>(end - row.begin()) > limit) {
-      const auto better = [](const detail::Candidate& a, const detail::Candidate& b) {
-        return a.similarity > b.similarity || (a.similarity == b.similarity && a.user < b.user);
-      };
-      std::nth_element(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(limit) - 1, end, better);
-      end = row.begin() + static_cast<std::ptrdiff_t>(limit);
-    }
-    std::sort(row.begin(), end, [](const detail::Candidate& a, const detail::Candidate& b) { return a.user < b.user; });
-    kept[static_cast<std::size_t>(u)].assign(row.begin(), end);
-  });
-
-  std::vector<std::size_t> offsets(static_cast<std::size_t>(num_u) + 1, 0);  // (U + 1)
-  for (std::int32_t u = 0; u < num_u; ++u)
-    offsets[static_cast<std::size_t>(u) + 1] = offsets[static_cast<std::size_t>(u)] + kept[static_cast<std::size_t>(u)].size();
-  std::vector<std::int32_t> users(offsets.back());
-  std::vector<double> sims(offsets.back());
-  for (std::int32_t u = 0; u < num_u; ++u) {
-    std::size_t slot = offsets[static_cast<std::size_t>(u)];
-    for (const detail::Candidate& c : kept[static_cast<std::size_t>(u)]) {
-      users[slot] = c.user;
-      sims[slot] = c.similarity;
-      ++slot;
-    }
-    std::vector<detail::Candidate>().swap(kept[static_cast<std::size_t>(u)]);
+  NeighborLists lists(ratings.num_users());
+  const std::size_t bound = detail::list_bytes_bound(ratings, options);
+  if (bound > 0) {
+    detail::for_each_similarity_row(ratings, options, detail::RowKeep::top_positive, bound,
+                                    [&](std::int32_t u, const std::vector<detail::Candidate>& kept) { lists.append(u, kept); });
+    return lists;
   }
-  return NeighborLists(std::move(offsets), std::move(users), std::move(sims));
+  // Every positive neighbour: the lists' size is known only as they grow.
+  const std::size_t room = options.memory_budget_bytes - std::min(options.memory_budget_bytes, detail::working_bytes(ratings, options));
+  std::atomic<std::size_t> kept_bytes{static_cast<std::size_t>(ratings.num_users()) * sizeof(std::uint32_t)};
+  detail::for_each_similarity_row(ratings, options, detail::RowKeep::top_positive, 0,
+                                  [&](std::int32_t u, const std::vector<detail::Candidate>& kept) {
+    const std::size_t bytes = kept_bytes += kept.size() * (sizeof(std::int32_t) + sizeof(double));
+    if (bytes > room) throw detail::over_budget("keeping every positive neighbour", bytes, room);
+    lists.append(u, kept);
+  });
+  return lists;
 }
 
 /// Dense (U, U) similarity matrix with every value (negative ones too) and a
@@ -533,8 +749,10 @@ inline Matrix<double> similarity_matrix(const Ratings& ratings, const Similarity
     throw InputError("over_budget", "a dense " + std::to_string(ratings.num_users()) + " x " +
                                         std::to_string(ratings.num_users()) +
                                         " similarity matrix exceeds the memory budget; use compute_neighbors");
+  const auto matrix_bytes = static_cast<std::size_t>(num_u * num_u * sizeof(double));
   Matrix<double> sim = Matrix<double>::Zero(ratings.num_users(), ratings.num_users());  // (U, U)
-  detail::for_each_similarity_row(ratings, options, [&](std::int32_t u, std::vector<detail::Candidate>& row) {
+  detail::for_each_similarity_row(ratings, options, detail::RowKeep::nonzero, matrix_bytes,
+                                  [&](std::int32_t u, const std::vector<detail::Candidate>& row) {
     for (const detail::Candidate& c : row) sim(u, c.user) = c.similarity;
   });
   return sim;

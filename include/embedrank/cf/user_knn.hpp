@@ -137,24 +137,23 @@ class UserKnn {
     // and galloping (lower_bound from the last match) through the longer one.
     std::vector<Rater> raters;
     const std::int32_t* item_users = ratings_.item_users().data();
-    const std::int32_t* nb_users = neighbors_.neighbor_users().data();
+    const NeighborSpan nb = neighbors_.of(u);
     const std::size_t item_first = ratings_.item_begin(i), item_last = ratings_.item_end(i);
-    const std::size_t nb_first = neighbors_.begin(u), nb_last = neighbors_.end(u);
     const auto add_match = [&](std::size_t k, std::size_t e) {
-      const double sim = neighbors_.neighbor_similarities()[e];
+      const double sim = nb.similarities[e];
       if (sim > 0.0) raters.push_back({item_users[k], sim, ratings_.item_values()[k], ratings_.item_ranks()[k]});
     };
-    if (item_last - item_first <= nb_last - nb_first) {
-      std::size_t e = nb_first;
-      for (std::size_t k = item_first; k < item_last && e < nb_last; ++k) {
-        e = static_cast<std::size_t>(std::lower_bound(nb_users + e, nb_users + nb_last, item_users[k]) - nb_users);
-        if (e < nb_last && nb_users[e] == item_users[k]) add_match(k, e);
+    if (item_last - item_first <= nb.size) {
+      std::size_t e = 0;
+      for (std::size_t k = item_first; k < item_last && e < nb.size; ++k) {
+        e = static_cast<std::size_t>(std::lower_bound(nb.users + e, nb.users + nb.size, item_users[k]) - nb.users);
+        if (e < nb.size && nb.users[e] == item_users[k]) add_match(k, e);
       }
     } else {
       std::size_t k = item_first;
-      for (std::size_t e = nb_first; e < nb_last && k < item_last; ++e) {
-        k = static_cast<std::size_t>(std::lower_bound(item_users + k, item_users + item_last, nb_users[e]) - item_users);
-        if (k < item_last && item_users[k] == nb_users[e]) add_match(k, e);
+      for (std::size_t e = 0; e < nb.size && k < item_last; ++e) {
+        k = static_cast<std::size_t>(std::lower_bound(item_users + k, item_users + item_last, nb.users[e]) - item_users);
+        if (k < item_last && item_users[k] == nb.users[e]) add_match(k, e);
       }
     }
     const auto by_index = [](const Rater& a, const Rater& b) {
@@ -195,8 +194,8 @@ class UserKnn {
 
     // u's neighbours, most similar first, ties by lower index: each item takes its first k.
     std::vector<std::pair<double, std::int32_t>> order;
-    for (std::size_t e = neighbors_.begin(u); e < neighbors_.end(u); ++e)
-      order.emplace_back(neighbors_.neighbor_similarities()[e], neighbors_.neighbor_users()[e]);
+    const NeighborSpan nb = neighbors_.of(u);
+    for (std::size_t e = 0; e < nb.size; ++e) order.emplace_back(nb.similarities[e], nb.users[e]);
     std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
       return a.first > b.first || (a.first == b.first && a.second < b.second);
     });
