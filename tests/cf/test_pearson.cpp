@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -199,21 +200,71 @@ TEST_CASE("Blocks, threads and budgets do not change the result", "[pearson]") {
 }
 
 TEST_CASE("Top-M keeps the M most similar, ties by lower index", "[pearson]") {
+  // Under shrinkage the kernel skips pairs whose co-rated count cannot reach
+  // the current M-th similarity; the lists must equal a full sort anyway.
   const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
-  const NeighborLists all = compute_neighbors(r, all_neighbors());
-  SimilarityOptions o = all_neighbors();
-  o.max_neighbors = 7;
-  const NeighborLists top = compute_neighbors(r, o);
-  for (std::int32_t u = 0; u < r.num_users(); ++u) {
-    std::vector<std::pair<double, std::int32_t>> ranked;  // (-sim, v): ascending = best first
-    const NeighborSpan n = all.of(u);
-    for (std::size_t e = 0; e < n.size; ++e) ranked.emplace_back(-n.similarities[e], n.users[e]);
-    std::sort(ranked.begin(), ranked.end());
-    ranked.resize(std::min<std::size_t>(ranked.size(), 7));
-    std::vector<std::int32_t> expected;
-    for (const auto& p : ranked) expected.push_back(p.second);
-    std::sort(expected.begin(), expected.end());
-    REQUIRE(users_of(top, u) == expected);
+  for (Shrinkage shrinkage : {Shrinkage::none, Shrinkage::n_minus_one, Shrinkage::n, Shrinkage::capped}) {
+    for (int m : {1, 3, 7, 40}) {
+      SimilarityOptions o = all_neighbors();
+      o.shrinkage = shrinkage;
+      o.shrinkage_lambda = shrinkage == Shrinkage::capped ? 12.0 : 25.0;
+      const NeighborLists all = compute_neighbors(r, o);
+      o.max_neighbors = m;
+      const NeighborLists top = compute_neighbors(r, o);
+      INFO("shrinkage " << static_cast<int>(shrinkage) << ", M = " << m);
+      for (std::int32_t u = 0; u < r.num_users(); ++u) {
+        std::vector<std::pair<double, std::int32_t>> ranked;  // (-sim, v): ascending = best first
+        const NeighborSpan n = all.of(u);
+        for (std::size_t e = 0; e < n.size; ++e) ranked.emplace_back(-n.similarities[e], n.users[e]);
+        std::sort(ranked.begin(), ranked.end());
+        ranked.resize(std::min<std::size_t>(ranked.size(), static_cast<std::size_t>(m)));
+        std::vector<std::int32_t> expected;
+        for (const auto& p : ranked) expected.push_back(p.second);
+        std::sort(expected.begin(), expected.end());
+        REQUIRE(users_of(top, u) == expected);
+        for (std::int32_t v : users_of(top, u)) REQUIRE(top.similarity(u, v) == all.similarity(u, v));
+      }
+    }
+  }
+}
+
+TEST_CASE("Under shrinkage the top M are found among pairs at the cut", "[pearson]") {
+  // u rates 60 items; each other user repeats u's ratings on the first n of
+  // them (raw similarity 1), so the shrunk similarity is factor(n) and the
+  // top M are the users with the largest n, many tied, ties by lower index.
+  std::mt19937_64 rng(5);
+  std::vector<RatingTriplet> t;
+  const auto rating_of = [](int item) { return 1.0 + static_cast<double>((item * 7) % 5); };
+  for (int i = 0; i < 60; ++i) t.push_back({"u", std::to_string(i), rating_of(i), 0});
+  std::vector<int> order(300);
+  for (int j = 0; j < 300; ++j) order[static_cast<std::size_t>(j)] = j;
+  std::shuffle(order.begin(), order.end(), rng);
+  for (int j : order) {
+    const int n = 2 + (j * 37) % 40;
+    for (int i = 0; i < n; ++i) t.push_back({"v" + std::to_string(j), std::to_string(i), rating_of(i), 0});
+  }
+  const Ratings r = Ratings::from_triplets(t);
+  for (Shrinkage shrinkage : {Shrinkage::n_minus_one, Shrinkage::n, Shrinkage::capped}) {
+    SimilarityOptions o = all_neighbors();
+    o.shrinkage = shrinkage;
+    o.shrinkage_lambda = shrinkage == Shrinkage::capped ? 35.0 : 10.0;
+    const NeighborLists all = compute_neighbors(r, o);
+    for (int m : {5, 17, 64}) {
+      o.max_neighbors = m;
+      const NeighborLists top = compute_neighbors(r, o);
+      const std::int32_t u = r.find_user("u");
+      std::vector<std::pair<double, std::int32_t>> ranked;
+      const NeighborSpan n = all.of(u);
+      for (std::size_t e = 0; e < n.size; ++e) ranked.emplace_back(-n.similarities[e], n.users[e]);
+      REQUIRE(ranked.size() == 300);
+      std::sort(ranked.begin(), ranked.end());
+      ranked.resize(static_cast<std::size_t>(m));
+      std::vector<std::int32_t> expected;
+      for (const auto& p : ranked) expected.push_back(p.second);
+      std::sort(expected.begin(), expected.end());
+      INFO("shrinkage " << static_cast<int>(shrinkage) << ", M = " << m);
+      CHECK(users_of(top, u) == expected);
+    }
   }
 }
 

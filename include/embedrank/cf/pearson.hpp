@@ -317,6 +317,22 @@ inline double pair_similarity(const SimilarityOptions& options, const CoRatingSt
   return std::max(-1.0, std::min(1.0, sim)) * shrinkage_factor(options, s.n);
 }
 
+/// The fewest co-rated items a pair needs for its similarity to reach
+/// `floor` > 0 under shrinkage (|sim| <= factor(n), and factor grows with n),
+/// rounded down so no pair that could reach it is skipped; 0 without a bound.
+inline double fewest_for_floor(const SimilarityOptions& options, double floor) {
+  if (!(floor > 0.0) || floor >= 1.0) return 0.0;
+  const double lambda = options.shrinkage_lambda;
+  double n = 0.0;
+  switch (options.shrinkage) {
+    case Shrinkage::none: return 0.0;
+    case Shrinkage::n_minus_one: n = 1.0 + floor * lambda / (1.0 - floor); break;  // (n-1)/(n-1+lambda) >= floor
+    case Shrinkage::n: n = floor * lambda / (1.0 - floor); break;                  // n/(n+lambda) >= floor
+    case Shrinkage::capped: n = floor * lambda; break;                             // min(n,S)/S >= floor
+  }
+  return std::floor(n * (1.0 - 1e-9));
+}
+
 /// Which similarities of a row reach the caller.
 enum class RowKeep {
   top_positive,  ///< the best max_neighbors positive ones (all positive ones when 0)
@@ -342,16 +358,25 @@ class RowSelector {
     gated_ = false;
   }
 
-  void offer(std::int32_t user, double similarity) {
+  /// No similarity below this can be kept.
+  double floor() const {
+    if (keep_ == RowKeep::nonzero) return -std::numeric_limits<double>::infinity();
+    return gated_ ? worst_.similarity : 0.0;
+  }
+
+  /// Offers one similarity; true when this raised floor().
+  bool offer(std::int32_t user, double similarity) {
     if (keep_ == RowKeep::nonzero) {
       if (similarity != 0.0) kept_.push_back({user, similarity});
-      return;
+      return false;
     }
-    if (!(similarity > 0.0)) return;
+    if (!(similarity > 0.0)) return false;
     const Candidate c{user, similarity};
-    if (gated_ && !better_neighbor(c, worst_)) return;
+    if (gated_ && !better_neighbor(c, worst_)) return false;
     kept_.push_back(c);
-    if (limit_ > 0 && kept_.size() >= 2 * limit_) cut();
+    if (limit_ == 0 || kept_.size() < 2 * limit_) return false;
+    cut();
+    return true;
   }
 
   /// The kept similarities, users ascending.
@@ -447,7 +472,8 @@ struct TileScratch {
   // 64 KiB of sums: measured as fast as 32 KiB and 4-8% faster than 256-512 KiB.
   static constexpr std::int32_t kTile = static_cast<std::int32_t>((64 * 1024) / sizeof(PairSums<T>));
   std::vector<PairSums<T>> sums = std::vector<PairSums<T>>(static_cast<std::size_t>(kTile));  // (tile) by v - tile start
-  std::vector<std::int32_t> touched = std::vector<std::int32_t>(static_cast<std::size_t>(kTile));
+  std::vector<std::int32_t> touched = std::vector<std::int32_t>(static_cast<std::size_t>(kTile));  // slots hit, in order
+  std::vector<std::int32_t> picked = std::vector<std::int32_t>(static_cast<std::size_t>(kTile));   // slots worth a similarity
 };
 
 /// Adds the products of row u for the users v in [v_begin, v_end) into sums
@@ -508,19 +534,32 @@ void fused_row(const ShiftedRatings& in, const Ratings& ratings, const Similarit
   const T fewest = static_cast<T>(std::max(options.min_support, CoRated ? 2 : 1));
   const double norm_u = op.norm[static_cast<std::size_t>(u)];
   for (std::int32_t v_begin = 0; v_begin < num_u; v_begin += TileScratch<T>::kTile) {
+    // Under shrinkage, once the top-M cut is known, pairs with too few
+    // co-rated items cannot reach it: skipped without computing them.
+    const auto needed_now = [&] { return std::max(fewest, static_cast<T>(fewest_for_floor(options, selector.floor()))); };
+    T needed = needed_now();
     const std::int32_t v_end = num_u - v_begin > TileScratch<T>::kTile ? v_begin + TileScratch<T>::kTile : num_u;
     const std::size_t count = accumulate_tile<T, CoRated>(in, user_items, raters, rater_x, u, v_begin, v_end,
                                                           cursor.data(), scratch.sums.data(), scratch.touched.data());
+    // Most touched pairs share one or two items: pick the few worth a
+    // similarity without a branch per pair (each slot is written, and kept
+    // by advancing the count), then compute those, then clear the tile.
+    std::int32_t* picked = scratch.picked.data();
+    std::size_t num_picked = 0;
     for (std::size_t t = 0; t < count; ++t) {
       const std::int32_t slot = scratch.touched[t];
-      PairSums<T>& s = scratch.sums[static_cast<std::size_t>(slot)];
-      const std::int32_t v = v_begin + slot;
-      if (s.n >= fewest && v != u) {
-        const CoRatingStats d{s.n, s.p, s.su, s.sv, s.qu, s.qv};
-        selector.offer(v, pair_similarity(options, d, norm_u, op.norm[static_cast<std::size_t>(v)]));
-      }
-      s = PairSums<T>{};
+      picked[num_picked] = slot;
+      num_picked += scratch.sums[static_cast<std::size_t>(slot)].n >= needed ? 1 : 0;
     }
+    for (std::size_t t = 0; t < num_picked; ++t) {
+      const PairSums<T>& s = scratch.sums[static_cast<std::size_t>(picked[t])];
+      const std::int32_t v = v_begin + picked[t];
+      if (s.n < needed || v == u) continue;  // needed may have risen since
+      const CoRatingStats d{s.n, s.p, s.su, s.sv, s.qu, s.qv};
+      if (selector.offer(v, pair_similarity(options, d, norm_u, op.norm[static_cast<std::size_t>(v)])))
+        needed = needed_now();
+    }
+    for (std::size_t t = 0; t < count; ++t) scratch.sums[static_cast<std::size_t>(scratch.touched[t])] = PairSums<T>{};
   }
 }
 
