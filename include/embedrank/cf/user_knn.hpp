@@ -26,6 +26,46 @@
 namespace embedrank {
 namespace cf {
 
+namespace detail {
+
+/// Calls match(ia, ib) for every value found in both ascending lists a (na)
+/// and b (nb), in ascending order. Lists of similar length are merged;
+/// when one is much longer, each element of the short one is found in the
+/// long one by a galloping search from the previous match (exponential
+/// steps, then a binary search inside the bracket), O(short log(long/short)).
+template <typename Match>
+void intersect_sorted(const std::int32_t* a, std::size_t na, const std::int32_t* b, std::size_t nb, Match&& match) {
+  const bool a_short = na <= nb;
+  const std::int32_t* s = a_short ? a : b;
+  const std::int32_t* l = a_short ? b : a;
+  const std::size_t ns = a_short ? na : nb, nl = a_short ? nb : na;
+  const auto report = [&](std::size_t is, std::size_t il) { a_short ? match(is, il) : match(il, is); };
+  if (ns * 8 >= nl) {
+    std::size_t is = 0, il = 0;
+    while (is < ns && il < nl) {
+      const std::int32_t x = s[is], y = l[il];
+      if (x == y) report(is, il);
+      is += x <= y ? 1 : 0;
+      il += y <= x ? 1 : 0;
+    }
+    return;
+  }
+  std::size_t il = 0;
+  for (std::size_t is = 0; is < ns && il < nl; ++is) {
+    const std::int32_t x = s[is];
+    std::size_t step = 1, hi = il;
+    while (hi < nl && l[hi] < x) {  // first position with l[hi] >= x lies in (il + step/2, hi]
+      il = hi + 1;
+      hi += step;
+      step *= 2;
+    }
+    il = static_cast<std::size_t>(std::lower_bound(l + il, l + std::min(hi, nl), x) - l);
+    if (il < nl && l[il] == x) report(is, il++);
+  }
+}
+
+}  // namespace detail
+
 enum class KnnAlgorithm { basic, with_means, with_zscore };
 
 /// How the k neighbours are picked among the item's raters. Both keep only
@@ -133,29 +173,17 @@ class UserKnn {
       double rating;
       std::uint32_t position;
     };
-    // Both lists are sorted by user: intersect them, walking the shorter one
-    // and galloping (lower_bound from the last match) through the longer one.
     std::vector<Rater> raters;
     const std::int32_t* item_users = ratings_.item_users().data();
     const NeighborSpan nb = neighbors_.of(u);
-    const std::size_t item_first = ratings_.item_begin(i), item_last = ratings_.item_end(i);
-    const auto add_match = [&](std::size_t k, std::size_t e) {
-      const double sim = nb.similarities[e];
-      if (sim > 0.0) raters.push_back({item_users[k], sim, ratings_.item_values()[k], ratings_.item_ranks()[k]});
-    };
-    if (item_last - item_first <= nb.size) {
-      std::size_t e = 0;
-      for (std::size_t k = item_first; k < item_last && e < nb.size; ++k) {
-        e = static_cast<std::size_t>(std::lower_bound(nb.users + e, nb.users + nb.size, item_users[k]) - nb.users);
-        if (e < nb.size && nb.users[e] == item_users[k]) add_match(k, e);
-      }
-    } else {
-      std::size_t k = item_first;
-      for (std::size_t e = 0; e < nb.size && k < item_last; ++e) {
-        k = static_cast<std::size_t>(std::lower_bound(item_users + k, item_users + item_last, nb.users[e]) - item_users);
-        if (k < item_last && item_users[k] == nb.users[e]) add_match(k, e);
-      }
-    }
+    const std::size_t item_first = ratings_.item_begin(i);
+    detail::intersect_sorted(item_users + item_first, ratings_.item_end(i) - item_first, nb.users, nb.size,
+                             [&](std::size_t k, std::size_t e) {
+                               const double sim = nb.similarities[e];
+                               const std::size_t at = item_first + k;
+                               if (sim > 0.0)
+                                 raters.push_back({item_users[at], sim, ratings_.item_values()[at], ratings_.item_ranks()[at]});
+                             });
     const auto by_index = [](const Rater& a, const Rater& b) {
       return a.sim > b.sim || (a.sim == b.sim && a.user < b.user);
     };
