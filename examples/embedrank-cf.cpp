@@ -113,9 +113,10 @@ Options parse_options(int argc, char** argv) {
   cf::SimilarityOptions& sim = o.knn.similarity;
   // --surprise-compatible first, so explicit flags can still override its parts.
   if (values.count("--surprise-compatible")) {
-    o.knn.order = cf::NeighborOrder::surprise;
-    o.knn.fallback = cf::FallbackPolicy::global_mean;
-    sim.max_neighbors = 0;
+    const cf::KnnOptions compatible = cf::surprise_compatible(o.knn.algorithm);
+    o.knn.order = compatible.order;
+    o.knn.fallback = compatible.fallback;
+    sim = compatible.similarity;
   }
   for (const auto& [flag, value] : values) {
     if (flag == "--train") {
