@@ -190,12 +190,17 @@ class UserKnn {
     const auto by_position = [](const Rater& a, const Rater& b) {
       return a.sim > b.sim || (a.sim == b.sim && a.position < b.position);
     };
+    // The k best under a strict order (then summed best first): select, then sort those k.
     const std::size_t actual = std::min(raters.size(), static_cast<std::size_t>(options_.k));
     const auto middle = raters.begin() + static_cast<std::ptrdiff_t>(actual);
+    const auto take_best = [&](auto better) {
+      if (actual < raters.size()) std::nth_element(raters.begin(), middle, raters.end(), better);
+      std::sort(raters.begin(), middle, better);
+    };
     if (options_.order == NeighborOrder::by_user_index)
-      std::partial_sort(raters.begin(), middle, raters.end(), by_index);
+      take_best(by_index);
     else
-      std::partial_sort(raters.begin(), middle, raters.end(), by_position);
+      take_best(by_position);
 
     Accumulator acc;
     for (std::size_t n = 0; n < actual; ++n) add(acc, raters[n].user, raters[n].sim, raters[n].rating);
