@@ -68,7 +68,7 @@ struct SimilarityOptions {
   int max_neighbors = 200;
   /// Bound on what the computation allocates beyond the Ratings: the kept
   /// lists (12 bytes a neighbour), the shifted copies of the ratings (20
-  /// bytes a rating; 72 for the Eigen kernel) and working memory (a few
+  /// bytes a rating; 36 for the Eigen kernel) and working memory (a few
   /// hundred KiB per thread; the Eigen kernel sizes its blocks of users to
   /// what is left). Checked before the work starts when max_neighbors > 0
   /// (U M 12 bytes at most) and as the lists grow when it is 0:
