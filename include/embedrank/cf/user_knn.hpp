@@ -173,10 +173,11 @@ class UserKnn {
       double rating;
       std::uint32_t position;
     };
-    std::vector<Rater> raters;
     const std::int32_t* item_users = ratings_.item_users().data();
     const NeighborSpan nb = neighbors_.of(u);
     const std::size_t item_first = ratings_.item_begin(i);
+    std::vector<Rater> raters;
+    raters.reserve(std::min(nb.size, ratings_.item_end(i) - item_first));
     detail::intersect_sorted(item_users + item_first, ratings_.item_end(i) - item_first, nb.users, nb.size,
                              [&](std::size_t k, std::size_t e) {
                                const double sim = nb.similarities[e];
