@@ -405,6 +405,23 @@ TEST_CASE("Float and double sums: same results on and off the rating grid", "[pe
   }
 }
 
+TEST_CASE("Row tiles of the fused kernel: every user of a tile touched more than once", "[pearson]") {
+  // 2100 users rate the same three items: each row touches every user of the
+  // first tile (2048 on whole stars) three times, and 600 users more.
+  std::vector<RatingTriplet> t;
+  std::mt19937_64 rng(9);
+  for (int u = 0; u < 2100; ++u)
+    for (int i = 0; i < 3; ++i) t.push_back({std::to_string(u), std::to_string(i), 1.0 + static_cast<double>(rng() % 5), 0});
+  const Ratings r = Ratings::from_triplets(t);
+  SimilarityOptions fused = all_neighbors();
+  fused.max_neighbors = 50;
+  SimilarityOptions eigen = fused;
+  eigen.kernel = SimilarityKernel::eigen_products;
+  const NeighborLists a = compute_neighbors(r, fused);
+  CHECK(a.total() > 2100 * 40);
+  CHECK(same_lists(a, compute_neighbors(r, eigen)));
+}
+
 TEST_CASE("Row tiles of the fused kernel: more users than one tile", "[pearson]") {
   // 9000 users (the fused kernel walks rows in tiles of 2048 users on whole
   // stars), 30 items, 3 ratings each.
