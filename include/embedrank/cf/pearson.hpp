@@ -145,6 +145,9 @@ class NeighborLists {
     if (g.offsets.empty()) g.offsets.push_back(0);
     if (g.offsets.size() != static_cast<std::size_t>(u % kGroupUsers) + 1)
       throw Error("internal.order", "neighbour lists appended out of order at user " + std::to_string(u));
+    if (g.users.size() + entries.size() > std::numeric_limits<std::uint32_t>::max())
+      throw InputError("over_budget", "more than 2^32 - 1 neighbours in the group of user " + std::to_string(u) +
+                                          "; keep fewer neighbours (max_neighbors)");
     for (const auto& e : entries) {
       g.users.push_back(e.user);
       g.similarities.push_back(e.similarity);
