@@ -23,7 +23,7 @@ Run from the repository root after building embedrank-cf:
   /usr/bin/python3 bench/compare_surprise.py --cli build-cf/bin/embedrank-cf \
       --surprise-python /opt/cfenv/bin/python --work /tmp/cfbench --sizes 1k,10k,50k
   /usr/bin/python3 bench/compare_surprise.py --cli build-cf/bin/embedrank-cf \
-      --work /tmp/cfbench --sizes 500k --no-surprise --repeats 1
+      --work /tmp/cfbench --sizes 100k,500k --no-surprise --repeats 1
 """
 import argparse
 import json
