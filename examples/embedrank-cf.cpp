@@ -5,7 +5,7 @@
 //                --algo knn_basic|knn_with_means|knn_with_zscore [--similarity pearson]
 //                [--mean co_rated|user] [--k 40] [--min-k 1] [--min-support 1]
 //                [--shrinkage n_minus_one|none|n|capped] [--shrinkage-lambda 100]
-//                [--max-neighbors 200] [--memory-budget-mb 1024] [--threads N]
+//                [--max-neighbors 200] [--memory-budget-mb 4096] [--threads N]
 //                [--order by_user_index|surprise] [--fallback chain|global_mean]
 //                [--surprise-compatible] [--clip] [--duplicates last_wins|error]
 //                [--predictions OUT.tsv]
@@ -44,7 +44,7 @@ const char* const kUsage =
     "                    --algo knn_basic|knn_with_means|knn_with_zscore [--similarity pearson]\n"
     "                    [--mean co_rated|user] [--k 40] [--min-k 1] [--min-support 1]\n"
     "                    [--shrinkage n_minus_one|none|n|capped] [--shrinkage-lambda 100]\n"
-    "                    [--max-neighbors 200] [--memory-budget-mb 1024] [--threads N]\n"
+    "                    [--max-neighbors 200] [--memory-budget-mb 4096] [--threads N]\n"
     "                    [--order by_user_index|surprise] [--fallback chain|global_mean]\n"
     "                    [--surprise-compatible] [--clip] [--duplicates last_wins|error]\n"
     "                    [--predictions OUT.tsv]\n";

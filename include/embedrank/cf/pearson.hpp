@@ -204,7 +204,7 @@ struct PearsonOperands {
   SparseRows ones_by_item;              // (I, U) 1 where rated (Eigen kernel only)
   SparseRows squares_by_item;           // (I, U) x^2 (Eigen kernel only)
   std::vector<double> norm;             // (U) sqrt(sum of x^2 over the user's ratings), user-mean formula
-  std::vector<double> product_terms;    // (U) sum over the user's items of raters per item: entries touched per row
+  std::vector<double> product_terms;    // (U) sum over the user's items of raters per item: entries touched per row (Eigen kernel only)
 };
 
 inline PearsonOperands make_operands(const Ratings& ratings, PearsonMean mean, bool with_eigen_operands) {
@@ -213,20 +213,23 @@ inline PearsonOperands make_operands(const Ratings& ratings, PearsonMean mean, b
   PearsonOperands op;
   op.shift.resize(static_cast<std::size_t>(num_u));
   op.norm.assign(static_cast<std::size_t>(num_u), 0.0);
-  op.product_terms.assign(static_cast<std::size_t>(num_u), 0.0);
+  if (with_eigen_operands) op.product_terms.assign(static_cast<std::size_t>(num_u), 0.0);
   for (std::int32_t u = 0; u < num_u; ++u) {
     const double mu = ratings.user_means()[static_cast<std::size_t>(u)];
     const double shift = mean == PearsonMean::co_rated ? std::round(mu * 16.0) / 16.0 : mu;
     double squares_sum = 0.0;
-    double terms = 0.0;
     for (std::size_t k = ratings.user_begin(u); k < ratings.user_end(u); ++k) {
       const double x = ratings.user_values()[k] - shift;
-      const std::int32_t i = ratings.user_items()[k];
       squares_sum += x * x;
-      terms += static_cast<double>(ratings.item_end(i) - ratings.item_begin(i));
     }
     op.shift[static_cast<std::size_t>(u)] = shift;
     op.norm[static_cast<std::size_t>(u)] = std::sqrt(squares_sum);
+    if (!with_eigen_operands) continue;
+    double terms = 0.0;
+    for (std::size_t k = ratings.user_begin(u); k < ratings.user_end(u); ++k) {
+      const std::int32_t i = ratings.user_items()[k];
+      terms += static_cast<double>(ratings.item_end(i) - ratings.item_begin(i));
+    }
     op.product_terms[static_cast<std::size_t>(u)] = terms;
   }
   if (!with_eigen_operands) return op;
@@ -411,11 +414,9 @@ struct alignas(8 * sizeof(T)) PairSums {
   T n = 0, p = 0, su = 0, sv = 0, qu = 0, qv = 0;
 };
 
-/// The ratings as the fused kernel walks them: by user (items ascending) and
-/// by item (raters ascending), shifted.
+/// The ratings' values as the fused kernel walks them, shifted, in the
+/// Ratings' two orders: by user (items ascending) and by item (raters ascending).
 struct ShiftedRatings {
-  std::vector<std::size_t> user_start;   // (U + 1)
-  std::vector<std::size_t> item_start;   // (I + 1)
   std::vector<double> user_x;            // (R) by user: x = r - shift(u)
   std::vector<double> rater_x;           // (R) by item: x = r - shift(v)
   std::vector<float> rater_x_float;      // (R) rater_x in float, when float_rows is not all false
@@ -431,14 +432,7 @@ struct ShiftedRatings {
 /// cache footprint, so twice the users per tile.
 inline ShiftedRatings shift_ratings(const Ratings& ratings, const PearsonOperands& op, bool co_rated) {
   const std::int32_t num_u = ratings.num_users();
-  const std::int32_t num_i = ratings.num_items();
   ShiftedRatings s;
-  s.user_start.resize(static_cast<std::size_t>(num_u) + 1);
-  s.item_start.resize(static_cast<std::size_t>(num_i) + 1);
-  for (std::int32_t u = 0; u <= num_u; ++u)
-    s.user_start[static_cast<std::size_t>(u)] = u < num_u ? ratings.user_begin(u) : ratings.num_ratings();
-  for (std::int32_t i = 0; i <= num_i; ++i)
-    s.item_start[static_cast<std::size_t>(i)] = i < num_i ? ratings.item_begin(i) : ratings.num_ratings();
   s.user_x.resize(ratings.num_ratings());
   s.rater_x.resize(ratings.num_ratings());
   bool on_grid = co_rated;
@@ -486,18 +480,17 @@ struct TileScratch {
 /// touched; returns how many. cursor (one per item u rated) holds where each
 /// item's rater list (users ascending) continues, and advances.
 template <typename T, bool CoRated>
-std::size_t accumulate_tile(const ShiftedRatings& in, const std::int32_t* user_items, const std::int32_t* raters,
-                            const T* rater_x, std::int32_t u, std::int32_t v_begin, std::int32_t v_end,
-                            std::size_t* cursor, PairSums<T>* sums, std::int32_t* touched) {
+std::size_t accumulate_tile(const Ratings& ratings, const ShiftedRatings& in, const std::int32_t* user_items,
+                            const std::int32_t* raters, const T* rater_x, std::int32_t u, std::int32_t v_begin,
+                            std::int32_t v_end, std::size_t* cursor, PairSums<T>* sums, std::int32_t* touched) {
   std::size_t count = 0;
-  const std::size_t k_begin = in.user_start[static_cast<std::size_t>(u)];
-  const std::size_t k_end = in.user_start[static_cast<std::size_t>(u) + 1];
+  const std::size_t k_begin = ratings.user_begin(u);
+  const std::size_t k_end = ratings.user_end(u);
   for (std::size_t k = k_begin; k < k_end; ++k) {
-    const auto i = static_cast<std::size_t>(user_items[k]);
     const auto xu = static_cast<T>(in.user_x[k]);
     const T xu2 = xu * xu;
     std::size_t e = cursor[k - k_begin];
-    for (const std::size_t e_end = in.item_start[i + 1]; e < e_end && raters[e] < v_end; ++e) {
+    for (const std::size_t e_end = ratings.item_end(user_items[k]); e < e_end && raters[e] < v_end; ++e) {
       const std::int32_t slot = raters[e] - v_begin;
       const T xv = rater_x[e];
       PairSums<T>& s = sums[slot];
@@ -533,8 +526,7 @@ void fused_row(const ShiftedRatings& in, const Ratings& ratings, const Similarit
   else
     rater_x = in.rater_x.data();
   cursor.clear();
-  for (std::size_t k = in.user_start[static_cast<std::size_t>(u)]; k < in.user_start[static_cast<std::size_t>(u) + 1]; ++k)
-    cursor.push_back(in.item_start[static_cast<std::size_t>(user_items[k])]);
+  for (std::size_t k = ratings.user_begin(u); k < ratings.user_end(u); ++k) cursor.push_back(ratings.item_begin(user_items[k]));
   // Co-rated Pearson of a single common item is 0 (its variance is exactly 0).
   const T fewest = static_cast<T>(std::max(options.min_support, CoRated ? 2 : 1));
   const double norm_u = op.norm[static_cast<std::size_t>(u)];
@@ -544,7 +536,7 @@ void fused_row(const ShiftedRatings& in, const Ratings& ratings, const Similarit
     const auto needed_now = [&] { return std::max(fewest, static_cast<T>(fewest_for_floor(options, selector.floor()))); };
     T needed = needed_now();
     const std::int32_t v_end = num_u - v_begin > TileScratch<T>::kTile ? v_begin + TileScratch<T>::kTile : num_u;
-    const std::size_t count = accumulate_tile<T, CoRated>(in, user_items, raters, rater_x, u, v_begin, v_end,
+    const std::size_t count = accumulate_tile<T, CoRated>(ratings, in, user_items, raters, rater_x, u, v_begin, v_end,
                                                           cursor.data(), scratch.sums.data(), scratch.touched.data());
     // Most touched pairs share one or two items: pick the few worth a
     // similarity without a branch per pair (each slot is written, and kept
@@ -712,7 +704,7 @@ inline std::size_t working_bytes(const Ratings& ratings, const SimilarityOptions
   const double threads = resolve_threads(options.threads);
   if (options.kernel == SimilarityKernel::eigen_products) return static_cast<std::size_t>(3.0 * (12.0 * num_r + 4.0 * num_ui));
   const double scratch = 2.0 * 64.0 * 1024.0 * 1.25 + 32.0 * options.max_neighbors;  // float and double tiles, selector
-  return static_cast<std::size_t>(20.0 * num_r + 9.0 * num_ui + threads * scratch);
+  return static_cast<std::size_t>(20.0 * num_r + ratings.num_users() + threads * scratch);
 }
 
 /// Upper bound of the kept lists' bytes when max_neighbors > 0 (0 otherwise).
