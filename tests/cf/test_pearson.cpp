@@ -19,11 +19,31 @@ using Catch::Matchers::WithinAbs;
 namespace {
 
 /// Every positive neighbour, the plain formula (no shrinkage).
-SimilarityOptions all_neighbors() {
+SimilarityOptions all_neighbors(SimilarityKernel kernel = SimilarityKernel::automatic) {
   SimilarityOptions o;
   o.max_neighbors = 0;
   o.shrinkage = Shrinkage::none;
+  o.kernel = kernel;
   return o;
+}
+
+SimilarityOptions with_kernel(SimilarityKernel kernel) {
+  SimilarityOptions o;
+  o.kernel = kernel;
+  return o;
+}
+
+/// The kernels that keep top-M lists themselves (Eigen is their reference).
+constexpr SimilarityKernel kRowKernels[] = {SimilarityKernel::fused, SimilarityKernel::upper_triangle};
+
+const char* name_of(SimilarityKernel kernel) {
+  switch (kernel) {
+    case SimilarityKernel::automatic: return "automatic";
+    case SimilarityKernel::fused: return "fused";
+    case SimilarityKernel::upper_triangle: return "upper_triangle";
+    case SimilarityKernel::eigen_products: return "eigen_products";
+  }
+  return "?";
 }
 
 std::int32_t user(const Ratings& r, const char* id) { return r.find_user(id); }
@@ -56,9 +76,11 @@ bool same_lists(const NeighborLists& a, const NeighborLists& b, double tolerance
 TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
   const Ratings r = cf_test::alice_ratings();
   const std::int32_t a = user(r, "A"), u1 = user(r, "U1"), u2 = user(r, "U2"), u3 = user(r, "U3");
+  const SimilarityKernel kernel = GENERATE(SimilarityKernel::fused, SimilarityKernel::upper_triangle, SimilarityKernel::eigen_products);
+  INFO("kernel " << name_of(kernel));
 
   SECTION("co-rated means") {
-    const Matrix<double> sim = similarity_matrix(r, all_neighbors());
+    const Matrix<double> sim = similarity_matrix(r, all_neighbors(kernel));
     // A and U1 share i1..i4. A: mean 4, deviations (1, -1, 0, 0), squares 2.
     // U1 on i1..i4: mean 2.25, deviations (.75, -1.25, -.25, .75), squares 2.75.
     // Covariance sum: .75 + 1.25 = 2.
@@ -81,7 +103,7 @@ TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
     }
   }
   SECTION("user means (centred cosine)") {
-    SimilarityOptions o = all_neighbors();
+    SimilarityOptions o = all_neighbors(kernel);
     o.mean = PearsonMean::user;
     const Matrix<double> sim = similarity_matrix(r, o);
     // Numerator over co-rated items, each user centred on the mean of all their
@@ -97,7 +119,7 @@ TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
     CHECK_THAT(sim(u2, u3), WithinAbs(-0.8 / std::sqrt(2.8 * 8.8), 1e-12));
   }
   SECTION("min_support zeroes pairs with fewer co-rated items") {
-    SimilarityOptions o = all_neighbors();
+    SimilarityOptions o = all_neighbors(kernel);
     o.min_support = 5;
     const Matrix<double> sim = similarity_matrix(r, o);
     CHECK(sim(a, u1) == 0.0);
@@ -105,11 +127,11 @@ TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
     CHECK_THAT(sim(u1, u2), WithinAbs(1.4 / std::sqrt(3.2 * 2.8), 1e-12));
   }
   SECTION("the default shrinks by (n - 1) / (n - 1 + 100)") {
-    CHECK_THAT(similarity_matrix(r)(a, u1), WithinAbs(2.0 / std::sqrt(2.0 * 2.75) * 3.0 / 103.0, 1e-12));
+    CHECK_THAT(similarity_matrix(r, with_kernel(kernel))(a, u1), WithinAbs(2.0 / std::sqrt(2.0 * 2.75) * 3.0 / 103.0, 1e-12));
   }
   SECTION("shrinkage, n = 4 for A with U1") {
     const double base = 2.0 / std::sqrt(2.0 * 2.75);
-    SimilarityOptions o = all_neighbors();
+    SimilarityOptions o = all_neighbors(kernel);
     o.shrinkage_lambda = 2.0;
     o.shrinkage = Shrinkage::n_minus_one;
     CHECK_THAT(similarity_matrix(r, o)(a, u1), WithinAbs(base * 3.0 / 5.0, 1e-12));
@@ -122,7 +144,7 @@ TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
     CHECK_THAT(similarity_matrix(r, o)(a, u1), WithinAbs(base, 1e-12));
   }
   SECTION("neighbour lists keep positive similarities, never the user") {
-    const NeighborLists n = compute_neighbors(r, all_neighbors());
+    const NeighborLists n = compute_neighbors(r, all_neighbors(kernel));
     REQUIRE(n.num_users() == 4);
     CHECK(n.of(a).size == 2);  // U1, U2; U3 has similarity 0
     CHECK_THAT(n.similarity(a, u1), WithinAbs(2.0 / std::sqrt(5.5), 1e-12));
@@ -145,8 +167,10 @@ TEST_CASE("Degenerate pairs get similarity 0, never NaN", "[pearson][bad_input]"
                                                                {"y", "f", 1},
                                                                {"y", "g", 3},
                                                                {"one", "a", 5}}));
+  const SimilarityKernel kernel = GENERATE(SimilarityKernel::fused, SimilarityKernel::upper_triangle, SimilarityKernel::eigen_products);
+  INFO("kernel " << name_of(kernel));
   for (PearsonMean mean : {PearsonMean::co_rated, PearsonMean::user}) {
-    SimilarityOptions o = all_neighbors();
+    SimilarityOptions o = all_neighbors(kernel);
     o.mean = mean;
     const Matrix<double> sim = similarity_matrix(r, o);
     CHECK(sim.allFinite());
@@ -184,7 +208,11 @@ TEST_CASE("Blocks, threads and budgets do not change the result", "[pearson]") {
 
   SimilarityOptions varied = reference;
   varied.threads = 3;
-  CHECK(same_lists(compute_neighbors(r, varied), expected));
+  for (SimilarityKernel kernel : kRowKernels) {
+    varied.kernel = kernel;
+    INFO("kernel " << name_of(kernel));
+    CHECK(same_lists(compute_neighbors(r, varied), expected));
+  }
   SimilarityOptions eigen = varied;
   eigen.kernel = SimilarityKernel::eigen_products;
   eigen.memory_budget_bytes = detail::working_bytes(r, eigen) + 400000;  // blocks of one group or two
@@ -203,9 +231,11 @@ TEST_CASE("Top-M keeps the M most similar, ties by lower index", "[pearson]") {
   // Under shrinkage the kernel skips pairs whose co-rated count cannot reach
   // the current M-th similarity; the lists must equal a full sort anyway.
   const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  const SimilarityKernel kernel = GENERATE(SimilarityKernel::fused, SimilarityKernel::upper_triangle);
+  INFO("kernel " << name_of(kernel));
   for (Shrinkage shrinkage : {Shrinkage::none, Shrinkage::n_minus_one, Shrinkage::n, Shrinkage::capped}) {
     for (int m : {1, 3, 7, 40}) {
-      SimilarityOptions o = all_neighbors();
+      SimilarityOptions o = all_neighbors(kernel);
       o.shrinkage = shrinkage;
       o.shrinkage_lambda = shrinkage == Shrinkage::capped ? 12.0 : 25.0;
       const NeighborLists all = compute_neighbors(r, o);
@@ -244,8 +274,10 @@ TEST_CASE("Under shrinkage the top M are found among pairs at the cut", "[pearso
     for (int i = 0; i < n; ++i) t.push_back({"v" + std::to_string(j), std::to_string(i), rating_of(i), 0});
   }
   const Ratings r = Ratings::from_triplets(t);
+  const SimilarityKernel kernel = GENERATE(SimilarityKernel::fused, SimilarityKernel::upper_triangle);
+  INFO("kernel " << name_of(kernel));
   for (Shrinkage shrinkage : {Shrinkage::n_minus_one, Shrinkage::n, Shrinkage::capped}) {
-    SimilarityOptions o = all_neighbors();
+    SimilarityOptions o = all_neighbors(kernel);
     o.shrinkage = shrinkage;
     o.shrinkage_lambda = shrinkage == Shrinkage::capped ? 35.0 : 10.0;
     const NeighborLists all = compute_neighbors(r, o);
@@ -318,10 +350,13 @@ TEST_CASE("Similarity options are checked", "[pearson][bad_input]") {
   CHECK_THROWS_AS(similarity_matrix(r, o), InputError);
 }
 
-TEST_CASE("The fused kernel equals blocked Eigen sparse products", "[pearson]") {
+TEST_CASE("The fused kernels equal blocked Eigen sparse products", "[pearson]") {
   const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  const SimilarityKernel kernel = GENERATE(SimilarityKernel::fused, SimilarityKernel::upper_triangle);
+  INFO("kernel " << name_of(kernel));
   for (PearsonMean mean : {PearsonMean::co_rated, PearsonMean::user}) {
     SimilarityOptions fused;
+    fused.kernel = kernel;
     fused.mean = mean;
     fused.max_neighbors = 0;
     fused.min_support = 2;
@@ -392,16 +427,16 @@ TEST_CASE("Float and double sums: same results on and off the rating grid", "[pe
     if (off_grid)
       for (RatingTriplet& x : data) x.rating += 0.1 * static_cast<double>(rng() % 7);
     const Ratings r = Ratings::from_triplets(data);
-    SimilarityOptions fused = all_neighbors();
-    SimilarityOptions eigen = fused;
-    eigen.kernel = SimilarityKernel::eigen_products;
-    const NeighborLists a = compute_neighbors(r, fused);
+    SimilarityOptions eigen = all_neighbors(SimilarityKernel::eigen_products);
     const NeighborLists b = compute_neighbors(r, eigen);
-    INFO((off_grid ? "off grid" : "on grid"));
-    CHECK(a.of(r.find_user("heavy")).size > 100);
-    // On the grid every sum is exact: bitwise. Off it the compilers may fuse
-    // multiply-adds differently in the two kernels' loops.
-    CHECK(same_lists(a, b, off_grid ? 1e-14 : 0.0));
+    for (SimilarityKernel kernel : kRowKernels) {
+      const NeighborLists a = compute_neighbors(r, all_neighbors(kernel));
+      INFO((off_grid ? "off grid" : "on grid") << ", kernel " << name_of(kernel));
+      CHECK(a.of(r.find_user("heavy")).size > 100);
+      // On the grid every sum is exact: bitwise. Off it the compilers may fuse
+      // multiply-adds differently in the two kernels' loops.
+      CHECK(same_lists(a, b, off_grid ? 1e-14 : 0.0));
+    }
   }
 }
 
@@ -413,13 +448,16 @@ TEST_CASE("Row tiles of the fused kernel: every user of a tile touched more than
   for (int u = 0; u < 2100; ++u)
     for (int i = 0; i < 3; ++i) t.push_back({std::to_string(u), std::to_string(i), 1.0 + static_cast<double>(rng() % 5), 0});
   const Ratings r = Ratings::from_triplets(t);
-  SimilarityOptions fused = all_neighbors();
+  SimilarityOptions fused = all_neighbors(SimilarityKernel::fused);
   fused.max_neighbors = 50;
   SimilarityOptions eigen = fused;
   eigen.kernel = SimilarityKernel::eigen_products;
+  SimilarityOptions triangle = fused;
+  triangle.kernel = SimilarityKernel::upper_triangle;
   const NeighborLists a = compute_neighbors(r, fused);
   CHECK(a.total() > 2100 * 40);
   CHECK(same_lists(a, compute_neighbors(r, eigen)));
+  CHECK(same_lists(a, compute_neighbors(r, triangle)));
 }
 
 TEST_CASE("Row tiles of the fused kernel: more users than one tile", "[pearson]") {
@@ -433,6 +471,7 @@ TEST_CASE("Row tiles of the fused kernel: more users than one tile", "[pearson]"
   const Ratings r = Ratings::from_triplets(t);
   SimilarityOptions fused;
   fused.max_neighbors = 0;
+  fused.kernel = SimilarityKernel::fused;
   SimilarityOptions eigen = fused;
   eigen.kernel = SimilarityKernel::eigen_products;
   const NeighborLists a = compute_neighbors(r, fused);
@@ -444,4 +483,37 @@ TEST_CASE("Row tiles of the fused kernel: more users than one tile", "[pearson]"
   for (std::int32_t u = 0; u < 2048; ++u)
     for (std::int32_t v : users_of(a, u)) far += v >= 8192;
   CHECK(far > 0);
+}
+
+TEST_CASE("The upper-triangle kernel's matrix is within the budget", "[pearson][bad_input]") {
+  const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  const auto num_u = static_cast<std::size_t>(r.num_users());
+  SimilarityOptions o;
+  o.max_neighbors = 20;
+  o.kernel = SimilarityKernel::fused;
+  const NeighborLists expected = compute_neighbors(r, o);
+  const std::size_t without_matrix = detail::working_bytes(r, o) + detail::list_bytes_bound(r, o);
+  const std::size_t matrix = num_u * num_u * sizeof(double);
+
+  o.kernel = SimilarityKernel::upper_triangle;
+  o.memory_budget_bytes = without_matrix + matrix - 1;
+  CHECK(error_id([&] { compute_neighbors(r, o); }) == "input.over_budget");
+  o.memory_budget_bytes = without_matrix + matrix;
+  CHECK(same_lists(compute_neighbors(r, o), expected));
+  CHECK(detail::choose_kernel(r, o, detail::RowKeep::top_positive, without_matrix) == SimilarityKernel::upper_triangle);
+
+  // automatic takes the triangle only when it fits, and gives the same lists either way.
+  o.kernel = SimilarityKernel::automatic;
+  CHECK(detail::choose_kernel(r, o, detail::RowKeep::top_positive, without_matrix) == SimilarityKernel::upper_triangle);
+  CHECK(same_lists(compute_neighbors(r, o), expected));
+  o.memory_budget_bytes = without_matrix + matrix - 1;
+  CHECK(detail::choose_kernel(r, o, detail::RowKeep::top_positive, without_matrix) == SimilarityKernel::fused);
+  CHECK(same_lists(compute_neighbors(r, o), expected));
+
+  // Keeping every neighbour, the triangle reserves the lists' worst case: U (U - 1) of them.
+  SimilarityOptions all = all_neighbors(SimilarityKernel::upper_triangle);
+  all.memory_budget_bytes = detail::working_bytes(r, all) + matrix + num_u * (num_u - 1) * 12;
+  CHECK(error_id([&] { compute_neighbors(r, all); }) == "input.over_budget");
+  all.memory_budget_bytes += num_u * 4;
+  CHECK(compute_neighbors(r, all).total() > 0);
 }

@@ -5,8 +5,10 @@
 #include <limits>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cf/cf_test_util.hpp"
@@ -186,12 +188,61 @@ TEST_CASE("Predictions equal Surprise's KNNBasic, KNNWithMeans, KNNWithZScore", 
         if (!row.impossible) CHECK(p.actual_k == row.actual_k);
         neighbor_predictions += p.level == PredictionLevel::neighbors;
       }
+      // The batch path gives the same predictions, bit for bit.
+      std::vector<std::pair<std::int32_t, std::int32_t>> pairs;
+      for (const SurpriseRow& row : run.second) pairs.emplace_back(train.find_user(row.user), train.find_item(row.item));
+      const std::vector<Prediction> batch = model.predict_many(pairs, 2);
+      for (std::size_t t = 0; t < pairs.size(); ++t) {
+        const Prediction p = model.predict(run.second[t].user, run.second[t].item);
+        REQUIRE(batch[t].value == p.value);
+        REQUIRE(batch[t].level == p.level);
+      }
       INFO("regenerate with: /opt/cfenv/bin/python weights_tools/make_cf_fixtures.py tests/data/cf");
       INFO("max |ours - Surprise| = " << max_difference);
       CHECK(max_difference <= 1e-9);
       CHECK(neighbor_predictions > run.second.size() / 2);
     }
   }
+}
+
+TEST_CASE("Batch predictions equal single ones, for any order of pairs and threads", "[knn]") {
+  const Ratings train = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  // Every 5th user with every 4th item, unknown users and items among them, shuffled.
+  std::vector<std::pair<std::int32_t, std::int32_t>> pairs;
+  for (std::int32_t u = -1; u < train.num_users(); u += 5)
+    for (std::int32_t i = -1; i < train.num_items(); i += 4) pairs.emplace_back(u, i);
+  std::shuffle(pairs.begin(), pairs.end(), std::mt19937_64(17));
+  for (KnnAlgorithm algorithm : {KnnAlgorithm::basic, KnnAlgorithm::with_means, KnnAlgorithm::with_zscore}) {
+    for (NeighborOrder order : {NeighborOrder::by_user_index, NeighborOrder::surprise}) {
+      for (int max_neighbors : {0, 30}) {
+        KnnOptions o;
+        o.algorithm = algorithm;
+        o.order = order;
+        o.k = 7;
+        o.min_k = 2;
+        o.similarity.max_neighbors = max_neighbors;
+        const UserKnn model(train, o);
+        for (int threads : {1, 3}) {
+          const std::vector<Prediction> batch = model.predict_many(pairs, threads);
+          REQUIRE(batch.size() == pairs.size());
+          std::size_t by_neighbors = 0;
+          for (std::size_t t = 0; t < pairs.size(); ++t) {
+            const Prediction p = model.predict(pairs[t].first, pairs[t].second);
+            INFO("user " << pairs[t].first << " item " << pairs[t].second << ", M " << max_neighbors << ", threads " << threads);
+            REQUIRE(batch[t].value == p.value);
+            REQUIRE(batch[t].level == p.level);
+            REQUIRE(batch[t].actual_k == p.actual_k);
+            by_neighbors += p.level == PredictionLevel::neighbors;
+          }
+          CHECK(by_neighbors > pairs.size() / 4);
+        }
+      }
+    }
+  }
+  const UserKnn model(train);
+  CHECK(model.predict_many({}).empty());
+  CHECK_THROWS_AS(model.predict_many({{0, 0}, {train.num_users(), 0}}), InputError);
+  CHECK_THROWS_AS(model.predict_many({{0, -2}}), InputError);
 }
 
 TEST_CASE("Neighbour order switch only moves ties at the k-th place", "[knn]") {

@@ -52,13 +52,12 @@ inline Accuracy accuracy(const std::vector<RatingTriplet>& truth, const std::vec
 
 /// Predictions for each test triplet (T), computed in parallel over
 /// model.options().similarity.threads; the result does not depend on it.
+/// Unknown users or items fall back.
 inline std::vector<Prediction> predict_all(const UserKnn& model, const std::vector<RatingTriplet>& test) {
-  std::vector<Prediction> out(test.size());  // (T)
-  const int threads = resolve_threads(model.options().similarity.threads);
-  parallel_chunks(test.size(), threads, [&](std::size_t begin, std::size_t end, std::size_t) {
-    for (std::size_t t = begin; t < end; ++t) out[t] = model.predict(test[t].user, test[t].item);
-  });
-  return out;
+  std::vector<std::pair<std::int32_t, std::int32_t>> pairs(test.size());  // (T) dense indices, -1 unknown
+  for (std::size_t t = 0; t < test.size(); ++t)
+    pairs[t] = {model.ratings().find_user(test[t].user), model.ratings().find_item(test[t].item)};
+  return model.predict_many(pairs, model.options().similarity.threads);
 }
 
 struct Evaluation {

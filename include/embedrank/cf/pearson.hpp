@@ -49,11 +49,17 @@ enum class Shrinkage {
   capped,       ///< min(n, S) / S  (Herlocker's significance weighting, S = lambda)
 };
 
-/// How the co-rating statistics are computed; both give bitwise equal results.
+/// How the co-rating statistics are computed. All give the same lists
+/// (bitwise on a rating grid; docs/cf.md).
 enum class SimilarityKernel {
-  fused,           ///< one row-by-row pass for all six statistics, O(U) memory per thread (default)
+  automatic,       ///< upper_triangle when its matrix is at most kUpperTriangleAutoBytes and fits the budget, else fused (default)
+  fused,           ///< one row-by-row pass for all six statistics, O(U) memory per thread; each pair is met from both ends
+  upper_triangle,  ///< the fused rows for v > u only, into a dense (U, U) matrix that is then mirrored: each pair once, U^2 doubles
   eigen_products,  ///< six blocked Eigen sparse-sparse products (reference; slower)
 };
+
+/// The largest (U, U) matrix the automatic kernel choice accepts: 64 MiB, U <= 2896.
+constexpr std::size_t kUpperTriangleAutoBytes = std::size_t{64} << 20;
 
 struct SimilarityOptions {
   PearsonMean mean = PearsonMean::co_rated;
@@ -74,7 +80,7 @@ struct SimilarityOptions {
   /// (U M 12 bytes at most) and as the lists grow when it is 0:
   /// InputError "input.over_budget" either way.
   std::size_t memory_budget_bytes = std::size_t{4} << 30;
-  SimilarityKernel kernel = SimilarityKernel::fused;
+  SimilarityKernel kernel = SimilarityKernel::automatic;
   /// Threads; <= 0 means every CPU this process may use. Results do not depend on it.
   int threads = 0;
 };
@@ -388,7 +394,8 @@ class RowSelector {
   /// The kept similarities, users ascending.
   std::vector<Candidate>& finish() {
     if (keep_ == RowKeep::top_positive && limit_ > 0 && kept_.size() > limit_) cut();
-    std::sort(kept_.begin(), kept_.end(), [](const Candidate& a, const Candidate& b) { return a.user < b.user; });
+    const auto by_user = [](const Candidate& a, const Candidate& b) { return a.user < b.user; };
+    if (!std::is_sorted(kept_.begin(), kept_.end(), by_user)) std::sort(kept_.begin(), kept_.end(), by_user);
     return kept_;
   }
 
@@ -421,7 +428,19 @@ struct ShiftedRatings {
   std::vector<double> rater_x;           // (R) by item: x = r - shift(v)
   std::vector<float> rater_x_float;      // (R) rater_x in float, when float_rows is not all false
   std::vector<char> float_row;           // (U) 1: this user's row has exact float sums
+  std::vector<std::size_t> item_position;  // (R) by user: where each rating sits by item (upper-triangle kernel only)
 };
+
+/// Fills in.item_position: for each rating in the by-user order, its index
+/// in the by-item order. Items are walked in order, so each user's next
+/// rating (items ascending) is the one met.
+inline void locate_by_item(const Ratings& ratings, ShiftedRatings& in) {
+  in.item_position.resize(ratings.num_ratings());
+  std::vector<std::size_t> next(static_cast<std::size_t>(ratings.num_users()));  // (U)
+  for (std::int32_t u = 0; u < ratings.num_users(); ++u) next[static_cast<std::size_t>(u)] = ratings.user_begin(u);
+  for (std::size_t e = 0; e < ratings.num_ratings(); ++e)
+    in.item_position[next[static_cast<std::size_t>(ratings.item_users()[e])]++] = e;
+}
 
 /// Float sums are exact, and so equal the double ones bit for bit, when every
 /// shifted rating is a multiple of 1/16 (ratings on a whole, half or
@@ -510,13 +529,16 @@ std::size_t accumulate_tile(const Ratings& ratings, const ShiftedRatings& in, co
   return count;
 }
 
-/// Row u of the fused kernel, in tiles of users v so the sums being updated
-/// stay in cache; each tile's touched pairs become similarities and are
-/// offered to the selector, and the sums are cleared for the next tile.
-template <typename T, bool CoRated>
+/// Row u of the fused kernel for every user v, or only for v > u when
+/// above_u (then in.item_position must be filled), in tiles of users
+/// so the sums being updated stay in cache; each tile's touched pairs become
+/// similarities and are offered to the sink (a RowSelector, or a row of the
+/// dense matrix), and the sums are cleared for the next tile. The sink's
+/// floor() is the similarity a pair must beat to matter.
+template <typename T, bool CoRated, typename Sink>
 void fused_row(const ShiftedRatings& in, const Ratings& ratings, const SimilarityOptions& options,
-               const PearsonOperands& op, std::int32_t u, std::vector<std::size_t>& cursor, TileScratch<T>& scratch,
-               RowSelector& selector) {
+               const PearsonOperands& op, std::int32_t u, bool above_u, std::vector<std::size_t>& cursor,
+               TileScratch<T>& scratch, Sink& sink) {
   const std::int32_t num_u = ratings.num_users();
   const std::int32_t* user_items = ratings.user_items().data();
   const std::int32_t* raters = ratings.item_users().data();
@@ -526,14 +548,15 @@ void fused_row(const ShiftedRatings& in, const Ratings& ratings, const Similarit
   else
     rater_x = in.rater_x.data();
   cursor.clear();
-  for (std::size_t k = ratings.user_begin(u); k < ratings.user_end(u); ++k) cursor.push_back(ratings.item_begin(user_items[k]));
+  for (std::size_t k = ratings.user_begin(u); k < ratings.user_end(u); ++k)
+    cursor.push_back(above_u ? in.item_position[k] + 1 : ratings.item_begin(user_items[k]));
   // Co-rated Pearson of a single common item is 0 (its variance is exactly 0).
   const T fewest = static_cast<T>(std::max(options.min_support, CoRated ? 2 : 1));
   const double norm_u = op.norm[static_cast<std::size_t>(u)];
-  for (std::int32_t v_begin = 0; v_begin < num_u; v_begin += TileScratch<T>::kTile) {
+  for (std::int32_t v_begin = above_u ? u + 1 : 0; v_begin < num_u; v_begin += TileScratch<T>::kTile) {
     // Under shrinkage, once the top-M cut is known, pairs with too few
     // co-rated items cannot reach it: skipped without computing them.
-    const auto needed_now = [&] { return std::max(fewest, static_cast<T>(fewest_for_floor(options, selector.floor()))); };
+    const auto needed_now = [&] { return std::max(fewest, static_cast<T>(fewest_for_floor(options, sink.floor()))); };
     T needed = needed_now();
     const std::int32_t v_end = num_u - v_begin > TileScratch<T>::kTile ? v_begin + TileScratch<T>::kTile : num_u;
     const std::size_t count = accumulate_tile<T, CoRated>(ratings, in, user_items, raters, rater_x, u, v_begin, v_end,
@@ -553,7 +576,7 @@ void fused_row(const ShiftedRatings& in, const Ratings& ratings, const Similarit
       const std::int32_t v = v_begin + picked[t];
       if (s.n < needed || v == u) continue;  // needed may have risen since
       const CoRatingStats d{s.n, s.p, s.su, s.sv, s.qu, s.qv};
-      if (selector.offer(v, pair_similarity(options, d, norm_u, op.norm[static_cast<std::size_t>(v)])))
+      if (sink.offer(v, pair_similarity(options, d, norm_u, op.norm[static_cast<std::size_t>(v)])))
         needed = needed_now();
     }
     for (std::size_t t = 0; t < count; ++t) scratch.sums[static_cast<std::size_t>(scratch.touched[t])] = PairSums<T>{};
@@ -580,6 +603,27 @@ void run_blocks(std::size_t num_blocks, int threads, MakeWorker&& make_worker) {
   });
 }
 
+/// One thread's scratch for fused rows: sum tiles in float and in double
+/// (each made on first use) and the rows' item cursors.
+struct FusedScratch {
+  std::unique_ptr<TileScratch<float>> float_tile;
+  std::unique_ptr<TileScratch<double>> double_tile;
+  std::vector<std::size_t> cursor;  // (items of u) position in each item's rater list
+
+  /// Row u (every v, or v > u when above_u), in float sums when they are exact.
+  template <bool CoRated, typename Sink>
+  void row(const ShiftedRatings& in, const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
+           std::int32_t u, bool above_u, Sink& sink) {
+    if (in.float_row[static_cast<std::size_t>(u)]) {
+      if (!float_tile) float_tile = std::make_unique<TileScratch<float>>();
+      fused_row<float, CoRated>(in, ratings, options, op, u, above_u, cursor, *float_tile, sink);
+    } else {
+      if (!double_tile) double_tile = std::make_unique<TileScratch<double>>();
+      fused_row<double, CoRated>(in, ratings, options, op, u, above_u, cursor, *double_tile, sink);
+    }
+  }
+};
+
 /// Fused kernel: the six products C = A B^T (A = the user-major shifted
 /// ratings, B = the item-major ones) computed together, row by row
 /// (Gustavson): for user u, for each item u rated, for each rater v of that
@@ -594,22 +638,112 @@ void similarity_rows_fused(const Ratings& ratings, const SimilarityOptions& opti
   constexpr std::int32_t kBlock = NeighborLists::kGroupUsers;  // users per task
   const auto num_blocks = static_cast<std::size_t>((num_u + kBlock - 1) / kBlock);
   run_blocks(num_blocks, threads, [&] {
-    return [&, float_scratch = std::unique_ptr<TileScratch<float>>(),
-            double_scratch = std::unique_ptr<TileScratch<double>>(),
-            cursor = std::vector<std::size_t>(),  // (items of u) position in each item's rater list
-            selector = RowSelector(keep, options.max_neighbors)](std::size_t b) mutable {
+    return [&, scratch = FusedScratch(), selector = RowSelector(keep, options.max_neighbors)](std::size_t b) mutable {
       const auto first = static_cast<std::int32_t>(b) * kBlock;
       const std::int32_t last = std::min(num_u, first + kBlock);
       for (std::int32_t u = first; u < last; ++u) {
         selector.reset();
-        if (in.float_row[static_cast<std::size_t>(u)]) {
-          if (!float_scratch) float_scratch = std::make_unique<TileScratch<float>>();
-          fused_row<float, CoRated>(in, ratings, options, op, u, cursor, *float_scratch, selector);
-        } else {
-          if (!double_scratch) double_scratch = std::make_unique<TileScratch<double>>();
-          fused_row<double, CoRated>(in, ratings, options, op, u, cursor, *double_scratch, selector);
-        }
+        scratch.row<CoRated>(in, ratings, options, op, u, /*above_u=*/false, selector);
         row_done(u, selector.finish());
+      }
+    };
+  });
+}
+
+/// Where the upper-triangle kernel's rows put their similarities: row u of
+/// the dense matrix, every value (the cut comes after mirroring).
+struct DenseRowSink {
+  double* row;  // (U)
+  double floor() const { return -std::numeric_limits<double>::infinity(); }
+  bool offer(std::int32_t v, double similarity) {
+    row[v] = similarity;
+    return false;
+  }
+};
+
+/// What RowSelector keeps of a whole row of similarities (row[v] = sim(u, v),
+/// 0 for none), users ascending, without sorting: the candidates are
+/// compacted in user order (branch-free), and a top-M cut finds the M-th
+/// best value t and keeps, in order, every value above t and the first
+/// (lowest-index) ties at t until M are kept. values: scratch.
+inline void select_from_row(const double* row, std::int32_t num_u, RowKeep keep, int max_neighbors,
+                            std::vector<Candidate>& kept, std::vector<double>& values) {
+  kept.resize(static_cast<std::size_t>(num_u));
+  std::size_t count = 0;
+  for (std::int32_t v = 0; v < num_u; ++v) {
+    const double s = row[v];
+    kept[count] = {v, s};
+    count += (keep == RowKeep::nonzero ? s != 0.0 : s > 0.0) ? 1 : 0;
+  }
+  kept.resize(count);
+  const auto limit = static_cast<std::size_t>(max_neighbors);
+  if (keep != RowKeep::top_positive || limit == 0 || count <= limit) return;
+  values.resize(count);
+  for (std::size_t e = 0; e < count; ++e) values[e] = kept[e].similarity;
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(limit) - 1, values.end(),
+                   [](double a, double b) { return a > b; });
+  const double t = values[limit - 1];
+  std::size_t ties = limit - static_cast<std::size_t>(std::count_if(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(limit),
+                                                                    [t](double x) { return x > t; }));
+  std::size_t m = 0;
+  for (std::size_t e = 0; e < count; ++e) {
+    const Candidate c = kept[e];
+    const bool tie = c.similarity == t && ties > 0;
+    ties -= tie ? 1 : 0;
+    kept[m] = c;
+    m += c.similarity > t || tie ? 1 : 0;
+  }
+  kept.resize(m);
+}
+
+/// Upper-triangle kernel, for small U: the fused rows, but row u only for
+/// the users v > u, so each pair is accumulated and evaluated once (half the
+/// fused kernel's work), into a dense (U, U) matrix. sim(u, v) = sim(v, u)
+/// bit for bit (every sum runs over the same items in the same order), so
+/// the lower triangle is a mirror of the upper one. Then each row is cut
+/// like the fused kernel's, scanning v in order.
+template <bool CoRated, typename RowDone>
+void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
+                                    RowKeep keep, int threads, RowDone& row_done) {
+  const std::int32_t num_u = ratings.num_users();
+  const auto stride = static_cast<std::size_t>(num_u);
+  ShiftedRatings in = shift_ratings(ratings, op, CoRated);
+  locate_by_item(ratings, in);
+  // (U, U): row u at u * U; 0 = no similarity. Not cleared here: each row's
+  // thread writes every cell of it (faulting its pages in, in parallel).
+  const std::unique_ptr<double[]> sim(new double[stride * stride]);
+  constexpr std::int32_t kBlock = NeighborLists::kGroupUsers;  // users per task
+  const auto num_blocks = static_cast<std::size_t>((num_u + kBlock - 1) / kBlock);
+
+  // Upper triangle. Early rows carry the most pairs; blocks go out in order,
+  // so the light ones at the end even out the threads. Every cell has one writer.
+  run_blocks(num_blocks, threads, [&] {
+    return [&, scratch = FusedScratch()](std::size_t b) mutable {
+      const auto first = static_cast<std::int32_t>(b) * kBlock;
+      const std::int32_t last = std::min(num_u, first + kBlock);
+      for (std::int32_t u = first; u < last; ++u) {
+        double* row = sim.get() + static_cast<std::size_t>(u) * stride;
+        std::fill(row + u, row + num_u, 0.0);  // the diagonal and the pairs no item joins
+        DenseRowSink sink{row};
+        scratch.row<CoRated>(in, ratings, options, op, u, /*above_u=*/true, sink);
+      }
+    };
+  });
+
+  // Each block of rows copies its lower triangle from the upper one (which
+  // nothing writes any more) in kBlock x kBlock tiles, then cuts its rows.
+  run_blocks(num_blocks, threads, [&] {
+    return [&, kept = std::vector<Candidate>(), values = std::vector<double>()](std::size_t b) mutable {
+      const auto first = static_cast<std::int32_t>(b) * kBlock;
+      const std::int32_t last = std::min(num_u, first + kBlock);
+      for (std::int32_t w_begin = 0; w_begin < last; w_begin += kBlock)
+        for (std::int32_t u = first; u < last; ++u)
+          for (std::int32_t w = w_begin; w < std::min(w_begin + kBlock, u); ++w)
+            sim[static_cast<std::size_t>(u) * stride + static_cast<std::size_t>(w)] =
+                sim[static_cast<std::size_t>(w) * stride + static_cast<std::size_t>(u)];
+      for (std::int32_t u = first; u < last; ++u) {
+        select_from_row(sim.get() + static_cast<std::size_t>(u) * stride, num_u, keep, options.max_neighbors, kept, values);
+        row_done(u, kept);
       }
     };
   });
@@ -696,8 +830,9 @@ void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& opti
 }
 
 /// Bytes the similarity computation holds besides its results: the shifted
-/// ratings and per-thread scratch (fused kernel) or the three (I, U) operands
-/// (Eigen kernel, whose blocks then take what the budget leaves).
+/// ratings and per-thread scratch (fused kernels; the upper-triangle
+/// kernel's matrix comes on top, see choose_kernel) or the three (I, U)
+/// operands (Eigen kernel, whose blocks then take what the budget leaves).
 inline std::size_t working_bytes(const Ratings& ratings, const SimilarityOptions& options) {
   const auto num_r = static_cast<double>(ratings.num_ratings());
   const auto num_ui = static_cast<double>(ratings.num_users()) + ratings.num_items() + 2.0;
@@ -722,6 +857,35 @@ inline InputError over_budget(const std::string& what, std::size_t needed, std::
                                        " MiB (raise memory_budget_bytes or keep fewer neighbours)");
 }
 
+/// The kernel that runs. The upper-triangle kernel holds a (U, U) matrix of
+/// doubles besides `fixed` (working memory and results); when every
+/// positive neighbour is kept it also reserves the lists' worst case,
+/// U (U - 1) neighbours, so all it allocates is bounded before it starts.
+/// automatic takes it when the matrix is at most kUpperTriangleAutoBytes
+/// and that total fits the budget; asked for explicitly, it must fit
+/// (InputError "input.over_budget").
+inline SimilarityKernel choose_kernel(const Ratings& ratings, const SimilarityOptions& options, RowKeep keep,
+                                      std::size_t fixed) {
+  const auto num_u = static_cast<double>(ratings.num_users());
+  const double matrix = num_u * num_u * sizeof(double);
+  const double lists = keep == RowKeep::top_positive && options.max_neighbors == 0
+                           ? num_u * ((num_u - 1.0) * (sizeof(std::int32_t) + sizeof(double)) + sizeof(std::uint32_t))
+                           : 0.0;
+  const double total = static_cast<double>(fixed) + matrix + lists;
+  const bool fits = total <= static_cast<double>(options.memory_budget_bytes);
+  switch (options.kernel) {
+    case SimilarityKernel::automatic:
+      return matrix <= static_cast<double>(kUpperTriangleAutoBytes) && fits ? SimilarityKernel::upper_triangle
+                                                                            : SimilarityKernel::fused;
+    case SimilarityKernel::upper_triangle:
+      if (!fits)
+        throw over_budget("the upper-triangle kernel's (U, U) matrix", static_cast<std::size_t>(std::min(total, 1e18)),
+                          options.memory_budget_bytes);
+      return SimilarityKernel::upper_triangle;
+    default: return options.kernel;
+  }
+}
+
 /// Computes sim(u, v) for every user u and every v != u sharing at least one
 /// item and calls row_done(u, kept) once per u with the similarities `keep`
 /// selects, users ascending. row_done runs concurrently for different u, but
@@ -735,12 +899,18 @@ void for_each_similarity_row(const Ratings& ratings, const SimilarityOptions& op
   check_similarity_options(options);
   const std::size_t fixed = working_bytes(ratings, options) + result_bytes;
   if (fixed > options.memory_budget_bytes) throw over_budget("the similarity computation", fixed, options.memory_budget_bytes);
-  const bool eigen = options.kernel == SimilarityKernel::eigen_products;
+  const SimilarityKernel kernel = choose_kernel(ratings, options, keep, fixed);
+  const bool eigen = kernel == SimilarityKernel::eigen_products;
   const PearsonOperands op = make_operands(ratings, options.mean, /*with_eigen_operands=*/eigen);
   const int threads = resolve_threads(options.threads);
+  const bool co_rated = options.mean == PearsonMean::co_rated;
   if (eigen)
     similarity_rows_eigen(ratings, options, op, keep, threads, options.memory_budget_bytes - fixed, row_done);
-  else if (options.mean == PearsonMean::co_rated)
+  else if (kernel == SimilarityKernel::upper_triangle && co_rated)
+    similarity_rows_upper_triangle<true>(ratings, options, op, keep, threads, row_done);
+  else if (kernel == SimilarityKernel::upper_triangle)
+    similarity_rows_upper_triangle<false>(ratings, options, op, keep, threads, row_done);
+  else if (co_rated)
     similarity_rows_fused<true>(ratings, options, op, keep, threads, row_done);
   else
     similarity_rows_fused<false>(ratings, options, op, keep, threads, row_done);

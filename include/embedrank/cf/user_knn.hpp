@@ -22,6 +22,7 @@
 #include "embedrank/cf/pearson.hpp"
 #include "embedrank/cf/ratings.hpp"
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/parallel.hpp"
 
 namespace embedrank {
 namespace cf {
@@ -162,50 +163,58 @@ class UserKnn {
   /// user or item (the prediction falls back). Throws InputError
   /// "input.bad_index" for any other index out of range.
   Prediction predict(std::int32_t u, std::int32_t i) const {
-    if (u < -1 || u >= ratings_.num_users()) throw InputError("bad_index", "user index " + std::to_string(u) + " out of range");
-    if (i < -1 || i >= ratings_.num_items()) throw InputError("bad_index", "item index " + std::to_string(i) + " out of range");
+    check_index(u, i);
     if (u < 0 || i < 0) return finish(fallback(u, i, 0));
-
-    // The item's raters with positive similarity to u: (v, sim, rating, rank in the item's training order).
-    struct Rater {
-      std::int32_t user;
-      double sim;
-      double rating;
-      std::uint32_t position;
-    };
-    const std::int32_t* item_users = ratings_.item_users().data();
-    const NeighborSpan nb = neighbors_.of(u);
-    const std::size_t item_first = ratings_.item_begin(i);
     std::vector<Rater> raters;
-    raters.reserve(std::min(nb.size, ratings_.item_end(i) - item_first));
-    detail::intersect_sorted(item_users + item_first, ratings_.item_end(i) - item_first, nb.users, nb.size,
-                             [&](std::size_t k, std::size_t e) {
-                               const double sim = nb.similarities[e];
-                               const std::size_t at = item_first + k;
-                               if (sim > 0.0)
-                                 raters.push_back({item_users[at], sim, ratings_.item_values()[at], ratings_.item_ranks()[at]});
-                             });
-    const auto by_index = [](const Rater& a, const Rater& b) {
-      return a.sim > b.sim || (a.sim == b.sim && a.user < b.user);
-    };
-    const auto by_position = [](const Rater& a, const Rater& b) {
-      return a.sim > b.sim || (a.sim == b.sim && a.position < b.position);
-    };
-    // The k best under a strict order (then summed best first): select, then sort those k.
-    const std::size_t actual = std::min(raters.size(), static_cast<std::size_t>(options_.k));
-    const auto middle = raters.begin() + static_cast<std::ptrdiff_t>(actual);
-    const auto take_best = [&](auto better) {
-      if (actual < raters.size()) std::nth_element(raters.begin(), middle, raters.end(), better);
-      std::sort(raters.begin(), middle, better);
-    };
-    if (options_.order == NeighborOrder::by_user_index)
-      take_best(by_index);
-    else
-      take_best(by_position);
+    collect_by_intersection(u, i, raters);
+    return predict_from(u, i, raters);
+  }
 
-    Accumulator acc;
-    for (std::size_t n = 0; n < actual; ++n) add(acc, raters[n].user, raters[n].sim, raters[n].rating);
-    return finish(combine(u, i, acc));
+  /// Predictions for many (user, item) index pairs, equal to predict() on
+  /// each bit for bit, on `threads` threads (<= 0: every CPU; the result
+  /// does not depend on it). Taken user by user: a user's neighbour
+  /// similarities are spread once over a (U) array, so each prediction
+  /// reads its item's raters' similarities directly instead of
+  /// intersecting two sorted lists. Throws InputError "input.bad_index"
+  /// (before any work) as predict() does.
+  std::vector<Prediction> predict_many(const std::vector<std::pair<std::int32_t, std::int32_t>>& pairs,
+                                       int threads = 0) const {
+    for (const auto& p : pairs) check_index(p.first, p.second);
+    // Pair indices grouped by user (counting sort; unknown users first).
+    const auto num_u = static_cast<std::size_t>(ratings_.num_users());
+    std::vector<std::size_t> start(num_u + 2, 0);  // (U + 2)
+    for (const auto& p : pairs) ++start[static_cast<std::size_t>(p.first + 1) + 1];
+    for (std::size_t s = 1; s < start.size(); ++s) start[s] += start[s - 1];
+    std::vector<std::size_t> order(pairs.size());  // (T) pair indices, by user
+    for (std::size_t t = 0; t < pairs.size(); ++t) order[start[static_cast<std::size_t>(pairs[t].first + 1)]++] = t;
+
+    std::vector<Prediction> out(pairs.size());  // (T)
+    parallel_chunks(order.size(), resolve_threads(threads), [&](std::size_t begin, std::size_t end, std::size_t) {
+      std::vector<double> similarity_to(num_u, 0.0);  // (U) the current user's kept similarities, 0 elsewhere
+      std::vector<Rater> raters;
+      std::int32_t current = -1;
+      const auto spread = [&](std::int32_t u, bool clear) {
+        const NeighborSpan nb = neighbors_.of(u);
+        for (std::size_t e = 0; e < nb.size; ++e)
+          similarity_to[static_cast<std::size_t>(nb.users[e])] = clear ? 0.0 : nb.similarities[e];
+      };
+      for (std::size_t o = begin; o < end; ++o) {
+        const std::size_t t = order[o];
+        const std::int32_t u = pairs[t].first, i = pairs[t].second;
+        if (u < 0 || i < 0) {
+          out[t] = finish(fallback(u, i, 0));
+          continue;
+        }
+        if (u != current) {
+          if (current >= 0) spread(current, /*clear=*/true);
+          spread(u, /*clear=*/false);
+          current = u;
+        }
+        collect_by_lookup(i, similarity_to.data(), raters);
+        out[t] = predict_from(u, i, raters);
+      }
+    });
+    return out;
   }
 
   /// Predicts by external ids; unknown ids fall back.
@@ -274,6 +283,79 @@ class UserKnn {
     double sum_weighted = 0.0;  // sum sim * term(v, r_vi)
     int count = 0;
   };
+
+  // One rater of the item with positive similarity to u, as the neighbour
+  // order ranks it: higher similarity first, ties by lower `tie` (the
+  // rater's user index, or for Surprise's order its rank in the item's
+  // training order). at: the rating's index in the by-item order. 16 bytes,
+  // so selecting the k best moves little.
+  struct Rater {
+    double sim;
+    std::uint32_t tie;
+    std::uint32_t at;
+  };
+
+  std::uint32_t tie_of(std::size_t at) const {
+    return options_.order == NeighborOrder::by_user_index ? static_cast<std::uint32_t>(ratings_.item_users()[at])
+                                                          : ratings_.item_ranks()[at];
+  }
+
+  void check_index(std::int32_t u, std::int32_t i) const {
+    if (u < -1 || u >= ratings_.num_users()) throw InputError("bad_index", "user index " + std::to_string(u) + " out of range");
+    if (i < -1 || i >= ratings_.num_items()) throw InputError("bad_index", "item index " + std::to_string(i) + " out of range");
+  }
+
+  // Item i's raters among u's kept neighbours, by intersecting the two sorted lists.
+  void collect_by_intersection(std::int32_t u, std::int32_t i, std::vector<Rater>& raters) const {
+    const std::int32_t* item_users = ratings_.item_users().data();
+    const NeighborSpan nb = neighbors_.of(u);
+    const std::size_t item_first = ratings_.item_begin(i);
+    raters.clear();
+    raters.reserve(std::min(nb.size, ratings_.item_end(i) - item_first));
+    detail::intersect_sorted(item_users + item_first, ratings_.item_end(i) - item_first, nb.users, nb.size,
+                             [&](std::size_t k, std::size_t e) {
+                               const double sim = nb.similarities[e];
+                               const std::size_t at = item_first + k;
+                               if (sim > 0.0) raters.push_back({sim, tie_of(at), static_cast<std::uint32_t>(at)});
+                             });
+  }
+
+  // Item i's raters v with similarity_to[v] > 0, compacted without a branch per rater.
+  void collect_by_lookup(std::int32_t i, const double* similarity_to, std::vector<Rater>& raters) const {
+    const std::size_t first = ratings_.item_begin(i), last = ratings_.item_end(i);
+    const std::int32_t* item_users = ratings_.item_users().data();
+    raters.resize(last - first);
+    std::size_t count = 0;
+    const auto collect = [&](const auto* ties) {
+      for (std::size_t at = first; at < last; ++at) {
+        const double sim = similarity_to[static_cast<std::size_t>(item_users[at])];
+        raters[count] = {sim, static_cast<std::uint32_t>(ties[at]), static_cast<std::uint32_t>(at)};
+        count += sim > 0.0 ? 1 : 0;
+      }
+    };
+    if (options_.order == NeighborOrder::by_user_index)
+      collect(item_users);
+    else
+      collect(ratings_.item_ranks().data());
+    raters.resize(count);
+  }
+
+  // The prediction from the item's raters with positive similarity: the k
+  // best in the neighbour order, summed best first.
+  Prediction predict_from(std::int32_t u, std::int32_t i, std::vector<Rater>& raters) const {
+    const auto better = [](const Rater& a, const Rater& b) { return a.sim > b.sim || (a.sim == b.sim && a.tie < b.tie); };
+    const std::size_t actual = std::min(raters.size(), static_cast<std::size_t>(options_.k));
+    const auto middle = raters.begin() + static_cast<std::ptrdiff_t>(actual);
+    if (actual < raters.size()) std::nth_element(raters.begin(), middle, raters.end(), better);
+    std::sort(raters.begin(), middle, better);
+
+    Accumulator acc;
+    for (std::size_t n = 0; n < actual; ++n) {
+      const std::size_t at = raters[n].at;
+      add(acc, ratings_.item_users()[at], raters[n].sim, ratings_.item_values()[at]);
+    }
+    return finish(combine(u, i, acc));
+  }
 
   // The per-neighbour term: r (basic), r - mu_v (means), (r - mu_v) / sigma_v (z-score).
   double sigma(std::int32_t v) const {
