@@ -96,10 +96,51 @@ struct NeighborSpan {
   std::size_t size = 0;
 };
 
+namespace detail {
+
+/// One similarity: a touched pair (u, v) and its value.
+struct Candidate {
+  std::int32_t user;
+  double similarity;
+};
+
+/// The kept similarities of one group of consecutive users as a kernel hands
+/// them over: row r (user first_user + r) is entries [offsets[r], offsets[r + 1])
+/// of users and similarities, users ascending. Each thread fills one,
+/// reused from group to group.
+struct GroupRows {
+  std::int32_t first_user = 0;
+  std::vector<std::size_t> offsets;   // (rows + 1)
+  std::vector<std::int32_t> users;    // (kept in the group)
+  std::vector<double> similarities;   // (kept in the group)
+
+  void start(std::int32_t first) {
+    first_user = first;
+    offsets.assign(1, 0);
+    users.clear();
+    similarities.clear();
+  }
+  void add_row(const Candidate* row, std::size_t count) {
+    const std::size_t at = users.size();
+    users.resize(at + count);
+    similarities.resize(at + count);
+    for (std::size_t e = 0; e < count; ++e) {
+      users[at + e] = row[e].user;
+      similarities[at + e] = row[e].similarity;
+    }
+    offsets.push_back(at + count);
+  }
+  void add_row(const std::vector<Candidate>& row) { add_row(row.data(), row.size()); }
+  std::int32_t rows() const { return static_cast<std::int32_t>(offsets.size()) - 1; }
+  std::size_t size() const { return users.size(); }
+};
+
+}  // namespace detail
+
 /// Top-M neighbours per user. A user is never their own neighbour. Stored in
-/// groups of kGroupUsers consecutive users, each group filled by one thread
-/// while the similarities are computed, so the lists are never copied into
-/// one array (which would briefly need twice their memory).
+/// groups of kGroupUsers consecutive users, each group set once, in its
+/// exact size, by the thread that computed it, so the lists are never
+/// copied into one array (which would briefly need twice their memory).
 class NeighborLists {
  public:
   static constexpr std::int32_t kGroupUsers = 64;
@@ -143,26 +184,22 @@ class NeighborLists {
     return bytes;
   }
 
-  /// Appends user u's list (users ascending, positive similarities). Users of
-  /// one group must be appended in order, each group by one thread at a time.
-  template <typename Entries>
-  void append(std::int32_t u, const Entries& entries) {
-    Group& g = groups_[static_cast<std::size_t>(u / kGroupUsers)];
-    if (g.offsets.empty()) g.offsets.push_back(0);
-    if (g.offsets.size() != static_cast<std::size_t>(u % kGroupUsers) + 1)
-      throw Error("internal.order", "neighbour lists appended out of order at user " + std::to_string(u));
-    if (g.users.size() + entries.size() > std::numeric_limits<std::uint32_t>::max())
-      throw InputError("over_budget", "more than 2^32 - 1 neighbours in the group of user " + std::to_string(u) +
+  /// Sets the lists of the group starting at rows.first_user (a multiple of
+  /// kGroupUsers, with a row for every user of the group). Each group is set
+  /// once; different groups may be set concurrently.
+  void set_group(const detail::GroupRows& rows) {
+    const std::int32_t first = rows.first_user;
+    if (first < 0 || first >= num_users_ || first % kGroupUsers != 0 ||
+        rows.rows() != std::min(kGroupUsers, num_users_ - first))
+      throw Error("internal.order", "neighbour lists handed over out of group order at user " + std::to_string(first));
+    if (rows.size() > std::numeric_limits<std::uint32_t>::max())
+      throw InputError("over_budget", "more than 2^32 - 1 neighbours in the group of user " + std::to_string(first) +
                                           "; keep fewer neighbours (max_neighbors)");
-    for (const auto& e : entries) {
-      g.users.push_back(e.user);
-      g.similarities.push_back(e.similarity);
-    }
-    g.offsets.push_back(static_cast<std::uint32_t>(g.users.size()));
-    if (g.offsets.size() == static_cast<std::size_t>(std::min(kGroupUsers, num_users_ - u + u % kGroupUsers)) + 1) {
-      g.users.shrink_to_fit();
-      g.similarities.shrink_to_fit();
-    }
+    Group& g = groups_[static_cast<std::size_t>(first / kGroupUsers)];
+    g.offsets.resize(rows.offsets.size());
+    for (std::size_t r = 0; r < rows.offsets.size(); ++r) g.offsets[r] = static_cast<std::uint32_t>(rows.offsets[r]);
+    g.users.assign(rows.users.begin(), rows.users.end());
+    g.similarities.assign(rows.similarities.begin(), rows.similarities.end());
   }
 
  private:
@@ -290,12 +327,6 @@ inline bool same_structure(const SparseRows& a, const SparseRows& b) {
   return std::equal(a.outerIndexPtr(), a.outerIndexPtr() + a.rows() + 1, b.outerIndexPtr()) &&
          std::equal(a.innerIndexPtr(), a.innerIndexPtr() + a.nonZeros(), b.innerIndexPtr());
 }
-
-/// One similarity: a touched pair (u, v) and its value.
-struct Candidate {
-  std::int32_t user;
-  double similarity;
-};
 
 /// Co-rating statistics of one pair (u, v) over the items both rated, in the
 /// shifted ratings x: n = count, p = sum x_u x_v, su = sum x_u, sv = sum x_v,
@@ -630,22 +661,25 @@ struct FusedScratch {
 /// item, accumulate into per-thread sums, one cache-sized tile of users v at
 /// a time. One pass over the sum over items of raters^2 terms; a few hundred
 /// KiB of scratch per thread. Users go to threads in blocks of 64.
-template <bool CoRated, typename RowDone>
+template <bool CoRated, typename GroupDone>
 void similarity_rows_fused(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
-                           RowKeep keep, int threads, RowDone& row_done) {
+                           RowKeep keep, int threads, GroupDone& group_done) {
   const std::int32_t num_u = ratings.num_users();
   const ShiftedRatings in = shift_ratings(ratings, op, CoRated);
   constexpr std::int32_t kBlock = NeighborLists::kGroupUsers;  // users per task
   const auto num_blocks = static_cast<std::size_t>((num_u + kBlock - 1) / kBlock);
   run_blocks(num_blocks, threads, [&] {
-    return [&, scratch = FusedScratch(), selector = RowSelector(keep, options.max_neighbors)](std::size_t b) mutable {
+    return [&, scratch = FusedScratch(), selector = RowSelector(keep, options.max_neighbors),
+            rows = GroupRows()](std::size_t b) mutable {
       const auto first = static_cast<std::int32_t>(b) * kBlock;
       const std::int32_t last = std::min(num_u, first + kBlock);
+      rows.start(first);
       for (std::int32_t u = first; u < last; ++u) {
         selector.reset();
         scratch.row<CoRated>(in, ratings, options, op, u, /*above_u=*/false, selector);
-        row_done(u, selector.finish());
+        rows.add_row(selector.finish());
       }
+      group_done(rows);
     };
   });
 }
@@ -663,28 +697,24 @@ struct DenseRowSink {
 
 /// What RowSelector keeps of a whole row of similarities (row[v] = sim(u, v),
 /// 0 for none), users ascending, without sorting: the candidates are
-/// compacted in user order (branch-free), and a top-M cut finds the M-th
-/// best value t and keeps, in order, every value above t and the first
-/// (lowest-index) ties at t until M are kept. values: scratch.
-inline void select_from_row(const double* row, std::int32_t num_u, RowKeep keep, int max_neighbors,
-                            std::vector<Candidate>& kept, std::vector<double>& values) {
-  kept.resize(static_cast<std::size_t>(num_u));
+/// compacted in user order (branch-free) into kept, and a top-M cut finds
+/// the M-th best value t and keeps, in order, every value above t and the
+/// first (lowest-index) ties at t until M are kept. kept and values: scratch
+/// of num_u entries. Returns how many are kept.
+inline std::size_t select_from_row(const double* row, std::int32_t num_u, RowKeep keep, int max_neighbors, Candidate* kept,
+                                   double* values) {
   std::size_t count = 0;
   for (std::int32_t v = 0; v < num_u; ++v) {
     const double s = row[v];
     kept[count] = {v, s};
+    values[count] = s;
     count += (keep == RowKeep::nonzero ? s != 0.0 : s > 0.0) ? 1 : 0;
   }
-  kept.resize(count);
   const auto limit = static_cast<std::size_t>(max_neighbors);
-  if (keep != RowKeep::top_positive || limit == 0 || count <= limit) return;
-  values.resize(count);
-  for (std::size_t e = 0; e < count; ++e) values[e] = kept[e].similarity;
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(limit) - 1, values.end(),
-                   [](double a, double b) { return a > b; });
+  if (keep != RowKeep::top_positive || limit == 0 || count <= limit) return count;
+  std::nth_element(values, values + limit - 1, values + count, [](double a, double b) { return a > b; });
   const double t = values[limit - 1];
-  std::size_t ties = limit - static_cast<std::size_t>(std::count_if(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(limit),
-                                                                    [t](double x) { return x > t; }));
+  std::size_t ties = limit - static_cast<std::size_t>(std::count_if(values, values + limit, [t](double x) { return x > t; }));
   std::size_t m = 0;
   for (std::size_t e = 0; e < count; ++e) {
     const Candidate c = kept[e];
@@ -693,7 +723,7 @@ inline void select_from_row(const double* row, std::int32_t num_u, RowKeep keep,
     kept[m] = c;
     m += c.similarity > t || tie ? 1 : 0;
   }
-  kept.resize(m);
+  return m;
 }
 
 /// Upper-triangle kernel, for small U: the fused rows, but row u only for
@@ -702,9 +732,9 @@ inline void select_from_row(const double* row, std::int32_t num_u, RowKeep keep,
 /// bit for bit (every sum runs over the same items in the same order), so
 /// the lower triangle is a mirror of the upper one. Then each row is cut
 /// like the fused kernel's, scanning v in order.
-template <bool CoRated, typename RowDone>
+template <bool CoRated, typename GroupDone>
 void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
-                                    RowKeep keep, int threads, RowDone& row_done) {
+                                    RowKeep keep, int threads, GroupDone& group_done) {
   const std::int32_t num_u = ratings.num_users();
   const auto stride = static_cast<std::size_t>(num_u);
   ShiftedRatings in = shift_ratings(ratings, op, CoRated);
@@ -733,7 +763,7 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
   // Each block of rows copies its lower triangle from the upper one (which
   // nothing writes any more) in kBlock x kBlock tiles, then cuts its rows.
   run_blocks(num_blocks, threads, [&] {
-    return [&, kept = std::vector<Candidate>(), values = std::vector<double>()](std::size_t b) mutable {
+    return [&, kept = std::vector<Candidate>(stride), values = std::vector<double>(stride), rows = GroupRows()](std::size_t b) mutable {
       const auto first = static_cast<std::int32_t>(b) * kBlock;
       const std::int32_t last = std::min(num_u, first + kBlock);
       for (std::int32_t w_begin = 0; w_begin < last; w_begin += kBlock)
@@ -741,10 +771,13 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
           for (std::int32_t w = w_begin; w < std::min(w_begin + kBlock, u); ++w)
             sim[static_cast<std::size_t>(u) * stride + static_cast<std::size_t>(w)] =
                 sim[static_cast<std::size_t>(w) * stride + static_cast<std::size_t>(u)];
+      rows.start(first);
       for (std::int32_t u = first; u < last; ++u) {
-        select_from_row(sim.get() + static_cast<std::size_t>(u) * stride, num_u, keep, options.max_neighbors, kept, values);
-        row_done(u, kept);
+        const std::size_t count = select_from_row(sim.get() + static_cast<std::size_t>(u) * stride, num_u, keep,
+                                                  options.max_neighbors, kept.data(), values.data());
+        rows.add_row(kept.data(), count);
       }
+      group_done(rows);
     };
   });
 }
@@ -755,9 +788,9 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
 /// results fit block_budget. Slower than the fused kernel
 /// (each product allocates, sorts and transposes its result); kept as the
 /// reference the fused kernel is tested against.
-template <typename RowDone>
+template <typename GroupDone>
 void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
-                           RowKeep keep, int threads, std::size_t block_budget, RowDone& row_done) {
+                           RowKeep keep, int threads, std::size_t block_budget, GroupDone& group_done) {
   const std::int32_t num_u = ratings.num_users();
   const bool co_rated = options.mean == PearsonMean::co_rated;
 
@@ -783,7 +816,7 @@ void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& opti
   const std::size_t num_blocks = block_start.size() - 1;
 
   run_blocks(num_blocks, threads, [&] {
-    return [&, selector = RowSelector(keep, options.max_neighbors)](std::size_t b) mutable {
+    return [&, selector = RowSelector(keep, options.max_neighbors), rows = GroupRows()](std::size_t b) mutable {
       const std::int32_t first = block_start[b];
       const std::int32_t last = block_start[b + 1];
       const SparseRows ones = block_rows(ratings, op, first, last, [](double) { return 1.0; });    // (B, I)
@@ -807,6 +840,7 @@ void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& opti
 
       for (std::int32_t r = 0; r < last - first; ++r) {
         const std::int32_t u = first + r;
+        if (u % NeighborLists::kGroupUsers == 0) rows.start(u);
         selector.reset();
         for (int e = count.outerIndexPtr()[r]; e < count.outerIndexPtr()[r + 1]; ++e) {
           const std::int32_t v = count.innerIndexPtr()[e];
@@ -823,7 +857,8 @@ void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& opti
           selector.offer(v, pair_similarity(options, s, op.norm[static_cast<std::size_t>(u)],
                                             op.norm[static_cast<std::size_t>(v)]));
         }
-        row_done(u, selector.finish());
+        rows.add_row(selector.finish());
+        if ((u + 1) % NeighborLists::kGroupUsers == 0 || u + 1 == num_u) group_done(rows);
       }
     };
   });
@@ -837,8 +872,14 @@ inline std::size_t working_bytes(const Ratings& ratings, const SimilarityOptions
   const auto num_r = static_cast<double>(ratings.num_ratings());
   const auto num_ui = static_cast<double>(ratings.num_users()) + ratings.num_items() + 2.0;
   const double threads = resolve_threads(options.threads);
-  if (options.kernel == SimilarityKernel::eigen_products) return static_cast<std::size_t>(3.0 * (12.0 * num_r + 4.0 * num_ui));
-  const double scratch = 2.0 * 64.0 * 1024.0 * 1.25 + 32.0 * options.max_neighbors;  // float and double tiles, selector
+  // A group's rows before they are set, per thread.
+  const double row_bound = std::max(0.0, options.max_neighbors > 0 ? std::min<double>(options.max_neighbors, ratings.num_users() - 1.0)
+                                                                   : ratings.num_users() - 1.0);
+  const double staged = static_cast<double>(NeighborLists::kGroupUsers) * sizeof(Candidate) * row_bound;
+  if (options.kernel == SimilarityKernel::eigen_products)
+    return static_cast<std::size_t>(3.0 * (12.0 * num_r + 4.0 * num_ui) + threads * staged);
+  // Float and double tiles, the selector.
+  const double scratch = 2.0 * 64.0 * 1024.0 * 1.25 + 32.0 * options.max_neighbors + staged;
   return static_cast<std::size_t>(20.0 * num_r + ratings.num_users() + threads * scratch);
 }
 
@@ -887,15 +928,15 @@ inline SimilarityKernel choose_kernel(const Ratings& ratings, const SimilarityOp
 }
 
 /// Computes sim(u, v) for every user u and every v != u sharing at least one
-/// item and calls row_done(u, kept) once per u with the similarities `keep`
-/// selects, users ascending. row_done runs concurrently for different u, but
-/// the users of one group of NeighborLists::kGroupUsers arrive in order on
-/// one thread. result_bytes: what the caller will hold for the results (they
-/// and working_bytes must fit the budget). Throws InputError
-/// "input.bad_option" for invalid options, "input.over_budget".
-template <typename RowDone>
-void for_each_similarity_row(const Ratings& ratings, const SimilarityOptions& options, RowKeep keep,
-                             std::size_t result_bytes, RowDone&& row_done) {
+/// item and calls group_done(rows) once per group of
+/// NeighborLists::kGroupUsers users with the similarities `keep` selects
+/// (GroupRows: a row per user, users ascending). group_done runs
+/// concurrently for different groups. result_bytes: what the caller will
+/// hold for the results (they and working_bytes must fit the budget).
+/// Throws InputError "input.bad_option" for invalid options, "input.over_budget".
+template <typename GroupDone>
+void for_each_similarity_group(const Ratings& ratings, const SimilarityOptions& options, RowKeep keep,
+                               std::size_t result_bytes, GroupDone&& group_done) {
   check_similarity_options(options);
   const std::size_t fixed = working_bytes(ratings, options) + result_bytes;
   if (fixed > options.memory_budget_bytes) throw over_budget("the similarity computation", fixed, options.memory_budget_bytes);
@@ -905,15 +946,15 @@ void for_each_similarity_row(const Ratings& ratings, const SimilarityOptions& op
   const int threads = resolve_threads(options.threads);
   const bool co_rated = options.mean == PearsonMean::co_rated;
   if (eigen)
-    similarity_rows_eigen(ratings, options, op, keep, threads, options.memory_budget_bytes - fixed, row_done);
+    similarity_rows_eigen(ratings, options, op, keep, threads, options.memory_budget_bytes - fixed, group_done);
   else if (kernel == SimilarityKernel::upper_triangle && co_rated)
-    similarity_rows_upper_triangle<true>(ratings, options, op, keep, threads, row_done);
+    similarity_rows_upper_triangle<true>(ratings, options, op, keep, threads, group_done);
   else if (kernel == SimilarityKernel::upper_triangle)
-    similarity_rows_upper_triangle<false>(ratings, options, op, keep, threads, row_done);
+    similarity_rows_upper_triangle<false>(ratings, options, op, keep, threads, group_done);
   else if (co_rated)
-    similarity_rows_fused<true>(ratings, options, op, keep, threads, row_done);
+    similarity_rows_fused<true>(ratings, options, op, keep, threads, group_done);
   else
-    similarity_rows_fused<false>(ratings, options, op, keep, threads, row_done);
+    similarity_rows_fused<false>(ratings, options, op, keep, threads, group_done);
 }
 
 }  // namespace detail
@@ -929,18 +970,18 @@ inline NeighborLists compute_neighbors(const Ratings& ratings, const SimilarityO
   NeighborLists lists(ratings.num_users());
   const std::size_t bound = detail::list_bytes_bound(ratings, options);
   if (bound > 0) {
-    detail::for_each_similarity_row(ratings, options, detail::RowKeep::top_positive, bound,
-                                    [&](std::int32_t u, const std::vector<detail::Candidate>& kept) { lists.append(u, kept); });
+    detail::for_each_similarity_group(ratings, options, detail::RowKeep::top_positive, bound,
+                                      [&](const detail::GroupRows& rows) { lists.set_group(rows); });
     return lists;
   }
   // Every positive neighbour: the lists' size is known only as they grow.
   const std::size_t room = options.memory_budget_bytes - std::min(options.memory_budget_bytes, detail::working_bytes(ratings, options));
   std::atomic<std::size_t> kept_bytes{static_cast<std::size_t>(ratings.num_users()) * sizeof(std::uint32_t)};
-  detail::for_each_similarity_row(ratings, options, detail::RowKeep::top_positive, 0,
-                                  [&](std::int32_t u, const std::vector<detail::Candidate>& kept) {
-    const std::size_t bytes = kept_bytes += kept.size() * (sizeof(std::int32_t) + sizeof(double));
+  detail::for_each_similarity_group(ratings, options, detail::RowKeep::top_positive, 0,
+                                    [&](const detail::GroupRows& rows) {
+    const std::size_t bytes = kept_bytes += rows.size() * (sizeof(std::int32_t) + sizeof(double));
     if (bytes > room) throw detail::over_budget("keeping every positive neighbour", bytes, room);
-    lists.append(u, kept);
+    lists.set_group(rows);
   });
   return lists;
 }
@@ -957,9 +998,11 @@ inline Matrix<double> similarity_matrix(const Ratings& ratings, const Similarity
                                         " similarity matrix exceeds the memory budget; use compute_neighbors");
   const auto matrix_bytes = static_cast<std::size_t>(num_u * num_u * sizeof(double));
   Matrix<double> sim = Matrix<double>::Zero(ratings.num_users(), ratings.num_users());  // (U, U)
-  detail::for_each_similarity_row(ratings, options, detail::RowKeep::nonzero, matrix_bytes,
-                                  [&](std::int32_t u, const std::vector<detail::Candidate>& row) {
-    for (const detail::Candidate& c : row) sim(u, c.user) = c.similarity;
+  detail::for_each_similarity_group(ratings, options, detail::RowKeep::nonzero, matrix_bytes,
+                                    [&](const detail::GroupRows& rows) {
+    for (std::int32_t r = 0; r < rows.rows(); ++r)
+      for (std::size_t e = rows.offsets[static_cast<std::size_t>(r)]; e < rows.offsets[static_cast<std::size_t>(r) + 1]; ++e)
+        sim(rows.first_user + r, rows.users[e]) = rows.similarities[e];
   });
   return sim;
 }
