@@ -394,6 +394,8 @@ inline bool better_neighbor(const Candidate& a, const Candidate& b) {
 /// not a sort. The result is the same set as sorting every candidate.
 class RowSelector {
  public:
+  static constexpr bool kWholeTile = false;  // takes the pairs one by one (fused_row)
+
   RowSelector(RowKeep keep, int max_neighbors) : keep_(keep), limit_(static_cast<std::size_t>(max_neighbors)) {}
 
   void reset() {
@@ -560,12 +562,44 @@ std::size_t accumulate_tile(const Ratings& ratings, const ShiftedRatings& in, co
   return count;
 }
 
+/// pair_similarity for every pair of a tile of sums, writing out[slot]: the
+/// same operations on the same values, so the same results bit for bit,
+/// but with no branch per pair (a tile mixes pairs that do and do not
+/// count, unpredictably). Pairs with fewer than `fewest` items, flat
+/// ratings or a zero norm are computed on harmless stand-ins and set to 0.
+/// norm_v: the user-mean denominators of the tile's users; factor[n]: the
+/// shrinkage factor of n co-rated items.
+template <typename T, bool CoRated>
+void tile_similarities(const PairSums<T>* sums, std::int32_t width, T fewest, double norm_u, const double* norm_v,
+                       const double* factor, double* out) {
+  for (std::int32_t slot = 0; slot < width; ++slot) {
+    const PairSums<T>& s = sums[slot];
+    const double n = s.n;
+    bool ok = false;
+    double sim = 0.0;
+    if constexpr (CoRated) {
+      const double p = s.p, su = s.su, sv = s.sv, qu = s.qu, qv = s.qv;
+      double num = n * p - su * sv;
+      const double den_u = n * qu - su * su;
+      const double den_v = n * qv - sv * sv;
+      ok = s.n >= fewest && den_u > kPearsonZeroTolerance * n * qu && den_v > kPearsonZeroTolerance * n * qv;
+      num = std::abs(num) <= kPearsonZeroTolerance * n * std::sqrt(qu * qv) ? 0.0 : num;
+      sim = num / std::sqrt(ok ? den_u * den_v : 1.0);
+    } else {
+      const double den = norm_u * norm_v[slot];
+      ok = s.n >= fewest && den > 0.0;
+      sim = s.p / (ok ? den : 1.0);
+    }
+    out[slot] = ok ? std::max(-1.0, std::min(1.0, sim)) * factor[static_cast<std::size_t>(s.n)] : 0.0;
+  }
+}
+
 /// Row u of the fused kernel for every user v, or only for v > u when
 /// above_u (then in.item_position must be filled), in tiles of users
 /// so the sums being updated stay in cache; each tile's touched pairs become
-/// similarities and are offered to the sink (a RowSelector, or a row of the
-/// dense matrix), and the sums are cleared for the next tile. The sink's
-/// floor() is the similarity a pair must beat to matter.
+/// similarities and are offered to a RowSelector, whose floor() is the
+/// similarity a pair must beat to matter (or a DenseRowSink takes the
+/// whole tile), and the sums are cleared for the next tile.
 template <typename T, bool CoRated, typename Sink>
 void fused_row(const ShiftedRatings& in, const Ratings& ratings, const SimilarityOptions& options,
                const PearsonOperands& op, std::int32_t u, bool above_u, std::vector<std::size_t>& cursor,
@@ -585,32 +619,40 @@ void fused_row(const ShiftedRatings& in, const Ratings& ratings, const Similarit
   const T fewest = static_cast<T>(std::max(options.min_support, CoRated ? 2 : 1));
   const double norm_u = op.norm[static_cast<std::size_t>(u)];
   for (std::int32_t v_begin = above_u ? u + 1 : 0; v_begin < num_u; v_begin += TileScratch<T>::kTile) {
-    // Under shrinkage, once the top-M cut is known, pairs with too few
-    // co-rated items cannot reach it: skipped without computing them.
-    const auto needed_now = [&] { return std::max(fewest, static_cast<T>(fewest_for_floor(options, sink.floor()))); };
-    T needed = needed_now();
     const std::int32_t v_end = num_u - v_begin > TileScratch<T>::kTile ? v_begin + TileScratch<T>::kTile : num_u;
     const std::size_t count = accumulate_tile<T, CoRated>(ratings, in, user_items, raters, rater_x, u, v_begin, v_end,
                                                           cursor.data(), scratch.sums.data(), scratch.touched.data());
-    // Most touched pairs share one or two items: pick the few worth a
-    // similarity without a branch per pair (each slot is written, and kept
-    // by advancing the count), then compute those, then clear the tile.
-    std::int32_t* picked = scratch.picked.data();
-    std::size_t num_picked = 0;
-    for (std::size_t t = 0; t < count; ++t) {
-      const std::int32_t slot = scratch.touched[t];
-      picked[num_picked] = slot;
-      num_picked += scratch.sums[static_cast<std::size_t>(slot)].n >= needed ? 1 : 0;
+    if constexpr (Sink::kWholeTile) {
+      // Every pair of the tile gets its similarity (0 where too few items
+      // join it), in order, then the tile is cleared.
+      tile_similarities<T, CoRated>(scratch.sums.data(), v_end - v_begin, fewest, norm_u, op.norm.data() + v_begin,
+                                    sink.factor, sink.row + v_begin);
+      std::fill(scratch.sums.begin(), scratch.sums.begin() + (v_end - v_begin), PairSums<T>{});
+    } else {
+      // Under shrinkage, once the top-M cut is known, pairs with too few
+      // co-rated items cannot reach it: skipped without computing them.
+      const auto needed_now = [&] { return std::max(fewest, static_cast<T>(fewest_for_floor(options, sink.floor()))); };
+      T needed = needed_now();
+      // Most touched pairs share one or two items: pick the few worth a
+      // similarity without a branch per pair (each slot is written, and kept
+      // by advancing the count), then compute those, then clear the tile.
+      std::int32_t* picked = scratch.picked.data();
+      std::size_t num_picked = 0;
+      for (std::size_t t = 0; t < count; ++t) {
+        const std::int32_t slot = scratch.touched[t];
+        picked[num_picked] = slot;
+        num_picked += scratch.sums[static_cast<std::size_t>(slot)].n >= needed ? 1 : 0;
+      }
+      for (std::size_t t = 0; t < num_picked; ++t) {
+        const PairSums<T>& s = scratch.sums[static_cast<std::size_t>(picked[t])];
+        const std::int32_t v = v_begin + picked[t];
+        if (s.n < needed || v == u) continue;  // needed may have risen since
+        const CoRatingStats d{s.n, s.p, s.su, s.sv, s.qu, s.qv};
+        if (sink.offer(v, pair_similarity(options, d, norm_u, op.norm[static_cast<std::size_t>(v)])))
+          needed = needed_now();
+      }
+      for (std::size_t t = 0; t < count; ++t) scratch.sums[static_cast<std::size_t>(scratch.touched[t])] = PairSums<T>{};
     }
-    for (std::size_t t = 0; t < num_picked; ++t) {
-      const PairSums<T>& s = scratch.sums[static_cast<std::size_t>(picked[t])];
-      const std::int32_t v = v_begin + picked[t];
-      if (s.n < needed || v == u) continue;  // needed may have risen since
-      const CoRatingStats d{s.n, s.p, s.su, s.sv, s.qu, s.qv};
-      if (sink.offer(v, pair_similarity(options, d, norm_u, op.norm[static_cast<std::size_t>(v)])))
-        needed = needed_now();
-    }
-    for (std::size_t t = 0; t < count; ++t) scratch.sums[static_cast<std::size_t>(scratch.touched[t])] = PairSums<T>{};
   }
 }
 
@@ -685,15 +727,58 @@ void similarity_rows_fused(const Ratings& ratings, const SimilarityOptions& opti
 }
 
 /// Where the upper-triangle kernel's rows put their similarities: row u of
-/// the dense matrix, every value (the cut comes after mirroring).
+/// the dense matrix, written whole tile by tile, every value (the cut comes
+/// after mirroring).
 struct DenseRowSink {
-  double* row;  // (U)
+  static constexpr bool kWholeTile = true;
+  double* row;           // (U)
+  const double* factor;  // (most items of a user + 1) shrinkage factor by co-rated count
   double floor() const { return -std::numeric_limits<double>::infinity(); }
-  bool offer(std::int32_t v, double similarity) {
-    row[v] = similarity;
-    return false;
-  }
 };
+
+/// The (k + 1)-th largest of a[0, n), k < n; reorders a. Quickselect whose
+/// partitions move every element without a branch on its value (a row's
+/// similarities are in random order, so a branch per comparison would be
+/// mispredicted half the time); values equal to the pivot are set apart so
+/// repeated values end the search. Falls back to std::nth_element if the
+/// pivots keep being poor.
+inline double kth_largest(double* a, std::size_t n, std::size_t k) {
+  for (int rounds = 0; n > 32; ++rounds) {
+    if (rounds == 64) {
+      std::nth_element(a, a + k, a + n, [](double x, double y) { return x > y; });
+      return a[k];
+    }
+    double lo = a[0], mid = a[n / 2], hi = a[n - 1];  // median of three
+    if (lo > mid) std::swap(lo, mid);
+    if (mid > hi) std::swap(mid, hi);
+    if (lo > mid) std::swap(lo, mid);
+    const double pivot = mid;
+    std::size_t greater = 0;  // a[0, greater) > pivot
+    for (std::size_t i = 0; i < n; ++i) {
+      const double x = a[i];
+      a[i] = a[greater];
+      a[greater] = x;
+      greater += x > pivot ? 1 : 0;
+    }
+    if (k < greater) {
+      n = greater;
+      continue;
+    }
+    std::size_t equal = greater;  // a[greater, equal) == pivot
+    for (std::size_t i = greater; i < n; ++i) {
+      const double x = a[i];
+      a[i] = a[equal];
+      a[equal] = x;
+      equal += x == pivot ? 1 : 0;
+    }
+    if (k < equal) return pivot;
+    a += equal;
+    n -= equal;
+    k -= equal;
+  }
+  std::sort(a, a + n, [](double x, double y) { return x > y; });
+  return a[k];
+}
 
 /// What RowSelector keeps of a whole row of similarities (row[v] = sim(u, v),
 /// 0 for none), users ascending, without sorting: the candidates are
@@ -712,9 +797,9 @@ inline std::size_t select_from_row(const double* row, std::int32_t num_u, RowKee
   }
   const auto limit = static_cast<std::size_t>(max_neighbors);
   if (keep != RowKeep::top_positive || limit == 0 || count <= limit) return count;
-  std::nth_element(values, values + limit - 1, values + count, [](double a, double b) { return a > b; });
-  const double t = values[limit - 1];
-  std::size_t ties = limit - static_cast<std::size_t>(std::count_if(values, values + limit, [t](double x) { return x > t; }));
+  const double t = kth_largest(values, count, limit - 1);
+  std::size_t ties = limit;  // how many of the values equal to t are kept: M minus those above t
+  for (std::size_t e = 0; e < count; ++e) ties -= kept[e].similarity > t ? 1 : 0;
   std::size_t m = 0;
   for (std::size_t e = 0; e < count; ++e) {
     const Candidate c = kept[e];
@@ -739,6 +824,10 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
   const auto stride = static_cast<std::size_t>(num_u);
   ShiftedRatings in = shift_ratings(ratings, op, CoRated);
   locate_by_item(ratings, in);
+  std::size_t most_items = 0;
+  for (std::int32_t u = 0; u < num_u; ++u) most_items = std::max(most_items, ratings.user_end(u) - ratings.user_begin(u));
+  std::vector<double> factor(most_items + 1);  // (most items + 1) by co-rated count
+  for (std::size_t n = 0; n <= most_items; ++n) factor[n] = shrinkage_factor(options, static_cast<double>(n));
   // (U, U): row u at u * U; 0 = no similarity. Not cleared here: each row's
   // thread writes every cell of it (faulting its pages in, in parallel).
   const std::unique_ptr<double[]> sim(new double[stride * stride]);
@@ -753,8 +842,8 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
       const std::int32_t last = std::min(num_u, first + kBlock);
       for (std::int32_t u = first; u < last; ++u) {
         double* row = sim.get() + static_cast<std::size_t>(u) * stride;
-        std::fill(row + u, row + num_u, 0.0);  // the diagonal and the pairs no item joins
-        DenseRowSink sink{row};
+        row[u] = 0.0;  // the rest of the row's upper part is written whole
+        DenseRowSink sink{row, factor.data()};
         scratch.row<CoRated>(in, ratings, options, op, u, /*above_u=*/true, sink);
       }
     };
