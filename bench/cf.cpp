@@ -66,10 +66,11 @@ double item_pair_terms(const Ratings& r) {
   return terms;
 }
 
-/// Top-200 neighbour lists for every user with the fused kernel (users/s; pair_terms = sum over items of raters^2).
+/// Top-200 neighbour lists for every user with the fused row kernel (users/s; pair_terms = sum over items of raters^2).
 void BM_NeighborsFused(benchmark::State& state) {
   const Ratings& r = synthetic(static_cast<std::int32_t>(state.range(0)));
   SimilarityOptions o;
+  o.kernel = SimilarityKernel::fused;
   o.threads = static_cast<int>(state.range(1));
   for (auto _ : state) benchmark::DoNotOptimize(compute_neighbors(r, o));
   state.SetItemsProcessed(state.iterations() * r.num_users());
@@ -77,6 +78,20 @@ void BM_NeighborsFused(benchmark::State& state) {
   state.counters["pair_terms"] = item_pair_terms(r);
 }
 BENCHMARK(BM_NeighborsFused)->ArgsProduct({{1000, 10000}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// The same lists with the upper-triangle kernel (each pair once, into a
+/// dense matrix; what the automatic choice runs up to 2896 users), with
+/// top-200 lists (arg 2 = 200) or every positive neighbour (0, as Surprise).
+void BM_NeighborsUpperTriangle(benchmark::State& state) {
+  const Ratings& r = synthetic(static_cast<std::int32_t>(state.range(0)));
+  SimilarityOptions o;
+  o.kernel = SimilarityKernel::upper_triangle;
+  o.threads = static_cast<int>(state.range(1));
+  o.max_neighbors = static_cast<int>(state.range(2));
+  for (auto _ : state) benchmark::DoNotOptimize(compute_neighbors(r, o));
+  state.SetItemsProcessed(state.iterations() * r.num_users());
+}
+BENCHMARK(BM_NeighborsUpperTriangle)->ArgsProduct({{1000}, {1, 2}, {200, 0}})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 /// The same lists with the user-mean formula (two statistics instead of six).
 void BM_NeighborsFusedUserMean(benchmark::State& state) {
@@ -116,6 +131,23 @@ void BM_Predict(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pairs.size()));
 }
 BENCHMARK(BM_Predict)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+
+/// The same predictions through predict_many, one thread: grouped by user,
+/// each user's similarities spread over a dense row (predictions/s).
+void BM_PredictMany(benchmark::State& state) {
+  const Ratings& r = synthetic(static_cast<std::int32_t>(state.range(0)));
+  static std::map<std::int64_t, std::unique_ptr<UserKnn>> models;
+  auto& model = models[state.range(0)];
+  if (!model) model = std::make_unique<UserKnn>(r, KnnOptions{});
+  std::mt19937_64 rng(7);
+  std::vector<std::pair<std::int32_t, std::int32_t>> pairs(1000);
+  for (auto& p : pairs)
+    p = {static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(r.num_users())),
+         static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(r.num_items()))};
+  for (auto _ : state) benchmark::DoNotOptimize(model->predict_many(pairs, 1));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pairs.size()));
+}
+BENCHMARK(BM_PredictMany)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
 
 /// Top-10 recommendations for seeded users (users/s).
 void BM_Recommend(benchmark::State& state) {
