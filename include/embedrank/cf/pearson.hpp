@@ -29,6 +29,7 @@
 
 #include "embedrank/cf/ratings.hpp"
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/large_array.hpp"
 #include "embedrank/core/parallel.hpp"
 #include "embedrank/core/tensor.hpp"
 
@@ -830,7 +831,7 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
   for (std::size_t n = 0; n <= most_items; ++n) factor[n] = shrinkage_factor(options, static_cast<double>(n));
   // (U, U): row u at u * U; 0 = no similarity. Not cleared here: each row's
   // thread writes every cell of it (faulting its pages in, in parallel).
-  const std::unique_ptr<double[]> sim(new double[stride * stride]);
+  LargeArray<double> sim(stride * stride);
   constexpr std::int32_t kBlock = NeighborLists::kGroupUsers;  // users per task
   const auto num_blocks = static_cast<std::size_t>((num_u + kBlock - 1) / kBlock);
 
@@ -841,7 +842,7 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
       const auto first = static_cast<std::int32_t>(b) * kBlock;
       const std::int32_t last = std::min(num_u, first + kBlock);
       for (std::int32_t u = first; u < last; ++u) {
-        double* row = sim.get() + static_cast<std::size_t>(u) * stride;
+        double* row = sim.data() + static_cast<std::size_t>(u) * stride;
         row[u] = 0.0;  // the rest of the row's upper part is written whole
         DenseRowSink sink{row, factor.data()};
         scratch.row<CoRated>(in, ratings, options, op, u, /*above_u=*/true, sink);
@@ -862,7 +863,7 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
                 sim[static_cast<std::size_t>(w) * stride + static_cast<std::size_t>(u)];
       rows.start(first);
       for (std::int32_t u = first; u < last; ++u) {
-        const std::size_t count = select_from_row(sim.get() + static_cast<std::size_t>(u) * stride, num_u, keep,
+        const std::size_t count = select_from_row(sim.data() + static_cast<std::size_t>(u) * stride, num_u, keep,
                                                   options.max_neighbors, kept.data(), values.data());
         rows.add_row(kept.data(), count);
       }
