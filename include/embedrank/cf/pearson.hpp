@@ -141,7 +141,8 @@ struct GroupRows {
 /// Top-M neighbours per user. A user is never their own neighbour. Stored in
 /// groups of kGroupUsers consecutive users, each group set once, in its
 /// exact size, by the thread that computed it, so the lists are never
-/// copied into one array (which would briefly need twice their memory).
+/// copied into one array (which would briefly need twice their memory);
+/// the groups' entries are slices of a few large blocks (SliceArena).
 class NeighborLists {
  public:
   static constexpr std::int32_t kGroupUsers = 64;
@@ -150,6 +151,8 @@ class NeighborLists {
   /// Empty lists for num_users users.
   explicit NeighborLists(std::int32_t num_users)
       : num_users_(num_users), groups_(static_cast<std::size_t>((num_users + kGroupUsers - 1) / kGroupUsers)) {}
+  NeighborLists(NeighborLists&&) = default;
+  NeighborLists& operator=(NeighborLists&&) = default;
 
   std::int32_t num_users() const { return num_users_; }
 
@@ -158,7 +161,7 @@ class NeighborLists {
     const auto r = static_cast<std::size_t>(u % kGroupUsers);
     if (r + 1 >= g.offsets.size()) return {};
     const std::uint32_t first = g.offsets[r];
-    return {g.users.data() + first, g.similarities.data() + first, g.offsets[r + 1] - first};
+    return {g.users + first, g.similarities + first, g.offsets[r + 1] - first};
   }
 
   /// sim(u, v) if v is among u's kept neighbours, else 0 (binary search).
@@ -172,16 +175,15 @@ class NeighborLists {
   /// Neighbours kept over all users.
   std::size_t total() const {
     std::size_t sum = 0;
-    for (const Group& g : groups_) sum += g.users.size();
+    for (const Group& g : groups_) sum += g.size;
     return sum;
   }
 
-  /// Bytes held by the lists.
+  /// Bytes held by the lists (the blocks their entries are carved from included).
   std::size_t memory_bytes() const {
-    std::size_t bytes = groups_.capacity() * sizeof(Group);
-    for (const Group& g : groups_)
-      bytes += g.offsets.capacity() * sizeof(std::uint32_t) + g.users.capacity() * sizeof(std::int32_t) +
-               g.similarities.capacity() * sizeof(double);
+    std::size_t bytes = groups_.capacity() * sizeof(Group) + store_->users.reserved_bytes() +
+                        store_->similarities.reserved_bytes();
+    for (const Group& g : groups_) bytes += g.offsets.capacity() * sizeof(std::uint32_t);
     return bytes;
   }
 
@@ -199,18 +201,29 @@ class NeighborLists {
     Group& g = groups_[static_cast<std::size_t>(first / kGroupUsers)];
     g.offsets.resize(rows.offsets.size());
     for (std::size_t r = 0; r < rows.offsets.size(); ++r) g.offsets[r] = static_cast<std::uint32_t>(rows.offsets[r]);
-    g.users.assign(rows.users.begin(), rows.users.end());
-    g.similarities.assign(rows.similarities.begin(), rows.similarities.end());
+    g.size = rows.size();
+    std::int32_t* users = store_->users.allocate(g.size);
+    double* similarities = store_->similarities.allocate(g.size);
+    std::copy(rows.users.begin(), rows.users.end(), users);
+    std::copy(rows.similarities.begin(), rows.similarities.end(), similarities);
+    g.users = users;
+    g.similarities = similarities;
   }
 
  private:
   struct Group {
-    std::vector<std::uint32_t> offsets;    // (users in the group + 1) into users / similarities
-    std::vector<std::int32_t> users;       // (kept in the group)
-    std::vector<double> similarities;      // (kept in the group)
+    std::vector<std::uint32_t> offsets;      // (users in the group + 1) into users / similarities
+    const std::int32_t* users = nullptr;     // (size) in store_
+    const double* similarities = nullptr;    // (size) in store_
+    std::size_t size = 0;
+  };
+  struct Store {
+    SliceArena<std::int32_t> users;
+    SliceArena<double> similarities;
   };
   std::int32_t num_users_ = 0;
-  std::vector<Group> groups_;  // (ceil(U / kGroupUsers))
+  std::vector<Group> groups_;                          // (ceil(U / kGroupUsers))
+  std::unique_ptr<Store> store_ = std::make_unique<Store>();
 };
 
 namespace detail {

@@ -7,10 +7,14 @@
 /// of the fit. Where the advice is not available or refused it is plain
 /// memory, with the same behaviour.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <type_traits>
+#include <vector>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -54,6 +58,39 @@ class LargeArray {
  private:
   T* data_ = nullptr;
   std::size_t size_ = 0;
+};
+
+/// Hands out slices of LargeArray blocks to concurrent callers (a bump
+/// pointer under a mutex): results built piece by piece by several threads
+/// land in a few huge-page-backed blocks instead of thousands of separate
+/// allocations, each faulted in page by page. Blocks grow with what has
+/// been handed out, from 4 MiB to 256 MiB; a block's unused tail is left
+/// when a slice does not fit. Slices live as long as the arena.
+template <typename T>
+class SliceArena {
+ public:
+  /// count uninitialised values. Throws std::bad_alloc.
+  T* allocate(std::size_t count) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (blocks_.empty() || used_ + count > blocks_.back()->size()) {
+      const std::size_t smallest = (std::size_t{4} << 20) / sizeof(T), largest = (std::size_t{256} << 20) / sizeof(T);
+      blocks_.push_back(std::make_unique<LargeArray<T>>(std::max(count, std::min(largest, std::max(smallest, reserved_)))));
+      reserved_ += blocks_.back()->size();
+      used_ = 0;
+    }
+    T* slice = blocks_.back()->data() + used_;
+    used_ += count;
+    return slice;
+  }
+
+  /// Bytes of the blocks.
+  std::size_t reserved_bytes() const { return reserved_ * sizeof(T); }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<LargeArray<T>>> blocks_;
+  std::size_t used_ = 0;      // values handed out from the last block
+  std::size_t reserved_ = 0;  // values in all blocks
 };
 
 }  // namespace embedrank
