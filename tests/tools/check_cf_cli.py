@@ -22,7 +22,7 @@ def main(cli: str, data: Path, work: Path) -> int:
             if setting == "default":
                 expected[(algo, user, item)] = prediction
     work.mkdir(parents=True, exist_ok=True)
-    failures, compared = [], 0
+    failures, compared, largest = [], 0, 0.0
     for algo in ("knn_basic", "knn_with_means", "knn_with_zscore"):
         out = work / f"cf_cli_{algo}.tsv"
         subprocess.run([cli, "--train", str(data / "synthetic_train.tsv"), "--test", str(data / "synthetic_test.tsv"),
@@ -34,9 +34,10 @@ def main(cli: str, data: Path, work: Path) -> int:
                 if key not in expected:
                     continue
                 compared += 1
+                largest = max(largest, abs(float(row["prediction"]) - expected[key]))
                 if abs(float(row["prediction"]) - expected[key]) > 1e-9:
                     failures.append(f"{key}: {row['prediction']} vs Surprise {expected[key]}")
-    print(f"compared {compared} predictions, {len(failures)} differ")
+    print(f"compared {compared} predictions, {len(failures)} differ by more than 1e-9, largest difference {largest:.3g}")
     for line in failures[:10]:
         print(line)
     return 1 if failures or compared < 3 * 500 else 0

@@ -165,9 +165,9 @@ class UserKnn {
   Prediction predict(std::int32_t u, std::int32_t i) const {
     check_index(u, i);
     if (u < 0 || i < 0) return finish(fallback(u, i, 0));
-    std::vector<Rater> raters;
-    collect_by_intersection(u, i, raters);
-    return predict_from(u, i, raters);
+    Scratch scratch;
+    collect_by_intersection(u, i, scratch.raters);
+    return predict_from(u, i, scratch);
   }
 
   /// Predictions for many (user, item) index pairs, equal to predict() on
@@ -191,7 +191,7 @@ class UserKnn {
     std::vector<Prediction> out(pairs.size());  // (T)
     parallel_chunks(order.size(), resolve_threads(threads), [&](std::size_t begin, std::size_t end, std::size_t) {
       std::vector<double> similarity_to(num_u, 0.0);  // (U) the current user's kept similarities, 0 elsewhere
-      std::vector<Rater> raters;
+      Scratch scratch;
       std::int32_t current = -1;
       const auto spread = [&](std::int32_t u, bool clear) {
         const NeighborSpan nb = neighbors_.of(u);
@@ -210,8 +210,8 @@ class UserKnn {
           spread(u, /*clear=*/false);
           current = u;
         }
-        collect_by_lookup(i, similarity_to.data(), raters);
-        out[t] = predict_from(u, i, raters);
+        collect_by_lookup(i, similarity_to.data(), scratch.raters);
+        out[t] = predict_from(u, i, scratch);
       }
     });
     return out;
@@ -225,7 +225,8 @@ class UserKnn {
   /// The n unseen items with the highest neighbour prediction for user u
   /// (score desc, ties by item index); items with fewer than max(min_k, 1)
   /// neighbours are left out. Scores equal predict(u, i) under
-  /// NeighborOrder::by_user_index. Throws InputError "input.bad_index".
+  /// NeighborOrder::by_user_index up to rounding (the same neighbours,
+  /// summed most similar first here, in user order there). Throws InputError "input.bad_index".
   std::vector<Recommendation> recommend(std::int32_t u, std::size_t n) const {
     if (u < 0 || u >= ratings_.num_users()) throw InputError("bad_index", "user index " + std::to_string(u) + " out of range");
     const auto num_i = static_cast<std::size_t>(ratings_.num_items());
@@ -340,20 +341,52 @@ class UserKnn {
     raters.resize(count);
   }
 
-  // The prediction from the item's raters with positive similarity: the k
-  // best in the neighbour order, summed best first.
-  Prediction predict_from(std::int32_t u, std::int32_t i, std::vector<Rater>& raters) const {
-    const auto better = [](const Rater& a, const Rater& b) { return a.sim > b.sim || (a.sim == b.sim && a.tie < b.tie); };
-    const std::size_t actual = std::min(raters.size(), static_cast<std::size_t>(options_.k));
-    const auto middle = raters.begin() + static_cast<std::ptrdiff_t>(actual);
-    if (actual < raters.size()) std::nth_element(raters.begin(), middle, raters.end(), better);
-    std::sort(raters.begin(), middle, better);
+  // One prediction's working lists, reused from prediction to prediction.
+  struct Scratch {
+    std::vector<Rater> raters;         // the item's raters with positive similarity, users ascending
+    std::vector<double> values;        // their similarities, reordered by the selection
+    std::vector<std::uint32_t> ties;   // tie keys of the raters at the k-th similarity
+  };
 
-    Accumulator acc;
-    for (std::size_t n = 0; n < actual; ++n) {
-      const std::size_t at = raters[n].at;
-      add(acc, ratings_.item_users()[at], raters[n].sim, ratings_.item_values()[at]);
+  // Keeps the k best raters (k < raters.size()) in their order: the k-th
+  // best similarity t by a branch-free quickselect, then every rater above
+  // t and, of those at t, the ones with the lowest tie keys. No sort.
+  static void keep_best(std::size_t k, Scratch& scratch) {
+    std::vector<Rater>& raters = scratch.raters;
+    const std::size_t count = raters.size();
+    scratch.values.resize(count);
+    scratch.ties.resize(count);
+    for (std::size_t e = 0; e < count; ++e) scratch.values[e] = raters[e].sim;
+    const double t = detail::kth_largest(scratch.values.data(), count, k - 1);
+    std::size_t above = 0, tied = 0;
+    for (std::size_t e = 0; e < count; ++e) {
+      above += raters[e].sim > t ? 1 : 0;
+      scratch.ties[tied] = raters[e].tie;
+      tied += raters[e].sim == t ? 1 : 0;
     }
+    const std::size_t wanted = k - above;  // >= 1: t is the k-th best
+    std::uint32_t cutoff = std::numeric_limits<std::uint32_t>::max();  // highest tie key kept at t
+    if (tied > wanted) {
+      const auto nth = scratch.ties.begin() + static_cast<std::ptrdiff_t>(wanted) - 1;
+      std::nth_element(scratch.ties.begin(), nth, scratch.ties.begin() + static_cast<std::ptrdiff_t>(tied));
+      cutoff = *nth;
+    }
+    std::size_t kept = 0;
+    for (std::size_t e = 0; e < count; ++e) {
+      const Rater r = raters[e];
+      raters[kept] = r;
+      kept += r.sim > t || (r.sim == t && r.tie <= cutoff) ? 1 : 0;
+    }
+    raters.resize(kept);
+  }
+
+  // The prediction from the item's raters with positive similarity (users
+  // ascending): the k best in the neighbour order, summed in user order.
+  Prediction predict_from(std::int32_t u, std::int32_t i, Scratch& scratch) const {
+    const auto k = static_cast<std::size_t>(options_.k);
+    if (scratch.raters.size() > k) keep_best(k, scratch);
+    Accumulator acc;
+    for (const Rater& r : scratch.raters) add(acc, ratings_.item_users()[r.at], r.sim, ratings_.item_values()[r.at]);
     return finish(combine(u, i, acc));
   }
 
