@@ -4,6 +4,7 @@
 /// (docs/architecture.md describes the layers).
 
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/large_array.hpp"
 #include "embedrank/core/npy.hpp"
 #include "embedrank/core/parallel.hpp"
 #include "embedrank/core/tensor.hpp"

@@ -245,6 +245,44 @@ TEST_CASE("Batch predictions equal single ones, for any order of pairs and threa
   CHECK_THROWS_AS(model.predict_many({{0, -2}}), InputError);
 }
 
+TEST_CASE("Batch predictions with more users than a cached row: both ways of finding raters", "[knn]") {
+  // 34000 users (their similarity row is 272 KB, past the cached size).
+  // Each rates one of 200 items and one of 10 (groups of 17 users share
+  // both): those items have far more raters than a user's 20 neighbours
+  // (found by intersecting the lists); every 50th user also rates one of 20
+  // rare items with few raters (found through the row).
+  std::mt19937_64 rng(23);
+  std::vector<RatingTriplet> t;
+  for (int u = 0; u < 34000; ++u) {
+    t.push_back({std::to_string(u), "a" + std::to_string(u % 200), 1.0 + static_cast<double>(rng() % 5), 0});
+    t.push_back({std::to_string(u), "b" + std::to_string(u / 200 % 10), 1.0 + static_cast<double>(rng() % 5), 0});
+    if (u % 50 == 0) t.push_back({std::to_string(u), "rare" + std::to_string(rng() % 20), 1.0 + static_cast<double>(rng() % 5), 0});
+  }
+  const Ratings train = Ratings::from_triplets(t);
+  for (NeighborOrder order : {NeighborOrder::by_user_index, NeighborOrder::surprise}) {
+    KnnOptions o;
+    o.order = order;
+    o.k = 5;
+    o.similarity.max_neighbors = 20;
+    o.similarity.shrinkage = Shrinkage::none;
+    const UserKnn model(train, o);
+    std::vector<std::pair<std::int32_t, std::int32_t>> pairs;
+    for (std::int32_t u = 0; u < train.num_users(); u += 97) {
+      for (std::size_t k = train.user_begin(u); k < train.user_end(u); ++k) pairs.emplace_back(u, train.user_items()[k]);
+      for (std::int32_t i = 0; i < train.num_items(); i += 7) pairs.emplace_back(u, i);
+    }
+    const std::vector<Prediction> batch = model.predict_many(pairs, 2);
+    std::size_t by_neighbors = 0;
+    for (std::size_t p = 0; p < pairs.size(); ++p) {
+      const Prediction single = model.predict(pairs[p].first, pairs[p].second);
+      REQUIRE(batch[p].value == single.value);
+      REQUIRE(batch[p].actual_k == single.actual_k);
+      by_neighbors += single.level == PredictionLevel::neighbors;
+    }
+    CHECK(by_neighbors > 100);
+  }
+}
+
 TEST_CASE("Neighbour order switch only moves ties at the k-th place", "[knn]") {
   const Ratings train = read_ratings(cf_test::data_path("synthetic_train.tsv"));
   KnnOptions by_index = surprise_compatible(KnnAlgorithm::basic, 40, 1, 1);

@@ -173,10 +173,13 @@ class UserKnn {
   /// Predictions for many (user, item) index pairs, equal to predict() on
   /// each bit for bit, on `threads` threads (<= 0: every CPU; the result
   /// does not depend on it). Taken user by user: a user's neighbour
-  /// similarities are spread once over a (U) array, so each prediction
-  /// reads its item's raters' similarities directly instead of
-  /// intersecting two sorted lists. Throws InputError "input.bad_index"
-  /// (before any work) as predict() does.
+  /// similarities are spread once over a (U) array, so a prediction reads
+  /// its item's raters' similarities directly instead of intersecting two
+  /// sorted lists; that array is read at random, so when it is larger than
+  /// a core's cache and the item has many more raters than the user has
+  /// neighbours, the lists are intersected after all (galloping through the
+  /// raters). Throws InputError "input.bad_index" (before any work) as
+  /// predict() does.
   std::vector<Prediction> predict_many(const std::vector<std::pair<std::int32_t, std::int32_t>>& pairs,
                                        int threads = 0) const {
     for (const auto& p : pairs) check_index(p.first, p.second);
@@ -189,6 +192,7 @@ class UserKnn {
     for (std::size_t t = 0; t < pairs.size(); ++t) order[start[static_cast<std::size_t>(pairs[t].first + 1)]++] = t;
 
     std::vector<Prediction> out(pairs.size());  // (T)
+    const bool row_in_cache = num_u * sizeof(double) <= (std::size_t{256} << 10);
     parallel_chunks(order.size(), resolve_threads(threads), [&](std::size_t begin, std::size_t end, std::size_t) {
       std::vector<double> similarity_to(num_u, 0.0);  // (U) the current user's kept similarities, 0 elsewhere
       Scratch scratch;
@@ -210,7 +214,11 @@ class UserKnn {
           spread(u, /*clear=*/false);
           current = u;
         }
-        collect_by_lookup(i, similarity_to.data(), scratch.raters);
+        const std::size_t item_raters = ratings_.item_end(i) - ratings_.item_begin(i);
+        if (row_in_cache || item_raters <= 4 * neighbors_.of(u).size)
+          collect_by_lookup(i, similarity_to.data(), scratch.raters);
+        else
+          collect_by_intersection(u, i, scratch.raters);
         out[t] = predict_from(u, i, scratch);
       }
     });
