@@ -493,7 +493,8 @@ TEST_CASE("The upper-triangle kernel's matrix is within the budget", "[pearson][
   o.kernel = SimilarityKernel::fused;
   const NeighborLists expected = compute_neighbors(r, o);
   const std::size_t without_matrix = detail::working_bytes(r, o) + detail::list_bytes_bound(r, o);
-  const std::size_t matrix = num_u * num_u * sizeof(double);
+  // The matrix, and the position of each rating in the by-item order.
+  const std::size_t matrix = num_u * num_u * sizeof(double) + r.num_ratings() * sizeof(std::size_t);
 
   o.kernel = SimilarityKernel::upper_triangle;
   o.memory_budget_bytes = without_matrix + matrix - 1;

@@ -151,8 +151,15 @@ class NeighborLists {
   /// Empty lists for num_users users.
   explicit NeighborLists(std::int32_t num_users)
       : num_users_(num_users), groups_(static_cast<std::size_t>((num_users + kGroupUsers - 1) / kGroupUsers)) {}
-  NeighborLists(NeighborLists&&) = default;
-  NeighborLists& operator=(NeighborLists&&) = default;
+  /// A moved-from NeighborLists has no users.
+  NeighborLists(NeighborLists&& other) noexcept
+      : num_users_(std::exchange(other.num_users_, 0)), groups_(std::move(other.groups_)), store_(std::move(other.store_)) {}
+  NeighborLists& operator=(NeighborLists&& other) noexcept {
+    num_users_ = std::exchange(other.num_users_, 0);
+    groups_ = std::move(other.groups_);
+    store_ = std::move(other.store_);
+    return *this;
+  }
 
   std::int32_t num_users() const { return num_users_; }
 
@@ -181,8 +188,8 @@ class NeighborLists {
 
   /// Bytes held by the lists (the blocks their entries are carved from included).
   std::size_t memory_bytes() const {
-    std::size_t bytes = groups_.capacity() * sizeof(Group) + store_->users.reserved_bytes() +
-                        store_->similarities.reserved_bytes();
+    std::size_t bytes = groups_.capacity() * sizeof(Group);
+    if (store_) bytes += store_->users.reserved_bytes() + store_->similarities.reserved_bytes();
     for (const Group& g : groups_) bytes += g.offsets.capacity() * sizeof(std::uint32_t);
     return bytes;
   }
@@ -747,7 +754,6 @@ struct DenseRowSink {
   static constexpr bool kWholeTile = true;
   double* row;           // (U)
   const double* factor;  // (most items of a user + 1) shrinkage factor by co-rated count
-  double floor() const { return -std::numeric_limits<double>::infinity(); }
 };
 
 /// The (k + 1)-th largest of a[0, n), k < n; reorders a. Quickselect whose
@@ -1002,7 +1008,8 @@ inline InputError over_budget(const std::string& what, std::size_t needed, std::
 }
 
 /// The kernel that runs. The upper-triangle kernel holds a (U, U) matrix of
-/// doubles besides `fixed` (working memory and results); when every
+/// doubles and 8 bytes a rating besides `fixed` (working memory and
+/// results); when every
 /// positive neighbour is kept it also reserves the lists' worst case,
 /// U (U - 1) neighbours, so all it allocates is bounded before it starts.
 /// automatic takes it when the matrix is at most kUpperTriangleAutoBytes
@@ -1012,10 +1019,11 @@ inline SimilarityKernel choose_kernel(const Ratings& ratings, const SimilarityOp
                                       std::size_t fixed) {
   const auto num_u = static_cast<double>(ratings.num_users());
   const double matrix = num_u * num_u * sizeof(double);
+  const double positions = static_cast<double>(ratings.num_ratings()) * sizeof(std::size_t);  // ShiftedRatings::item_position
   const double lists = keep == RowKeep::top_positive && options.max_neighbors == 0
                            ? num_u * ((num_u - 1.0) * (sizeof(std::int32_t) + sizeof(double)) + sizeof(std::uint32_t))
                            : 0.0;
-  const double total = static_cast<double>(fixed) + matrix + lists;
+  const double total = static_cast<double>(fixed) + matrix + positions + lists;
   const bool fits = total <= static_cast<double>(options.memory_budget_bytes);
   switch (options.kernel) {
     case SimilarityKernel::automatic:
