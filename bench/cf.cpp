@@ -18,6 +18,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "embedrank/cf/evaluation.hpp"
@@ -115,37 +116,41 @@ void BM_NeighborsEigen(benchmark::State& state) {
 }
 BENCHMARK(BM_NeighborsEigen)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-/// KNNWithMeans predictions for seeded (user, item) pairs, one thread (predictions/s).
-void BM_Predict(benchmark::State& state) {
-  const Ratings& r = synthetic(static_cast<std::int32_t>(state.range(0)));
-  static std::map<std::int64_t, std::unique_ptr<UserKnn>> models;
-  auto& model = models[state.range(0)];
+/// A default KNNWithMeans model for `users` users (fitted once per size) and
+/// 1000 seeded (user, item) pairs to predict.
+struct PredictFixture {
+  const UserKnn& model;
+  std::vector<std::pair<std::int32_t, std::int32_t>> pairs;
+};
+
+PredictFixture predict_fixture(std::int32_t users) {
+  const Ratings& r = synthetic(users);
+  static std::map<std::int32_t, std::unique_ptr<UserKnn>> models;
+  auto& model = models[users];
   if (!model) model = std::make_unique<UserKnn>(r, KnnOptions{});
   std::mt19937_64 rng(7);
   std::vector<std::pair<std::int32_t, std::int32_t>> pairs(1000);
   for (auto& p : pairs)
     p = {static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(r.num_users())),
          static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(r.num_items()))};
+  return {*model, std::move(pairs)};
+}
+
+/// KNNWithMeans predictions for seeded (user, item) pairs, one by one, one thread (predictions/s).
+void BM_Predict(benchmark::State& state) {
+  const PredictFixture f = predict_fixture(static_cast<std::int32_t>(state.range(0)));
   for (auto _ : state)
-    for (const auto& p : pairs) benchmark::DoNotOptimize(model->predict(p.first, p.second));
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pairs.size()));
+    for (const auto& p : f.pairs) benchmark::DoNotOptimize(f.model.predict(p.first, p.second));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(f.pairs.size()));
 }
 BENCHMARK(BM_Predict)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
 
 /// The same predictions through predict_many, one thread: grouped by user,
 /// each user's similarities spread over a dense row (predictions/s).
 void BM_PredictMany(benchmark::State& state) {
-  const Ratings& r = synthetic(static_cast<std::int32_t>(state.range(0)));
-  static std::map<std::int64_t, std::unique_ptr<UserKnn>> models;
-  auto& model = models[state.range(0)];
-  if (!model) model = std::make_unique<UserKnn>(r, KnnOptions{});
-  std::mt19937_64 rng(7);
-  std::vector<std::pair<std::int32_t, std::int32_t>> pairs(1000);
-  for (auto& p : pairs)
-    p = {static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(r.num_users())),
-         static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(r.num_items()))};
-  for (auto _ : state) benchmark::DoNotOptimize(model->predict_many(pairs, 1));
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pairs.size()));
+  const PredictFixture f = predict_fixture(static_cast<std::int32_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(f.model.predict_many(f.pairs, 1));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(f.pairs.size()));
 }
 BENCHMARK(BM_PredictMany)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
 
