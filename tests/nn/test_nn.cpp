@@ -47,7 +47,7 @@ TEST_CASE("layer norm uses the biased variance and eps inside the root", "[layer
   CHECK_THAT(x(0, 3), WithinAbs(3.0 * s - 1.0, 1e-12));
 }
 
-TEST_CASE("multi-head attention equals the naive definition per sequence and head", "[attention]") {
+TEST_CASE("reference multi-head attention equals the naive definition per sequence and head", "[attention]") {
   const Eigen::Index H = 12, NH = 3, HS = H / NH;
   const std::vector<std::size_t> offsets{0, 5, 6, 13};
   const Eigen::Index TT = 13;
@@ -60,7 +60,7 @@ TEST_CASE("multi-head attention equals the naive definition per sequence and hea
     Matrix<double> context(TT, H);
     std::vector<Matrix<double>> scratch;
     embedrank::ThreadPool pool(2);
-    nn::multi_head_attention<double>(qkv, offsets, NH, scale_first, context, scratch, pool);
+    nn::multi_head_attention_reference<double>(qkv, offsets, NH, scale_first, context, scratch, pool);
     for (std::size_t b = 0; b + 1 < offsets.size(); ++b) {
       const auto s0 = static_cast<Eigen::Index>(offsets[b]), T = static_cast<Eigen::Index>(offsets[b + 1] - offsets[b]);
       for (Eigen::Index h = 0; h < NH; ++h)

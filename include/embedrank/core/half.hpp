@@ -1,5 +1,6 @@
 #pragma once
-/// IEEE half (fp16) and bfloat16 to float32, bit-exact, without hardware support.
+/// IEEE half (fp16) and bfloat16 to float32, bit-exact, without hardware
+/// support, and the 16-bit storage types that half-size weights keep in memory.
 
 #include <cstdint>
 #include <cstring>
@@ -31,5 +32,18 @@ inline float fp16_to_float(std::uint16_t h) {
   }
   return bits_to_float(sign | (e << 23) | ((mantissa & 0x3FFu) << 13));
 }
+
+/// Storage types of half-size weights: the raw 16 bits as the file holds
+/// them, widened to float where they are used (by F16C in the kernels).
+struct Float16 {
+  std::uint16_t bits;
+};
+struct BFloat16 {
+  std::uint16_t bits;
+};
+
+inline float to_float(float x) { return x; }
+inline float to_float(Float16 x) { return fp16_to_float(x.bits); }
+inline float to_float(BFloat16 x) { return bf16_to_float(x.bits); }
 
 }  // namespace embedrank

@@ -6,14 +6,18 @@
 /// workspace), so nothing is shared between requests.
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "embedrank/core/error.hpp"
 #include "embedrank/core/parallel.hpp"
 
 namespace embedrank {
@@ -21,14 +25,18 @@ namespace embedrank {
 class ThreadPool {
  public:
   /// `threads` <= 0 means all available CPUs; 1 runs everything inline.
+  /// Throws InputError "too_many_threads" past 65535 threads.
   explicit ThreadPool(int threads = 0) : size_(resolve_threads(threads)) {
+    if (size_ > static_cast<int>(kChunkMask))
+      throw InputError("too_many_threads", std::to_string(size_) + " threads requested; at most " +
+                                               std::to_string(kChunkMask) + " are supported");
     for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i] { worker_loop(static_cast<std::size_t>(i)); });
   }
 
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
+      stopping_.store(true, std::memory_order_release);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
@@ -49,20 +57,27 @@ class ThreadPool {
       return;
     }
     errors_.assign(chunks, nullptr);
+    job_ = &fn;
+    pending_.store(chunks - 1, std::memory_order_relaxed);
     {
+      // A new ticket (generation and chunk count in one word, so a worker
+      // never pairs one region's generation with another's count) is
+      // published under the mutex: a worker about to sleep either sees it or
+      // is woken by the notify.
       std::lock_guard<std::mutex> lock(mutex_);
-      job_ = &fn;
-      chunks_ = chunks;
-      pending_ = chunks - 1;
-      ++generation_;
+      const std::uint64_t generation = (ticket_.load(std::memory_order_relaxed) >> kChunkBits) + 1;
+      ticket_.store(generation << kChunkBits | chunks, std::memory_order_release);
     }
     wake_.notify_all();
     run_chunk(0);
-    {
+    // A parallel region of the encoder lasts tens of microseconds: spin a
+    // little before sleeping, so that waking costs no system call.
+    for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
+    if (pending_.load(std::memory_order_acquire) != 0) {
       std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [this] { return pending_ == 0; });
-      job_ = nullptr;
+      done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
     }
+    job_ = nullptr;
     for (auto& e : errors_)
       if (e) std::rethrow_exception(e);
   }
@@ -84,21 +99,42 @@ class ThreadPool {
     }
   }
 
+  static void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+
   void worker_loop(std::size_t index) {
-    std::size_t seen = 0;
+    std::uint64_t seen = 0;
     for (;;) {
-      {
+      // Spin briefly for the next region (they follow each other closely in
+      // the encoder), then sleep on the condition variable.
+      for (int i = 0; i < kSpinIterations && ticket_.load(std::memory_order_acquire) == seen &&
+                      !stopping_.load(std::memory_order_acquire);
+           ++i)
+        cpu_relax();
+      if (ticket_.load(std::memory_order_acquire) == seen && !stopping_.load(std::memory_order_acquire)) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
-        if (index >= chunks_) continue;
+        wake_.wait(lock, [&] {
+          return stopping_.load(std::memory_order_acquire) || ticket_.load(std::memory_order_acquire) != seen;
+        });
       }
+      if (stopping_.load(std::memory_order_acquire)) return;
+      seen = ticket_.load(std::memory_order_acquire);
+      if (index >= (seen & kChunkMask)) continue;
       run_chunk(index);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.notify_one();
+      }
     }
   }
+
+  /// About 20-50 microseconds of pause instructions.
+  static constexpr int kSpinIterations = 1 << 12;
+  static constexpr int kChunkBits = 16;
+  static constexpr std::uint64_t kChunkMask = (std::uint64_t{1} << kChunkBits) - 1;
 
   int size_;
   std::vector<std::thread> workers_;
@@ -106,10 +142,9 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   const std::function<void(std::size_t)>* job_ = nullptr;
-  std::size_t chunks_ = 0;
-  std::size_t pending_ = 0;
-  std::size_t generation_ = 0;
-  bool stopping_ = false;
+  std::atomic<std::size_t> pending_{0};
+  std::atomic<std::uint64_t> ticket_{0};  // generation << kChunkBits | chunks
+  std::atomic<bool> stopping_{false};
   std::vector<std::exception_ptr> errors_;
 };
 

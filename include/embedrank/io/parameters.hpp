@@ -54,6 +54,12 @@ class ParameterStore {
     return values;
   }
 
+  /// The tensor `name` as the file stores it (any dtype), checked to have
+  /// `shape`: for layers that keep the file's own storage type.
+  const TensorInfo& tensor(const std::string& name, const std::vector<std::int64_t>& shape) const {
+    return file_->tensor(name, shape);
+  }
+
   /// Bytes this store copied out of the file (0 for float models stored as f32).
   std::size_t owned_bytes() const {
     std::size_t n = 0;

@@ -10,29 +10,39 @@
 ///   H  = hidden size   I = intermediate size   NH = heads   HS = H / NH
 
 #include <cstddef>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "embedrank/core/cpu_features.hpp"
 #include "embedrank/core/tensor.hpp"
 #include "embedrank/core/thread_pool.hpp"
 #include "embedrank/io/parameters.hpp"
 #include "embedrank/model/config.hpp"
 #include "embedrank/model/token_batch.hpp"
 #include "embedrank/nn/activations.hpp"
-#include "embedrank/nn/attention.hpp"
+#include "embedrank/nn/fused_attention.hpp"
 #include "embedrank/nn/layer_norm.hpp"
 #include "embedrank/nn/linear.hpp"
 
 namespace embedrank::model {
 
+/// A float layer packs its weight for the GEMM kernels in the file's own
+/// storage type (f16/bf16 stay half-size); a double layer widens it for Eigen.
 template <typename Scalar>
 nn::Linear<Scalar> load_linear(io::ParameterStore<Scalar>& params, const std::string& prefix, std::int64_t out,
                                std::int64_t in) {
   nn::Linear<Scalar> l;
-  l.weight = params.get(prefix + ".weight", {out, in});
   l.bias = params.get(prefix + ".bias", {out});
   l.out_features = out;
   l.in_features = in;
+  if constexpr (std::is_same<Scalar, float>::value) {
+    const io::TensorInfo& w = params.tensor(prefix + ".weight", {out, in});
+    l.packed = std::make_shared<const nn::PackedLinear>(w.data, w.dtype, l.bias, out, in);
+  } else {
+    l.weight = params.get(prefix + ".weight", {out, in});
+  }
   return l;
 }
 
@@ -57,7 +67,7 @@ struct EncoderWorkspace {
   Matrix<Scalar> qkv;                          // (TT, 3H)
   Matrix<Scalar> context_layer;                // (TT, H)
   Matrix<Scalar> intermediate;                 // (TT, I)
-  std::vector<Matrix<Scalar>> attention_scores;  // one (T, T) per thread
+  std::vector<nn::AttentionScratch> attention;  // one per pool thread
 };
 
 /// BertEmbeddings: word + position + token type embeddings, then LayerNorm.
@@ -105,13 +115,16 @@ struct BertSelfAttention {
   Eigen::Index num_heads = 0;
   bool scale_query_first = false;  // DistilBERT divides q by sqrt(HS) before Q K^T
 
+  /// The attention kernels run at the level the projection's were packed for.
+  SimdLevel kernel_level() const { return qkv.packed ? qkv.packed->level() : SimdLevel::Portable; }
+
   /// context_layer (TT, H) = concat over heads of softmax(Q K^T / sqrt(HS)) V
   void forward(const Matrix<Scalar>& hidden, const TokenBatch& batch, EncoderWorkspace<Scalar>& ws) const {
     ws.qkv.resize(hidden.rows(), qkv.out_features);
     qkv.forward(hidden, ws.qkv, ws.pool);
     ws.context_layer.resize(hidden.rows(), hidden.cols());
     nn::multi_head_attention<Scalar>(ws.qkv, batch.offsets, num_heads, scale_query_first, ws.context_layer,
-                                     ws.attention_scores, ws.pool);
+                                     ws.attention, ws.pool, kernel_level());
   }
 };
 
@@ -122,14 +135,19 @@ struct DenseResidualLayerNorm {
   nn::Linear<Scalar> dense;
   nn::LayerNorm<Scalar> layer_norm;
 
-  /// hidden = LayerNorm(dense(input) + hidden), with `out` (TT, H) as scratch.
+  /// hidden = LayerNorm(dense(input) + hidden), with `out` (TT, H) as
+  /// scratch; the residual sum and LayerNorm run on each block of rows as
+  /// soon as the GEMM has finished it (its epilogue).
   void forward(const Matrix<Scalar>& input, Matrix<Scalar>& hidden, Matrix<Scalar>& out, ThreadPool& pool) const {
     out.resize(hidden.rows(), hidden.cols());
-    dense.forward(input, out, pool);
-    pool.parallel_for(static_cast<std::size_t>(hidden.rows()), [&](std::size_t begin, std::size_t end) {
-      const auto b = static_cast<Eigen::Index>(begin), e = static_cast<Eigen::Index>(end);
-      out.middleRows(b, e - b) += hidden.middleRows(b, e - b);
-      layer_norm.forward_rows(out, b, e);
+    const Eigen::Index H = hidden.cols();
+    dense.forward(input, out, pool, std::nullopt, [&](Eigen::Index begin, Eigen::Index end) {
+      for (Eigen::Index t = begin; t < end; ++t) {
+        Scalar* row = &out(t, 0);
+        const Scalar* residual = &hidden(t, 0);
+        for (Eigen::Index i = 0; i < H; ++i) row[i] += residual[i];
+        layer_norm.normalize(row);
+      }
     });
     hidden.swap(out);
   }
@@ -141,13 +159,10 @@ struct BertIntermediate {
   nn::Linear<Scalar> dense;  // (I, H)
   nn::Activation activation = nn::Activation::Gelu;
 
+  /// The activation runs in the GEMM's epilogue, on each tile as it is stored.
   void forward(const Matrix<Scalar>& hidden, Matrix<Scalar>& intermediate, ThreadPool& pool) const {
     intermediate.resize(hidden.rows(), dense.out_features);
-    dense.forward(hidden, intermediate, pool);
-    pool.parallel_for(static_cast<std::size_t>(intermediate.rows()), [&](std::size_t begin, std::size_t end) {
-      auto rows = intermediate.middleRows(static_cast<Eigen::Index>(begin), static_cast<Eigen::Index>(end - begin));
-      nn::activate_inplace(activation, rows);
-    });
+    dense.forward(hidden, intermediate, pool, activation);
   }
 };
 

@@ -61,7 +61,9 @@ void scaled_dot_product_attention(const QueryBlock& query, const KeyBlock& key, 
   context.noalias() = scores * value;
 }
 
-/// Multi-head self-attention over a packed batch.
+/// Multi-head self-attention over a packed batch, one (sequence, head) at a
+/// time through scaled_dot_product_attention: the reference the fused fast
+/// path (nn/fused_attention.hpp) is tested against, and the double path.
 ///
 ///   qkv      (TT, 3H)  [Q | K | V], head h of Q in columns [h*HS, (h+1)*HS)
 ///   offsets  (B + 1)   sequence boundaries in rows
@@ -71,7 +73,7 @@ void scaled_dot_product_attention(const QueryBlock& query, const KeyBlock& key, 
 ///
 /// Each (sequence, head) pair is independent; pairs are spread across the pool.
 template <typename Scalar>
-void multi_head_attention(const Matrix<Scalar>& qkv, const std::vector<std::size_t>& offsets, Eigen::Index num_heads,
+void multi_head_attention_reference(const Matrix<Scalar>& qkv, const std::vector<std::size_t>& offsets, Eigen::Index num_heads,
                           bool scale_query_first, Matrix<Scalar>& context, std::vector<Matrix<Scalar>>& scratch,
                           ThreadPool& pool) {
   const Eigen::Index H = context.cols();

@@ -1,53 +1,56 @@
 #pragma once
 /// Fully connected layer y = x W^T + b with PyTorch's (out, in) weight layout,
-/// computed as one GEMM over all packed tokens.
+/// computed as one GEMM over all packed tokens, with an optional activation
+/// and a row epilogue (residual + LayerNorm) fused into it.
 ///
 /// T = tokens (all sequences of the batch packed), IN = input features,
 /// OUT = output features.
+///
+/// float layers run on weights packed once at load (nn/packed_linear.hpp),
+/// kept in the file's storage type (f32, f16 or bf16). double layers run
+/// through Eigen on widened weights: the reference the packed path is
+/// tested against.
 
 #include <cstddef>
+#include <memory>
+#include <optional>
+#include <type_traits>
 
 #include "embedrank/core/tensor.hpp"
 #include "embedrank/core/thread_pool.hpp"
+#include "embedrank/nn/activations.hpp"
+#include "embedrank/nn/packed_linear.hpp"
 
 namespace embedrank::nn {
 
-/// Weights of one nn.Linear; the pointers reference the model's parameter
-/// storage (often the memory-mapped file itself).
 template <typename Scalar>
 struct Linear {
-  const Scalar* weight = nullptr;  // (OUT, IN), row-major
+  const Scalar* weight = nullptr;  // (OUT, IN), row-major; the Eigen path (double) only
   const Scalar* bias = nullptr;    // (OUT)
   Eigen::Index out_features = 0;
   Eigen::Index in_features = 0;
+  std::shared_ptr<const PackedLinear> packed;  // the packed path (float) only
 
-  ConstMatrixMap<Scalar> W() const { return ConstMatrixMap<Scalar>(weight, out_features, in_features); }
-  Eigen::Map<const RowVector<Scalar>> b() const { return Eigen::Map<const RowVector<Scalar>>(bias, out_features); }
-
-  /// y = x W^T + b for x (T, IN) into y (T, OUT). The work is split across the
-  /// pool: by rows when there are enough tokens, else by output columns, so a
-  /// single short query still uses every core. Each output element is computed
-  /// by exactly one thread, so results do not depend on the thread count.
-  template <typename In, typename Out>
-  void forward(const In& x, Out& y, ThreadPool& pool) const {
+  /// y (T, OUT) = x (T, IN) W^T + b, then `act` on every element, then
+  /// row_epilogue(begin, end) on finished rows. Each output element is
+  /// computed by one thread in a fixed order, so y depends neither on the
+  /// thread count nor on the other rows of x.
+  template <typename In, typename Out, typename RowEpilogue = NoRowEpilogue>
+  void forward(const In& x, Out& y, ThreadPool& pool, std::optional<Activation> act = std::nullopt,
+               RowEpilogue&& row_epilogue = {}) const {
     const Eigen::Index T = x.rows();
-    const auto threads = static_cast<Eigen::Index>(pool.size());
-    if (T >= 16 * threads) {
-      pool.parallel_for(static_cast<std::size_t>(T), [&](std::size_t begin, std::size_t end) {
-        const auto rows = static_cast<Eigen::Index>(end - begin);
-        auto y_rows = y.middleRows(static_cast<Eigen::Index>(begin), rows);
-        // Start from the bias and accumulate the product onto it: one pass
-        // over y instead of zero-fill, GEMM, then a separate bias pass.
-        for (Eigen::Index r = 0; r < rows; ++r) y_rows.row(r) = b();
-        y_rows.noalias() += x.middleRows(static_cast<Eigen::Index>(begin), rows) * W().transpose();
-      });
+    if constexpr (std::is_same<Scalar, float>::value) {
+      packed->forward(x.data(), T, x.outerStride(), y.data(), y.outerStride(), pool, act,
+                      std::forward<RowEpilogue>(row_epilogue));
     } else {
-      pool.parallel_for(static_cast<std::size_t>(out_features), [&](std::size_t begin, std::size_t end) {
-        const auto cols = static_cast<Eigen::Index>(end - begin);
-        const auto c0 = static_cast<Eigen::Index>(begin);
-        auto y_cols = y.middleCols(c0, cols);
-        for (Eigen::Index r = 0; r < T; ++r) y_cols.row(r) = b().segment(c0, cols);
-        y_cols.noalias() += x * W().middleRows(c0, cols).transpose();
+      const ConstMatrixMap<Scalar> W(weight, out_features, in_features);
+      const Eigen::Map<const RowVector<Scalar>> b(bias, out_features);
+      pool.parallel_for(static_cast<std::size_t>(T), [&](std::size_t begin, std::size_t end) {
+        const auto r0 = static_cast<Eigen::Index>(begin), rows = static_cast<Eigen::Index>(end - begin);
+        auto y_rows = y.middleRows(r0, rows);
+        y_rows.noalias() = (x.middleRows(r0, rows) * W.transpose()).rowwise() + b;
+        if (act) activate_inplace(*act, y_rows);
+        row_epilogue(r0, r0 + rows);
       });
     }
   }

@@ -67,10 +67,14 @@ Matrix<Scalar> pool(const Matrix<Scalar>& states, const std::vector<std::size_t>
         case PoolingMode::Mean: out = tokens.colwise().sum() / std::max(Scalar(T), Scalar(1e-9)); break;
         case PoolingMode::MeanSqrtLen: out = tokens.colwise().sum() / std::sqrt(Scalar(T)); break;
         case PoolingMode::Pooler: {
-          if (pooler == nullptr || pooler->weight == nullptr)
+          if (pooler == nullptr || (pooler->weight == nullptr && pooler->packed == nullptr))
             throw InputError("no_pooler", "pooling mode 'pooler' needs the model's pooler.dense weights, which it lacks");
           // first_token_tensor = hidden_states[:, 0]; pooled_output = tanh(dense(first_token_tensor))
-          out = ((tokens.row(0) * pooler->W().transpose() + pooler->b()).array().tanh()).matrix();
+          const Matrix<Scalar> first_token = tokens.row(0);  // (1, H)
+          Matrix<Scalar> dense(1, pooler->out_features);
+          ThreadPool inline_pool(1);
+          pooler->forward(first_token, dense, inline_pool);
+          out = dense.array().tanh().matrix();
           break;
         }
       }

@@ -1,0 +1,79 @@
+#pragma once
+/// Which SIMD kernels this CPU can run, decided once per process.
+///
+/// The library is header-only and compiled with whatever flags the user's
+/// program has, so the fast kernels carry their own target attributes and are
+/// chosen at run time by CPUID. The environment variable EMBEDRANK_SIMD
+/// lowers the level ("portable", "avx2", "avx512"), so every path can be
+/// tested on a bigger CPU; it never raises it past what the CPU has.
+
+#include <cstdlib>
+#include <string>
+
+#include "embedrank/core/error.hpp"
+
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define EMBEDRANK_X86_KERNELS 1
+#else
+#define EMBEDRANK_X86_KERNELS 0
+#endif
+
+namespace embedrank {
+
+/// Kernel families, in increasing order of capability.
+enum class SimdLevel {
+  Portable = 0,  ///< plain C++, no intrinsics
+  Avx2 = 1,      ///< AVX2 + FMA + F16C (256-bit)
+  Avx512 = 2,    ///< AVX-512 F/BW/VL/DQ (512-bit)
+};
+
+inline const char* simd_level_name(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::Portable: return "portable";
+    case SimdLevel::Avx2: return "avx2";
+    case SimdLevel::Avx512: return "avx512";
+  }
+  return "unknown";
+}
+
+/// The best level the CPU supports (CPUID; the OS saving the wide registers
+/// is part of what the compiler's check reports).
+inline SimdLevel detected_simd_level() {
+#if EMBEDRANK_X86_KERNELS
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  if (avx512) return SimdLevel::Avx512;
+  if (avx2) return SimdLevel::Avx2;
+#endif
+  return SimdLevel::Portable;
+}
+
+/// Parses "portable", "avx2" or "avx512"; throws InputError naming the value.
+inline SimdLevel simd_level_from_name(const std::string& name) {
+  if (name == "portable") return SimdLevel::Portable;
+  if (name == "avx2") return SimdLevel::Avx2;
+  if (name == "avx512") return SimdLevel::Avx512;
+  throw InputError("bad_simd_level", "SIMD level '" + name + "' is not portable, avx2 or avx512");
+}
+
+/// `wanted` capped by what the CPU supports.
+inline SimdLevel supported_simd_level(SimdLevel wanted) {
+  const SimdLevel cpu = detected_simd_level();
+  return static_cast<int>(wanted) < static_cast<int>(cpu) ? wanted : cpu;
+}
+
+/// The level kernels use by default: the CPU's, lowered by EMBEDRANK_SIMD when
+/// set. Throws InputError "bad_simd_level" for an unknown EMBEDRANK_SIMD value.
+inline SimdLevel default_simd_level() {
+  const char* forced = std::getenv("EMBEDRANK_SIMD");
+  if (forced == nullptr || *forced == '\0') return detected_simd_level();
+  try {
+    return supported_simd_level(simd_level_from_name(forced));
+  } catch (const InputError&) {
+    throw InputError("bad_simd_level", std::string("EMBEDRANK_SIMD='") + forced + "' is not portable, avx2 or avx512");
+  }
+}
+
+}  // namespace embedrank

@@ -1,0 +1,198 @@
+// The fast paths against the references they replace, at every SIMD level
+// this CPU runs: packed GEMM kernels (f32, f16, bf16 weights; activation and
+// row epilogues) against Eigen, fused attention against
+// scaled_dot_product_attention; and their determinism (an output row is
+// bitwise the same whatever the thread count and whatever other rows share
+// the call).
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "embedrank/core/cpu_features.hpp"
+#include "embedrank/core/half.hpp"
+#include "embedrank/nn/fused_attention.hpp"
+#include "embedrank/nn/linear.hpp"
+#include "embedrank/nn/packed_linear.hpp"
+
+using Catch::Matchers::WithinAbs;
+using embedrank::Matrix;
+using embedrank::MatrixF;
+using embedrank::SimdLevel;
+using embedrank::ThreadPool;
+namespace nn = embedrank::nn;
+namespace io = embedrank::io;
+
+namespace {
+
+/// Every level this CPU can run, lowest first.
+std::vector<SimdLevel> runnable_levels() {
+  std::vector<SimdLevel> levels;
+  for (SimdLevel l : {SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512})
+    if (embedrank::supported_simd_level(l) == l) levels.push_back(l);
+  return levels;
+}
+
+MatrixF random_matrix(Eigen::Index rows, Eigen::Index cols, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  MatrixF m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = normal(rng);
+  return m;
+}
+
+/// The 16-bit patterns of W rounded to f16 or bf16, and W as those values.
+std::vector<std::uint16_t> to_half_bits(MatrixF& w, io::DType dtype) {
+  std::vector<std::uint16_t> bits(static_cast<std::size_t>(w.size()));
+  for (Eigen::Index i = 0; i < w.size(); ++i) {
+    float v = w.data()[i];
+    std::uint32_t u;
+    std::memcpy(&u, &v, 4);
+    std::uint16_t h;
+    if (dtype == io::DType::BF16) {
+      h = static_cast<std::uint16_t>(u >> 16);  // truncation is a valid bf16 value
+      w.data()[i] = embedrank::bf16_to_float(h);
+    } else {
+      // values of N(0, 1) are normal halves: round the mantissa by truncation
+      const std::uint32_t sign = (u >> 16) & 0x8000u;
+      const int exponent = static_cast<int>((u >> 23) & 0xFF) - 127 + 15;
+      h = exponent <= 0 ? static_cast<std::uint16_t>(sign)
+                        : static_cast<std::uint16_t>(sign | (static_cast<std::uint32_t>(exponent) << 10) | ((u >> 13) & 0x3FFu));
+      w.data()[i] = embedrank::fp16_to_float(h);
+    }
+    bits[static_cast<std::size_t>(i)] = h;
+  }
+  return bits;
+}
+
+}  // namespace
+
+TEST_CASE("packed GEMM equals Eigen at every SIMD level, weight type and shape", "[linear][kernels]") {
+  struct Shape {
+    Eigen::Index T, out, in;
+  };
+  for (const SimdLevel level : runnable_levels()) {
+    for (const io::DType dtype : {io::DType::F32, io::DType::F16, io::DType::BF16}) {
+      // few-token (column split) and many-token (row blocks) paths, panel
+      // and tile remainders, a single row and a single column
+      for (const Shape s : {Shape{1, 45, 29}, Shape{7, 96, 64}, Shape{33, 50, 384}, Shape{300, 70, 37}, Shape{5, 1, 8}}) {
+        INFO(embedrank::simd_level_name(level) << " " << io::dtype_name(dtype) << " T=" << s.T << " out=" << s.out
+                                               << " in=" << s.in);
+        MatrixF w = random_matrix(s.out, s.in, 1);
+        const MatrixF x = random_matrix(s.T, s.in, 2);
+        const MatrixF bias = random_matrix(1, s.out, 3);
+        std::vector<std::uint16_t> half;
+        const void* data = w.data();
+        if (dtype != io::DType::F32) {
+          half = to_half_bits(w, dtype);
+          data = half.data();
+        }
+        const nn::PackedLinear packed(data, dtype, bias.data(), s.out, s.in, level);
+        CHECK(packed.level() == level);
+        const Matrix<double> expected =
+            (x.cast<double>() * w.cast<double>().transpose()).rowwise() + bias.cast<double>().row(0);
+        for (int threads : {1, 3}) {
+          ThreadPool pool(threads);
+          MatrixF y(s.T, s.out);
+          packed.forward(x.data(), s.T, s.in, y.data(), s.out, pool);
+          const double tolerance = 1e-6 * static_cast<double>(s.in);
+          CHECK((y.cast<double>() - expected).cwiseAbs().maxCoeff() < tolerance);
+
+          // activation epilogue = activation after the product
+          MatrixF activated(s.T, s.out);
+          packed.forward(x.data(), s.T, s.in, activated.data(), s.out, pool, nn::Activation::Gelu);
+          MatrixF then_activated = y;
+          nn::activate_inplace(nn::Activation::Gelu, then_activated);
+          CHECK((activated - then_activated).cwiseAbs().maxCoeff() < 1e-6f);
+
+          // the row epilogue sees every row exactly once, after it is finished
+          std::vector<int> seen(static_cast<std::size_t>(s.T), 0);
+          MatrixF z(s.T, s.out);
+          packed.forward(x.data(), s.T, s.in, z.data(), s.out, pool, std::nullopt, [&](Eigen::Index b, Eigen::Index e) {
+            for (Eigen::Index r = b; r < e; ++r) {
+              seen[static_cast<std::size_t>(r)] += 1;
+              CHECK(z.row(r) == y.row(r));
+            }
+          });
+          CHECK(std::count(seen.begin(), seen.end(), 1) == s.T);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("packed GEMM rows are bitwise the same for any thread count and any batch they share", "[linear][determinism]") {
+  for (const SimdLevel level : runnable_levels()) {
+    INFO(embedrank::simd_level_name(level));
+    const Eigen::Index in = 200, out = 150;
+    const MatrixF w = random_matrix(out, in, 4), bias = random_matrix(1, out, 5);
+    const MatrixF x = random_matrix(100, in, 6);
+    const nn::PackedLinear packed(w.data(), io::DType::F32, bias.data(), out, in, level);
+    ThreadPool one(1), three(3);
+    MatrixF all(100, out);
+    packed.forward(x.data(), 100, in, all.data(), out, three, nn::Activation::Gelu);
+    // row 41 alone, in a few-token call, and in a many-token call at another offset
+    for (Eigen::Index first : {41, 30, 0}) {
+      const Eigen::Index rows = 100 - first;
+      MatrixF part(rows, out);
+      packed.forward(x.data() + first * in, rows, in, part.data(), out, one, nn::Activation::Gelu);
+      CHECK(part.row(41 - first) == all.row(41));
+    }
+    MatrixF single(1, out);
+    packed.forward(x.data() + 41 * in, 1, in, single.data(), out, three, nn::Activation::Gelu);
+    CHECK(single.row(0) == all.row(41));
+  }
+}
+
+TEST_CASE("fused attention equals the reference at every SIMD level", "[attention][kernels]") {
+  struct Case {
+    Eigen::Index H, NH;
+    std::vector<std::size_t> offsets;
+  };
+  // head sizes 4, 10 and 32; sequences of 1 token, a few, and longer than a
+  // query tile and a key panel
+  const std::vector<Case> cases{{12, 3, {0, 5, 6, 13}}, {40, 4, {0, 1, 38, 41}}, {64, 2, {0, 130, 400}}};
+  for (const SimdLevel level : runnable_levels()) {
+    for (const Case& c : cases) {
+      const auto TT = static_cast<Eigen::Index>(c.offsets.back());
+      const MatrixF qkv = random_matrix(TT, 3 * c.H, 7);
+      for (bool scale_first : {false, true}) {
+        INFO(embedrank::simd_level_name(level) << " H=" << c.H << " NH=" << c.NH << " scale_first=" << scale_first);
+        Matrix<double> expected(TT, c.H);
+        std::vector<Matrix<double>> reference_scratch;
+        ThreadPool pool(2);
+        nn::multi_head_attention_reference<double>(qkv.cast<double>(), c.offsets, c.NH, scale_first, expected,
+                                                   reference_scratch, pool);
+        MatrixF context(TT, c.H);
+        std::vector<nn::AttentionScratch> scratch;
+        nn::multi_head_attention<float>(qkv, c.offsets, c.NH, scale_first, context, scratch, pool, level);
+        CHECK((context.cast<double>() - expected).cwiseAbs().maxCoeff() < 2e-6);
+
+        // each sequence alone, on one thread: bitwise the same rows
+        for (std::size_t b = 0; b + 1 < c.offsets.size(); ++b) {
+          const auto start = static_cast<Eigen::Index>(c.offsets[b]);
+          const auto T = static_cast<Eigen::Index>(c.offsets[b + 1] - c.offsets[b]);
+          const MatrixF alone_qkv = qkv.middleRows(start, T);
+          MatrixF alone(T, c.H);
+          ThreadPool one(1);
+          nn::multi_head_attention<float>(alone_qkv, {0, static_cast<std::size_t>(T)}, c.NH, scale_first, alone,
+                                          scratch, one, level);
+          CHECK(alone == context.middleRows(start, T));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("the SIMD level can be named and capped", "[kernels]") {
+  CHECK(embedrank::simd_level_from_name("portable") == SimdLevel::Portable);
+  CHECK(embedrank::simd_level_from_name("avx2") == SimdLevel::Avx2);
+  CHECK(embedrank::simd_level_from_name("avx512") == SimdLevel::Avx512);
+  CHECK_THROWS_WITH(embedrank::simd_level_from_name("sse"), Catch::Contains("[embedrank.input.bad_simd_level]"));
+  CHECK(embedrank::supported_simd_level(SimdLevel::Portable) == SimdLevel::Portable);
+  CHECK(static_cast<int>(embedrank::supported_simd_level(SimdLevel::Avx512)) <=
+        static_cast<int>(embedrank::detected_simd_level()));
+}
