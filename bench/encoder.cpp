@@ -1,12 +1,16 @@
 // Encoder throughput at all-MiniLM-L6-v2's dimensions (H = 384, L = 6,
-// NH = 12, I = 1536; random weights), beside plain Eigen GEMMs of the same
-// shapes measured in the same program.
+// NH = 12, I = 1536; random weights), beside the machine's limits measured in
+// the same program.
 //
 //   ./build/bin/bench_encoder --benchmark_counters_tabular=true
+//   EMBEDRANK_SIMD=avx2 ./build/bin/bench_encoder ...   (a lower kernel level)
 //
 // Counters: tokens/s; GFLOP/s of the encoder (projections, feed-forward and
-// attention products); gemm_GFLOP/s, the same linear-layer GEMMs alone on the
-// same thread count; efficiency = encoder GFLOP/s / gemm GFLOP/s.
+// attention products); gemm_GFLOP/s, the encoder's linear-layer GEMMs alone
+// (the packed kernels, same shapes, same thread count); peak_GFLOP/s, the
+// cores' fused multiply-add peak at the kernels' SIMD level, from a loop of
+// independent FMAs on `threads` threads; gemm_peak = gemm / peak and
+// encoder_peak = encoder / peak.
 
 #include <benchmark/benchmark.h>
 
@@ -15,7 +19,9 @@
 #include <map>
 #include <random>
 
+#include "embedrank/core/cpu_features.hpp"
 #include "embedrank/model/transformer_encoder.hpp"
+#include "embedrank/nn/packed_linear.hpp"
 #include "random_model.hpp"
 
 namespace {
@@ -59,9 +65,9 @@ double encoder_flops(const TokenBatch& batch) {
   return static_cast<double>(kShape.layers) * (linear + attention);
 }
 
-// Seconds per pass of the encoder's linear-layer GEMMs (x W^T for the four
-// projections of every layer) on `threads` threads, split by rows as the
-// encoder does; median of several runs.
+// Seconds per pass of the encoder's linear-layer GEMMs (x W^T + b for the
+// four projections of every layer, packed kernels) on `threads` threads;
+// median of several runs.
 double gemm_seconds(Eigen::Index TT, int threads) {
   static std::map<std::pair<Eigen::Index, int>, double> cache;
   const auto key = std::make_pair(TT, threads);
@@ -69,17 +75,18 @@ double gemm_seconds(Eigen::Index TT, int threads) {
   const Eigen::Index H = kShape.hidden, I = kShape.intermediate;
   const MatrixF x = MatrixF::Random(TT, H), xi = MatrixF::Random(TT, I);
   const MatrixF w_qkv = MatrixF::Random(3 * H, H), w_o = MatrixF::Random(H, H), w_i = MatrixF::Random(I, H),
-                w_out = MatrixF::Random(H, I);
+                w_out = MatrixF::Random(H, I), bias = MatrixF::Zero(1, 3 * H);
+  using embedrank::nn::PackedLinear;
+  const auto f32 = embedrank::io::DType::F32;
+  const PackedLinear qkv(w_qkv.data(), f32, bias.data(), 3 * H, H), o(w_o.data(), f32, bias.data(), H, H),
+      inter(w_i.data(), f32, bias.data(), I, H), out(w_out.data(), f32, bias.data(), H, I);
   MatrixF y_qkv(TT, 3 * H), y_o(TT, H), y_i(TT, I), y_out(TT, H);
   embedrank::ThreadPool pool(threads);
   auto run = [&] {
-    pool.parallel_for(static_cast<std::size_t>(TT), [&](std::size_t b, std::size_t e) {
-      const auto r = static_cast<Eigen::Index>(b), n = static_cast<Eigen::Index>(e - b);
-      y_qkv.middleRows(r, n).noalias() = x.middleRows(r, n) * w_qkv.transpose();
-      y_o.middleRows(r, n).noalias() = x.middleRows(r, n) * w_o.transpose();
-      y_i.middleRows(r, n).noalias() = x.middleRows(r, n) * w_i.transpose();
-      y_out.middleRows(r, n).noalias() = xi.middleRows(r, n) * w_out.transpose();
-    });
+    qkv.forward(x.data(), TT, H, y_qkv.data(), 3 * H, pool);
+    o.forward(x.data(), TT, H, y_o.data(), H, pool);
+    inter.forward(x.data(), TT, H, y_i.data(), I, pool);
+    out.forward(xi.data(), TT, I, y_out.data(), H, pool);
   };
   run();
   std::vector<double> times;
@@ -91,6 +98,61 @@ double gemm_seconds(Eigen::Index TT, int threads) {
   benchmark::DoNotOptimize(y_out.data());
   std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
   return cache[key] = times[times.size() / 2] * static_cast<double>(kShape.layers);
+}
+
+#if EMBEDRANK_X86_KERNELS
+// 12 independent accumulator chains hide the FMA latency on every x86 core
+// with two FMA pipes; each iteration is 12 FMAs of `lanes` floats.
+__attribute__((target("avx512f"))) double fma_loop_avx512(long iterations) {
+  __m512 acc[12];
+  for (auto& a : acc) a = _mm512_set1_ps(1.0f);
+  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+  for (long i = 0; i < iterations; ++i)
+    for (auto& a : acc) a = _mm512_fmadd_ps(a, m, c);
+  float sum = 0;
+  for (auto& a : acc) sum += _mm512_reduce_add_ps(a);
+  return sum;
+}
+__attribute__((target("avx2,fma"))) double fma_loop_avx2(long iterations) {
+  __m256 acc[12];
+  for (auto& a : acc) a = _mm256_set1_ps(1.0f);
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (long i = 0; i < iterations; ++i)
+    for (auto& a : acc) a = _mm256_fmadd_ps(a, m, c);
+  alignas(32) float out[8];
+  float sum = 0;
+  for (auto& a : acc) {
+    _mm256_store_ps(out, a);
+    for (float v : out) sum += v;
+  }
+  return sum;
+}
+#endif
+
+// FMA peak of `threads` cores at the kernels' SIMD level, GFLOP/s (portable: 0).
+double peak_gflops(int threads) {
+  static std::map<int, double> cache;
+  if (cache.count(threads)) return cache[threads];
+  const embedrank::SimdLevel level = embedrank::default_simd_level();
+  if (level == embedrank::SimdLevel::Portable) return cache[threads] = 0;
+  const double lanes = level == embedrank::SimdLevel::Avx512 ? 16 : 8;
+  const long iterations = 20'000'000;
+  std::vector<double> per_thread(static_cast<std::size_t>(threads));
+  embedrank::ThreadPool pool(threads);
+  std::vector<double> best(static_cast<std::size_t>(threads), 0);
+  for (int rep = 0; rep < 3; ++rep)
+    pool.run(static_cast<std::size_t>(threads), [&](std::size_t t) {
+      const auto t0 = std::chrono::steady_clock::now();
+#if EMBEDRANK_X86_KERNELS
+      benchmark::DoNotOptimize(level == embedrank::SimdLevel::Avx512 ? fma_loop_avx512(iterations)
+                                                                    : fma_loop_avx2(iterations));
+#endif
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      best[t] = std::max(best[t], 12.0 * lanes * 2.0 * static_cast<double>(iterations) / s / 1e9);
+    });
+  double total = 0;
+  for (double b : best) total += b;
+  return cache[threads] = total;
 }
 
 void report(benchmark::State& state, const TokenBatch& batch, int threads) {
@@ -105,8 +167,12 @@ void report(benchmark::State& state, const TokenBatch& batch, int threads) {
   state.counters["gemm_GFLOP/s"] = gemm_gflops;
   state.counters["sequences"] = static_cast<double>(batch.size());
   state.counters["tokens"] = static_cast<double>(batch.total_tokens());
-  state.counters["efficiency"] = benchmark::Counter(flops * static_cast<double>(state.iterations()) / 1e9 / gemm_gflops,
-                                                    benchmark::Counter::kIsRate);
+  const double peak = peak_gflops(threads);
+  state.counters["peak_GFLOP/s"] = peak;
+  state.counters["gemm_peak"] = peak > 0 ? gemm_gflops / peak : 0;
+  state.counters["encoder_peak"] = benchmark::Counter(
+      peak > 0 ? flops * static_cast<double>(state.iterations()) / 1e9 / peak : 0, benchmark::Counter::kIsRate);
+  state.SetLabel(embedrank::simd_level_name(embedrank::default_simd_level()));
 }
 
 /// Uniform batches: args = {sequences, tokens per sequence, threads}.
@@ -140,7 +206,7 @@ void BM_EncoderMixed(benchmark::State& state) {
 }
 BENCHMARK(BM_EncoderMixed)->ArgNames({"threads"})->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-/// Opening the 90 MB model file: map, validate, bind tensors (no copy).
+/// Opening the 90 MB model file: map, validate, pack every linear layer's weight.
 void BM_OpenModel(benchmark::State& state) {
   encoder();
   for (auto _ : state)

@@ -107,10 +107,11 @@ TEST_CASE("fp16 and bf16 model files stay close to the float32 reference", "[enc
   }
 }
 
-TEST_CASE("a packed batch equals each sequence run alone", "[encoder][batch]") {
+TEST_CASE("a packed batch equals each sequence run alone, bit for bit", "[encoder][batch][determinism]") {
+  for (const char* dtype : {"f32", "f16", "bf16"})
   for (const auto& name : tiny_model_names()) {
-    SECTION(name) {
-      auto encoder = TransformerEncoder<float>::open(converted_model(name));
+    SECTION(std::string(dtype) + " " + name) {
+      auto encoder = TransformerEncoder<float>::open(converted_model(name, dtype));
       const TokenBatch batch = reference_batch(name);
       const MatrixF together = encoder->forward(batch, 2);
       for (std::size_t b = 0; b < batch.size(); ++b) {
@@ -122,20 +123,32 @@ TEST_CASE("a packed batch equals each sequence run alone", "[encoder][batch]") {
         const MatrixF alone = encoder->forward(single, 1);
         const double diff = max_abs_diff(alone, together.middleRows(static_cast<Eigen::Index>(batch.offsets[b]), n));
         INFO("sequence " << b << " max abs diff " << diff);
-        CHECK(diff <= 1e-6);
+        CHECK(diff == 0.0);
       }
     }
   }
 }
 
-TEST_CASE("results agree across thread counts", "[encoder][threads]") {
-  auto encoder = TransformerEncoder<float>::open(converted_model("bert_gelu_new_cls"));
-  const TokenBatch batch = reference_batch("bert_gelu_new_cls");
-  const MatrixF one = encoder->forward(batch, 1);
-  // Eigen picks its cache blocking from the rows each thread gets, so sums
-  // may round differently: a few float ulps on states of magnitude up to ~8.
-  for (int threads : {2, 3, 5}) {
-    INFO("threads " << threads);
-    CHECK(max_abs_diff(encoder->forward(batch, threads), one) <= 1e-5);
+TEST_CASE("results are bitwise the same for every thread count", "[encoder][threads][determinism]") {
+  // each output element is computed in a fixed order by one thread
+  for (const char* dtype : {"f32", "f16", "bf16"}) {
+    auto encoder = TransformerEncoder<float>::open(converted_model("bert_gelu_new_cls", dtype));
+    const TokenBatch batch = reference_batch("bert_gelu_new_cls");
+    const MatrixF one = encoder->forward(batch, 1);
+    for (int threads : {2, 3, 5}) {
+      INFO(dtype << " threads " << threads);
+      CHECK(max_abs_diff(encoder->forward(batch, threads), one) == 0.0);
+    }
+  }
+}
+
+TEST_CASE("half-size model files keep their linear layers half-size in memory", "[encoder][half]") {
+  const auto f32 = TransformerEncoder<float>::open(converted_model("bert_gelu_new_cls", "f32"));
+  for (const char* dtype : {"f16", "bf16"}) {
+    const auto half = TransformerEncoder<float>::open(converted_model("bert_gelu_new_cls", dtype));
+    INFO(dtype << ": " << half->packed_weight_bytes() << " bytes of packed weights, f32 " << f32->packed_weight_bytes());
+    // the padded float biases are the only part that does not halve
+    CHECK(half->packed_weight_bytes() < f32->packed_weight_bytes() * 6 / 10);
+    CHECK(half->packed_weight_bytes() > f32->packed_weight_bytes() * 4 / 10);
   }
 }

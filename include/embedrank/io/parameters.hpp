@@ -2,9 +2,11 @@
 /// Typed access to a WeightFile's tensors for a given compute Scalar.
 ///
 /// float parameters stored as f32 are used in place in the memory map (zero
-/// copy: a model opens in milliseconds and processes share the pages). Any
-/// other combination (f16/bf16 storage, or double compute) is widened once at
-/// load into storage owned by the ParameterStore.
+/// copy: processes share the pages). Any other combination (f16/bf16 storage,
+/// or double compute) is widened once at load into storage owned by the
+/// ParameterStore. Tables used a row at a time (rows()) and tensors that
+/// layers repack themselves (tensor(), the linear weights) stay in the
+/// file's own storage type.
 
 #include <cmath>
 #include <cstdint>
@@ -22,6 +24,35 @@
 #include "embedrank/io/weight_file.hpp"
 
 namespace embedrank::io {
+
+/// Rows of a 2-D table (an embedding table) in the file's own storage type,
+/// widened one row at a time where they are looked up, so f16/bf16 tables
+/// stay half-size in memory.
+template <typename Scalar>
+struct RowTable {
+  const unsigned char* data = nullptr;
+  DType dtype = DType::F32;
+  std::int64_t rows = 0, cols = 0;
+
+  /// out[i] += table[row][i] for i < cols; row must be in [0, rows).
+  void add_row(std::int64_t row, Scalar* out) const {
+    const std::size_t first = static_cast<std::size_t>(row * cols);
+    switch (dtype) {
+      case DType::F32: {
+        const auto* values = reinterpret_cast<const float*>(data) + first;  // 64-byte aligned in the file
+        for (std::int64_t i = 0; i < cols; ++i) out[i] += static_cast<Scalar>(values[i]);
+        break;
+      }
+      case DType::F16:
+      case DType::BF16: {
+        const auto* bits = reinterpret_cast<const std::uint16_t*>(data) + first;
+        for (std::int64_t i = 0; i < cols; ++i)
+          out[i] += static_cast<Scalar>(dtype == DType::F16 ? fp16_to_float(bits[i]) : bf16_to_float(bits[i]));
+        break;
+      }
+    }
+  }
+};
 
 template <typename Scalar>
 class ParameterStore {
@@ -58,6 +89,12 @@ class ParameterStore {
   /// `shape`: for layers that keep the file's own storage type.
   const TensorInfo& tensor(const std::string& name, const std::vector<std::int64_t>& shape) const {
     return file_->tensor(name, shape);
+  }
+
+  /// The 2-D tensor `name` of `shape` as a table of rows, in place.
+  RowTable<Scalar> rows(const std::string& name, const std::vector<std::int64_t>& shape) const {
+    const TensorInfo& t = tensor(name, shape);
+    return RowTable<Scalar>{t.data, t.dtype, shape.at(0), shape.at(1)};
   }
 
   /// Bytes this store copied out of the file (0 for float models stored as f32).

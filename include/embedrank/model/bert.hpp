@@ -73,19 +73,19 @@ struct EncoderWorkspace {
 /// BertEmbeddings: word + position + token type embeddings, then LayerNorm.
 template <typename Scalar>
 struct BertEmbeddings {
-  const Scalar* word_embeddings = nullptr;        // (V, H)
-  const Scalar* position_embeddings = nullptr;    // (P, H)
-  const Scalar* token_type_embeddings = nullptr;  // (TV, H), null for DistilBERT
+  io::RowTable<Scalar> word_embeddings;        // (V, H)
+  io::RowTable<Scalar> position_embeddings;    // (P, H)
+  io::RowTable<Scalar> token_type_embeddings;  // (TV, H), no rows for DistilBERT
   nn::LayerNorm<Scalar> layer_norm;
   Eigen::Index hidden_size = 0;
 
   static BertEmbeddings load(io::ParameterStore<Scalar>& params, const EncoderConfig& c) {
     BertEmbeddings e;
     const std::string p = "embeddings.";
-    e.word_embeddings = params.get(p + "word_embeddings.weight", {c.vocab_size, c.hidden_size});
-    e.position_embeddings = params.get(p + "position_embeddings.weight", {c.max_position_embeddings, c.hidden_size});
+    e.word_embeddings = params.rows(p + "word_embeddings.weight", {c.vocab_size, c.hidden_size});
+    e.position_embeddings = params.rows(p + "position_embeddings.weight", {c.max_position_embeddings, c.hidden_size});
     if (c.type_vocab_size > 0)
-      e.token_type_embeddings = params.get(p + "token_type_embeddings.weight", {c.type_vocab_size, c.hidden_size});
+      e.token_type_embeddings = params.rows(p + "token_type_embeddings.weight", {c.type_vocab_size, c.hidden_size});
     e.layer_norm = load_layer_norm(params, p + "LayerNorm", c.hidden_size, c.layer_norm_eps);
     e.hidden_size = c.hidden_size;
     return e;
@@ -95,13 +95,12 @@ struct BertEmbeddings {
   void forward(const TokenBatch& batch, const std::vector<std::int32_t>& position_ids, Matrix<Scalar>& hidden) const {
     const Eigen::Index H = hidden_size;
     const auto TT = static_cast<Eigen::Index>(batch.total_tokens());
-    hidden.resize(TT, H);
+    hidden.setZero(TT, H);
     for (Eigen::Index t = 0; t < TT; ++t) {
-      const auto row = [&](const Scalar* table, std::int32_t id) {
-        return Eigen::Map<const RowVector<Scalar>>(table + static_cast<Eigen::Index>(id) * H, H);
-      };
-      hidden.row(t) = row(word_embeddings, batch.input_ids[t]) + row(position_embeddings, position_ids[t]);
-      if (token_type_embeddings != nullptr) hidden.row(t) += row(token_type_embeddings, batch.token_type_ids[t]);
+      Scalar* row = &hidden(t, 0);
+      word_embeddings.add_row(batch.input_ids[static_cast<std::size_t>(t)], row);
+      position_embeddings.add_row(position_ids[static_cast<std::size_t>(t)], row);
+      if (token_type_embeddings.rows > 0) token_type_embeddings.add_row(batch.token_type_ids[static_cast<std::size_t>(t)], row);
     }
     layer_norm.forward_rows(hidden, 0, TT);
   }

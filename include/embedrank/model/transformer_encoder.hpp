@@ -74,6 +74,23 @@ class TransformerEncoder {
   const EncoderConfig& config() const { return config_; }
   const PoolingConfig& pooling() const { return pooling_; }
   const io::WeightFile& file() const { return params_.file(); }
+  /// Bytes of linear-layer weights packed for the kernels (and their padded
+  /// biases), held for the encoder's lifetime beside the mapped file.
+  std::size_t packed_weight_bytes() const {
+    std::size_t total = 0;
+    const auto add = [&](const nn::Linear<Scalar>& l) {
+      if (l.packed) total += l.packed->bytes();
+    };
+    for (const auto& layer : layers_) {
+      add(layer.attention_self.qkv);
+      add(layer.attention_output.dense);
+      add(layer.intermediate.dense);
+      add(layer.output.dense);
+    }
+    add(pooler_);
+    return total;
+  }
+
   /// Width of pooled embeddings: H times the number of pooling modes.
   Eigen::Index embedding_size() const {
     return static_cast<Eigen::Index>(pooling_.modes.size()) * config_.hidden_size;
