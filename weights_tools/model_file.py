@@ -13,18 +13,54 @@ from pathlib import Path
 import numpy as np
 
 MAGIC = b"EMBRANK\x00"
-FORMAT_VERSION = 1
+# Version 2 added the i8 dtype; a file is written with the lowest version
+# that can hold it, so files without int8 tensors stay readable by version-1
+# readers.
+FORMAT_VERSION = 2
+FIRST_INT8_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 ALIGNMENT = 64
 HEADER_SIZE = 64
 
 # Metadata value types, as stored on disk.
 META_INT, META_FLOAT, META_BOOL, META_STRING, META_BYTES, META_STRING_LIST, META_INT_LIST = range(7)
 
-# Tensor dtypes, as stored on disk; bf16 is kept as raw uint16 bit patterns.
-DTYPE_F32, DTYPE_F16, DTYPE_BF16 = 0, 1, 2
-DTYPE_NAMES = {DTYPE_F32: "f32", DTYPE_F16: "f16", DTYPE_BF16: "bf16"}
+# Tensor dtypes, as stored on disk; bf16 is kept as raw uint16 bit patterns,
+# i8 as symmetric int8 whose float value is q * scale, with one scale per
+# output row and group of INT8_GROUP inputs in the f32 tensor "<name>_scale"
+# of shape (OUT, ceil(IN / INT8_GROUP)).
+DTYPE_F32, DTYPE_F16, DTYPE_BF16, DTYPE_I8 = 0, 1, 2, 3
+DTYPE_NAMES = {DTYPE_F32: "f32", DTYPE_F16: "f16", DTYPE_BF16: "bf16", DTYPE_I8: "i8"}
 DTYPE_CODES = {name: code for code, name in DTYPE_NAMES.items()}
-DTYPE_SIZES = {DTYPE_F32: 4, DTYPE_F16: 2, DTYPE_BF16: 2}
+DTYPE_SIZES = {DTYPE_F32: 4, DTYPE_F16: 2, DTYPE_BF16: 2, DTYPE_I8: 1}
+# Storage choices of write_model_file (and convert.py --dtype).
+STORAGE_DTYPES = ("f32", "f16", "bf16", "int8")
+
+
+def is_linear_weight(name: str, array: np.ndarray) -> bool:
+    """A linear layer's (OUT, IN) weight: what int8 storage quantizes."""
+    return array.ndim == 2 and name.endswith(".weight") and (name.startswith("encoder.layer.") or name.startswith("pooler."))
+
+
+INT8_GROUP = 32
+
+
+def quantize_int8(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 per output row and group of INT8_GROUP inputs: q = round(w / s), s = max|w_group| / 127.
+
+    Returns (q int8 (OUT, IN), s float32 (OUT, ceil(IN / INT8_GROUP))); an
+    all-zero group gets s = 1.
+    """
+    w = np.ascontiguousarray(array, dtype=np.float32)
+    out, n_in = w.shape
+    groups = -(-n_in // INT8_GROUP)
+    padded = np.zeros((out, groups * INT8_GROUP), dtype=np.float32)
+    padded[:, :n_in] = w
+    blocks = padded.reshape(out, groups, INT8_GROUP)
+    amax = np.abs(blocks).max(axis=2)
+    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(blocks / scale[:, :, None]), -127, 127).astype(np.int8)
+    return q.reshape(out, groups * INT8_GROUP)[:, :n_in].copy(), scale
 
 
 class ModelFileError(ValueError):
@@ -78,11 +114,21 @@ def write_model_file(path: Path, metadata: dict, tensors: dict[str, np.ndarray],
 
     Tensors are written in the order given. 1-D tensors (biases, LayerNorm
     parameters) are always stored as f32: they are tiny and keep full precision.
+    With "int8", linear weights are stored as i8, each followed by its
+    "<name>_scale" (OUT, ceil(IN / 32)) f32 tensor, and the other matrices
+    (embedding tables) as f16.
     """
-    code = DTYPE_CODES[dtype]
+    if dtype not in STORAGE_DTYPES:
+        raise ValueError(f"storage dtype {dtype!r} is not one of {', '.join(STORAGE_DTYPES)}")
+    code = DTYPE_F16 if dtype == "int8" else DTYPE_CODES[dtype]
     blobs = []
     for name, array in tensors.items():
         array = np.ascontiguousarray(array, dtype=np.float32)
+        if dtype == "int8" and is_linear_weight(name, array):
+            q, scale = quantize_int8(array)
+            blobs.append((name, DTYPE_I8, array.shape, q.tobytes()))
+            blobs.append((name + "_scale", DTYPE_F32, scale.shape, scale.astype("<f4").tobytes()))
+            continue
         tensor_code = code if array.ndim >= 2 else DTYPE_F32
         if tensor_code == DTYPE_F32:
             raw = array.astype("<f4").tobytes()
@@ -108,8 +154,9 @@ def write_model_file(path: Path, metadata: dict, tensors: dict[str, np.ndarray],
     header_size = HEADER_SIZE + len(meta) + len(table)
     data_offset = _pad(header_size)
     data_size = offset
+    version = FIRST_INT8_VERSION if any(c == DTYPE_I8 for _, c, _, _ in blobs) else 1
     header = MAGIC + struct.pack(
-        "<IIQQQII16x", FORMAT_VERSION, 0, header_size, data_offset, data_size, len(metadata), len(blobs)
+        "<IIQQQII16x", version, 0, header_size, data_offset, data_size, len(metadata), len(blobs)
     )
     assert len(header) == HEADER_SIZE
     with open(path, "wb") as f:
@@ -140,7 +187,7 @@ class ModelFile:
     tensors: list[TensorEntry]
 
     def array(self, name: str) -> np.ndarray:
-        """The tensor `name` as float32 (f16 and bf16 widened)."""
+        """The tensor `name` as float32 (f16 and bf16 widened; i8 times its row scales)."""
         entry = next((t for t in self.tensors if t.name == name), None)
         if entry is None:
             raise KeyError(f"{self.path}: tensor {name!r} not found")
@@ -151,6 +198,9 @@ class ModelFile:
             values = np.frombuffer(raw, dtype="<f4")
         elif entry.dtype == DTYPE_F16:
             values = np.frombuffer(raw, dtype="<f2").astype(np.float32)
+        elif entry.dtype == DTYPE_I8:
+            scale = np.repeat(self.array(name + "_scale"), INT8_GROUP, axis=1)[:, : entry.shape[1]]
+            return np.frombuffer(raw, dtype=np.int8).astype(np.float32).reshape(entry.shape) * scale
         else:
             values = bf16_bits_to_float32(np.frombuffer(raw, dtype="<u2"))
         return values.reshape(entry.shape)
@@ -181,8 +231,8 @@ def read_model_file(path: Path) -> ModelFile:
     if data[:8] != MAGIC:
         raise ModelFileError(f"{path}: bad magic {data[:8]!r}, not an embedrank model file")
     version, flags, header_size, data_offset, data_size, n_meta, n_tensors = struct.unpack("<IIQQQII", data[8:48])
-    if version != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: format version {version}, this reader supports {FORMAT_VERSION}")
+    if version not in SUPPORTED_VERSIONS:
+        raise ModelFileError(f"{path}: format version {version}, this reader supports {SUPPORTED_VERSIONS}")
     if header_size > data_offset or data_offset + data_size != size:
         raise ModelFileError(f"{path}: header/data sizes disagree with the file size {size}")
     cur = _Cursor(path, data, HEADER_SIZE, header_size)

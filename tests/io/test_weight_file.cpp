@@ -92,8 +92,42 @@ TEST_CASE("broken files get typed errors naming the culprit", "[weight_file][bad
   }
   SECTION("future format version") {
     auto raw = good_raw();
+    raw.version = 3;
+    require_error(raw, "future_version", "format.unsupported_version", "version 3");
+  }
+  SECTION("an int8 tensor in a version-1 file") {
+    auto raw = good_raw();
+    REQUIRE(raw.version == 1);
+    auto& t = raw.tensor("encoder.layer.0.intermediate.dense.weight");
+    t.dtype = 3;
+    t.bytes.resize(t.bytes.size() / 4);
+    require_error(raw, "i8_in_v1", "format.bad_dtype", "encoder.layer.0.intermediate.dense.weight");
+  }
+  SECTION("int8 where only linear weights may be int8") {
+    auto raw = good_raw();
     raw.version = 2;
-    require_error(raw, "future_version", "format.unsupported_version", "version 2");
+    auto& t = raw.tensor("embeddings.word_embeddings.weight");
+    t.dtype = 3;
+    t.bytes.resize(t.bytes.size() / 4);
+    const auto file = WeightFile::open(raw.write(scratch_path("i8_embeddings")));
+    CHECK_THROWS_WITH(embedrank::model::TransformerEncoder<float>(file),
+                      Catch::Contains("[embedrank.format.unsupported_dtype]") &&
+                          Catch::Contains("embeddings.word_embeddings.weight"));
+  }
+  SECTION("an int8 linear weight without its scales") {
+    auto raw = good_raw();
+    raw.version = 2;
+    auto& t = raw.tensor("encoder.layer.0.intermediate.dense.weight");
+    t.dtype = 3;
+    t.bytes.resize(t.bytes.size() / 4);
+    const std::string path = raw.write(scratch_path("i8_no_scale"));
+    const auto file = WeightFile::open(path);  // the file itself is well formed
+    try {
+      embedrank::model::TransformerEncoder<float> encoder(file);
+      FAIL("no error");
+    } catch (const embedrank::FormatError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("format.missing_tensor") && Catch::Contains("intermediate.dense.weight_scale"));
+    }
   }
   SECTION("offset past the end of the data") {
     auto raw = good_raw();

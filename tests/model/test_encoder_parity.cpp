@@ -82,15 +82,16 @@ TEST_CASE("float64 encoder matches Hugging Face (float32 reference)", "[encoder]
   }
 }
 
-TEST_CASE("fp16 and bf16 model files stay close to the float32 reference", "[encoder][parity][half]") {
-  // Storage rounding only (compute is float32): fp16 keeps 11 significant
-  // bits, bf16 8. Tolerances on the pooled vectors of the tiny models.
+TEST_CASE("fp16, bf16 and int8 model files stay close to the float32 reference", "[encoder][parity][half][int8]") {
+  // Storage rounding (compute is float32): fp16 keeps 11 significant bits,
+  // bf16 8; int8 keeps 8 bits per group of 32 weights and rounds activations
+  // to 16 bits per token. Tolerances on the pooled vectors of the tiny models.
   struct Case {
     const char* dtype;
     double max_abs;
     double min_cos;
   };
-  for (const Case c : {Case{"f16", 2e-3, 0.99999}, Case{"bf16", 2e-2, 0.9995}}) {
+  for (const Case c : {Case{"f16", 2e-3, 0.99999}, Case{"bf16", 2e-2, 0.9995}, Case{"int8", 2e-2, 0.9995}}) {
     for (const auto& name : tiny_model_names()) {
       SECTION(std::string(c.dtype) + " " + name) {
         auto encoder = TransformerEncoder<float>::open(converted_model(name, c.dtype));
@@ -108,7 +109,7 @@ TEST_CASE("fp16 and bf16 model files stay close to the float32 reference", "[enc
 }
 
 TEST_CASE("a packed batch equals each sequence run alone, bit for bit", "[encoder][batch][determinism]") {
-  for (const char* dtype : {"f32", "f16", "bf16"})
+  for (const char* dtype : {"f32", "f16", "bf16", "int8"})
   for (const auto& name : tiny_model_names()) {
     SECTION(std::string(dtype) + " " + name) {
       auto encoder = TransformerEncoder<float>::open(converted_model(name, dtype));
@@ -131,7 +132,7 @@ TEST_CASE("a packed batch equals each sequence run alone, bit for bit", "[encode
 
 TEST_CASE("results are bitwise the same for every thread count", "[encoder][threads][determinism]") {
   // each output element is computed in a fixed order by one thread
-  for (const char* dtype : {"f32", "f16", "bf16"}) {
+  for (const char* dtype : {"f32", "f16", "bf16", "int8"}) {
     auto encoder = TransformerEncoder<float>::open(converted_model("bert_gelu_new_cls", dtype));
     const TokenBatch batch = reference_batch("bert_gelu_new_cls");
     const MatrixF one = encoder->forward(batch, 1);
@@ -151,4 +152,8 @@ TEST_CASE("half-size model files keep their linear layers half-size in memory", 
     CHECK(half->packed_weight_bytes() < f32->packed_weight_bytes() * 6 / 10);
     CHECK(half->packed_weight_bytes() > f32->packed_weight_bytes() * 4 / 10);
   }
+  // int8: a byte a weight plus a float scale per 32 (and the padded biases)
+  const auto int8 = TransformerEncoder<float>::open(converted_model("bert_gelu_new_cls", "int8"));
+  INFO("int8: " << int8->packed_weight_bytes() << " bytes of packed weights");
+  CHECK(int8->packed_weight_bytes() < f32->packed_weight_bytes() * 4 / 10);
 }

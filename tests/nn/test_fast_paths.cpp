@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -68,7 +69,108 @@ std::vector<std::uint16_t> to_half_bits(MatrixF& w, io::DType dtype) {
   return bits;
 }
 
+/// Symmetric int8 per row and group of 32 inputs, as weights_tools/convert.py
+/// --dtype int8 writes it; W becomes the values the int8 file represents.
+struct Int8Weight {
+  std::vector<std::int8_t> q;  // (OUT, IN)
+  std::vector<float> scale;    // (OUT, groups)
+};
+
+Int8Weight quantize_int8(MatrixF& w) {
+  const Eigen::Index groups = (w.cols() + 31) / 32;
+  Int8Weight out{std::vector<std::int8_t>(static_cast<std::size_t>(w.size())),
+                 std::vector<float>(static_cast<std::size_t>(w.rows() * groups))};
+  for (Eigen::Index n = 0; n < w.rows(); ++n)
+    for (Eigen::Index g = 0; g < groups; ++g) {
+      const Eigen::Index k0 = 32 * g, count = std::min<Eigen::Index>(32, w.cols() - k0);
+      const float amax = w.row(n).segment(k0, count).cwiseAbs().maxCoeff();
+      const float s = amax > 0 ? amax / 127.0f : 1.0f;
+      out.scale[static_cast<std::size_t>(n * groups + g)] = s;
+      for (Eigen::Index k = k0; k < k0 + count; ++k) {
+        const auto v = static_cast<std::int8_t>(std::max(-127.0f, std::min(127.0f, std::nearbyint(w(n, k) / s))));
+        out.q[static_cast<std::size_t>(n * w.cols() + k)] = v;
+        w(n, k) = static_cast<float>(v) * s;
+      }
+    }
+  return out;
+}
+
 }  // namespace
+
+TEST_CASE("int8 GEMM equals the product with the weights it represents, at every SIMD level", "[linear][kernels][int8]") {
+  struct Shape {
+    Eigen::Index T, out, in;
+  };
+  for (const SimdLevel level : runnable_levels()) {
+    // group and panel remainders, few- and many-token paths, odd IN
+    for (const Shape s : {Shape{1, 45, 29}, Shape{7, 96, 64}, Shape{33, 50, 384}, Shape{300, 70, 37}, Shape{5, 1, 100}}) {
+      INFO(embedrank::simd_level_name(level) << " T=" << s.T << " out=" << s.out << " in=" << s.in);
+      MatrixF w = random_matrix(s.out, s.in, 11);
+      const Int8Weight q = quantize_int8(w);
+      const MatrixF x = random_matrix(s.T, s.in, 12), bias = random_matrix(1, s.out, 13);
+      const nn::PackedLinear packed(q.q.data(), io::DType::I8, bias.data(), s.out, s.in, level, q.scale.data());
+      CHECK(static_cast<int>(packed.level()) <= static_cast<int>(level));
+      const Matrix<double> expected =
+          (x.cast<double>() * w.cast<double>().transpose()).rowwise() + bias.cast<double>().row(0);
+      // activations are rounded to 16 bits per token: each input moves by at
+      // most max|x_row| / 65534, so an output by that times sum_k |w_nk|
+      const Eigen::VectorXd row_step = x.cast<double>().cwiseAbs().rowwise().maxCoeff() / 65534.0;
+      const Eigen::VectorXd weight_l1 = w.cast<double>().cwiseAbs().rowwise().sum();
+      for (int threads : {1, 3}) {
+        ThreadPool pool(threads);
+        MatrixF y(s.T, s.out);
+        packed.forward(x.data(), s.T, s.in, y.data(), s.out, pool);
+        double worst_excess = 0;
+        for (Eigen::Index t = 0; t < s.T; ++t)
+          for (Eigen::Index n = 0; n < s.out; ++n) {
+            const double bound = row_step[t] * weight_l1[n] + 1e-5 * (1 + std::abs(expected(t, n)));
+            worst_excess = std::max(worst_excess, std::abs(y(t, n) - expected(t, n)) - bound);
+          }
+        CHECK(worst_excess <= 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("int8 GEMM rows are bitwise the same for any thread count and any batch", "[linear][determinism][int8]") {
+  for (const SimdLevel level : runnable_levels()) {
+    INFO(embedrank::simd_level_name(level));
+    const Eigen::Index in = 200, out = 150;
+    MatrixF w = random_matrix(out, in, 14);
+    const Int8Weight q = quantize_int8(w);
+    const MatrixF bias = random_matrix(1, out, 15), x = random_matrix(100, in, 16);
+    const nn::PackedLinear packed(q.q.data(), io::DType::I8, bias.data(), out, in, level, q.scale.data());
+    ThreadPool one(1), three(3);
+    MatrixF all(100, out);
+    packed.forward(x.data(), 100, in, all.data(), out, three, nn::Activation::Gelu);
+    for (Eigen::Index first : {41, 30, 0}) {
+      const Eigen::Index rows = 100 - first;
+      MatrixF part(rows, out);
+      packed.forward(x.data() + first * in, rows, in, part.data(), out, one, nn::Activation::Gelu);
+      CHECK(part.row(41 - first) == all.row(41));
+    }
+  }
+}
+
+TEST_CASE("int8 rows with a NaN or an infinity give NaN outputs, the others are untouched", "[linear][int8]") {
+  MatrixF w = random_matrix(20, 40, 17);
+  const Int8Weight q = quantize_int8(w);
+  MatrixF x = random_matrix(3, 40, 18);
+  const nn::PackedLinear packed(q.q.data(), io::DType::I8, nullptr, 20, 40, embedrank::default_simd_level(),
+                                q.scale.data());
+  ThreadPool pool(1);
+  MatrixF clean(3, 20);
+  packed.forward(x.data(), 3, 40, clean.data(), 20, pool);
+  x(0, 5) = std::numeric_limits<float>::quiet_NaN();
+  x(2, 7) = std::numeric_limits<float>::infinity();
+  MatrixF y(3, 20);
+  packed.forward(x.data(), 3, 40, y.data(), 20, pool);
+  CHECK(y.row(0).array().isNaN().all());
+  CHECK(y.row(2).array().isNaN().all());
+  CHECK(y.row(1) == clean.row(1));
+  CHECK_THROWS_WITH(nn::PackedLinear(q.q.data(), io::DType::I8, nullptr, 20, 40),
+                    Catch::Contains("[embedrank.input.missing_scale]"));
+}
 
 TEST_CASE("packed GEMM equals Eigen at every SIMD level, weight type and shape", "[linear][kernels]") {
   struct Shape {

@@ -154,6 +154,49 @@ def test_half_storage_rounds_matrices_and_keeps_vectors(bert_dir, tmp_path, dtyp
     np.testing.assert_allclose(parsed.array("encoder.layer.0.output.dense.weight"), w, rtol=rel, atol=1e-7)
 
 
+def test_int8_storage_quantizes_linear_weights_per_row_and_group(bert_dir, tmp_path):
+    out = tmp_path / "m.int8.bin"
+    convert.convert(bert_dir, out, "int8")
+    model = model_file.read_model_file(out)
+    entry = {t.name: t for t in model.tensors}
+    assert model.version == model_file.FIRST_INT8_VERSION
+    name = "encoder.layer.0.output.dense.weight"
+    assert model_file.DTYPE_NAMES[entry[name].dtype] == "i8"
+    assert model_file.DTYPE_NAMES[entry[name + "_scale"].dtype] == "f32"
+    out, n_in = entry[name].shape
+    assert entry[name + "_scale"].shape == (out, -(-n_in // model_file.INT8_GROUP))
+    # embedding tables are not linear layers: half precision
+    assert model_file.DTYPE_NAMES[entry["embeddings.word_embeddings.weight"].dtype] == "f16"
+    assert model_file.DTYPE_NAMES[entry["encoder.layer.0.output.dense.bias"].dtype] == "f32"
+    convert.convert(bert_dir, tmp_path / "m.f32.bin", "f32")
+    exact = model_file.read_model_file(tmp_path / "m.f32.bin").array(name)
+    approx = model.array(name)
+    # each weight's error is at most half a step of its group's scale
+    groups = model_file.INT8_GROUP
+    for g in range(0, n_in, groups):
+        step = np.abs(exact[:, g:g + groups]).max(axis=1) / 127
+        assert np.all(np.abs(approx[:, g:g + groups] - exact[:, g:g + groups]) <= step[:, None] * 0.5 + 1e-7)
+    # a file without int8 tensors keeps format version 1
+    assert model_file.read_model_file(tmp_path / "m.f32.bin").version == 1
+
+
+def test_int8_quantization_is_symmetric_per_group_and_handles_zero_groups():
+    w = np.zeros((3, 40), dtype=np.float32)  # two groups: 32 inputs and 8
+    w[1, :3] = [1.0, -0.5, 0.25]
+    w[2, :3] = [-2.0, 2.0, 1.0]
+    w[2, 32:35] = [0.1, 0.0, -0.05]
+    q, scale = model_file.quantize_int8(w)
+    assert q.dtype == np.int8 and q.shape == (3, 40)
+    assert scale.dtype == np.float32 and scale.shape == (3, 2)
+    np.testing.assert_array_equal(q[0], np.zeros(40))
+    np.testing.assert_array_equal(scale[0], [1.0, 1.0])
+    np.testing.assert_array_equal(q[1, :3], [127, -64, 32])  # 63.5 rounds to even
+    np.testing.assert_array_equal(q[2, :3], [-127, 127, 64])
+    np.testing.assert_array_equal(q[2, 32:35], [127, 0, -64])  # the second group has its own scale
+    assert np.isclose(scale[2, 1], 0.1 / 127)
+    assert q.min() >= -127
+
+
 def test_bf16_rounds_to_nearest_even():
     values = np.array([1.0, 1.0 + 2**-8, 1.0 + 3 * 2**-8, -2.5, np.inf], dtype=np.float32)
     bits = model_file.float32_to_bf16_bits(values)

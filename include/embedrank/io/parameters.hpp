@@ -43,6 +43,7 @@ struct RowTable {
         for (std::int64_t i = 0; i < cols; ++i) out[i] += static_cast<Scalar>(values[i]);
         break;
       }
+      case DType::I8: break;  // refused by rows()
       case DType::F16:
       case DType::BF16: {
         const auto* bits = reinterpret_cast<const std::uint16_t*>(data) + first;
@@ -64,10 +65,12 @@ class ParameterStore {
   const WeightFile& file() const { return *file_; }
 
   /// Pointer to the values of `name`, checked to have `shape`. 1-D tensors
-  /// (biases, LayerNorm parameters) are also checked to be finite: a NaN or
-  /// infinity there is a FormatError "non_finite" naming the tensor.
+  /// (biases, LayerNorm parameters) and int8 scales ("*_scale") are also
+  /// checked to be finite: a NaN or infinity there is a FormatError
+  /// "non_finite" naming the tensor.
   const Scalar* get(const std::string& name, const std::vector<std::int64_t>& shape) {
     const TensorInfo& t = file_->tensor(name, shape);
+    refuse_int8(t);
     const Scalar* values = nullptr;
     if (std::is_same<Scalar, float>::value && t.dtype == DType::F32) {
       values = reinterpret_cast<const Scalar*>(t.data);
@@ -76,7 +79,8 @@ class ParameterStore {
       widen(t, owned_.back().data());
       values = owned_.back().data();
     }
-    if (shape.size() == 1) {
+    const bool is_scale = name.size() >= 6 && name.compare(name.size() - 6, 6, "_scale") == 0;
+    if (shape.size() == 1 || is_scale) {
       for (std::int64_t i = 0; i < t.numel; ++i)
         if (!std::isfinite(values[i]))
           throw FormatError("non_finite", file_->path() + ": tensor " + name + " has a non-finite value at index " +
@@ -94,6 +98,7 @@ class ParameterStore {
   /// The 2-D tensor `name` of `shape` as a table of rows, in place.
   RowTable<Scalar> rows(const std::string& name, const std::vector<std::int64_t>& shape) const {
     const TensorInfo& t = tensor(name, shape);
+    refuse_int8(t);
     return RowTable<Scalar>{t.data, t.dtype, shape.at(0), shape.at(1)};
   }
 
@@ -105,6 +110,14 @@ class ParameterStore {
   }
 
  private:
+  /// int8 is for linear weights, which float layers read through tensor()
+  /// with their scales; anywhere else it is a FormatError naming the tensor.
+  void refuse_int8(const TensorInfo& t) const {
+    if (t.dtype == DType::I8)
+      throw FormatError("unsupported_dtype", file_->path() + ": tensor " + t.name +
+                                                 " is i8; int8 is for the linear weights of a float encoder only");
+  }
+
   static void widen(const TensorInfo& t, Scalar* out) {
     const auto n = static_cast<std::size_t>(t.numel);
     switch (t.dtype) {
@@ -115,6 +128,7 @@ class ParameterStore {
           out[i] = static_cast<Scalar>(v);
         }
         break;
+      case DType::I8: break;  // refused before
       case DType::F16:
       case DType::BF16:
         for (std::size_t i = 0; i < n; ++i) {

@@ -23,24 +23,28 @@
 namespace embedrank::io {
 
 inline constexpr char kMagic[8] = {'E', 'M', 'B', 'R', 'A', 'N', 'K', '\0'};
-inline constexpr std::uint32_t kFormatVersion = 1;
+/// The newest format version this reader reads (it reads 1 too).
+inline constexpr std::uint32_t kFormatVersion = 2;
+/// Version 2 added the i8 dtype (int8 weights, scaled per output row).
+inline constexpr std::uint32_t kFirstInt8Version = 2;
 inline constexpr std::size_t kHeaderSize = 64;
 inline constexpr std::size_t kAlignment = 64;
 inline constexpr int kMaxRank = 4;
 
 /// Storage type of a tensor; compute is always in the caller's Scalar.
-enum class DType : std::uint8_t { F32 = 0, F16 = 1, BF16 = 2 };
+enum class DType : std::uint8_t { F32 = 0, F16 = 1, BF16 = 2, I8 = 3 };
 
 inline const char* dtype_name(DType d) {
   switch (d) {
     case DType::F32: return "f32";
     case DType::F16: return "f16";
     case DType::BF16: return "bf16";
+    case DType::I8: return "i8";
   }
   return "unknown";
 }
 
-inline std::size_t dtype_size(DType d) { return d == DType::F32 ? 4 : 2; }
+inline std::size_t dtype_size(DType d) { return d == DType::F32 ? 4 : d == DType::I8 ? 1 : 2; }
 
 /// One entry of the tensor table; `data` points into the mapped file.
 struct TensorInfo {
@@ -162,8 +166,8 @@ class WeightFile {
     const auto metadata_count = fixed.read<std::uint32_t>("metadata count");
     const auto tensor_count = fixed.read<std::uint32_t>("tensor count");
 
-    if (version_ != kFormatVersion)
-      fail("unsupported_version", "format version " + std::to_string(version_) + " is not supported (this reader reads version " +
+    if (version_ < 1 || version_ > kFormatVersion)
+      fail("unsupported_version", "format version " + std::to_string(version_) + " is not supported (this reader reads versions 1 to " +
                                       std::to_string(kFormatVersion) + "; convert the model again or update embedrank)");
     if (flags != 0) fail("bad_header", "reserved header flags are " + std::to_string(flags) + ", expected 0");
     if (header_size < kHeaderSize || header_size > size)
@@ -226,7 +230,9 @@ class WeightFile {
     const std::string what = "tensor " + t.name;
     const auto dtype = cursor.read<std::uint8_t>(what + " dtype");
     const auto rank = cursor.read<std::uint8_t>(what + " rank");
-    if (dtype > static_cast<std::uint8_t>(DType::BF16)) fail("bad_dtype", what + " has unknown dtype code " + std::to_string(dtype));
+    if (dtype > static_cast<std::uint8_t>(DType::I8)) fail("bad_dtype", what + " has unknown dtype code " + std::to_string(dtype));
+    if (dtype == static_cast<std::uint8_t>(DType::I8) && version_ < kFirstInt8Version)
+      fail("bad_dtype", what + " is i8, which format version " + std::to_string(version_) + " does not have");
     if (rank < 1 || rank > kMaxRank) fail("bad_shape", what + " has rank " + std::to_string(rank) + " (1 to 4 supported)");
     t.dtype = static_cast<DType>(dtype);
     std::uint64_t numel = 1;

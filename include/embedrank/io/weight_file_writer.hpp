@@ -57,7 +57,7 @@ class WeightFileWriter {
     const std::uint64_t header_size = kHeaderSize + meta.size() + table.size();
     const std::uint64_t data_offset = aligned(header_size);
     std::string header(kMagic, sizeof kMagic);
-    put(header, kFormatVersion);
+    put(header, std::uint32_t{1});  // f32 tensors only: the oldest version holds them
     put(header, std::uint32_t{0});
     put(header, header_size);
     put(header, data_offset);

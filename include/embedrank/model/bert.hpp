@@ -29,7 +29,9 @@
 namespace embedrank::model {
 
 /// A float layer packs its weight for the GEMM kernels in the file's own
-/// storage type (f16/bf16 stay half-size); a double layer widens it for Eigen.
+/// storage type (f16/bf16 stay half-size; int8 comes with its scales
+/// "<prefix>.weight_scale", one per output row and group of 32 inputs); a
+/// double layer widens it for Eigen.
 template <typename Scalar>
 nn::Linear<Scalar> load_linear(io::ParameterStore<Scalar>& params, const std::string& prefix, std::int64_t out,
                                std::int64_t in) {
@@ -39,7 +41,10 @@ nn::Linear<Scalar> load_linear(io::ParameterStore<Scalar>& params, const std::st
   l.in_features = in;
   if constexpr (std::is_same<Scalar, float>::value) {
     const io::TensorInfo& w = params.tensor(prefix + ".weight", {out, in});
-    l.packed = std::make_shared<const nn::PackedLinear>(w.data, w.dtype, l.bias, out, in);
+    const float* scale = w.dtype == io::DType::I8
+                             ? params.get(prefix + ".weight_scale", {out, nn::detail::int8_groups(in)})
+                             : nullptr;
+    l.packed = std::make_shared<const nn::PackedLinear>(w.data, w.dtype, l.bias, out, in, default_simd_level(), scale);
   } else {
     l.weight = params.get(prefix + ".weight", {out, in});
   }

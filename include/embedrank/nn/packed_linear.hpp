@@ -9,7 +9,10 @@
 /// columns [p*NR, (p+1)*NR) of W^T as an (IN, NR) k-major block, zero padded
 /// past OUT, in the file's own storage type (f32, f16 or bf16: half-size
 /// weights stay half-size and are widened inside the kernel). The kernel then
-/// reads one contiguous stream of NR weights per k.
+/// reads one contiguous stream of NR weights per k. int8 weights (one scale
+/// per output row and group of 32 inputs) are packed in k-pairs for the
+/// integer kernels (nn/detail/gemm_kernels_int8.hpp), and each call
+/// quantizes its rows of x per token to 16-bit integers first.
 ///
 /// Two loop orders around the kernel, both computing every output element
 /// with the same kernel in the same order (so results never depend on them):
@@ -21,15 +24,18 @@
 ///     cache; each block runs over every panel.
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -40,6 +46,7 @@
 #include "embedrank/io/weight_file.hpp"
 #include "embedrank/nn/activations.hpp"
 #include "embedrank/nn/detail/gemm_kernels.hpp"
+#include "embedrank/nn/detail/gemm_kernels_int8.hpp"
 
 namespace embedrank::nn {
 
@@ -75,12 +82,24 @@ inline void activate_span(Activation act, float* values, int cols) {
 }
 
 /// A micro-kernel chosen for one SIMD level and weight storage type, with
-/// its register tile (MR rows x NR columns).
+/// its register tile (MR rows x NR columns): `tile` for float activations
+/// (f32/f16/bf16 weights), `tile_int8` for int8 weights.
 struct GemmKernel {
   MicroKernel tile = nullptr;
+  MicroKernelInt8 tile_int8 = nullptr;
   Eigen::Index mr = 1, nr = 1;
   SimdLevel level = SimdLevel::Portable;
 };
+
+template <typename Kernels>
+GemmKernel int8_kernels() {
+  GemmKernel k;
+  k.tile_int8 = &tile_any_rows_int8<Kernels>;
+  k.mr = Kernels::MR;
+  k.nr = Kernels::NR;
+  k.level = Kernels::level;
+  return k;
+}
 
 template <typename Kernels>
 GemmKernel kernels_for(io::DType dtype) {
@@ -92,12 +111,21 @@ GemmKernel kernels_for(io::DType dtype) {
     case io::DType::F32: k.tile = &tile_any_rows<Kernels, float>; break;
     case io::DType::F16: k.tile = &tile_any_rows<Kernels, Float16>; break;
     case io::DType::BF16: k.tile = &tile_any_rows<Kernels, BFloat16>; break;
+    case io::DType::I8: break;  // int8_kernels()
   }
   return k;
 }
 
 /// The kernel for `level` (capped by the CPU) reading weights of `dtype`.
 inline GemmKernel gemm_kernel(SimdLevel level, io::DType dtype) {
+  if (dtype == io::DType::I8) {
+#if EMBEDRANK_X86_KERNELS
+    const SimdLevel supported = supported_simd_level(level);
+    if (supported == SimdLevel::Avx512 && cpu_has_avx512_vnni()) return int8_kernels<Avx512VnniInt8>();
+    if (supported != SimdLevel::Portable) return int8_kernels<Avx2Int8>();
+#endif
+    return int8_kernels<PortableInt8>();
+  }
   switch (supported_simd_level(level)) {
 #if EMBEDRANK_X86_KERNELS
     case SimdLevel::Avx512: return kernels_for<Avx512Kernels>(dtype);
@@ -147,6 +175,74 @@ inline void gemm_panels(const GemmKernel& kernel, const float* x, Eigen::Index l
   }
 }
 
+/// Groups of kGroupSize inputs in a row of IN (the last one zero padded).
+inline Eigen::Index int8_groups(Eigen::Index in) { return (in + kGroupSize - 1) / kGroupSize; }
+
+/// Packs int8 W (OUT, IN) into ceil(OUT / NR) panels of k-pairs: element
+/// (k2, j, e) of panel p = W[p*NR + j][2*k2 + e], zero past IN and OUT; and
+/// its scales (OUT, groups) into (P, groups, NR), zero past OUT.
+inline void pack_panels_int8(const std::int8_t* weight, const float* scale, Eigen::Index out, Eigen::Index in,
+                             Eigen::Index nr, std::int8_t* dst, float* dst_scale) {
+  const Eigen::Index groups = int8_groups(in), k_pairs = groups * kGroupPairs;
+  for (Eigen::Index n = 0; n < out; ++n) {
+    std::int8_t* panel = dst + (n / nr) * k_pairs * nr * 2;
+    for (Eigen::Index k = 0; k < in; ++k) panel[(k / 2) * nr * 2 + (n % nr) * 2 + k % 2] = weight[n * in + k];
+    for (Eigen::Index g = 0; g < groups; ++g) dst_scale[((n / nr) * groups + g) * nr + n % nr] = scale[n * groups + g];
+  }
+}
+
+/// Quantized activations are 16-bit: |q| <= 32767, so a group's sum of 32
+/// products with |w| <= 127 stays far inside int32.
+inline constexpr std::int32_t kActivationMax = 32767;
+
+/// Quantizes one row x (IN) symmetrically to q (`padded` values, zeros past
+/// IN): q = round(x / scale), scale = max|x| / kActivationMax. A row with a
+/// NaN or infinity gets scale NaN (its outputs are NaN, as in float) and q = 0.
+inline void quantize_row(const float* x, Eigen::Index in, Eigen::Index padded, std::int16_t* q, float* scale) {
+  constexpr std::int32_t qmax = kActivationMax;
+  float amax = 0;
+  bool finite = true;
+  for (Eigen::Index i = 0; i < in; ++i) {
+    const float v = std::fabs(x[i]);
+    finite = finite && v <= std::numeric_limits<float>::max();
+    amax = v > amax ? v : amax;
+  }
+  std::fill(q, q + padded, std::int16_t{0});
+  if (!finite) {
+    *scale = std::numeric_limits<float>::quiet_NaN();
+    return;
+  }
+  *scale = amax / static_cast<float>(qmax);
+  if (amax == 0) return;
+  const float inverse = static_cast<float>(qmax) / amax;
+  // round half away from zero; |x * inverse| <= qmax (+ a rounding ulp)
+  for (Eigen::Index i = 0; i < in; ++i) {
+    const float v = x[i] * inverse;
+    q[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(v + (v >= 0 ? 0.5f : -0.5f)));
+  }
+}
+
+/// gemm_panels for int8 weights: y rows [r0, r1) x panels [p0, p1) from
+/// quantized activations q (row stride groups * kGroupSize) and their row
+/// scales; `scales` holds the packed (P, groups, NR) weight scales.
+inline void gemm_panels_int8(const GemmKernel& kernel, const std::int16_t* q, const float* row_scale,
+                             Eigen::Index groups, Eigen::Index r0, Eigen::Index r1, const std::int8_t* panels,
+                             Eigen::Index p0, Eigen::Index p1, Eigen::Index out, const float* bias, const float* scales,
+                             float* y, Eigen::Index ldy, const std::optional<Activation>& act) {
+  const Eigen::Index mr = kernel.mr, nr = kernel.nr, lda = groups * kGroupSize;
+  for (Eigen::Index p = p0; p < p1; ++p) {
+    const int cols = static_cast<int>(std::min(nr, out - p * nr));
+    for (Eigen::Index r = r0; r < r1; r += mr) {
+      const MicroTileInt8 tile{q + r * lda, lda, panels + p * groups * kGroupSize * nr, groups, bias + p * nr,
+                               scales + p * groups * nr, row_scale + r, y + r * ldy + p * nr, ldy,
+                               static_cast<int>(std::min(mr, r1 - r)), cols};
+      kernel.tile_int8(tile);
+      if (act)
+        for (int i = 0; i < tile.rows; ++i) activate_span(*act, tile.c + i * ldy, cols);
+    }
+  }
+}
+
 }  // namespace detail
 
 /// A no-op row epilogue (see PackedLinear::forward).
@@ -160,18 +256,31 @@ class PackedLinear {
   static constexpr Eigen::Index kFewTokens = 32;
 
   /// Packs `weight` (OUT, IN), row-major in `dtype`, and `bias` (OUT, may be
-  /// null for zeros) for the kernels of `level` (capped by the CPU).
+  /// null for zeros) for the kernels of `level` (capped by the CPU). int8
+  /// weights need `weight_scale` (OUT, ceil(IN / 32)): W[n][k] is
+  /// weight[n][k] * weight_scale[n][k / 32].
   PackedLinear(const void* weight, io::DType dtype, const float* bias, Eigen::Index out_features,
-               Eigen::Index in_features, SimdLevel level = default_simd_level())
+               Eigen::Index in_features, SimdLevel level = default_simd_level(), const float* weight_scale = nullptr)
       : out_(out_features), in_(in_features), dtype_(dtype), kernel_(detail::gemm_kernel(level, dtype)) {
     if (out_ <= 0 || in_ <= 0)
       throw InputError("bad_shape", "linear layer shape (" + std::to_string(out_) + ", " + std::to_string(in_) + ")");
     panels_ = (out_ + kernel_.nr - 1) / kernel_.nr;
-    const std::size_t elem = io::dtype_size(dtype_);
-    weights_ = detail::aligned_bytes(static_cast<std::size_t>(panels_ * kernel_.nr * in_) * elem);
-    bias_ = detail::aligned_bytes(static_cast<std::size_t>(panels_ * kernel_.nr) * sizeof(float));
-    detail::pack_panels(weight, elem, out_, in_, in_, kernel_.nr, weights_.get());
+    const auto padded_out = static_cast<std::size_t>(panels_ * kernel_.nr);
+    bias_ = detail::aligned_bytes(padded_out * sizeof(float));
     if (bias != nullptr) std::memcpy(bias_.get(), bias, sizeof(float) * static_cast<std::size_t>(out_));
+    if (dtype_ == io::DType::I8) {
+      if (weight_scale == nullptr) throw InputError("missing_scale", "int8 linear weights need their per-row scales");
+      const auto groups = static_cast<std::size_t>(detail::int8_groups(in_));
+      weights_ = detail::aligned_bytes(padded_out * groups * detail::kGroupSize);
+      weight_scale_ = detail::aligned_bytes(padded_out * groups * sizeof(float));
+      detail::pack_panels_int8(static_cast<const std::int8_t*>(weight), weight_scale, out_, in_, kernel_.nr,
+                               reinterpret_cast<std::int8_t*>(weights_.get()),
+                               reinterpret_cast<float*>(weight_scale_.get()));
+      return;
+    }
+    const std::size_t elem = io::dtype_size(dtype_);
+    weights_ = detail::aligned_bytes(padded_out * static_cast<std::size_t>(in_) * elem);
+    detail::pack_panels(weight, elem, out_, in_, in_, kernel_.nr, weights_.get());
   }
 
   Eigen::Index out_features() const { return out_; }
@@ -180,8 +289,12 @@ class PackedLinear {
   SimdLevel level() const { return kernel_.level; }
   /// Bytes of packed weights and padded bias held for the layer's lifetime.
   std::size_t bytes() const {
-    return static_cast<std::size_t>(panels_ * kernel_.nr) *
-           (static_cast<std::size_t>(in_) * io::dtype_size(dtype_) + sizeof(float));
+    const auto padded_out = static_cast<std::size_t>(panels_ * kernel_.nr);
+    if (dtype_ == io::DType::I8) {
+      const auto groups = static_cast<std::size_t>(detail::int8_groups(in_));
+      return padded_out * (groups * (detail::kGroupSize + sizeof(float)) + sizeof(float));
+    }
+    return padded_out * (static_cast<std::size_t>(in_) * io::dtype_size(dtype_) + sizeof(float));
   }
 
   /// y (T, OUT) = x (T, IN) W^T + b, then, if given, `act` on every element
@@ -194,10 +307,17 @@ class PackedLinear {
   void forward(const float* x, Eigen::Index T, Eigen::Index ldx, float* y, Eigen::Index ldy, ThreadPool& pool,
                std::optional<Activation> act = std::nullopt, RowEpilogue&& row_epilogue = {}) const {
     if (T <= 0) return;
+    // int8 weights: each row of x is quantized once, by the thread that owns it
+    Int8Rows rows;
+    if (dtype_ == io::DType::I8) {
+      rows.q.resize(static_cast<std::size_t>(T * detail::int8_groups(in_) * detail::kGroupSize));
+      rows.scale.resize(static_cast<std::size_t>(T));
+    }
     if (T <= kFewTokens) {
+      quantize(x, ldx, 0, T, rows);
       // Threads split the panels; every panel is streamed once for all rows.
       pool.parallel_for(static_cast<std::size_t>(panels_), [&](std::size_t p0, std::size_t p1) {
-        run(x, ldx, 0, T, static_cast<Eigen::Index>(p0), static_cast<Eigen::Index>(p1), y, ldy, act);
+        run(x, ldx, 0, T, static_cast<Eigen::Index>(p0), static_cast<Eigen::Index>(p1), y, ldy, act, rows);
       });
       if constexpr (!std::is_same<std::decay_t<RowEpilogue>, NoRowEpilogue>::value)
         pool.parallel_for(static_cast<std::size_t>(T), [&](std::size_t r0, std::size_t r1) {
@@ -213,15 +333,38 @@ class PackedLinear {
     pool.parallel_for(static_cast<std::size_t>(blocks), [&](std::size_t b0, std::size_t b1) {
       for (auto b = static_cast<Eigen::Index>(b0); b < static_cast<Eigen::Index>(b1); ++b) {
         const Eigen::Index r0 = b * block, r1 = std::min(T, r0 + block);
-        run(x, ldx, r0, r1, 0, panels_, y, ldy, act);
+        quantize(x, ldx, r0, r1, rows);
+        run(x, ldx, r0, r1, 0, panels_, y, ldy, act, rows);
         row_epilogue(r0, r1);
       }
     });
   }
 
  private:
+  /// The rows of x quantized for int8 weights: (T, groups * kGroupSize)
+  /// values and (T) scales, owned by one forward call.
+  struct Int8Rows {
+    std::vector<std::int16_t> q;
+    std::vector<float> scale;
+  };
+
+  /// int8 only: quantizes rows [r0, r1) of x into `rows`.
+  void quantize(const float* x, Eigen::Index ldx, Eigen::Index r0, Eigen::Index r1, Int8Rows& rows) const {
+    if (dtype_ != io::DType::I8) return;
+    const Eigen::Index padded = detail::int8_groups(in_) * detail::kGroupSize;
+    for (Eigen::Index r = r0; r < r1; ++r)
+      detail::quantize_row(x + r * ldx, in_, padded, rows.q.data() + r * padded, rows.scale.data() + r);
+  }
+
   void run(const float* x, Eigen::Index ldx, Eigen::Index r0, Eigen::Index r1, Eigen::Index p0, Eigen::Index p1, float* y,
-           Eigen::Index ldy, const std::optional<Activation>& act) const {
+           Eigen::Index ldy, const std::optional<Activation>& act, const Int8Rows& rows) const {
+    if (dtype_ == io::DType::I8) {
+      detail::gemm_panels_int8(kernel_, rows.q.data(), rows.scale.data(), detail::int8_groups(in_), r0, r1,
+                               reinterpret_cast<const std::int8_t*>(weights_.get()), p0, p1, out_,
+                               reinterpret_cast<const float*>(bias_.get()),
+                               reinterpret_cast<const float*>(weight_scale_.get()), y, ldy, act);
+      return;
+    }
     const std::size_t panel_bytes = static_cast<std::size_t>(in_ * kernel_.nr) * io::dtype_size(dtype_);
     detail::gemm_panels(kernel_, x, ldx, r0, r1, weights_.get(), panel_bytes, p0, p1, in_, out_,
                         reinterpret_cast<const float*>(bias_.get()), y, ldy, act);
@@ -233,6 +376,7 @@ class PackedLinear {
   Eigen::Index panels_ = 0;
   detail::AlignedBytes weights_;  // (P, IN, NR) in dtype_
   detail::AlignedBytes bias_;     // (P * NR) float
+  detail::AlignedBytes weight_scale_;  // int8: (P, groups, NR) float
 };
 
 }  // namespace embedrank::nn
