@@ -154,6 +154,21 @@ inline void pack_panels(const void* weight, std::size_t elem, Eigen::Index out, 
   }
 }
 
+/// Splits rows [r0, r1) into the fewest register tiles of at most `mr` rows,
+/// of near-equal size (12 rows with MR 12: one tile; 16: two of 8), and calls
+/// fn(row, rows) for each. A row's result does not depend on its tile.
+template <typename Fn>
+void for_each_row_tile(Eigen::Index r0, Eigen::Index r1, Eigen::Index mr, Fn&& fn) {
+  const Eigen::Index n = r1 - r0;
+  if (n <= 0) return;
+  const Eigen::Index tiles = (n + mr - 1) / mr, base = n / tiles, longer = n % tiles;
+  for (Eigen::Index t = 0, r = r0; t < tiles; ++t) {
+    const Eigen::Index rows = base + (t < longer ? 1 : 0);
+    fn(r, rows);
+    r += rows;
+  }
+}
+
 /// y rows [r0, r1) x panels [p0, p1) = x W^T + bias, then `act`: for each
 /// panel, every register tile of rows (the panel stays in cache meanwhile).
 /// `panels` holds ceil(OUT / NR) panels of (IN, NR) of the kernel's type;
@@ -162,16 +177,16 @@ inline void gemm_panels(const GemmKernel& kernel, const float* x, Eigen::Index l
                         const unsigned char* panels, std::size_t panel_bytes, Eigen::Index p0, Eigen::Index p1,
                         Eigen::Index in, Eigen::Index out, const float* bias, float* y, Eigen::Index ldy,
                         const std::optional<Activation>& act) {
-  const Eigen::Index mr = kernel.mr, nr = kernel.nr;
+  const Eigen::Index nr = kernel.nr;
   for (Eigen::Index p = p0; p < p1; ++p) {
     const int cols = static_cast<int>(std::min(nr, out - p * nr));
-    for (Eigen::Index r = r0; r < r1; r += mr) {
+    for_each_row_tile(r0, r1, kernel.mr, [&](Eigen::Index r, Eigen::Index rows) {
       const MicroTile tile{x + r * ldx, ldx, panels + static_cast<std::size_t>(p) * panel_bytes, in, bias + p * nr,
-                           y + r * ldy + p * nr, ldy, static_cast<int>(std::min(mr, r1 - r)), cols};
+                           y + r * ldy + p * nr, ldy, static_cast<int>(rows), cols};
       kernel.tile(tile);
       if (act)
         for (int i = 0; i < tile.rows; ++i) activate_span(*act, tile.c + i * ldy, cols);
-    }
+    });
   }
 }
 
@@ -229,17 +244,17 @@ inline void gemm_panels_int8(const GemmKernel& kernel, const std::int16_t* q, co
                              Eigen::Index groups, Eigen::Index r0, Eigen::Index r1, const std::int8_t* panels,
                              Eigen::Index p0, Eigen::Index p1, Eigen::Index out, const float* bias, const float* scales,
                              float* y, Eigen::Index ldy, const std::optional<Activation>& act) {
-  const Eigen::Index mr = kernel.mr, nr = kernel.nr, lda = groups * kGroupSize;
+  const Eigen::Index nr = kernel.nr, lda = groups * kGroupSize;
   for (Eigen::Index p = p0; p < p1; ++p) {
     const int cols = static_cast<int>(std::min(nr, out - p * nr));
-    for (Eigen::Index r = r0; r < r1; r += mr) {
+    for_each_row_tile(r0, r1, kernel.mr, [&](Eigen::Index r, Eigen::Index rows) {
       const MicroTileInt8 tile{q + r * lda, lda, panels + p * groups * kGroupSize * nr, groups, bias + p * nr,
                                scales + p * groups * nr, row_scale + r, y + r * ldy + p * nr, ldy,
-                               static_cast<int>(std::min(mr, r1 - r)), cols};
+                               static_cast<int>(rows), cols};
       kernel.tile_int8(tile);
       if (act)
         for (int i = 0; i < tile.rows; ++i) activate_span(*act, tile.c + i * ldy, cols);
-    }
+    });
   }
 }
 

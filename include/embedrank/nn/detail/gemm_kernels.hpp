@@ -11,6 +11,11 @@
 /// A element is broadcast once and multiplied into NR / lanes vectors, each
 /// panel row is loaded (and widened from f16/bf16) once for all M rows.
 ///
+/// The kernels prefetch the panel kPrefetchBytes ahead of the row they read:
+/// for a few tokens the weights stream from memory, and the hardware
+/// prefetcher alone keeps too few lines in flight (one 12-token query of
+/// all-MiniLM-L6-v2 went from 2.17 to 1.25 ms with it).
+///
 /// Every output element is accumulated the same way whatever M is, starting
 /// from its bias and adding a_k * b_k for k = 0, 1, ..., K-1 with one fused
 /// multiply-add each: the result does not depend on how rows are grouped
@@ -19,7 +24,7 @@
 ///   kernels          MR x NR   registers
 ///   PortableKernels   4 x 16   whatever the compiler makes of plain C++
 ///   Avx2Kernels       6 x 16   12 ymm accumulators (AVX2 + FMA + F16C)
-///   Avx512Kernels     8 x 32   16 zmm accumulators (AVX-512F/BW)
+///   Avx512Kernels    12 x 32   24 zmm accumulators (AVX-512F/BW)
 
 #include <cmath>
 #include <cstddef>
@@ -50,6 +55,9 @@ struct MicroTile {
 };
 
 using MicroKernel = void (*)(const MicroTile&);
+
+/// How far ahead of the current panel row the kernels prefetch.
+inline constexpr std::ptrdiff_t kPrefetchBytes = 16 * 1024;
 
 /// Copies the first `cols` columns of an (M, NR) register tile, spilled to
 /// `tile`, into C.
@@ -95,6 +103,13 @@ EMBEDRANK_TARGET_AVX2 inline __m256 load8(const BFloat16* p) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
 }
 
+/// Prefetches the two cache lines kPrefetchBytes past `p` (a panel row).
+EMBEDRANK_TARGET_AVX2 inline void prefetch_ahead(const void* p) {
+  const char* ahead = static_cast<const char*>(p) + kPrefetchBytes;
+  _mm_prefetch(ahead, _MM_HINT_T0);
+  _mm_prefetch(ahead + 64, _MM_HINT_T0);
+}
+
 struct Avx2Kernels {
   static constexpr int MR = 6, NR = 16;
   static constexpr SimdLevel level = SimdLevel::Avx2;
@@ -106,12 +121,13 @@ struct Avx2Kernels {
     const std::ptrdiff_t lda = t.lda;
     __m256 lo[M], hi[M];  // columns 0-7 and 8-15 of each row
     const __m256 bias_lo = _mm256_loadu_ps(t.bias), bias_hi = _mm256_loadu_ps(t.bias + 8);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < M; ++r) lo[r] = bias_lo, hi[r] = bias_hi;
     const std::ptrdiff_t K = t.K;
     for (std::ptrdiff_t k = 0; k < K; ++k) {
+      prefetch_ahead(b + NR * k);
       const __m256 b_lo = load8(b + NR * k), b_hi = load8(b + NR * k + 8);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int r = 0; r < M; ++r) {
         const __m256 ar = _mm256_set1_ps(a[r * lda + k]);
         lo[r] = _mm256_fmadd_ps(ar, b_lo, lo[r]);
@@ -119,7 +135,7 @@ struct Avx2Kernels {
       }
     }
     if (t.cols == NR) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int r = 0; r < M; ++r) {
         _mm256_storeu_ps(t.c + r * t.ldc, lo[r]);
         _mm256_storeu_ps(t.c + r * t.ldc + 8, hi[r]);
@@ -145,7 +161,7 @@ EMBEDRANK_TARGET_AVX512 inline __m512 load16(const BFloat16* p) {
 }
 
 struct Avx512Kernels {
-  static constexpr int MR = 8, NR = 32;
+  static constexpr int MR = 12, NR = 32;
   static constexpr SimdLevel level = SimdLevel::Avx512;
 
   template <int M, typename W>
@@ -155,12 +171,13 @@ struct Avx512Kernels {
     const std::ptrdiff_t lda = t.lda;
     __m512 lo[M], hi[M];  // columns 0-15 and 16-31 of each row
     const __m512 bias_lo = _mm512_loadu_ps(t.bias), bias_hi = _mm512_loadu_ps(t.bias + 16);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < M; ++r) lo[r] = bias_lo, hi[r] = bias_hi;
     const std::ptrdiff_t K = t.K;
     for (std::ptrdiff_t k = 0; k < K; ++k) {
+      prefetch_ahead(b + NR * k);
       const __m512 b_lo = load16(b + NR * k), b_hi = load16(b + NR * k + 16);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int r = 0; r < M; ++r) {
         const __m512 ar = _mm512_set1_ps(a[r * lda + k]);
         lo[r] = _mm512_fmadd_ps(ar, b_lo, lo[r]);
@@ -168,7 +185,7 @@ struct Avx512Kernels {
       }
     }
     if (t.cols == NR) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int r = 0; r < M; ++r) {
         _mm512_storeu_ps(t.c + r * t.ldc, lo[r]);
         _mm512_storeu_ps(t.c + r * t.ldc + 16, hi[r]);

@@ -103,6 +103,7 @@ struct Avx2Int8 {
       for (int r = 0; r < M; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
       for (std::ptrdiff_t k = g * kGroupPairs; k < (g + 1) * kGroupPairs; ++k) {
         const auto* w = reinterpret_cast<const __m128i*>(t.panel + k * NR * 2);
+        prefetch_ahead(w);
         const __m256i w_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(w));      // columns 0-7, 2 k each
         const __m256i w_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1));  // columns 8-15
 #pragma GCC unroll 8
@@ -148,6 +149,7 @@ struct Avx512VnniInt8 {
       for (int r = 0; r < M; ++r) lo[r] = hi[r] = _mm512_setzero_si512();
       for (std::ptrdiff_t k = g * kGroupPairs; k < (g + 1) * kGroupPairs; ++k) {
         const auto* w = reinterpret_cast<const __m256i*>(t.panel + k * NR * 2);
+        prefetch_ahead(w);
         const __m512i w_lo = _mm512_cvtepi8_epi16(_mm256_loadu_si256(w));      // columns 0-15, 2 k each
         const __m512i w_hi = _mm512_cvtepi8_epi16(_mm256_loadu_si256(w + 1));  // columns 16-31
 #pragma GCC unroll 8
