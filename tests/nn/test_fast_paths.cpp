@@ -95,6 +95,25 @@ Int8Weight quantize_int8(MatrixF& w) {
   return out;
 }
 
+/// Row 41 of x (100 rows) through `packed` with GELU: the same bits in a
+/// 100-row call on 3 threads, in many-token calls starting at other rows on
+/// 1 thread, and in few-token calls (20 rows, 1 row).
+void check_row_is_the_same_in_every_call(const nn::PackedLinear& packed, const MatrixF& x) {
+  const Eigen::Index in = x.cols(), out = packed.out_features();
+  ThreadPool one(1), three(3);
+  MatrixF all(100, out);
+  packed.forward(x.data(), 100, in, all.data(), out, three, nn::Activation::Gelu);
+  for (Eigen::Index first : {41, 30, 0}) {
+    for (Eigen::Index rows : {100 - first, Eigen::Index{20}, Eigen::Index{1}}) {
+      if (first + rows > 100 || 41 - first >= rows) continue;
+      MatrixF part(rows, out);
+      packed.forward(x.data() + first * in, rows, in, part.data(), out, rows == 1 ? three : one, nn::Activation::Gelu);
+      INFO("rows " << first << " .. " << first + rows);
+      CHECK(part.row(41 - first) == all.row(41));
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("int8 GEMM equals the product with the weights it represents, at every SIMD level", "[linear][kernels][int8]") {
@@ -139,16 +158,8 @@ TEST_CASE("int8 GEMM rows are bitwise the same for any thread count and any batc
     MatrixF w = random_matrix(out, in, 14);
     const Int8Weight q = quantize_int8(w);
     const MatrixF bias = random_matrix(1, out, 15), x = random_matrix(100, in, 16);
-    const nn::PackedLinear packed(q.q.data(), io::DType::I8, bias.data(), out, in, level, q.scale.data());
-    ThreadPool one(1), three(3);
-    MatrixF all(100, out);
-    packed.forward(x.data(), 100, in, all.data(), out, three, nn::Activation::Gelu);
-    for (Eigen::Index first : {41, 30, 0}) {
-      const Eigen::Index rows = 100 - first;
-      MatrixF part(rows, out);
-      packed.forward(x.data() + first * in, rows, in, part.data(), out, one, nn::Activation::Gelu);
-      CHECK(part.row(41 - first) == all.row(41));
-    }
+    check_row_is_the_same_in_every_call(
+        nn::PackedLinear(q.q.data(), io::DType::I8, bias.data(), out, in, level, q.scale.data()), x);
   }
 }
 
@@ -232,20 +243,7 @@ TEST_CASE("packed GEMM rows are bitwise the same for any thread count and any ba
     const Eigen::Index in = 200, out = 150;
     const MatrixF w = random_matrix(out, in, 4), bias = random_matrix(1, out, 5);
     const MatrixF x = random_matrix(100, in, 6);
-    const nn::PackedLinear packed(w.data(), io::DType::F32, bias.data(), out, in, level);
-    ThreadPool one(1), three(3);
-    MatrixF all(100, out);
-    packed.forward(x.data(), 100, in, all.data(), out, three, nn::Activation::Gelu);
-    // row 41 alone, in a few-token call, and in a many-token call at another offset
-    for (Eigen::Index first : {41, 30, 0}) {
-      const Eigen::Index rows = 100 - first;
-      MatrixF part(rows, out);
-      packed.forward(x.data() + first * in, rows, in, part.data(), out, one, nn::Activation::Gelu);
-      CHECK(part.row(41 - first) == all.row(41));
-    }
-    MatrixF single(1, out);
-    packed.forward(x.data() + 41 * in, 1, in, single.data(), out, three, nn::Activation::Gelu);
-    CHECK(single.row(0) == all.row(41));
+    check_row_is_the_same_in_every_call(nn::PackedLinear(w.data(), io::DType::F32, bias.data(), out, in, level), x);
   }
 }
 
