@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checkpoint import CheckpointError, read_checkpoint  # noqa: E402
-from model_file import STORAGE_DTYPES, describe, read_model_file, write_model_file  # noqa: E402
+from model_file import INT8_BYTE_ACTIVATIONS, STORAGE_DTYPES, describe, read_model_file, write_model_file  # noqa: E402
 from tokenizer_meta import tokenizer_metadata  # noqa: E402
 
 CONVERTER_VERSION = "1.0.0"
@@ -368,6 +368,8 @@ def build_metadata(model_dir: Path, dtype: str, pooling: list[str] | None, norma
         tokenizer = tokenizer_metadata(model_dir)
     if tokenizer:
         metadata.update(tokenizer)
+    if dtype == "int8":
+        metadata["int8.byte_activations"] = list(INT8_BYTE_ACTIVATIONS)
     return metadata, ordered
 
 

@@ -120,55 +120,70 @@ TEST_CASE("int8 GEMM equals the product with the weights it represents, at every
   struct Shape {
     Eigen::Index T, out, in;
   };
-  for (const SimdLevel level : runnable_levels()) {
+  for (const int bits : {16, 8}) {
     // group and panel remainders, few- and many-token paths, odd IN
     for (const Shape s : {Shape{1, 45, 29}, Shape{7, 96, 64}, Shape{33, 50, 384}, Shape{300, 70, 37}, Shape{5, 1, 100}}) {
-      INFO(embedrank::simd_level_name(level) << " T=" << s.T << " out=" << s.out << " in=" << s.in);
       MatrixF w = random_matrix(s.out, s.in, 11);
       const Int8Weight q = quantize_int8(w);
       const MatrixF x = random_matrix(s.T, s.in, 12), bias = random_matrix(1, s.out, 13);
-      const nn::PackedLinear packed(q.q.data(), io::DType::I8, bias.data(), s.out, s.in, level, q.scale.data());
-      CHECK(static_cast<int>(packed.level()) <= static_cast<int>(level));
       const Matrix<double> expected =
           (x.cast<double>() * w.cast<double>().transpose()).rowwise() + bias.cast<double>().row(0);
-      // activations are rounded to 16 bits per token: each input moves by at
-      // most max|x_row| / 65534, so an output by that times sum_k |w_nk|
-      const Eigen::VectorXd row_step = x.cast<double>().cwiseAbs().rowwise().maxCoeff() / 65534.0;
-      const Eigen::VectorXd weight_l1 = w.cast<double>().cwiseAbs().rowwise().sum();
-      for (int threads : {1, 3}) {
-        ThreadPool pool(threads);
-        MatrixF y(s.T, s.out);
-        packed.forward(x.data(), s.T, s.in, y.data(), s.out, pool);
-        double worst_excess = 0;
-        for (Eigen::Index t = 0; t < s.T; ++t)
-          for (Eigen::Index n = 0; n < s.out; ++n) {
-            const double bound = row_step[t] * weight_l1[n] + 1e-5 * (1 + std::abs(expected(t, n)));
-            worst_excess = std::max(worst_excess, std::abs(y(t, n) - expected(t, n)) - bound);
-          }
-        CHECK(worst_excess <= 0);
+      // activations are rounded per token (16 bits) or per token and group of
+      // 32 (8 bits): an input moves by at most half a step, an output by the
+      // sum of those times |w|
+      Matrix<double> bound = Matrix<double>::Zero(s.T, s.out);
+      for (Eigen::Index t = 0; t < s.T; ++t)
+        for (Eigen::Index k0 = 0; k0 < s.in; k0 += (bits == 8 ? 32 : s.in)) {
+          const Eigen::Index count = std::min<Eigen::Index>(bits == 8 ? 32 : s.in, s.in - k0);
+          const double half_step = x.row(t).segment(k0, count).cwiseAbs().maxCoeff() / (bits == 8 ? 254.0 : 65534.0);
+          for (Eigen::Index n = 0; n < s.out; ++n)
+            bound(t, n) += half_step * w.row(n).segment(k0, count).cast<double>().cwiseAbs().sum();
+        }
+      MatrixF first_level;  // every level computes the same integer sums: the same bits
+      for (const SimdLevel level : runnable_levels()) {
+        INFO(bits << "-bit activations, " << embedrank::simd_level_name(level) << " T=" << s.T << " out=" << s.out
+                  << " in=" << s.in);
+        const nn::PackedLinear packed(q.q.data(), io::DType::I8, bias.data(), s.out, s.in, level, q.scale.data(), bits);
+        CHECK(packed.activation_bits() == bits);
+        for (int threads : {1, 3}) {
+          ThreadPool pool(threads);
+          MatrixF y(s.T, s.out);
+          packed.forward(x.data(), s.T, s.in, y.data(), s.out, pool);
+          const double worst_excess =
+              ((y.cast<double>() - expected).cwiseAbs() - bound - 1e-5 * (1 + expected.array().abs()).matrix())
+                  .maxCoeff();
+          CHECK(worst_excess <= 0);
+          if (first_level.size() == 0) first_level = y;
+          CHECK(y == first_level);
+        }
       }
     }
   }
+  CHECK_THROWS_WITH(nn::PackedLinear(nullptr, io::DType::I8, nullptr, 4, 4, SimdLevel::Portable, nullptr, 12),
+                    Catch::Contains("[embedrank.input.bad_activation_bits]"));
 }
 
 TEST_CASE("int8 GEMM rows are bitwise the same for any thread count and any batch", "[linear][determinism][int8]") {
+  for (const int bits : {16, 8})
   for (const SimdLevel level : runnable_levels()) {
-    INFO(embedrank::simd_level_name(level));
+    INFO(bits << "-bit activations, " << embedrank::simd_level_name(level));
     const Eigen::Index in = 200, out = 150;
     MatrixF w = random_matrix(out, in, 14);
     const Int8Weight q = quantize_int8(w);
     const MatrixF bias = random_matrix(1, out, 15), x = random_matrix(100, in, 16);
     check_row_is_the_same_in_every_call(
-        nn::PackedLinear(q.q.data(), io::DType::I8, bias.data(), out, in, level, q.scale.data()), x);
+        nn::PackedLinear(q.q.data(), io::DType::I8, bias.data(), out, in, level, q.scale.data(), bits), x);
   }
 }
 
 TEST_CASE("int8 rows with a NaN or an infinity give NaN outputs, the others are untouched", "[linear][int8]") {
+  for (const int bits : {16, 8}) {
+  INFO(bits << "-bit activations");
   MatrixF w = random_matrix(20, 40, 17);
   const Int8Weight q = quantize_int8(w);
   MatrixF x = random_matrix(3, 40, 18);
   const nn::PackedLinear packed(q.q.data(), io::DType::I8, nullptr, 20, 40, embedrank::default_simd_level(),
-                                q.scale.data());
+                                q.scale.data(), bits);
   ThreadPool pool(1);
   MatrixF clean(3, 20);
   packed.forward(x.data(), 3, 40, clean.data(), 20, pool);
@@ -181,6 +196,7 @@ TEST_CASE("int8 rows with a NaN or an infinity give NaN outputs, the others are 
   CHECK(y.row(1) == clean.row(1));
   CHECK_THROWS_WITH(nn::PackedLinear(q.q.data(), io::DType::I8, nullptr, 20, 40),
                     Catch::Contains("[embedrank.input.missing_scale]"));
+  }
 }
 
 TEST_CASE("packed GEMM equals Eigen at every SIMD level, weight type and shape", "[linear][kernels]") {

@@ -9,6 +9,7 @@
 ///   TT = tokens of all sequences, packed    B = sequences
 ///   H  = hidden size   I = intermediate size   NH = heads   HS = H / NH
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -30,11 +31,12 @@ namespace embedrank::model {
 
 /// A float layer packs its weight for the GEMM kernels in the file's own
 /// storage type (f16/bf16 stay half-size; int8 comes with its scales
-/// "<prefix>.weight_scale", one per output row and group of 32 inputs); a
-/// double layer widens it for Eigen.
+/// "<prefix>.weight_scale", one per output row and group of 32 inputs, and
+/// quantizes its input to `activation_bits`); a double layer widens it for
+/// Eigen.
 template <typename Scalar>
 nn::Linear<Scalar> load_linear(io::ParameterStore<Scalar>& params, const std::string& prefix, std::int64_t out,
-                               std::int64_t in) {
+                               std::int64_t in, int activation_bits = 16) {
   nn::Linear<Scalar> l;
   l.bias = params.get(prefix + ".bias", {out});
   l.out_features = out;
@@ -44,7 +46,8 @@ nn::Linear<Scalar> load_linear(io::ParameterStore<Scalar>& params, const std::st
     const float* scale = w.dtype == io::DType::I8
                              ? params.get(prefix + ".weight_scale", {out, nn::detail::int8_groups(in)})
                              : nullptr;
-    l.packed = std::make_shared<const nn::PackedLinear>(w.data, w.dtype, l.bias, out, in, default_simd_level(), scale);
+    l.packed = std::make_shared<const nn::PackedLinear>(w.data, w.dtype, l.bias, out, in, default_simd_level(), scale,
+                                                        activation_bits);
   } else {
     l.weight = params.get(prefix + ".weight", {out, in});
   }
@@ -181,14 +184,22 @@ struct BertLayer {
   static BertLayer load(io::ParameterStore<Scalar>& params, const EncoderConfig& c, std::int64_t index) {
     const std::string p = "encoder.layer." + std::to_string(index) + ".";
     const std::int64_t H = c.hidden_size, I = c.intermediate_size;
+    // int8 files name the linear layers whose inputs are quantized to 8 bits
+    const io::Metadata& meta = params.file().metadata();
+    const std::vector<std::string> none;
+    const auto& bytes = meta.has("int8.byte_activations") ? meta.get_string_list("int8.byte_activations") : none;
+    const auto bits = [&](const char* name) {
+      return std::find(bytes.begin(), bytes.end(), name) != bytes.end() ? 8 : 16;
+    };
     BertLayer l;
-    l.attention_self.qkv = load_linear(params, p + "attention.self.qkv", 3 * H, H);
+    l.attention_self.qkv = load_linear(params, p + "attention.self.qkv", 3 * H, H, bits("attention.self.qkv"));
     l.attention_self.num_heads = c.num_heads;
-    l.attention_output.dense = load_linear(params, p + "attention.output.dense", H, H);
+    l.attention_output.dense =
+        load_linear(params, p + "attention.output.dense", H, H, bits("attention.output.dense"));
     l.attention_output.layer_norm = load_layer_norm(params, p + "attention.output.LayerNorm", H, c.layer_norm_eps);
-    l.intermediate.dense = load_linear(params, p + "intermediate.dense", I, H);
+    l.intermediate.dense = load_linear(params, p + "intermediate.dense", I, H, bits("intermediate.dense"));
     l.intermediate.activation = c.activation;
-    l.output.dense = load_linear(params, p + "output.dense", H, I);
+    l.output.dense = load_linear(params, p + "output.dense", H, I, bits("output.dense"));
     l.output.layer_norm = load_layer_norm(params, p + "output.LayerNorm", H, c.layer_norm_eps);
     return l;
   }

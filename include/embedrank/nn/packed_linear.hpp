@@ -10,9 +10,9 @@
 /// past OUT, in the file's own storage type (f32, f16 or bf16: half-size
 /// weights stay half-size and are widened inside the kernel). The kernel then
 /// reads one contiguous stream of NR weights per k. int8 weights (one scale
-/// per output row and group of 32 inputs) are packed in k-pairs for the
-/// integer kernels (nn/detail/gemm_kernels_int8.hpp), and each call
-/// quantizes its rows of x per token to 16-bit integers first.
+/// per output row and group of 32 inputs) are packed for the integer kernels
+/// (nn/detail/int8_gemm.hpp), and each call quantizes its rows of x per
+/// token first, to 16 or 8 bits as the layer says.
 ///
 /// Two loop orders around the kernel, both computing every output element
 /// with the same kernel in the same order (so results never depend on them):
@@ -45,48 +45,22 @@
 #include "embedrank/core/thread_pool.hpp"
 #include "embedrank/io/weight_file.hpp"
 #include "embedrank/nn/activations.hpp"
+#include "embedrank/nn/detail/gemm_common.hpp"
 #include "embedrank/nn/detail/gemm_kernels.hpp"
-#include "embedrank/nn/detail/gemm_kernels_int8.hpp"
+#include "embedrank/nn/detail/int8_gemm.hpp"
 
 namespace embedrank::nn {
 
 namespace detail {
 
-/// 64-byte aligned storage (one cache line, one AVX-512 vector).
-struct AlignedFree {
-  void operator()(void* p) const { std::free(p); }
-};
-using AlignedBytes = std::unique_ptr<unsigned char[], AlignedFree>;
-
-inline AlignedBytes aligned_bytes(std::size_t n) {
-  const std::size_t rounded = (std::max<std::size_t>(n, 1) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (p == nullptr) throw std::bad_alloc();
-  std::memset(p, 0, rounded);
-  return AlignedBytes(static_cast<unsigned char*>(p));
-}
-
-/// Applies `act` to `cols` values in place. The values pass through a fixed,
-/// aligned buffer so every element takes the same vectorised path whatever
-/// its address: the result of an element never depends on where its row sits.
-inline void activate_span(Activation act, float* values, int cols) {
-  constexpr int kWidth = 32;
-  alignas(64) Eigen::Matrix<float, kWidth, 1> buffer;
-  for (int c0 = 0; c0 < cols; c0 += kWidth) {
-    const int n = std::min(kWidth, cols - c0);
-    buffer.setZero();
-    std::memcpy(buffer.data(), values + c0, sizeof(float) * static_cast<std::size_t>(n));
-    activate_inplace(act, buffer);
-    std::memcpy(values + c0, buffer.data(), sizeof(float) * static_cast<std::size_t>(n));
-  }
-}
-
 /// A micro-kernel chosen for one SIMD level and weight storage type, with
 /// its register tile (MR rows x NR columns): `tile` for float activations
-/// (f32/f16/bf16 weights), `tile_int8` for int8 weights.
+/// (f32/f16/bf16 weights), `tile_int8` for int8 weights, whose panels are
+/// k-quads (`quads`, 8-bit activations as bytes) or k-pairs.
 struct GemmKernel {
   MicroKernel tile = nullptr;
   MicroKernelInt8 tile_int8 = nullptr;
+  bool quads = false;
   Eigen::Index mr = 1, nr = 1;
   SimdLevel level = SimdLevel::Portable;
 };
@@ -95,6 +69,7 @@ template <typename Kernels>
 GemmKernel int8_kernels() {
   GemmKernel k;
   k.tile_int8 = &tile_any_rows_int8<Kernels>;
+  k.quads = Kernels::quads;
   k.mr = Kernels::MR;
   k.nr = Kernels::NR;
   k.level = Kernels::level;
@@ -116,12 +91,14 @@ GemmKernel kernels_for(io::DType dtype) {
   return k;
 }
 
-/// The kernel for `level` (capped by the CPU) reading weights of `dtype`.
-inline GemmKernel gemm_kernel(SimdLevel level, io::DType dtype) {
+/// The kernel for `level` (capped by the CPU) reading weights of `dtype`;
+/// for int8, multiplying activations of `activation_bits` (8 or 16).
+inline GemmKernel gemm_kernel(SimdLevel level, io::DType dtype, int activation_bits = 16) {
   if (dtype == io::DType::I8) {
 #if EMBEDRANK_X86_KERNELS
     const SimdLevel supported = supported_simd_level(level);
-    if (supported == SimdLevel::Avx512 && cpu_has_avx512_vnni()) return int8_kernels<Avx512VnniInt8>();
+    if (supported == SimdLevel::Avx512 && cpu_has_avx512_vnni())
+      return activation_bits == 8 ? int8_kernels<Avx512VnniU8>() : int8_kernels<Avx512VnniInt8>();
     if (supported != SimdLevel::Portable) return int8_kernels<Avx2Int8>();
 #endif
     return int8_kernels<PortableInt8>();
@@ -154,21 +131,6 @@ inline void pack_panels(const void* weight, std::size_t elem, Eigen::Index out, 
   }
 }
 
-/// Splits rows [r0, r1) into the fewest register tiles of at most `mr` rows,
-/// of near-equal size (12 rows with MR 12: one tile; 16: two of 8), and calls
-/// fn(row, rows) for each. A row's result does not depend on its tile.
-template <typename Fn>
-void for_each_row_tile(Eigen::Index r0, Eigen::Index r1, Eigen::Index mr, Fn&& fn) {
-  const Eigen::Index n = r1 - r0;
-  if (n <= 0) return;
-  const Eigen::Index tiles = (n + mr - 1) / mr, base = n / tiles, longer = n % tiles;
-  for (Eigen::Index t = 0, r = r0; t < tiles; ++t) {
-    const Eigen::Index rows = base + (t < longer ? 1 : 0);
-    fn(r, rows);
-    r += rows;
-  }
-}
-
 /// y rows [r0, r1) x panels [p0, p1) = x W^T + bias, then `act`: for each
 /// panel, every register tile of rows (the panel stays in cache meanwhile).
 /// `panels` holds ceil(OUT / NR) panels of (IN, NR) of the kernel's type;
@@ -190,74 +152,6 @@ inline void gemm_panels(const GemmKernel& kernel, const float* x, Eigen::Index l
   }
 }
 
-/// Groups of kGroupSize inputs in a row of IN (the last one zero padded).
-inline Eigen::Index int8_groups(Eigen::Index in) { return (in + kGroupSize - 1) / kGroupSize; }
-
-/// Packs int8 W (OUT, IN) into ceil(OUT / NR) panels of k-pairs: element
-/// (k2, j, e) of panel p = W[p*NR + j][2*k2 + e], zero past IN and OUT; and
-/// its scales (OUT, groups) into (P, groups, NR), zero past OUT.
-inline void pack_panels_int8(const std::int8_t* weight, const float* scale, Eigen::Index out, Eigen::Index in,
-                             Eigen::Index nr, std::int8_t* dst, float* dst_scale) {
-  const Eigen::Index groups = int8_groups(in), k_pairs = groups * kGroupPairs;
-  for (Eigen::Index n = 0; n < out; ++n) {
-    std::int8_t* panel = dst + (n / nr) * k_pairs * nr * 2;
-    for (Eigen::Index k = 0; k < in; ++k) panel[(k / 2) * nr * 2 + (n % nr) * 2 + k % 2] = weight[n * in + k];
-    for (Eigen::Index g = 0; g < groups; ++g) dst_scale[((n / nr) * groups + g) * nr + n % nr] = scale[n * groups + g];
-  }
-}
-
-/// Quantized activations are 16-bit: |q| <= 32767, so a group's sum of 32
-/// products with |w| <= 127 stays far inside int32.
-inline constexpr std::int32_t kActivationMax = 32767;
-
-/// Quantizes one row x (IN) symmetrically to q (`padded` values, zeros past
-/// IN): q = round(x / scale), scale = max|x| / kActivationMax. A row with a
-/// NaN or infinity gets scale NaN (its outputs are NaN, as in float) and q = 0.
-inline void quantize_row(const float* x, Eigen::Index in, Eigen::Index padded, std::int16_t* q, float* scale) {
-  constexpr std::int32_t qmax = kActivationMax;
-  float amax = 0;
-  bool finite = true;
-  for (Eigen::Index i = 0; i < in; ++i) {
-    const float v = std::fabs(x[i]);
-    finite = finite && v <= std::numeric_limits<float>::max();
-    amax = v > amax ? v : amax;
-  }
-  std::fill(q, q + padded, std::int16_t{0});
-  if (!finite) {
-    *scale = std::numeric_limits<float>::quiet_NaN();
-    return;
-  }
-  *scale = amax / static_cast<float>(qmax);
-  if (amax == 0) return;
-  const float inverse = static_cast<float>(qmax) / amax;
-  // round half away from zero; |x * inverse| <= qmax (+ a rounding ulp)
-  for (Eigen::Index i = 0; i < in; ++i) {
-    const float v = x[i] * inverse;
-    q[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(v + (v >= 0 ? 0.5f : -0.5f)));
-  }
-}
-
-/// gemm_panels for int8 weights: y rows [r0, r1) x panels [p0, p1) from
-/// quantized activations q (row stride groups * kGroupSize) and their row
-/// scales; `scales` holds the packed (P, groups, NR) weight scales.
-inline void gemm_panels_int8(const GemmKernel& kernel, const std::int16_t* q, const float* row_scale,
-                             Eigen::Index groups, Eigen::Index r0, Eigen::Index r1, const std::int8_t* panels,
-                             Eigen::Index p0, Eigen::Index p1, Eigen::Index out, const float* bias, const float* scales,
-                             float* y, Eigen::Index ldy, const std::optional<Activation>& act) {
-  const Eigen::Index nr = kernel.nr, lda = groups * kGroupSize;
-  for (Eigen::Index p = p0; p < p1; ++p) {
-    const int cols = static_cast<int>(std::min(nr, out - p * nr));
-    for_each_row_tile(r0, r1, kernel.mr, [&](Eigen::Index r, Eigen::Index rows) {
-      const MicroTileInt8 tile{q + r * lda, lda, panels + p * groups * kGroupSize * nr, groups, bias + p * nr,
-                               scales + p * groups * nr, row_scale + r, y + r * ldy + p * nr, ldy,
-                               static_cast<int>(rows), cols};
-      kernel.tile_int8(tile);
-      if (act)
-        for (int i = 0; i < tile.rows; ++i) activate_span(*act, tile.c + i * ldy, cols);
-    });
-  }
-}
-
 }  // namespace detail
 
 /// A no-op row epilogue (see PackedLinear::forward).
@@ -273,12 +167,23 @@ class PackedLinear {
   /// Packs `weight` (OUT, IN), row-major in `dtype`, and `bias` (OUT, may be
   /// null for zeros) for the kernels of `level` (capped by the CPU). int8
   /// weights need `weight_scale` (OUT, ceil(IN / 32)): W[n][k] is
-  /// weight[n][k] * weight_scale[n][k / 32].
+  /// weight[n][k] * weight_scale[n][k / 32]; each call then quantizes x to
+  /// `activation_bits` (16: one scale per token; 8: per token and group of
+  /// 32 inputs). Throws InputError for a bad shape, missing scales or
+  /// activation bits other than 8 and 16.
   PackedLinear(const void* weight, io::DType dtype, const float* bias, Eigen::Index out_features,
-               Eigen::Index in_features, SimdLevel level = default_simd_level(), const float* weight_scale = nullptr)
-      : out_(out_features), in_(in_features), dtype_(dtype), kernel_(detail::gemm_kernel(level, dtype)) {
+               Eigen::Index in_features, SimdLevel level = default_simd_level(), const float* weight_scale = nullptr,
+               int activation_bits = 16)
+      : out_(out_features),
+        in_(in_features),
+        dtype_(dtype),
+        activation_bits_(activation_bits),
+        kernel_(detail::gemm_kernel(level, dtype, activation_bits)) {
     if (out_ <= 0 || in_ <= 0)
       throw InputError("bad_shape", "linear layer shape (" + std::to_string(out_) + ", " + std::to_string(in_) + ")");
+    if (activation_bits != 8 && activation_bits != 16)
+      throw InputError("bad_activation_bits", "int8 layers quantize activations to 8 or 16 bits, not " +
+                                                  std::to_string(activation_bits));
     panels_ = (out_ + kernel_.nr - 1) / kernel_.nr;
     const auto padded_out = static_cast<std::size_t>(panels_ * kernel_.nr);
     bias_ = detail::aligned_bytes(padded_out * sizeof(float));
@@ -288,9 +193,11 @@ class PackedLinear {
       const auto groups = static_cast<std::size_t>(detail::int8_groups(in_));
       weights_ = detail::aligned_bytes(padded_out * groups * detail::kGroupSize);
       weight_scale_ = detail::aligned_bytes(padded_out * groups * sizeof(float));
+      if (kernel_.quads) weight_offset_ = detail::aligned_bytes(padded_out * groups * sizeof(std::int32_t));
       detail::pack_panels_int8(static_cast<const std::int8_t*>(weight), weight_scale, out_, in_, kernel_.nr,
-                               reinterpret_cast<std::int8_t*>(weights_.get()),
-                               reinterpret_cast<float*>(weight_scale_.get()));
+                               kernel_.quads ? 4 : 2, reinterpret_cast<std::int8_t*>(weights_.get()),
+                               reinterpret_cast<float*>(weight_scale_.get()),
+                               reinterpret_cast<std::int32_t*>(weight_offset_.get()));
       return;
     }
     const std::size_t elem = io::dtype_size(dtype_);
@@ -302,12 +209,15 @@ class PackedLinear {
   Eigen::Index in_features() const { return in_; }
   io::DType dtype() const { return dtype_; }
   SimdLevel level() const { return kernel_.level; }
+  /// int8 layers: the width activations are quantized to (8 or 16).
+  int activation_bits() const { return activation_bits_; }
   /// Bytes of packed weights and padded bias held for the layer's lifetime.
   std::size_t bytes() const {
     const auto padded_out = static_cast<std::size_t>(panels_ * kernel_.nr);
     if (dtype_ == io::DType::I8) {
       const auto groups = static_cast<std::size_t>(detail::int8_groups(in_));
-      return padded_out * (groups * (detail::kGroupSize + sizeof(float)) + sizeof(float));
+      const std::size_t offsets = kernel_.quads ? groups * sizeof(std::int32_t) : 0;
+      return padded_out * (groups * (detail::kGroupSize + sizeof(float)) + offsets + sizeof(float));
     }
     return padded_out * (static_cast<std::size_t>(in_) * io::dtype_size(dtype_) + sizeof(float));
   }
@@ -323,10 +233,15 @@ class PackedLinear {
                std::optional<Activation> act = std::nullopt, RowEpilogue&& row_epilogue = {}) const {
     if (T <= 0) return;
     // int8 weights: each row of x is quantized once, by the thread that owns it
-    Int8Rows rows;
+    detail::Int8Rows rows;
     if (dtype_ == io::DType::I8) {
-      rows.q.resize(static_cast<std::size_t>(T * detail::int8_groups(in_) * detail::kGroupSize));
-      rows.scale.resize(static_cast<std::size_t>(T));
+      const Eigen::Index groups = detail::int8_groups(in_);
+      const auto values = static_cast<std::size_t>(T * groups * detail::kGroupSize);
+      if (kernel_.quads) rows.q8.resize(values);
+      else rows.q16.resize(values);
+      rows.act_row = activation_bits_ == 8 ? groups : 1;
+      rows.act_group = activation_bits_ == 8 ? 1 : 0;
+      rows.scale.resize(static_cast<std::size_t>(T * rows.act_row));
     }
     if (T <= kFewTokens) {
       quantize(x, ldx, 0, T, rows);
@@ -356,28 +271,26 @@ class PackedLinear {
   }
 
  private:
-  /// The rows of x quantized for int8 weights: (T, groups * kGroupSize)
-  /// values and (T) scales, owned by one forward call.
-  struct Int8Rows {
-    std::vector<std::int16_t> q;
-    std::vector<float> scale;
-  };
-
   /// int8 only: quantizes rows [r0, r1) of x into `rows`.
-  void quantize(const float* x, Eigen::Index ldx, Eigen::Index r0, Eigen::Index r1, Int8Rows& rows) const {
+  void quantize(const float* x, Eigen::Index ldx, Eigen::Index r0, Eigen::Index r1, detail::Int8Rows& rows) const {
     if (dtype_ != io::DType::I8) return;
     const Eigen::Index padded = detail::int8_groups(in_) * detail::kGroupSize;
-    for (Eigen::Index r = r0; r < r1; ++r)
-      detail::quantize_row(x + r * ldx, in_, padded, rows.q.data() + r * padded, rows.scale.data() + r);
+    for (Eigen::Index r = r0; r < r1; ++r) {
+      float* scale = rows.scale.data() + r * rows.act_row;
+      if (activation_bits_ == 16) detail::quantize_row_16(x + r * ldx, in_, rows.q16.data() + r * padded, scale);
+      else if (kernel_.quads) detail::quantize_row_8(x + r * ldx, in_, rows.q8.data() + r * padded, scale);
+      else detail::quantize_row_8(x + r * ldx, in_, rows.q16.data() + r * padded, scale);
+    }
   }
 
   void run(const float* x, Eigen::Index ldx, Eigen::Index r0, Eigen::Index r1, Eigen::Index p0, Eigen::Index p1, float* y,
-           Eigen::Index ldy, const std::optional<Activation>& act, const Int8Rows& rows) const {
+           Eigen::Index ldy, const std::optional<Activation>& act, const detail::Int8Rows& rows) const {
     if (dtype_ == io::DType::I8) {
-      detail::gemm_panels_int8(kernel_, rows.q.data(), rows.scale.data(), detail::int8_groups(in_), r0, r1,
-                               reinterpret_cast<const std::int8_t*>(weights_.get()), p0, p1, out_,
-                               reinterpret_cast<const float*>(bias_.get()),
-                               reinterpret_cast<const float*>(weight_scale_.get()), y, ldy, act);
+      detail::gemm_panels_int8(kernel_.tile_int8, kernel_.mr, kernel_.nr, rows, detail::int8_groups(in_), r0, r1,
+                               reinterpret_cast<const std::int8_t*>(weights_.get()),
+                               reinterpret_cast<const float*>(weight_scale_.get()),
+                               reinterpret_cast<const std::int32_t*>(weight_offset_.get()), p0, p1, out_,
+                               reinterpret_cast<const float*>(bias_.get()), y, ldy, act);
       return;
     }
     const std::size_t panel_bytes = static_cast<std::size_t>(in_ * kernel_.nr) * io::dtype_size(dtype_);
@@ -387,11 +300,13 @@ class PackedLinear {
 
   Eigen::Index out_ = 0, in_ = 0;
   io::DType dtype_ = io::DType::F32;
+  int activation_bits_ = 16;
   detail::GemmKernel kernel_;
   Eigen::Index panels_ = 0;
   detail::AlignedBytes weights_;  // (P, IN, NR) in dtype_
   detail::AlignedBytes bias_;     // (P * NR) float
-  detail::AlignedBytes weight_scale_;  // int8: (P, groups, NR) float
+  detail::AlignedBytes weight_scale_;   // int8: (P, groups, NR) float
+  detail::AlignedBytes weight_offset_;  // int8 k-quads: (P, groups, NR) int32, 128 * sum of the group's weights
 };
 
 }  // namespace embedrank::nn
