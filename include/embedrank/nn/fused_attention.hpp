@@ -78,8 +78,9 @@ inline void fused_head_attention(const GemmKernel& kernel, const float* qkv, Eig
     const Eigen::Index cols = std::min(nr, HS - p * nr);
     for (Eigen::Index j = 0; j < T; ++j) {
       float* dst = values + (p * T + j) * nr;
-      std::memcpy(dst, v + j * ld_qkv + p * nr, sizeof(float) * static_cast<std::size_t>(cols));
-      std::fill(dst + cols, dst + nr, 0.0f);
+      const float* src = v + j * ld_qkv + p * nr;
+      for (Eigen::Index c = 0; c < cols; ++c) dst[c] = src[c];
+      for (Eigen::Index c = cols; c < nr; ++c) dst[c] = 0.0f;
     }
   }
 
@@ -104,8 +105,14 @@ inline void fused_head_attention(const GemmKernel& kernel, const float* qkv, Eig
       //     for numerical stability, exponentiate, normalise
       if (!scale_query_first) row *= scale;
       row = (row - row.maxCoeff()).exp();
+      // the sum in 16 fixed lanes (lane l adds j = l, l + 16, ...): vectorised,
+      // and the same rounding for every row
       float lanes[16] = {};
-      for (Eigen::Index j = 0; j < T; ++j) lanes[j % 16] += row[j];
+      const float* p = scores + i * ld_scores;
+      Eigen::Index j = 0;
+      for (; j + 16 <= T; j += 16)
+        for (int l = 0; l < 16; ++l) lanes[l] += p[j + l];
+      for (int l = 0; j + l < T; ++l) lanes[l] += p[j + l];
       float row_sum = 0;
       for (float lane : lanes) row_sum += lane;
       row /= row_sum;

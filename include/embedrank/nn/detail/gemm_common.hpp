@@ -38,10 +38,15 @@ inline void activate_span(Activation act, float* values, int cols) {
   alignas(64) Eigen::Matrix<float, kWidth, 1> buffer;
   for (int c0 = 0; c0 < cols; c0 += kWidth) {
     const int n = std::min(kWidth, cols - c0);
-    buffer.setZero();
-    std::memcpy(buffer.data(), values + c0, sizeof(float) * static_cast<std::size_t>(n));
+    if (n == kWidth) {
+      std::memcpy(buffer.data(), values + c0, sizeof(float) * kWidth);  // a fixed size: no library call
+    } else {
+      buffer.setZero();
+      for (int i = 0; i < n; ++i) buffer[i] = values[c0 + i];
+    }
     activate_inplace(act, buffer);
-    std::memcpy(values + c0, buffer.data(), sizeof(float) * static_cast<std::size_t>(n));
+    if (n == kWidth) std::memcpy(values + c0, buffer.data(), sizeof(float) * kWidth);
+    else for (int i = 0; i < n; ++i) values[c0 + i] = buffer[i];
   }
 }
 

@@ -145,6 +145,14 @@ struct Avx2Int8 {
       }
     }
     const __m256 bias_lo = _mm256_loadu_ps(t.bias), bias_hi = _mm256_loadu_ps(t.bias + 8);
+    if (t.cols == NR) {
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r) {
+        _mm256_storeu_ps(t.c + r * t.ldc, _mm256_add_ps(_mm256_load_ps(sum[r]), bias_lo));
+        _mm256_storeu_ps(t.c + r * t.ldc + 8, _mm256_add_ps(_mm256_load_ps(sum[r] + 8), bias_hi));
+      }
+      return;
+    }
     float out[M][NR];
 #pragma GCC unroll 8
     for (int r = 0; r < M; ++r) {
@@ -173,6 +181,14 @@ EMBEDRANK_TARGET_AVX512_VNNI inline void add_group(const MicroTileInt8& t, std::
 template <int M>
 EMBEDRANK_TARGET_AVX512_VNNI inline void store_sum(const MicroTileInt8& t, float (&sum)[M][32]) {
   const __m512 bias_lo = _mm512_loadu_ps(t.bias), bias_hi = _mm512_loadu_ps(t.bias + 16);
+  if (t.cols == 32) {
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r) {
+      _mm512_storeu_ps(t.c + r * t.ldc, _mm512_add_ps(_mm512_load_ps(sum[r]), bias_lo));
+      _mm512_storeu_ps(t.c + r * t.ldc + 16, _mm512_add_ps(_mm512_load_ps(sum[r] + 16), bias_hi));
+    }
+    return;
+  }
   float out[M][32];
 #pragma GCC unroll 8
   for (int r = 0; r < M; ++r) {

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <type_traits>
@@ -58,16 +59,21 @@ inline void pack_panels_int8(const std::int8_t* weight, const float* scale, Eige
   }
 }
 
-/// max |x[i]| over [begin, end), or NaN if any value is not finite.
+/// max |x[i]| over [begin, end), or NaN if any value is not finite. On the
+/// bit patterns with the sign cleared, integer order is float order and every
+/// infinity or NaN is above every finite value: one vectorisable max.
 inline float finite_amax(const float* x, Eigen::Index begin, Eigen::Index end) {
-  float amax = 0;
-  bool finite = true;
+  std::uint32_t top = 0;
   for (Eigen::Index i = begin; i < end; ++i) {
-    const float v = std::fabs(x[i]);
-    finite = finite && v <= std::numeric_limits<float>::max();
-    amax = v > amax ? v : amax;
+    std::uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    bits &= 0x7FFFFFFFu;
+    top = bits > top ? bits : top;
   }
-  return finite ? amax : std::numeric_limits<float>::quiet_NaN();
+  if (top >= 0x7F800000u) return std::numeric_limits<float>::quiet_NaN();
+  float amax;
+  std::memcpy(&amax, &top, sizeof amax);
+  return amax;
 }
 
 /// q[i] = round(x[i] * inverse), half away from zero, for i in [begin, end)
