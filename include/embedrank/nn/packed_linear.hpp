@@ -24,14 +24,10 @@
 ///     cache; each block runs over every panel.
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <memory>
-#include <new>
 #include <optional>
 #include <string>
 #include <type_traits>
