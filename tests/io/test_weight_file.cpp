@@ -26,6 +26,13 @@ std::string scratch_path(const std::string& name) { return std::string(EMBEDRANK
 
 RawModelFile good_raw() { return RawModelFile::from(*WeightFile::open(test_support::converted_model(kModel))); }
 
+/// Stores the f32 tensor `name` as i8 (a byte per value, shape unchanged).
+void make_int8(RawModelFile& raw, const std::string& name) {
+  auto& t = raw.tensor(name);
+  t.dtype = static_cast<std::uint8_t>(embedrank::io::DType::I8);
+  t.bytes.resize(t.bytes.size() / 4);
+}
+
 // Opens `path` as a model and returns the error id and message it threw.
 std::pair<std::string, std::string> load_error(const std::string& path) {
   try {
@@ -98,17 +105,13 @@ TEST_CASE("broken files get typed errors naming the culprit", "[weight_file][bad
   SECTION("an int8 tensor in a version-1 file") {
     auto raw = good_raw();
     REQUIRE(raw.version == 1);
-    auto& t = raw.tensor("encoder.layer.0.intermediate.dense.weight");
-    t.dtype = 3;
-    t.bytes.resize(t.bytes.size() / 4);
+    make_int8(raw, "encoder.layer.0.intermediate.dense.weight");
     require_error(raw, "i8_in_v1", "format.bad_dtype", "encoder.layer.0.intermediate.dense.weight");
   }
   SECTION("int8 where only linear weights may be int8") {
     auto raw = good_raw();
     raw.version = 2;
-    auto& t = raw.tensor("embeddings.word_embeddings.weight");
-    t.dtype = 3;
-    t.bytes.resize(t.bytes.size() / 4);
+    make_int8(raw, "embeddings.word_embeddings.weight");
     const auto file = WeightFile::open(raw.write(scratch_path("i8_embeddings")));
     CHECK_THROWS_WITH(embedrank::model::TransformerEncoder<float>(file),
                       Catch::Contains("[embedrank.format.unsupported_dtype]") &&
@@ -117,9 +120,7 @@ TEST_CASE("broken files get typed errors naming the culprit", "[weight_file][bad
   SECTION("an int8 linear weight without its scales") {
     auto raw = good_raw();
     raw.version = 2;
-    auto& t = raw.tensor("encoder.layer.0.intermediate.dense.weight");
-    t.dtype = 3;
-    t.bytes.resize(t.bytes.size() / 4);
+    make_int8(raw, "encoder.layer.0.intermediate.dense.weight");
     const std::string path = raw.write(scratch_path("i8_no_scale"));
     const auto file = WeightFile::open(path);  // the file itself is well formed
     try {
