@@ -206,26 +206,31 @@ struct Avx512VnniInt8 {
   template <int M>
   EMBEDRANK_TARGET_AVX512_VNNI static void tile(const MicroTileInt8& t) {
     alignas(64) float sum[M][NR] = {};  // float sums of the groups so far (L1)
-    const auto* a = static_cast<const std::int16_t*>(t.a);
-    const std::ptrdiff_t lda = t.lda;
+    const std::int16_t* row[M];          // each row's current group
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r) row[r] = static_cast<const std::int16_t*>(t.a) + r * t.lda;
     for (std::ptrdiff_t g = 0; g < t.groups; ++g) {
       __m512i lo[M], hi[M];  // columns 0-15 and 16-31
 #pragma GCC unroll 8
       for (int r = 0; r < M; ++r) lo[r] = hi[r] = _mm512_setzero_si512();
-      for (std::ptrdiff_t k = g * kGroupSize / 2; k < (g + 1) * kGroupSize / 2; ++k) {
-        const auto* w = reinterpret_cast<const __m256i*>(t.panel + k * NR * 2);
+      const std::int8_t* panel = t.panel + g * kGroupSize * NR;
+#pragma GCC unroll 16
+      for (int k = 0; k < kGroupSize / 2; ++k) {
+        const auto* w = reinterpret_cast<const __m256i*>(panel + k * NR * 2);
         prefetch_ahead(w);
         const __m512i w_lo = _mm512_cvtepi8_epi16(_mm256_loadu_si256(w));      // columns 0-15, 2 k each
         const __m512i w_hi = _mm512_cvtepi8_epi16(_mm256_loadu_si256(w + 1));  // columns 16-31
 #pragma GCC unroll 8
         for (int r = 0; r < M; ++r) {
           std::int32_t pair;
-          std::memcpy(&pair, a + r * lda + 2 * k, sizeof pair);
+          std::memcpy(&pair, row[r] + 2 * k, sizeof pair);
           const __m512i ar = _mm512_set1_epi32(pair);
           lo[r] = _mm512_dpwssd_epi32(lo[r], ar, w_lo);
           hi[r] = _mm512_dpwssd_epi32(hi[r], ar, w_hi);
         }
       }
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r) row[r] += kGroupSize;
       add_group<M>(t, g, lo, hi, sum);
     }
     store_sum<M>(t, sum);
@@ -240,33 +245,37 @@ struct Avx512VnniU8 {
   template <int M>
   EMBEDRANK_TARGET_AVX512_VNNI static void tile(const MicroTileInt8& t) {
     alignas(64) float sum[M][NR] = {};
-    const auto* a = static_cast<const std::uint8_t*>(t.a);
-    const std::ptrdiff_t lda = t.lda;
+    const std::uint8_t* row[M];  // each row's current group
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r) row[r] = static_cast<const std::uint8_t*>(t.a) + r * t.lda;
     for (std::ptrdiff_t g = 0; g < t.groups; ++g) {
+      // (q + 128) w summed: start from -128 * sum w of the group to take it back off
+      const __m512i start_lo = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(t.offset + g * NR));
+      const __m512i start_hi = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(t.offset + g * NR + 16));
       __m512i lo[M], hi[M];
 #pragma GCC unroll 8
-      for (int r = 0; r < M; ++r) lo[r] = hi[r] = _mm512_setzero_si512();
-      for (std::ptrdiff_t k = g * kGroupSize / 4; k < (g + 1) * kGroupSize / 4; ++k) {
-        const auto* w = reinterpret_cast<const __m512i*>(t.panel + k * NR * 4);
+      for (int r = 0; r < M; ++r) {
+        lo[r] = start_lo;
+        hi[r] = start_hi;
+      }
+      const std::int8_t* panel = t.panel + g * kGroupSize * NR;
+#pragma GCC unroll 8
+      for (int k = 0; k < kGroupSize / 4; ++k) {
+        const auto* w = reinterpret_cast<const __m512i*>(panel + k * NR * 4);
         prefetch_ahead(w);
         const __m512i w_lo = _mm512_loadu_si512(w);      // columns 0-15, 4 k each
         const __m512i w_hi = _mm512_loadu_si512(w + 1);  // columns 16-31
 #pragma GCC unroll 8
         for (int r = 0; r < M; ++r) {
           std::int32_t quad;
-          std::memcpy(&quad, a + r * lda + 4 * k, sizeof quad);
+          std::memcpy(&quad, row[r] + 4 * k, sizeof quad);
           const __m512i ar = _mm512_set1_epi32(quad);
           lo[r] = _mm512_dpbusd_epi32(lo[r], ar, w_lo);
           hi[r] = _mm512_dpbusd_epi32(hi[r], ar, w_hi);
         }
       }
-      // (q + 128) w summed: take the 128 * sum w of the group back off
-      const __m512i offset_lo = _mm512_loadu_si512(t.offset + g * NR), offset_hi = _mm512_loadu_si512(t.offset + g * NR + 16);
 #pragma GCC unroll 8
-      for (int r = 0; r < M; ++r) {
-        lo[r] = _mm512_sub_epi32(lo[r], offset_lo);
-        hi[r] = _mm512_sub_epi32(hi[r], offset_hi);
-      }
+      for (int r = 0; r < M; ++r) row[r] += kGroupSize;
       add_group<M>(t, g, lo, hi, sum);
     }
     store_sum<M>(t, sum);
