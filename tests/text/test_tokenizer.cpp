@@ -2,6 +2,7 @@
 // (pairs, truncation, threads) and bad input.
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <string>
 #include <variant>
 #include <vector>
@@ -409,6 +410,141 @@ TEST_CASE("Broken tokenizer metadata throws FormatError naming the key", "[token
     Metadata meta = embedrank::test::read_metadata("xlmr_tiny");
     meta.set("tokenizer.sentencepiece_model", embedrank::io::Bytes{"\x0a\x05garbage"});
     fails_with(meta, "tokenizer.bad_sentencepiece", "tokenizer.sentencepiece_model");
+  }
+}
+
+namespace {
+
+std::size_t read_varint(const std::string& s, std::size_t& pos) {
+  std::size_t value = 0;
+  for (int shift = 0;; shift += 7) {
+    const auto byte = static_cast<unsigned char>(s.at(pos++));
+    value |= static_cast<std::size_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) return value;
+  }
+}
+
+/// Where the parts of a serialized ModelProto sit: each piece's text and the
+/// normalizer's precompiled charsmap (offset, size).
+struct ModelLayout {
+  std::vector<std::pair<std::size_t, std::size_t>> pieces;
+  std::pair<std::size_t, std::size_t> charsmap{0, 0};
+};
+
+ModelLayout layout_of(const std::string& model) {
+  ModelLayout layout;
+  std::size_t pos = 0;
+  while (pos < model.size()) {
+    const std::size_t tag = read_varint(model, pos);
+    const std::size_t length = read_varint(model, pos);  // every top-level field here is length-delimited
+    REQUIRE((tag & 7) == 2);
+    std::size_t inner = pos;
+    while (inner < pos + length) {
+      const std::size_t inner_tag = read_varint(model, inner);
+      if ((inner_tag & 7) == 0) {
+        read_varint(model, inner);
+        continue;
+      }
+      if ((inner_tag & 7) == 5) {
+        inner += 4;
+        continue;
+      }
+      const std::size_t inner_length = read_varint(model, inner);
+      if (tag >> 3 == 1 && inner_tag >> 3 == 1) layout.pieces.emplace_back(inner, inner_length);
+      if (tag >> 3 == 3 && inner_tag >> 3 == 2) layout.charsmap = {inner, inner_length};
+      inner += inner_length;
+    }
+    pos += length;
+  }
+  return layout;
+}
+
+}  // namespace
+
+TEST_CASE("A damaged SentencePiece model is a FormatError at load, never a crash", "[sentencepiece][bad_input]") {
+  const Metadata good = embedrank::test::read_metadata("xlmr_tiny");
+  const std::string model = good.get_bytes("tokenizer.sentencepiece_model");
+  const ModelLayout layout = layout_of(model);
+  REQUIRE(layout.pieces.size() > 100);
+  REQUIRE(layout.charsmap.second > 1000);
+  const auto load = [&](const std::string& damaged) {
+    Metadata meta = good;
+    meta.set("tokenizer.sentencepiece_model", embedrank::io::Bytes{damaged});
+    return Tokenizer::from_metadata(meta);
+  };
+  const auto fails_with = [&](const std::string& damaged, const std::string& part) {
+    try {
+      (void)load(damaged);
+      FAIL("no exception for a damaged " + part);
+    } catch (const FormatError& e) {
+      CHECK(e.id() == "format.tokenizer.bad_sentencepiece");
+      CHECK_THAT(e.what(), Catch::Matchers::Contains("xlmr_tiny") && Catch::Matchers::Contains(part));
+    }
+  };
+  SECTION("a charsmap whose trie size points past the blob") {
+    std::string damaged = model;
+    damaged.replace(layout.charsmap.first, 4, "\xff\xff\xff\x7f");
+    fails_with(damaged, "normalizer_spec");
+  }
+  SECTION("a piece with a NUL byte, one that is not UTF-8, one that repeats another") {
+    const auto [offset, size] = layout.pieces[50];
+    std::string with_nul = model;
+    with_nul[offset + size - 1] = '\0';
+    fails_with(with_nul, "NUL byte in piece 50");
+    std::string not_utf8 = model;
+    not_utf8[offset] = '\xff';
+    fails_with(not_utf8, "piece 50 is not UTF-8");
+    // piece 60 spelled as piece 50 (the same length: the framing stays valid)
+    for (std::size_t other = 51; other < layout.pieces.size(); ++other) {
+      if (layout.pieces[other].second != size) continue;
+      std::string repeated = model;
+      repeated.replace(layout.pieces[other].first, size, model.substr(offset, size));
+      fails_with(repeated, "repeats an earlier one");
+      break;
+    }
+  }
+  SECTION("truncated anywhere") {
+    for (std::size_t cut : {std::size_t{1}, std::size_t{3}, layout.pieces[10].first + 1, layout.charsmap.first + 7,
+                            model.size() - 1}) {
+      INFO("cut at " << cut);
+      CHECK_THROWS_AS(load(model.substr(0, cut)), FormatError);
+    }
+  }
+  SECTION("every single-byte change to the charsmap loads and encodes, or is refused") {
+    // The trie bytes are what libsentencepiece follows unchecked; a change
+    // either keeps a walkable trie (it then encodes without reading out of
+    // bounds, which the sanitizer build checks) or is refused at load.
+    const std::vector<std::string> corpus = embedrank::test::read_corpus();
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<std::size_t> where(layout.charsmap.first, layout.charsmap.first + layout.charsmap.second - 1);
+    std::uniform_int_distribution<int> byte(0, 255);
+    int refused = 0, loaded = 0;
+    for (int trial = 0; trial < 150; ++trial) {
+      std::string damaged = model;
+      damaged[where(rng)] = static_cast<char>(byte(rng));
+      try {
+        const Tokenizer tokenizer = load(damaged);
+        for (std::size_t i = 0; i < corpus.size(); i += 37) (void)tokenizer.encode(corpus[i]);
+        ++loaded;
+      } catch (const FormatError&) {
+        ++refused;
+      } catch (const embedrank::InputError&) {
+        ++loaded;  // encoding may fail cleanly on a changed normalization (e.g. bad UTF-8 out)
+      }
+    }
+    CHECK(refused + loaded == 150);
+    CHECK(refused > 0);
+  }
+  SECTION("more pieces than the declared vocabulary") {
+    Metadata meta = good;
+    meta.set("tokenizer.vocab_size", static_cast<std::int64_t>(layout.pieces.size()));  // fairseq needs one more
+    try {
+      (void)Tokenizer::from_metadata(meta);
+      FAIL("no exception for a vocabulary smaller than the pieces");
+    } catch (const FormatError& e) {
+      CHECK(e.id() == "format.tokenizer.bad_value");
+      CHECK_THAT(e.what(), Catch::Matchers::Contains("pieces") && Catch::Matchers::Contains("tokenizer.vocab_size"));
+    }
   }
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "embedrank/core/error.hpp"
+#include "embedrank/text/detail/sentencepiece_check.hpp"
 
 namespace embedrank::text {
 
@@ -21,10 +22,12 @@ enum class SentencePieceIdMapping { Plain, Fairseq };
 class SentencePieceModel {
  public:
   /// Loads a serialized ModelProto; throws FormatError naming `source` when
-  /// libsentencepiece rejects it.
+  /// it is damaged (detail/sentencepiece_check.hpp) or libsentencepiece
+  /// rejects it.
   SentencePieceModel(const std::string& serialized_model, SentencePieceIdMapping mapping, std::int32_t unk_id,
                      const std::string& source)
       : processor_(std::make_unique<sentencepiece::SentencePieceProcessor>()), mapping_(mapping), unk_id_(unk_id) {
+    detail::check_sentencepiece_model(serialized_model, source);
     const auto status = processor_->LoadFromSerializedProto(serialized_model);
     if (!status.ok())
       throw FormatError("tokenizer.bad_sentencepiece",
@@ -54,6 +57,9 @@ class SentencePieceModel {
   }
 
   int piece_count() const { return processor_->GetPieceSize(); }
+
+  /// One past the largest model id a piece maps to.
+  std::int64_t id_end() const { return piece_count() + (mapping_ == SentencePieceIdMapping::Fairseq ? 1 : 0); }
 
  private:
   std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;

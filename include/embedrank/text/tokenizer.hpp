@@ -90,6 +90,12 @@ class Tokenizer {
       impl->sentencepiece.emplace(metadata.get_bytes("tokenizer.sentencepiece_model"), id_mapping, impl->unk_id, source);
       const std::int64_t size = metadata.get_int("tokenizer.vocab_size");
       if (size <= 0) throw FormatError("tokenizer.bad_value", source + ": tokenizer.vocab_size must be positive");
+      if (impl->sentencepiece->id_end() > size)
+        throw FormatError("tokenizer.bad_value",
+                          source + ": tokenizer.sentencepiece_model has " +
+                              std::to_string(impl->sentencepiece->piece_count()) + " pieces, which with the " + mapping +
+                              " id mapping need ids up to " + std::to_string(impl->sentencepiece->id_end() - 1) +
+                              ", past tokenizer.vocab_size " + std::to_string(size));
       impl->vocab_size = static_cast<std::size_t>(size);
     } else {
       throw FormatError("tokenizer.bad_value",
