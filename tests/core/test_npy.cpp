@@ -109,6 +109,20 @@ TEST_CASE("read_npy rejects what it cannot read with typed errors", "[npy][error
     write_bytes(path, bytes);
     REQUIRE(expect_format_error(path) == "format.npy.bad_shape");
   }
+  SECTION("a dimension past the index type, even with zero elements") {
+    for (const char* shape : {"(0, 18446744073709551615)", "(9223372036854775808, 0)"}) {
+      std::string header = std::string("{'descr': '<f4', 'fortran_order': False, 'shape': ") + shape + ", }";
+      header.append(63 - (10 + header.size()) % 64, ' ');
+      header += '\n';
+      std::string bytes = "\x93NUMPY\x01";
+      bytes += '\0';
+      bytes += static_cast<char>(header.size() & 0xFF);
+      bytes += static_cast<char>(header.size() >> 8);
+      write_bytes(path, bytes + header);
+      INFO(shape);
+      REQUIRE(expect_format_error(path) == "format.npy.bad_shape");
+    }
+  }
   SECTION("error messages name the file") {
     write_bytes(path, good.substr(0, good.size() - 4));
     REQUIRE_THROWS_WITH(embedrank::read_npy(path), Catch::Matchers::Contains(path));

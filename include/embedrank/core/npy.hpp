@@ -153,6 +153,13 @@ inline NpyInfo read_npy_info(std::ifstream& in, const std::string& path) {
   detail::npy_parse_shape(detail::npy_header_value(header, "shape", path), path, info.rows, info.cols);
   info.data_offset = prefix + header_length;
 
+  // Each dimension must fit the matrices' index type (Eigen::Index), even
+  // when the other is 0 and the array is empty.
+  const auto max_dimension = static_cast<std::size_t>(std::numeric_limits<Eigen::Index>::max());
+  if (info.rows > max_dimension || info.cols > max_dimension)
+    throw FormatError("npy.bad_shape", path + ": .npy shape (" + std::to_string(info.rows) + ", " +
+                                           std::to_string(info.cols) + ") has a dimension past " +
+                                           std::to_string(max_dimension));
   const std::size_t max_elements = std::numeric_limits<std::size_t>::max() / sizeof(float);
   if (info.cols != 0 && info.rows > max_elements / info.cols)
     throw FormatError("npy.bad_shape", path + ": .npy shape is too large");
