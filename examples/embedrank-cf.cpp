@@ -22,18 +22,23 @@
 // Exit status: 0 on success, 1 on a data error, 2 on a usage error.
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "embedrank/cf/evaluation.hpp"
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/output_file.hpp"
 
 namespace {
 
@@ -49,9 +54,7 @@ const char* const kUsage =
     "                    [--surprise-compatible] [--clip] [--duplicates last_wins|error]\n"
     "                    [--predictions OUT.tsv]\n";
 
-struct UsageError {
-  std::string message;
-};
+using cli::UsageError;
 
 struct Options {
   std::string train_path, test_path, predictions_path, algo_name;
@@ -62,19 +65,7 @@ struct Options {
   cf::KnnOptions knn;
 };
 
-long long parse_integer(const std::string& flag, const std::string& text) {
-  char* end = nullptr;
-  const long long value = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0') throw UsageError{flag + " needs an integer, got '" + text + "'"};
-  return value;
-}
-
-double parse_number(const std::string& flag, const std::string& text) {
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0') throw UsageError{flag + " needs a number, got '" + text + "'"};
-  return value;
-}
+constexpr long long kMaxInt = std::numeric_limits<int>::max();
 
 char parse_separator(const std::string& text) {
   if (text == "TAB" || text == "tab" || text == "\\t" || text == "\t") return '\t';
@@ -126,12 +117,9 @@ Options parse_options(int argc, char** argv) {
     } else if (flag == "--predictions") {
       o.predictions_path = value;
     } else if (flag == "--cv") {
-      o.folds = static_cast<int>(parse_integer(flag, value));
-      if (o.folds < 2) throw UsageError{"--cv needs at least 2 folds"};
+      o.folds = static_cast<int>(cli::integer(flag, value, 2, 1000));
     } else if (flag == "--seed") {
-      const long long seed = parse_integer(flag, value);
-      if (seed < 0) throw UsageError{"--seed must be >= 0"};
-      o.seed = static_cast<unsigned long long>(seed);
+      o.seed = static_cast<unsigned long long>(cli::integer(flag, value, 0, std::numeric_limits<long long>::max()));
     } else if (flag == "--sep") {
       o.file.separator = parse_separator(value);
     } else if (flag == "--header") {
@@ -148,11 +136,11 @@ Options parse_options(int argc, char** argv) {
       sim.mean = parse_choice<cf::PearsonMean>(flag, value,
                                                {{"co_rated", cf::PearsonMean::co_rated}, {"user", cf::PearsonMean::user}});
     } else if (flag == "--k") {
-      o.knn.k = static_cast<int>(parse_integer(flag, value));
+      o.knn.k = static_cast<int>(cli::integer(flag, value, 1, kMaxInt));
     } else if (flag == "--min-k") {
-      o.knn.min_k = static_cast<int>(parse_integer(flag, value));
+      o.knn.min_k = static_cast<int>(cli::integer(flag, value, 0, kMaxInt));
     } else if (flag == "--min-support") {
-      sim.min_support = static_cast<int>(parse_integer(flag, value));
+      sim.min_support = static_cast<int>(cli::integer(flag, value, 0, kMaxInt));
     } else if (flag == "--shrinkage") {
       sim.shrinkage = parse_choice<cf::Shrinkage>(flag, value,
                                                   {{"none", cf::Shrinkage::none},
@@ -160,15 +148,13 @@ Options parse_options(int argc, char** argv) {
                                                    {"n", cf::Shrinkage::n},
                                                    {"capped", cf::Shrinkage::capped}});
     } else if (flag == "--shrinkage-lambda") {
-      sim.shrinkage_lambda = parse_number(flag, value);
+      sim.shrinkage_lambda = cli::number(flag, value, 0, 1e12);
     } else if (flag == "--max-neighbors") {
-      sim.max_neighbors = static_cast<int>(parse_integer(flag, value));
+      sim.max_neighbors = static_cast<int>(cli::integer(flag, value, 0, kMaxInt));
     } else if (flag == "--memory-budget-mb") {
-      const long long mb = parse_integer(flag, value);
-      if (mb < 1) throw UsageError{"--memory-budget-mb must be >= 1"};
-      sim.memory_budget_bytes = static_cast<std::size_t>(mb) << 20;
+      sim.memory_budget_bytes = static_cast<std::size_t>(cli::integer(flag, value, 1, 1LL << 30)) << 20;
     } else if (flag == "--threads") {
-      sim.threads = static_cast<int>(parse_integer(flag, value));
+      sim.threads = static_cast<int>(cli::integer(flag, value, 0, cli::kMaxThreads));
     } else if (flag == "--order") {
       o.knn.order = parse_choice<cf::NeighborOrder>(
           flag, value, {{"by_user_index", cf::NeighborOrder::by_user_index}, {"surprise", cf::NeighborOrder::surprise}});
@@ -192,7 +178,13 @@ Options parse_options(int argc, char** argv) {
   return o;
 }
 
-std::string json_number(double x) {
+// JSON has no NaN or infinity: such a value is written as null, and named
+// in a warning on stderr.
+std::string json_number(double x, const char* name) {
+  if (!std::isfinite(x)) {
+    std::fprintf(stderr, "embedrank-cf: warning: %s is %s, written as null\n", name, std::isnan(x) ? "NaN" : "infinite");
+    return "null";
+  }
   std::ostringstream s;
   s.precision(17);
   s << x;
@@ -206,7 +198,7 @@ std::string settings_json(const Options& o) {
   s << "\"algo\": \"" << o.algo_name << "\", \"similarity\": \"pearson\", \"mean\": \""
     << (sim.mean == cf::PearsonMean::co_rated ? "co_rated" : "user") << "\", \"k\": " << o.knn.k
     << ", \"min_k\": " << o.knn.min_k << ", \"min_support\": " << sim.min_support << ", \"shrinkage\": \""
-    << shrinkage[static_cast<int>(sim.shrinkage)] << "\", \"shrinkage_lambda\": " << json_number(sim.shrinkage_lambda)
+    << shrinkage[static_cast<int>(sim.shrinkage)] << "\", \"shrinkage_lambda\": " << json_number(sim.shrinkage_lambda, "shrinkage_lambda")
     << ", \"max_neighbors\": " << sim.max_neighbors << ", \"order\": \""
     << (o.knn.order == cf::NeighborOrder::surprise ? "surprise" : "by_user_index") << "\", \"fallback\": \""
     << (o.knn.fallback == cf::FallbackPolicy::chain ? "chain" : "global_mean")
@@ -216,73 +208,60 @@ std::string settings_json(const Options& o) {
 
 std::string evaluation_json(const cf::Evaluation& e) {
   std::ostringstream s;
-  s << "\"test_ratings\": " << e.accuracy.count << ", \"rmse\": " << json_number(e.accuracy.rmse)
-    << ", \"mae\": " << json_number(e.accuracy.mae) << ", \"fallbacks\": " << e.accuracy.fallbacks
-    << ", \"fit_seconds\": " << json_number(e.fit_seconds) << ", \"predict_seconds\": " << json_number(e.predict_seconds);
+  s << "\"test_ratings\": " << e.accuracy.count << ", \"rmse\": " << json_number(e.accuracy.rmse, "rmse")
+    << ", \"mae\": " << json_number(e.accuracy.mae, "mae") << ", \"fallbacks\": " << e.accuracy.fallbacks
+    << ", \"fit_seconds\": " << json_number(e.fit_seconds, "fit_seconds") << ", \"predict_seconds\": " << json_number(e.predict_seconds, "predict_seconds");
   return s.str();
 }
 
-void write_predictions(const std::string& path, const std::vector<cf::RatingTriplet>& test,
+void write_predictions(embedrank::AtomicOutputFile& file, const std::vector<cf::RatingTriplet>& test,
                        const std::vector<cf::Prediction>& predictions) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw embedrank::FileError("open", path + ": cannot open for writing");
+  std::ofstream& out = file.stream();
   out.precision(17);
   out << "user\titem\trating\tprediction\tfell_back\tlevel\tactual_k\n";
   for (std::size_t t = 0; t < test.size(); ++t)
     out << test[t].user << '\t' << test[t].item << '\t' << test[t].rating << '\t' << predictions[t].value << '\t'
         << (predictions[t].fell_back() ? 1 : 0) << '\t' << cf::to_string(predictions[t].level) << '\t'
         << predictions[t].actual_k << '\n';
-  out.flush();
-  if (!out) throw embedrank::FileError("write", path + ": write failed");
+  file.commit();
+}
+
+int run(const Options& o) {
+  // --predictions is opened (and so checked) before any work
+  std::optional<embedrank::AtomicOutputFile> predictions;
+  if (!o.predictions_path.empty()) predictions.emplace(o.predictions_path);
+  std::ostringstream json;
+  json << "{" << settings_json(o);
+  if (o.folds > 0) {
+    const std::vector<cf::RatingTriplet> train = cf::read_rating_triplets(o.train_path, o.file);
+    json << ", \"train_ratings\": " << train.size();
+    const cf::CrossValidation cv = cf::cross_validate(train, o.folds, o.seed, o.knn, o.duplicates);
+    json << ", \"folds\": " << o.folds << ", \"seed\": " << o.seed << ", \"mean_rmse\": " << json_number(cv.mean_rmse, "mean_rmse")
+         << ", \"mean_mae\": " << json_number(cv.mean_mae, "mean_mae")
+         << ", \"mean_fit_seconds\": " << json_number(cv.mean_fit_seconds, "mean_fit_seconds")
+         << ", \"mean_predict_seconds\": " << json_number(cv.mean_predict_seconds, "mean_predict_seconds") << ", \"per_fold\": [";
+    for (std::size_t f = 0; f < cv.folds.size(); ++f) json << (f ? ", " : "") << "{" << evaluation_json(cv.folds[f]) << "}";
+    json << "]";
+  } else {
+    // The training file goes straight into Ratings (no text triplets held).
+    const auto load_start = std::chrono::steady_clock::now();
+    cf::Ratings train = cf::read_ratings(o.train_path, o.file, o.duplicates);
+    const double load_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+    json << ", \"train_ratings\": " << train.num_ratings() << ", \"users\": " << train.num_users()
+         << ", \"items\": " << train.num_items() << ", \"load_seconds\": " << json_number(load_seconds, "load_seconds");
+    const std::vector<cf::RatingTriplet> test = cf::read_rating_triplets(o.test_path, o.file);
+    const cf::Evaluation e = cf::train_test(std::move(train), test, o.knn);
+    json << ", " << evaluation_json(e);
+    if (predictions) write_predictions(*predictions, test, e.predictions);
+  }
+  json << "}\n";
+  std::cout << json.str();
+  std::cout.flush();
+  if (!std::cout) throw embedrank::FileError("write", "stdout: write failed");
+  return 0;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    const Options o = parse_options(argc, argv);
-    std::ostringstream json;
-    json << "{" << settings_json(o);
-    if (o.folds > 0) {
-      const std::vector<cf::RatingTriplet> train = cf::read_rating_triplets(o.train_path, o.file);
-      json << ", \"train_ratings\": " << train.size();
-      const cf::CrossValidation cv = cf::cross_validate(train, o.folds, o.seed, o.knn, o.duplicates);
-      json << ", \"folds\": " << o.folds << ", \"seed\": " << o.seed << ", \"mean_rmse\": " << json_number(cv.mean_rmse)
-           << ", \"mean_mae\": " << json_number(cv.mean_mae)
-           << ", \"mean_fit_seconds\": " << json_number(cv.mean_fit_seconds)
-           << ", \"mean_predict_seconds\": " << json_number(cv.mean_predict_seconds) << ", \"per_fold\": [";
-      for (std::size_t f = 0; f < cv.folds.size(); ++f) json << (f ? ", " : "") << "{" << evaluation_json(cv.folds[f]) << "}";
-      json << "]";
-    } else {
-      // The training file goes straight into Ratings (no text triplets held).
-      const auto load_start = std::chrono::steady_clock::now();
-      cf::Ratings train = cf::read_ratings(o.train_path, o.file, o.duplicates);
-      const double load_seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
-      json << ", \"train_ratings\": " << train.num_ratings() << ", \"users\": " << train.num_users()
-           << ", \"items\": " << train.num_items() << ", \"load_seconds\": " << json_number(load_seconds);
-      const std::vector<cf::RatingTriplet> test = cf::read_rating_triplets(o.test_path, o.file);
-      const cf::Evaluation e = cf::train_test(std::move(train), test, o.knn);
-      json << ", " << evaluation_json(e);
-      if (!o.predictions_path.empty()) write_predictions(o.predictions_path, test, e.predictions);
-    }
-    json << "}\n";
-    std::cout << json.str();
-    std::cout.flush();
-    if (!std::cout) {
-      std::cerr << "embedrank-cf: writing the results failed\n";
-      return 1;
-    }
-    return 0;
-  } catch (const UsageError& e) {
-    if (!e.message.empty()) std::cerr << "embedrank-cf: " << e.message << "\n";
-    std::cerr << kUsage;
-    return e.message.empty() ? 0 : 2;
-  } catch (const embedrank::Error& e) {
-    std::cerr << "embedrank-cf: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "embedrank-cf: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return cli::main("embedrank-cf", kUsage, argc, argv, parse_options, run); }

@@ -9,9 +9,13 @@
 // vectors in input order: npy (float32, shape (N, D); needs --out), tsv (one
 // line of D tab-separated values per text) or jsonl (one JSON array per line).
 // --no-normalize and --pooling override the model file's pooling
-// (cls, max, mean, mean_sqrt_len, pooler). A progress bar with rate and ETA
-// appears on stderr when stderr is a terminal and there are more than 256 texts.
-// Exit status: 0 on success, 1 on a data error, 2 on a usage error.
+// (cls, max, mean, mean_sqrt_len, pooler). The input is read and embedded a
+// slice of lines at a time (memory follows the batch, not the input); an
+// --out file appears complete when the run succeeds, and an unwritable one
+// is reported before any work. When stderr is a terminal a progress line
+// shows texts done and the rate; at the end one line on stderr states how
+// many texts were embedded.
+// Exit status: 0 on success, 1 on a data or file error, 2 on a usage error.
 
 #include <unistd.h>
 
@@ -20,12 +24,15 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/npy.hpp"
+#include "embedrank/core/output_file.hpp"
 #include "embedrank/model/embedder.hpp"
 
 namespace {
@@ -35,24 +42,15 @@ const char* const kUsage =
     "                       [--out PATH] [--no-normalize] [--pooling MODE[,MODE...]] [INPUT]\n"
     "       embeds each line of INPUT (default: stdin) and writes the vectors in input order\n";
 
-struct UsageError {
-  std::string message;
-};
+using cli::UsageError;
 
 struct Options {
-  std::string model, input = "-", out, format, pooling;
+  std::string model, input = "-", out, format;
+  std::vector<embedrank::nn::PoolingMode> pooling;  // empty: the model file's
   std::size_t batch = 32;
   int threads = 0;
   bool normalize = true;
 };
-
-long long parse_count(const std::string& flag, const std::string& value, long long min) {
-  char* end = nullptr;
-  const long long n = std::strtoll(value.c_str(), &end, 10);
-  if (value.empty() || *end != '\0' || n < min)
-    throw UsageError{flag + " needs an integer >= " + std::to_string(min) + ", got '" + value + "'"};
-  return n;
-}
 
 Options parse_options(int argc, char** argv) {
   Options o;
@@ -65,12 +63,22 @@ Options parse_options(int argc, char** argv) {
     };
     if (flag == "--help" || flag == "-h") throw UsageError{""};
     if (flag == "--model") o.model = value();
-    else if (flag == "--batch") o.batch = static_cast<std::size_t>(parse_count(flag, value(), 1));
-    else if (flag == "--threads") o.threads = static_cast<int>(parse_count(flag, value(), 0));
+    else if (flag == "--batch") o.batch = static_cast<std::size_t>(cli::integer(flag, value(), 1, 1 << 16));
+    else if (flag == "--threads") o.threads = static_cast<int>(cli::integer(flag, value(), 0, cli::kMaxThreads));
     else if (flag == "--format") o.format = value();
     else if (flag == "--out") o.out = value();
-    else if (flag == "--pooling") o.pooling = value();
-    else if (flag == "--no-normalize") o.normalize = false;
+    else if (flag == "--pooling") {
+      const std::string modes = value();
+      std::stringstream list(modes);
+      for (std::string mode; std::getline(list, mode, ',');) {
+        try {
+          o.pooling.push_back(embedrank::nn::pooling_mode_from_name(mode));
+        } catch (const embedrank::Error&) {
+          throw UsageError{"--pooling: unknown mode '" + mode + "' (cls, max, mean, mean_sqrt_len, pooler)"};
+        }
+      }
+      if (o.pooling.empty() || modes.back() == ',') throw UsageError{"--pooling needs MODE[,MODE...], got '" + modes + "'"};
+    } else if (flag == "--no-normalize") o.normalize = false;
     else if (flag.size() > 1 && flag[0] == '-' && flag != "-") throw UsageError{"unknown option " + flag};
     else if (have_input) throw UsageError{"more than one INPUT given"};
     else {
@@ -89,31 +97,21 @@ Options parse_options(int argc, char** argv) {
   return o;
 }
 
-std::vector<std::string> read_lines(const std::string& input) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (input != "-") {
-    file.open(input);
-    if (!file) throw embedrank::FileError("open", input + ": cannot read the input");
-    in = &file;
-  }
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(*in, line);) {
+/// Up to `count` lines of `in` into `lines` (a trailing '\r' removed);
+/// false once the input is exhausted and nothing was read.
+bool read_slice(std::istream& in, const std::string& name, std::size_t count, std::vector<std::string>& lines) {
+  lines.clear();
+  for (std::string line; lines.size() < count && std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     lines.push_back(std::move(line));
   }
-  if (in->bad()) throw embedrank::FileError("read", input + ": read error");
-  return lines;
+  if (in.bad()) throw embedrank::FileError("read", name + ": read error");
+  return !lines.empty();
 }
 
-// "[#####.....]  1200/5000  812 texts/s  ETA 5s" redrawn in place.
-void draw_progress(std::size_t done, std::size_t total, double seconds) {
-  const int width = 30;
-  const int filled = static_cast<int>(width * done / std::max<std::size_t>(total, 1));
-  const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
-  const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0.0;
-  std::fprintf(stderr, "\r[%s%s] %zu/%zu  %.0f texts/s  ETA %.0fs ", std::string(static_cast<std::size_t>(filled), '#').c_str(),
-               std::string(static_cast<std::size_t>(width - filled), '.').c_str(), done, total, rate, eta);
+// "1200 texts  812 texts/s" redrawn in place
+void draw_progress(std::size_t done, double seconds) {
+  std::fprintf(stderr, "\r%zu texts  %.0f texts/s ", done, seconds > 0 ? static_cast<double>(done) / seconds : 0.0);
   std::fflush(stderr);
 }
 
@@ -134,70 +132,54 @@ int run(const Options& o) {
   auto embedder = embedrank::model::Embedder::open(o.model);
   embedrank::model::EmbedOptions embed_options;
   embed_options.batch_size = o.batch;
-  if (!o.pooling.empty() || !o.normalize) {
-    embedrank::model::PoolingConfig pooling = embedder->encoder().pooling();
-    if (!o.pooling.empty()) {
-      pooling.modes.clear();
-      std::stringstream modes(o.pooling);
-      for (std::string mode; std::getline(modes, mode, ',');) pooling.modes.push_back(embedrank::nn::pooling_mode_from_name(mode));
-    }
-    if (!o.normalize) pooling.normalize = false;
-    embed_options.pooling = pooling;
+  embedrank::model::PoolingConfig pooling = embedder->encoder().pooling();
+  if (!o.pooling.empty()) pooling.modes = o.pooling;
+  if (!o.normalize) pooling.normalize = false;
+  embed_options.pooling = pooling;
+  const std::size_t width = pooling.modes.size() * static_cast<std::size_t>(embedder->encoder().config().hidden_size);
+
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (o.input != "-") {
+    file.open(o.input);
+    if (!file) throw embedrank::FileError("open", o.input + ": cannot read the input");
+    in = &file;
   }
-  const std::vector<std::string> texts = read_lines(o.input);
-  const bool progress = isatty(STDERR_FILENO) && texts.size() > 256;
+  // Outputs are opened (and so checked) before any work.
+  std::optional<embedrank::NpyRowWriter> npy;
+  std::optional<embedrank::AtomicOutputFile> text_file;
+  if (o.format == "npy") npy.emplace(o.out, width);
+  else if (!o.out.empty()) text_file.emplace(o.out);
+  std::ios::sync_with_stdio(false);
+  std::ostream& text_out = text_file ? static_cast<std::ostream&>(text_file->stream()) : std::cout;
 
   embedrank::model::EmbedderWorkspace ws(o.threads);
-  const auto width = static_cast<Eigen::Index>(embed_options.pooling ? embed_options.pooling->modes.size()
-                                                                     : embedder->encoder().pooling().modes.size()) *
-                     embedder->encoder().config().hidden_size;
-  embedrank::MatrixF vectors(static_cast<Eigen::Index>(texts.size()), width);
+  const bool progress = isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
-  // Embed in slices so the progress bar moves; each slice is one or more batches.
-  const std::size_t slice = std::max<std::size_t>(o.batch, 256);
-  for (std::size_t begin = 0; begin < texts.size(); begin += slice) {
-    const std::size_t end = std::min(texts.size(), begin + slice);
-    const std::vector<std::string> part(texts.begin() + static_cast<std::ptrdiff_t>(begin),
-                                        texts.begin() + static_cast<std::ptrdiff_t>(end));
-    vectors.middleRows(static_cast<Eigen::Index>(begin), static_cast<Eigen::Index>(end - begin)) =
-        embedder->embed(part, ws, embed_options);
-    if (progress)
-      draw_progress(end, texts.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  const std::size_t slice = std::max<std::size_t>(o.batch, 256);  // lines read, embedded and written at a time
+  std::size_t done = 0;
+  std::vector<std::string> texts;
+  while (read_slice(*in, o.input == "-" ? "stdin" : o.input, slice, texts)) {
+    const embedrank::MatrixF vectors = embedder->embed(texts, ws, embed_options);  // (slice, width)
+    if (npy) npy->append(vectors.data(), static_cast<std::size_t>(vectors.rows()));
+    else write_text(vectors, o.format, text_out);
+    if (!text_out) throw embedrank::FileError("write", (o.out.empty() ? "stdout" : o.out) + ": write failed");
+    done += texts.size();
+    if (progress && done > slice)
+      draw_progress(done, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  if (progress) std::fputc('\n', stderr);
-
-  if (o.format == "npy") {
-    embedrank::write_npy(o.out, vectors);
-  } else if (o.out.empty()) {
-    std::ios::sync_with_stdio(false);
-    write_text(vectors, o.format, std::cout);
-  } else {
-    std::ofstream out(o.out);
-    if (!out) throw embedrank::FileError("open", o.out + ": cannot write the output");
-    write_text(vectors, o.format, out);
-    if (!out) throw embedrank::FileError("write", o.out + ": write failed");
+  if (progress && done > slice) std::fputc('\n', stderr);
+  if (npy) npy->finish();
+  if (text_file) text_file->commit();
+  if (!text_file && !npy) {
+    std::cout.flush();
+    if (!std::cout) throw embedrank::FileError("write", "stdout: write failed");
   }
+  std::fprintf(stderr, "embedrank-embed: %zu texts embedded (%zu values each)%s%s\n", done, width,
+               o.out.empty() ? "" : " into ", o.out.c_str());
   return 0;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  Options options;
-  try {
-    options = parse_options(argc, argv);
-  } catch (const UsageError& e) {
-    if (e.message.empty()) {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    std::fprintf(stderr, "embedrank-embed: %s\n%s", e.message.c_str(), kUsage);
-    return 2;
-  }
-  try {
-    return run(options);
-  } catch (const embedrank::Error& e) {
-    std::fprintf(stderr, "embedrank-embed: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return cli::main("embedrank-embed", kUsage, argc, argv, parse_options, run); }

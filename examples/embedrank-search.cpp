@@ -10,17 +10,21 @@
 // exclude, one per line (ids not in the catalogue are ignored). Output on
 // stdout: TSV "query<TAB>rank<TAB>id<TAB>score" with a header line, or JSON
 // [{"query": q, "results": [{"id": ..., "score": ...}, ...]}, ...].
-// Exit status: 0 on success, 1 on a data error, 2 on a usage error.
+// Rows with a NaN or an infinity are never returned; a warning on stderr
+// counts them.
+// Exit status: 0 on success, 1 on a data or file error, 2 on a usage error.
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/npy.hpp"
 #include "embedrank/rank/embedding_index.hpp"
@@ -32,9 +36,7 @@ const char* const kUsage =
     "                        [--exclude FILE] [--metric ip|cosine] [--storage f32|f16]\n"
     "                        [--threads N] [--format tsv|json]\n";
 
-struct UsageError {
-  std::string message;
-};
+using cli::UsageError;
 
 struct Options {
   std::string index_path, ids_path, queries_path, exclude_path;
@@ -43,13 +45,6 @@ struct Options {
   embedrank::rank::IndexOptions index;
   std::string format = "tsv";
 };
-
-long long parse_integer(const std::string& flag, const std::string& text) {
-  char* end = nullptr;
-  const long long value = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0') throw UsageError{flag + " needs an integer, got '" + text + "'"};
-  return value;
-}
 
 Options parse_options(int argc, char** argv) {
   std::map<std::string, std::string> values;
@@ -71,12 +66,10 @@ Options parse_options(int argc, char** argv) {
     } else if (flag == "--exclude") {
       options.exclude_path = value;
     } else if (flag == "--k") {
-      const long long k = parse_integer(flag, value);
-      if (k < 0) throw UsageError{"--k must be >= 0"};
-      options.k = static_cast<std::size_t>(k);
+      options.k = static_cast<std::size_t>(cli::integer(flag, value, 1, std::numeric_limits<std::int32_t>::max()));
       options.k_given = true;
     } else if (flag == "--threads") {
-      options.index.threads = static_cast<int>(parse_integer(flag, value));
+      options.index.threads = static_cast<int>(cli::integer(flag, value, 0, cli::kMaxThreads));
     } else if (flag == "--metric") {
       if (value == "ip")
         options.index.metric = embedrank::rank::Metric::inner_product;
@@ -167,41 +160,33 @@ std::vector<std::string> read_exclusions(const std::string& path) {
   return ids;
 }
 
+int run(const Options& options) {
+  const auto index = embedrank::rank::EmbeddingIndex::load(options.index_path, options.ids_path, options.index);
+  std::size_t unsearchable = 0;  // rows with a NaN or an infinity: never returned
+  for (std::size_t row = 0; row < index.rows(); ++row)
+    if (!index.vector(row).allFinite()) ++unsearchable;
+  if (unsearchable > 0)
+    std::fprintf(stderr, "embedrank-search: warning: %zu of %zu rows of %s have a NaN or an infinity and are never returned\n",
+                 unsearchable, index.rows(), options.index_path.c_str());
+  const embedrank::MatrixF queries = embedrank::read_npy(options.queries_path);  // (Q, D)
+  if (static_cast<std::size_t>(queries.cols()) != index.dim() && queries.rows() > 0)
+    throw embedrank::InputError("dimension_mismatch", options.queries_path + ": queries have dimension " +
+                                                          std::to_string(queries.cols()) + ", " + options.index_path +
+                                                          " has " + std::to_string(index.dim()));
+  embedrank::rank::ItemBitmap excluded;
+  embedrank::rank::SearchFilter filter;
+  if (!options.exclude_path.empty()) {
+    excluded = index.exclusion(read_exclusions(options.exclude_path));
+    filter.exclude = &excluded;
+  }
+  std::vector<std::vector<embedrank::rank::SearchResult>> results;
+  if (queries.rows() > 0)
+    results = index.search_batch(queries.data(), static_cast<std::size_t>(queries.rows()), index.dim(), options.k, filter);
+  write_results(results, options.format);
+  if (std::fflush(stdout) != 0) throw embedrank::FileError("write", "stdout: write failed");
+  return 0;
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    const Options options = parse_options(argc, argv);
-    const auto index = embedrank::rank::EmbeddingIndex::load(options.index_path, options.ids_path, options.index);
-    const embedrank::MatrixF queries = embedrank::read_npy(options.queries_path);  // (Q, D)
-    if (static_cast<std::size_t>(queries.cols()) != index.dim() && queries.rows() > 0)
-      throw embedrank::InputError("dimension_mismatch", options.queries_path + ": queries have dimension " +
-                                                            std::to_string(queries.cols()) + ", " + options.index_path +
-                                                            " has " + std::to_string(index.dim()));
-    embedrank::rank::ItemBitmap excluded;
-    embedrank::rank::SearchFilter filter;
-    if (!options.exclude_path.empty()) {
-      excluded = index.exclusion(read_exclusions(options.exclude_path));
-      filter.exclude = &excluded;
-    }
-    std::vector<std::vector<embedrank::rank::SearchResult>> results;
-    if (queries.rows() > 0)
-      results = index.search_batch(queries.data(), static_cast<std::size_t>(queries.rows()), index.dim(), options.k, filter);
-    write_results(results, options.format);
-    if (std::fflush(stdout) != 0) {
-      std::cerr << "embedrank-search: writing the results failed\n";
-      return 1;
-    }
-    return 0;
-  } catch (const UsageError& e) {
-    if (!e.message.empty()) std::cerr << "embedrank-search: " << e.message << "\n";
-    std::cerr << kUsage;
-    return e.message.empty() ? 0 : 2;
-  } catch (const embedrank::Error& e) {
-    std::cerr << "embedrank-search: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "embedrank-search: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return cli::main("embedrank-search", kUsage, argc, argv, parse_options, run); }

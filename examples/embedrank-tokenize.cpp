@@ -16,6 +16,7 @@
 #include <iostream>
 #include <string>
 
+#include "cli.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/io/weight_file.hpp"
 #include "embedrank/text/tokenizer.hpp"
@@ -26,9 +27,7 @@ const char* const kUsage =
     "usage: embedrank-tokenize --model FILE [--no-special] [--pair] [--json] [--max-length N]\n"
     "       reads lines (with --pair: FIRST<TAB>SECOND) from stdin, prints their token ids\n";
 
-struct UsageError {
-  std::string message;
-};
+using cli::UsageError;
 
 struct Options {
   std::string model;
@@ -53,10 +52,7 @@ Options parse_options(int argc, char** argv) {
       if (flag == "--model") {
         options.model = value;
       } else {
-        char* end = nullptr;
-        const long long n = std::strtoll(value.c_str(), &end, 10);
-        if (value.empty() || *end != '\0' || n < 0) throw UsageError{"--max-length needs a count >= 0, got '" + value + "'"};
-        options.max_length = static_cast<std::size_t>(n);
+        options.max_length = static_cast<std::size_t>(cli::integer(flag, value, 0, 1 << 20));
       }
     } else {
       throw UsageError{"unexpected argument '" + flag + "'"};
@@ -118,49 +114,35 @@ std::string format_encoding(const embedrank::text::Encoding& e, bool json) {
   return out;
 }
 
+int run(const Options& options) {
+  const auto file = embedrank::io::WeightFile::open(options.model);
+  const auto tokenizer = embedrank::text::Tokenizer::from_metadata(file->metadata());
+  embedrank::text::EncodeOptions encode;
+  encode.add_special_tokens = options.special;
+  encode.max_length = options.max_length;
+  encode.tokens = options.json;
+  std::ios::sync_with_stdio(false);
+  std::size_t line_number = 0;
+  for (std::string line; std::getline(std::cin, line);) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    embedrank::text::Encoding encoding;
+    if (options.pair) {
+      const std::size_t tab = line.find('\t');
+      if (tab == std::string::npos)
+        throw embedrank::InputError("cli.no_pair", "stdin line " + std::to_string(line_number) +
+                                                        ": --pair needs FIRST<TAB>SECOND, found no tab");
+      encoding = tokenizer.encode_pair(std::string_view(line).substr(0, tab), std::string_view(line).substr(tab + 1), encode);
+    } else {
+      encoding = tokenizer.encode(line, encode);
+    }
+    std::cout << format_encoding(encoding, options.json) << '\n';
+  }
+  std::cout.flush();
+  if (!std::cout) throw embedrank::FileError("write", "stdout: write failed");
+  return 0;
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
-  Options options;
-  try {
-    options = parse_options(argc, argv);
-  } catch (const UsageError& e) {
-    if (!e.message.empty()) std::cerr << "embedrank-tokenize: " << e.message << "\n";
-    std::cerr << kUsage;
-    return e.message.empty() ? 0 : 2;
-  }
-  try {
-    const auto file = embedrank::io::WeightFile::open(options.model);
-    const auto tokenizer = embedrank::text::Tokenizer::from_metadata(file->metadata());
-    embedrank::text::EncodeOptions encode;
-    encode.add_special_tokens = options.special;
-    encode.max_length = options.max_length;
-    encode.tokens = options.json;
-    std::ios::sync_with_stdio(false);
-    std::size_t line_number = 0;
-    for (std::string line; std::getline(std::cin, line);) {
-      ++line_number;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      embedrank::text::Encoding encoding;
-      if (options.pair) {
-        const std::size_t tab = line.find('\t');
-        if (tab == std::string::npos)
-          throw embedrank::InputError("cli.no_pair", "stdin line " + std::to_string(line_number) +
-                                                          ": --pair needs FIRST<TAB>SECOND, found no tab");
-        encoding = tokenizer.encode_pair(std::string_view(line).substr(0, tab), std::string_view(line).substr(tab + 1), encode);
-      } else {
-        encoding = tokenizer.encode(line, encode);
-      }
-      std::cout << format_encoding(encoding, options.json) << '\n';
-    }
-    std::cout.flush();
-    return 0;
-  } catch (const embedrank::Error& e) {
-    std::cout.flush();
-    std::cerr << "embedrank-tokenize: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "embedrank-tokenize: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return cli::main("embedrank-tokenize", kUsage, argc, argv, parse_options, run); }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -62,6 +63,54 @@ TEST_CASE("write_npy output reads back and matches numpy's bytes", "[npy]") {
   SECTION("data starts on a 64-byte boundary") {
     std::ifstream in(path, std::ios::binary);
     REQUIRE(embedrank::read_npy_info(in, path).data_offset % 64 == 0);
+  }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("NpyRowWriter streams rows and writes the final shape", "[npy]") {
+  const auto values = embedrank::read_npy(kFixtures + "npy_v1_3x5.npy");
+  const std::string path = kWork + "npy_rows.npy";
+  std::remove(path.c_str());
+  {
+    embedrank::NpyRowWriter writer(path, 5);
+    writer.append(values.data(), 1);
+    writer.append(values.data() + 5, 2);
+    CHECK(writer.rows() == 3);
+    CHECK_FALSE(std::ifstream(path).good());  // nothing at the target until finish()
+    writer.finish();
+  }
+  require_fixture_values(embedrank::read_npy(path));
+  std::ifstream in(path, std::ios::binary);
+  CHECK(embedrank::read_npy_info(in, path).data_offset % 64 == 0);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("Outputs are complete or absent", "[npy][output]") {
+  const std::string path = kWork + "npy_atomic.npy";
+  const auto values = embedrank::read_npy(kFixtures + "npy_v1_3x5.npy");
+  embedrank::write_npy(path, values);
+  const std::string before = read_bytes(path);
+  SECTION("an unfinished writer leaves the old file and no temporary behind") {
+    {
+      embedrank::NpyRowWriter writer(path, 2);
+      const float row[2] = {1, 2};
+      writer.append(row, 1);
+    }  // destroyed without finish(), as when an exception unwinds
+    CHECK(read_bytes(path) == before);
+    std::size_t leftovers = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(kWork))
+      if (entry.path().filename().string().rfind("npy_atomic.npy.tmp-", 0) == 0) ++leftovers;
+    CHECK(leftovers == 0);
+  }
+  SECTION("a directory that cannot be written fails before any data") {
+    CHECK_THROWS_AS(embedrank::NpyRowWriter(kWork + "no_such_directory/x.npy", 4), embedrank::FileError);
+    try {
+      embedrank::write_npy(kWork + "no_such_directory/x.npy", values);
+      FAIL("no exception");
+    } catch (const embedrank::FileError& e) {
+      CHECK(e.id() == "file.open");
+      CHECK_THAT(e.what(), Catch::Matchers::Contains("no_such_directory/x.npy"));
+    }
   }
   std::remove(path.c_str());
 }

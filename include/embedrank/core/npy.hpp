@@ -22,6 +22,7 @@
 #include <string>
 
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/output_file.hpp"
 #include "embedrank/core/tensor.hpp"
 
 namespace embedrank {
@@ -188,29 +189,77 @@ inline MatrixF read_npy(const std::string& path) {
   return values;
 }
 
-/// Writes `values` (R, C), row-major, as a version 1.0 .npy file with dtype
-/// '<f4'. Throws FileError if the file cannot be written.
-inline void write_npy(const std::string& path, const float* values, std::size_t rows, std::size_t cols) {
-  if (!detail::npy_little_endian_host())
-    throw FileError("npy.host_endianness", path + ": .npy writing needs a little-endian host");
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
-                       std::to_string(cols) + "), }";
-  // pad with spaces and a final '\n' so magic + version + length + header is a multiple of 64
+namespace detail {
+
+/// The version 1.0 preamble and header of a (rows, cols) '<f4' array, padded
+/// so the data starts on a 64-byte boundary; `shape_width` pads the shape
+/// text to at least that many characters (room to rewrite the row count).
+inline std::string npy_header(std::size_t rows, std::size_t cols, std::size_t shape_width, const std::string& path) {
+  std::string shape = "(" + std::to_string(rows) + ", " + std::to_string(cols) + "), ";
+  if (shape.size() < shape_width) shape.append(shape_width - shape.size(), ' ');
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + "}";
   const std::size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header.push_back('\n');
   if (header.size() > 0xFFFF) throw FileError("npy.header_too_long", path + ": .npy header does not fit version 1.0");
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw FileError("npy.open", path + ": cannot open for writing");
-  const unsigned char preamble[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                                      static_cast<unsigned char>(header.size() & 0xFF),
-                                      static_cast<unsigned char>(header.size() >> 8)};
-  out.write(reinterpret_cast<const char*>(preamble), 10);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  const char preamble[10] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<char>(header.size() & 0xFF),
+                             static_cast<char>(header.size() >> 8)};
+  return std::string(preamble, 10) + header;
+}
+
+}  // namespace detail
+
+/// Writes a (R, C) float32 .npy file row block by row block, for outputs
+/// whose row count is known only at the end: the header leaves room for any
+/// row count and finish() writes the final one. The file appears complete at
+/// finish() or not at all (AtomicOutputFile); the constructor fails at once
+/// (FileError) when the target cannot be written.
+class NpyRowWriter {
+ public:
+  NpyRowWriter(const std::string& path, std::size_t cols) : out_(path), cols_(cols) {
+    if (!detail::npy_little_endian_host())
+      throw FileError("npy.host_endianness", path + ": .npy writing needs a little-endian host");
+    header_ = detail::npy_header(0, cols_, kShapeWidth, path);
+    out_.stream().write(header_.data(), static_cast<std::streamsize>(header_.size()));
+  }
+
+  /// Appends `count` rows of C floats, row-major.
+  void append(const float* rows, std::size_t count) {
+    out_.stream().write(reinterpret_cast<const char*>(rows), static_cast<std::streamsize>(count * cols_ * sizeof(float)));
+    rows_ += count;
+  }
+
+  std::size_t rows() const { return rows_; }
+
+  /// Writes the final shape and puts the file in place.
+  void finish() {
+    const std::string header = detail::npy_header(rows_, cols_, kShapeWidth, out_.path());
+    if (header.size() != header_.size()) throw FileError("npy.header_too_long", out_.path() + ": .npy shape does not fit");
+    out_.stream().seekp(0);
+    out_.stream().write(header.data(), static_cast<std::streamsize>(header.size()));
+    out_.commit();
+  }
+
+ private:
+  static constexpr std::size_t kShapeWidth = 48;  // "(" + two 20-digit counts + "), "
+  AtomicOutputFile out_;
+  std::size_t cols_;
+  std::size_t rows_ = 0;
+  std::string header_;
+};
+
+/// Writes `values` (R, C), row-major, as a version 1.0 .npy file with dtype
+/// '<f4', complete or not at all (AtomicOutputFile). Throws FileError if the
+/// file cannot be written.
+inline void write_npy(const std::string& path, const float* values, std::size_t rows, std::size_t cols) {
+  if (!detail::npy_little_endian_host())
+    throw FileError("npy.host_endianness", path + ": .npy writing needs a little-endian host");
+  AtomicOutputFile out(path);
+  const std::string header = detail::npy_header(rows, cols, 0, path);
+  out.stream().write(header.data(), static_cast<std::streamsize>(header.size()));
   const std::size_t bytes = rows * cols * sizeof(float);
-  if (bytes > 0) out.write(reinterpret_cast<const char*>(values), static_cast<std::streamsize>(bytes));
-  out.flush();
-  if (!out) throw FileError("npy.write", path + ": write failed");
+  if (bytes > 0) out.stream().write(reinterpret_cast<const char*>(values), static_cast<std::streamsize>(bytes));
+  out.commit();
 }
 
 /// Writes a (R, C) row-major matrix as a version 1.0 float32 .npy file.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/output_file.hpp"
 #include "embedrank/io/metadata.hpp"
 #include "embedrank/io/weight_file.hpp"
 
@@ -66,15 +67,15 @@ class WeightFileWriter {
     put(header, static_cast<std::uint32_t>(tensors_.size()));
     header.append(16, '\0');
 
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw FileError("write", path + ": cannot open for writing");
+    AtomicOutputFile file(path);  // complete or absent
+    std::ofstream& out = file.stream();
     out << header << meta << table << std::string(data_offset - header_size, '\0');
     for (const auto& t : tensors_) {
       const std::size_t bytes = t.values.size() * 4;
       out.write(reinterpret_cast<const char*>(t.values.data()), static_cast<std::streamsize>(bytes));
       out << std::string(aligned(bytes) - bytes, '\0');
     }
-    if (!out) throw FileError("write", path + ": write failed");
+    file.commit();
   }
 
  private:

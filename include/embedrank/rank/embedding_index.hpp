@@ -32,6 +32,7 @@
 
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/npy.hpp"
+#include "embedrank/core/output_file.hpp"
 #include "embedrank/core/parallel.hpp"
 #include "embedrank/core/tensor.hpp"
 #include "embedrank/rank/detail/dot.hpp"
@@ -302,20 +303,20 @@ class EmbeddingIndex {
   }
 
   /// Writes the live items: vectors as a (size(), D) float32 .npy file, ids
-  /// one per line ('\n'-terminated, same order). Throws FileError.
+  /// one per line ('\n'-terminated, same order). Each file is complete or
+  /// keeps its old contents (AtomicOutputFile); the ids file is put in place
+  /// only after the vectors. Throws FileError.
   void save(const std::string& vectors_path, const std::string& ids_path) const {
     MatrixF live(static_cast<Eigen::Index>(size()), static_cast<Eigen::Index>(dim_));  // (live, D)
-    std::ofstream ids_out(ids_path, std::ios::binary | std::ios::trunc);
-    if (!ids_out) throw FileError("open", ids_path + ": cannot open for writing");
+    AtomicOutputFile ids_out(ids_path);
     Eigen::Index out_row = 0;
     for (std::size_t row = 0; row < rows(); ++row) {
       if (is_removed(row)) continue;
       live.row(out_row++) = vector(row).transpose();
-      ids_out << ids_[row] << '\n';
+      ids_out.stream() << ids_[row] << '\n';
     }
-    ids_out.flush();
-    if (!ids_out) throw FileError("write", ids_path + ": write failed");
     write_npy(vectors_path, live);
+    ids_out.commit();
   }
 
   /// Loads a (N, D) float32 .npy file and its ids file (one id per line,
