@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -112,8 +113,10 @@ TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
     CHECK_THAT(sim(a, u1), WithinAbs((0.6 + 1.4) / std::sqrt(2.0 * 3.2), 1e-12));
     // U2 (mean 3.8) on i1..i4: (.2, -.8, .2, -.8), all squares 2.8.
     CHECK_THAT(sim(a, u2), WithinAbs((0.2 + 0.8) / std::sqrt(2.0 * 2.8), 1e-12));
-    // U3 (mean 3.2) on i1..i4: (-.2, -.2, -2.2, 1.8): -.2 + .2 = 0.
-    CHECK_THAT(sim(a, u3), WithinAbs(0.0, 1e-12));
+    // U3 (mean 3.2) on i1..i4: (-.2, -.2, -2.2, 1.8): -.2 + .2 = 0, exactly
+    // (its rounding noise is below the zero tolerance), so U3 is no neighbour.
+    CHECK(sim(a, u3) == 0.0);
+    CHECK(compute_neighbors(r, o).similarity(a, u3) == 0.0);
     // Pairs that co-rate everything agree with the co-rated formula.
     CHECK_THAT(sim(u1, u2), WithinAbs(1.4 / std::sqrt(3.2 * 2.8), 1e-12));
     CHECK_THAT(sim(u2, u3), WithinAbs(-0.8 / std::sqrt(2.8 * 8.8), 1e-12));
@@ -179,6 +182,32 @@ TEST_CASE("Degenerate pairs get similarity 0, never NaN", "[pearson][bad_input]"
     CHECK(sim(r.find_user("one"), r.find_user("p")) == 0.0);  // one co-rated item
     CHECK(sim.maxCoeff() <= 1.0);
     CHECK(sim.minCoeff() >= -1.0);
+  }
+}
+
+TEST_CASE("A similarity with no defined value is 0, never a clamped +-1", "[pearson][bad_input]") {
+  CHECK(detail::clamp_similarity(std::numeric_limits<double>::quiet_NaN()) == 0.0);
+  CHECK(detail::clamp_similarity(std::numeric_limits<double>::infinity()) == 0.0);
+  CHECK(detail::clamp_similarity(-std::numeric_limits<double>::infinity()) == 0.0);
+  CHECK(detail::clamp_similarity(1.0000000001) == 1.0);
+  CHECK(detail::clamp_similarity(-0.5) == -0.5);
+  // The largest ratings accepted: every statistic stays finite, opposite
+  // users are opposite (-1, not neighbours), never a NaN turned into +1.
+  const double big = kMaxRatingMagnitude;
+  const Ratings r = Ratings::from_triplets(cf_test::triplets({{"u", "a", big},
+                                                               {"u", "b", -big},
+                                                               {"u", "c", big / 2},
+                                                               {"v", "a", -big},
+                                                               {"v", "b", big},
+                                                               {"v", "c", -big / 2}}));
+  for (PearsonMean mean : {PearsonMean::co_rated, PearsonMean::user}) {
+    SimilarityOptions o = all_neighbors();
+    o.mean = mean;
+    o.shrinkage = Shrinkage::none;
+    const Matrix<double> sim = similarity_matrix(r, o);
+    CHECK(sim.allFinite());
+    CHECK_THAT(sim(0, 1), WithinAbs(-1.0, 1e-12));
+    CHECK(compute_neighbors(r, o).of(0).size == 0);
   }
 }
 

@@ -115,6 +115,13 @@ TEST_CASE("Ratings rejects what it cannot use", "[ratings][bad_input]") {
     t[0].rating = std::numeric_limits<double>::infinity();
     CHECK(error_id([&] { Ratings::from_triplets(t); }) == "input.non_finite_rating");
   }
+  SECTION("ratings whose squares could overflow") {
+    auto t = cf_test::triplets({{"u", "a", 1}});
+    t[0].rating = -1e51;
+    CHECK(error_id([&] { Ratings::from_triplets(t); }) == "input.rating_out_of_range");
+    t[0].rating = kMaxRatingMagnitude;  // the bound itself is accepted
+    CHECK(Ratings::from_triplets(t).num_ratings() == 1);
+  }
 }
 
 TEST_CASE("Ratings files", "[ratings][io]") {
@@ -182,5 +189,8 @@ TEST_CASE("Ratings files with bad content get typed errors with the line", "[rat
       CHECK(error_id([&] { read_rating_triplets(path, csv); }) == "parse.non_finite_rating");
       CHECK_THAT(error_message([&] { read_rating_triplets(path, csv); }), Contains(path + ":3"));
     }
+    const std::string huge = cf_test::write_scratch("huge.csv", "a,x,1\nb,y,1e200\n");
+    CHECK(error_id([&] { read_rating_triplets(huge, csv); }) == "parse.rating_out_of_range");
+    CHECK_THAT(error_message([&] { read_rating_triplets(huge, csv); }), Contains(huge + ":2"));
   }
 }

@@ -349,6 +349,10 @@ inline bool same_structure(const SparseRows& a, const SparseRows& b) {
          std::equal(a.innerIndexPtr(), a.innerIndexPtr() + a.nonZeros(), b.innerIndexPtr());
 }
 
+/// A similarity clamped to [-1, 1]; a NaN or an infinity (no defined
+/// correlation) is 0, never a clamped +-1.
+inline double clamp_similarity(double sim) { return std::isfinite(sim) ? std::max(-1.0, std::min(1.0, sim)) : 0.0; }
+
 /// Co-rating statistics of one pair (u, v) over the items both rated, in the
 /// shifted ratings x: n = count, p = sum x_u x_v, su = sum x_u, sv = sum x_v,
 /// qu = sum x_u^2, qv = sum x_v^2.
@@ -374,11 +378,13 @@ inline double pair_similarity(const SimilarityOptions& options, const CoRatingSt
     if (std::abs(num) <= kPearsonZeroTolerance * s.n * std::sqrt(s.qu * s.qv)) num = 0.0;
     sim = num / std::sqrt(den_u * den_v);
   } else {
+    // A covariance within rounding of 0 relative to its denominator is 0,
+    // as in the co-rated formula.
     const double den = norm_u * norm_v;
-    if (!(den > 0.0)) return 0.0;
+    if (!(den > 0.0) || std::abs(s.p) <= kPearsonZeroTolerance * den) return 0.0;
     sim = s.p / den;
   }
-  return std::max(-1.0, std::min(1.0, sim)) * shrinkage_factor(options, s.n);
+  return clamp_similarity(sim) * shrinkage_factor(options, s.n);
 }
 
 /// The fewest co-rated items a pair needs for its similarity to reach
@@ -608,10 +614,10 @@ void tile_similarities(const PairSums<T>* sums, std::int32_t width, T fewest, do
       sim = num / std::sqrt(ok ? den_u * den_v : 1.0);
     } else {
       const double den = norm_u * norm_v[slot];
-      ok = s.n >= fewest && den > 0.0;
+      ok = s.n >= fewest && den > 0.0 && std::abs(static_cast<double>(s.p)) > kPearsonZeroTolerance * den;
       sim = s.p / (ok ? den : 1.0);
     }
-    out[slot] = ok ? std::max(-1.0, std::min(1.0, sim)) * factor[static_cast<std::size_t>(s.n)] : 0.0;
+    out[slot] = ok ? clamp_similarity(sim) * factor[static_cast<std::size_t>(s.n)] : 0.0;
   }
 }
 

@@ -26,6 +26,11 @@
 namespace embedrank {
 namespace cf {
 
+/// The largest |rating| accepted: up to it, every statistic over up to 2^31
+/// ratings stays finite, down to the co-rated Pearson formula's product of
+/// two variance sums (n^4 r^4 <= 2^124 * 1e200).
+constexpr double kMaxRatingMagnitude = 1e50;
+
 /// One rating with external ids, as read from a file or given by a caller.
 /// `line` is the 1-based source line (0 when the triplet did not come from a file).
 struct RatingTriplet {
@@ -53,11 +58,15 @@ class RatingsBuilder {
 
   /// Adds one rating; `line` is the 1-based source line (0: not from a file).
   /// Throws InputError "input.non_finite_rating" for NaN/inf,
+  /// "input.rating_out_of_range" past kMaxRatingMagnitude,
   /// "input.too_many_ratings" beyond 2^31 - 1 ratings, users or items.
   void add(const std::string& user, const std::string& item, double rating, std::size_t line = 0) {
     if (!std::isfinite(rating))
       throw InputError("non_finite_rating",
                        where(line) + ": rating of user '" + user + "' for item '" + item + "' is not finite");
+    if (std::abs(rating) > kMaxRatingMagnitude)
+      throw InputError("rating_out_of_range", where(line) + ": rating of user '" + user + "' for item '" + item +
+                                                  "' is past +-1e50, where sums of squares could overflow");
     if (values_.size() >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
       throw InputError("too_many_ratings", source_ + ": more than 2^31 - 1 ratings");
     users_.push_back(intern(user, user_index_, user_ids_));
@@ -380,6 +389,8 @@ void parse_ratings_file(const std::string& path, const RatingsFileOptions& optio
     if (text.empty() || end != text.c_str() + text.size())
       throw ParseError("bad_rating", where() + ": rating '" + text + "' is not a number");
     if (!std::isfinite(rating)) throw ParseError("non_finite_rating", where() + ": rating '" + text + "' is not finite");
+    if (std::abs(rating) > kMaxRatingMagnitude)
+      throw ParseError("rating_out_of_range", where() + ": rating '" + text + "' is past +-1e50");
     on_rating(user, item, rating, line_number);
     ++count;
   }
@@ -395,6 +406,7 @@ void parse_ratings_file(const std::string& path, const RatingsFileOptions& optio
 /// Throws FileError "file.open" when the file cannot be read; ParseError
 /// "parse.malformed_line" (fewer than 3 fields or an empty id),
 /// "parse.bad_rating" (not a number), "parse.non_finite_rating" (NaN/inf),
+/// "parse.rating_out_of_range" (|rating| > kMaxRatingMagnitude),
 /// "parse.empty_file" (no ratings at all), each naming file and line.
 inline std::vector<RatingTriplet> read_rating_triplets(const std::string& path,
                                                        const RatingsFileOptions& options = {}) {
