@@ -176,6 +176,26 @@ TEST_CASE("int8 GEMM rows are bitwise the same for any thread count and any batc
   }
 }
 
+TEST_CASE("int8 rows of subnormal values quantize without overflow", "[linear][int8]") {
+  // max |x| subnormal: 32767 / max|x| overflows a float, so the quantizer
+  // divides instead (found by fuzzing the model file reader).
+  MatrixF w = random_matrix(6, 40, 19);
+  const Int8Weight q = quantize_int8(w);
+  MatrixF x = random_matrix(2, 40, 20) * 1e-40f;
+  x.row(1).setZero();
+  x(1, 3) = 1e-45f;  // the smallest subnormal, alone in its row
+  for (const int bits : {16, 8})
+    for (const SimdLevel level : runnable_levels()) {
+      INFO(bits << "-bit activations, " << embedrank::simd_level_name(level));
+      const nn::PackedLinear packed(q.q.data(), io::DType::I8, nullptr, 6, 40, level, q.scale.data(), bits);
+      ThreadPool pool(1);
+      MatrixF y(2, 6);
+      packed.forward(x.data(), 2, 40, y.data(), 6, pool);
+      CHECK(y.allFinite());
+      CHECK(y.cwiseAbs().maxCoeff() < 1e-35f);
+    }
+}
+
 TEST_CASE("int8 rows with a NaN or an infinity give NaN outputs, the others are untouched", "[linear][int8]") {
   for (const int bits : {16, 8}) {
   INFO(bits << "-bit activations");

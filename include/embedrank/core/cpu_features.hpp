@@ -14,6 +14,7 @@
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define EMBEDRANK_X86_KERNELS 1
+#include <cpuid.h>
 #else
 #define EMBEDRANK_X86_KERNELS 0
 #endif
@@ -41,7 +42,10 @@ inline const char* simd_level_name(SimdLevel level) {
 inline SimdLevel detected_simd_level() {
 #if EMBEDRANK_X86_KERNELS
   __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  // F16C by CPUID leaf 1 (ECX bit 29): not every compiler's builtin names it
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
   const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
   if (avx512) return SimdLevel::Avx512;

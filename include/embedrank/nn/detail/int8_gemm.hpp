@@ -76,13 +76,22 @@ inline float finite_amax(const float* x, Eigen::Index begin, Eigen::Index end) {
   return amax;
 }
 
-/// q[i] = round(x[i] * inverse), half away from zero, for i in [begin, end)
-/// (|x * inverse| <= qmax plus a rounding ulp), stored as T plus `bias`.
+/// q[i] = round(x[i] / amax * qmax), half away from zero, for i in
+/// [begin, end), stored as T plus `bias`; amax = max |x| over the span, > 0.
+/// Computed as x[i] * (qmax / amax) (|x * inverse| <= qmax plus a rounding
+/// ulp), or, when amax is so small (subnormal) that the inverse overflows,
+/// as (x[i] / amax) * qmax, which stays within [-qmax, qmax].
 template <typename T>
-inline void round_span(const float* x, Eigen::Index begin, Eigen::Index end, float inverse, std::int32_t bias, T* q) {
-  for (Eigen::Index i = begin; i < end; ++i) {
-    const float v = x[i] * inverse;
+inline void round_span(const float* x, Eigen::Index begin, Eigen::Index end, float amax, float qmax, std::int32_t bias,
+                       T* q) {
+  const auto store = [&](Eigen::Index i, float v) {
     q[i] = static_cast<T>(static_cast<std::int32_t>(v + (v >= 0 ? 0.5f : -0.5f)) + bias);
+  };
+  const float inverse = qmax / amax;
+  if (std::isfinite(inverse)) {
+    for (Eigen::Index i = begin; i < end; ++i) store(i, x[i] * inverse);
+  } else {
+    for (Eigen::Index i = begin; i < end; ++i) store(i, x[i] / amax * qmax);
   }
 }
 
@@ -94,7 +103,7 @@ inline void quantize_row_16(const float* x, Eigen::Index in, std::int16_t* q, fl
   const float amax = finite_amax(x, 0, in);
   std::fill(q, q + int8_groups(in) * kGroupSize, std::int16_t{0});
   *scale = amax / qmax;
-  if (amax > 0) round_span(x, 0, in, qmax / amax, 0, q);
+  if (amax > 0) round_span(x, 0, in, amax, qmax, 0, q);
 }
 
 /// 8-bit activations: one row x (IN), group by group, q = round(x / s_g),
@@ -110,7 +119,7 @@ inline void quantize_row_8(const float* x, Eigen::Index in, T* q, float* scale) 
     const Eigen::Index begin = g * kGroupSize, end = std::min(in, begin + kGroupSize);
     const float amax = finite_amax(x, begin, end);
     scale[g] = amax / qmax;
-    if (amax > 0) round_span(x, begin, end, qmax / amax, zero, q);
+    if (amax > 0) round_span(x, begin, end, amax, qmax, zero, q);
   }
 }
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets of tests/fuzz/ with clang's libFuzzer under
+# AddressSanitizer + UndefinedBehaviorSanitizer and runs each for a while:
+#
+#   ./scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET ...]
+#
+# Targets: model_file tokenizer ratings npy (default: all). Each starts from
+# the committed seeds (tests/fuzz/seeds/TARGET) plus what earlier runs kept
+# in build-fuzz/corpus/TARGET, and prints its executions, coverage and
+# findings; an input that crashes, hangs (> 5 s) or throws anything but an
+# embedrank::Error is saved as build-fuzz/TARGET-crash-* and the script
+# exits 1. A finding becomes a regression test with the input committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(model_file tokenizer ratings npy)
+
+./scripts/install_deps.sh clang
+out=build-fuzz
+mkdir -p "$out"
+flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+       -Iinclude -Itests -I/usr/include/eigen3 $(pkg-config --cflags sentencepiece)
+       -DEMBEDRANK_TEST_DATA_DIR="\"$PWD/tests/data\"")
+libs=($(pkg-config --libs sentencepiece) -lpthread)
+
+status=0
+for target in "${targets[@]}"; do
+  binary="$out/fuzz_$target"
+  if [ ! -x "$binary" ] || [ -n "$(find include tests/fuzz -newer "$binary" -name '*.hpp' -o -newer "$binary" -name '*.cpp' | head -1)" ]; then
+    echo "== building fuzz_$target"
+    clang++ "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" -o "$binary" "${libs[@]}"
+  fi
+  corpus="$out/corpus/$target"
+  mkdir -p "$corpus"
+  echo "== fuzz_$target for ${seconds}s"
+  log="$out/$target.log"
+  if ! "$binary" "$corpus" "tests/fuzz/seeds/$target" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=4096 \
+      -print_final_stats=1 -artifact_prefix="$out/$target-" >"$log" 2>&1; then
+    status=1
+    echo "FINDING in fuzz_$target (see $log):"
+    grep -E "ERROR|SUMMARY|broken promise|terminate|Test unit written" "$log" | head -5
+  fi
+  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo "?")
+  coverage=$(grep -oE '#[0-9]+ +DONE +cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+' || echo "cov: ?")
+  echo "fuzz_$target: $runs executions, $coverage, corpus $(ls "$corpus" | wc -l) inputs"
+done
+exit $status

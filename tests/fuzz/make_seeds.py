@@ -1,0 +1,68 @@
+"""Writes the committed seed corpora of the fuzz targets (tests/fuzz/seeds/):
+small valid inputs that reach deep into each reader, so the fuzzer mutates
+from working files.
+
+    python3 tests/fuzz/make_seeds.py MODELS_DIR
+
+MODELS_DIR holds the converted test models (build/test_work/models); the
+model seeds copy the metadata of bert_relu_max_mean.f32.bin with a 12-token
+vocabulary and 4-wide layers, so a seed is a few kilobytes.
+"""
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "weights_tools"))
+from convert import expected_shapes  # noqa: E402
+from model_file import read_model_file, write_model_file  # noqa: E402
+
+SEEDS = Path(__file__).resolve().parent / "seeds"
+
+
+def tiny_model(models: Path, out: Path, dtype: str) -> None:
+    source = read_model_file(models / "bert_relu_max_mean.f32.bin")
+    meta = dict(source.metadata)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "red", "shoe", "##s", "blue", "jean", "wire", "##less"]
+    config = {"vocab_size": len(vocab), "hidden_size": 4, "intermediate_size": 8, "num_layers": 1,
+              "max_position_embeddings": 16, "type_vocab_size": 2}
+    meta.update({"config.vocab_size": len(vocab), "config.hidden_size": 4, "config.num_layers": 1, "config.num_heads": 2,
+                 "config.intermediate_size": 8, "config.max_position_embeddings": 16, "config.type_vocab_size": 2,
+                 "config.has_pooler": False, "model.max_seq_length": 16, "pooling.modes": ["mean"],
+                 "tokenizer.vocab": vocab})  # the specials keep ids 0-4, as in the source
+    rng = np.random.default_rng(0)
+    tensors = {name: rng.standard_normal(shape).astype(np.float32) * 0.5 for name, shape in expected_shapes(config).items()}
+    write_model_file(out, meta, tensors, dtype)
+
+
+def npy(rows: int, cols: int) -> bytes:
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % (rows, cols)
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    data = np.arange(rows * cols, dtype="<f4").tobytes()
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data
+
+
+def main() -> int:
+    models = Path(sys.argv[1])
+    for d in ("model_file", "tokenizer", "ratings", "npy"):
+        (SEEDS / d).mkdir(parents=True, exist_ok=True)
+    for dtype in ("f32", "f16", "int8"):
+        tiny_model(models, SEEDS / "model_file" / f"tiny.{dtype}.bin", dtype)
+    # tokenizer: byte 0 picks the tokenizer and options, the rest is text (and a tab-separated pair)
+    for i, text in enumerate(["\x00Red running shoes", "\x01wireless earbuds <mask> 16000 DPI",
+                              "\x02Caf\u00e9 \u4e2d\u6587 na\u00efve\tsecond text", "\x07\u2603 \ufeff emoji \U0001F600 x"]):
+        (SEEDS / "tokenizer" / f"seed{i}.txt").write_bytes(text.encode("utf-8"))
+    # ratings: byte 0 picks the separator and header flag
+    (SEEDS / "ratings" / "udata.tsv").write_bytes(b"\x00196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\n")
+    (SEEDS / "ratings" / "csv.csv").write_bytes(b"\x03user,item,rating\na,x,4.5\nb,x,2\na,y,1e3\nc,z,-0.25\n")
+    (SEEDS / "npy" / "3x5.npy").write_bytes(npy(3, 5))
+    (SEEDS / "npy" / "0x4.npy").write_bytes(npy(0, 4))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

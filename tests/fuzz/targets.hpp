@@ -1,0 +1,132 @@
+#pragma once
+// The fuzz targets' bodies, one function per reader: scripts/fuzz.sh builds
+// each into a libFuzzer binary (tests/fuzz/fuzz_TARGET.cpp), and
+// tests/model/test_fuzz_regressions.cpp replays the inputs they found
+// (tests/fuzz/regressions/TARGET/) in the normal and sanitizer builds. Each
+// lets embedrank's typed errors pass; anything else (a crash, a sanitizer
+// report, another exception, a broken promise) is a finding.
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "embedrank/cf/user_knn.hpp"
+#include "embedrank/core/error.hpp"
+#include "embedrank/core/npy.hpp"
+#include "embedrank/model/embedder.hpp"
+#include "embedrank/rank/embedding_index.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "text/fixtures.hpp"
+
+namespace fuzz {
+
+/// The tokenizers of the test fixtures: 0 uncased WordPiece, 1 cased, 2 XLM-R SentencePiece.
+inline const embedrank::text::Tokenizer& fixture_tokenizer(int which) {
+  static const embedrank::text::Tokenizer uncased =
+      embedrank::text::Tokenizer::from_metadata(embedrank::test::read_metadata("minilm_uncased"));
+  static const embedrank::text::Tokenizer cased =
+      embedrank::text::Tokenizer::from_metadata(embedrank::test::read_metadata("minilm_cased"));
+  static const embedrank::text::Tokenizer xlmr =
+      embedrank::text::Tokenizer::from_metadata(embedrank::test::read_metadata("xlmr_tiny"));
+  return which == 0 ? uncased : which == 1 ? cased : xlmr;
+}
+
+/// A model file, opened, turned into an Embedder (tokenizer,
+/// encoder, packed weights) and run on a few texts. Every malformed file must
+/// end in an embedrank::Error; a file that opens must embed.
+inline void model_file(const std::uint8_t* data, std::size_t size) {
+  const std::string path = input_file(data, size, ".bin");
+  try {
+    const auto embedder = embedrank::model::Embedder::open(path);
+    embedrank::model::EmbedderWorkspace ws(1);
+    const std::vector<std::string> texts = {"red shoes", "", "wireless earbuds with blue jeans, 16000 DPI"};
+    const embedrank::MatrixF vectors = embedder->embed(texts, ws);
+    check(vectors.rows() == 3, "one embedding per text");
+  } catch (const embedrank::Error&) {
+  }
+}
+
+/// Arbitrary bytes through WordPiece (uncased, cased) and SentencePiece (XLM-R)
+/// tokenization of arbitrary bytes, single texts and pairs (split at the
+/// first tab), with and without special tokens and truncation. Byte 0 picks
+/// the tokenizer (bits 0-1), special tokens (bit 2) and max_length (bits 3-7;
+/// 0: none). Checked: ids inside the vocabulary, the parallel arrays of equal
+/// length, and at most max_length tokens.
+inline void tokenize(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return;
+  const int which = (data[0] & 3) % 3;
+  embedrank::text::EncodeOptions options;
+  options.add_special_tokens = (data[0] & 4) != 0;
+  options.max_length = data[0] >> 3;
+  options.tokens = true;
+  const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
+  const embedrank::text::Tokenizer& t = fixture_tokenizer(which);
+  try {
+    const std::size_t tab = text.find('\t');
+    const embedrank::text::Encoding e = tab == std::string_view::npos
+                                            ? t.encode(text, options)
+                                            : t.encode_pair(text.substr(0, tab), text.substr(tab + 1), options);
+    check(e.type_ids.size() == e.ids.size() && e.attention_mask.size() == e.ids.size() &&
+              e.tokens.size() == e.ids.size(),
+          "ids, type ids, mask and tokens of equal length");
+    for (const std::int32_t id : e.ids)
+      check(id >= 0 && static_cast<std::size_t>(id) < t.vocab_size(), "ids inside the vocabulary");
+    if (options.max_length > 0 && options.add_special_tokens)
+      check(e.ids.size() <= options.max_length, "at most max_length tokens");
+  } catch (const embedrank::Error&) {
+  }
+}
+
+/// A ratings file read into Ratings (byte 0: separator in bits
+/// 0-1 among tab, comma, ';', space; header line in bit 2; duplicates as an
+/// error in bit 3), then user-user Pearson neighbours and kNN predictions on
+/// it. Every malformed file must end in an embedrank::Error; predictions of
+/// a file that loads are finite.
+inline void ratings(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return;
+  namespace cf = embedrank::cf;
+  cf::RatingsFileOptions options;
+  const char separators[4] = {'\t', ',', ';', ' '};
+  options.separator = separators[data[0] & 3];
+  options.header = (data[0] & 4) != 0;
+  const cf::DuplicatePolicy duplicates = (data[0] & 8) ? cf::DuplicatePolicy::error : cf::DuplicatePolicy::last_wins;
+  const std::string path = input_file(data + 1, size - 1, ".ratings");
+  try {
+    cf::Ratings ratings = cf::read_ratings(path, options, duplicates);
+    cf::KnnOptions knn;
+    knn.algorithm = (data[0] & 16) ? cf::KnnAlgorithm::with_zscore : cf::KnnAlgorithm::with_means;
+    knn.k = 3;
+    knn.similarity.mean = (data[0] & 32) ? cf::PearsonMean::user : cf::PearsonMean::co_rated;
+    knn.similarity.threads = 1;
+    const std::int32_t users = ratings.num_users(), items = ratings.num_items();
+    cf::UserKnn model(std::move(ratings), knn);
+    for (std::int32_t u = 0; u < users && u < 4; ++u)
+      for (std::int32_t i = 0; i < items && i < 4; ++i)
+        check(std::isfinite(model.predict(u, i).value), "finite predictions");
+  } catch (const embedrank::Error&) {
+  }
+}
+
+/// A .npy file through read_npy and EmbeddingIndex::load (cosine
+/// metric, so rows are normalised), then a search with its first row. Every
+/// malformed file must end in an embedrank::Error.
+inline void npy(const std::uint8_t* data, std::size_t size) {
+  const std::string path = input_file(data, size, ".npy");
+  try {
+    const embedrank::MatrixF values = embedrank::read_npy(path);
+    check(values.rows() >= 0 && values.cols() >= 0, "non-negative dimensions");
+    embedrank::rank::IndexOptions options;
+    options.metric = embedrank::rank::Metric::cosine;
+    options.threads = 1;
+    const auto index = embedrank::rank::EmbeddingIndex::load(path, "", options);
+    if (index.rows() > 0) {
+      const auto results = index.search(index.vector(0), 3);
+      check(results.size() <= 3, "at most k results");
+    }
+  } catch (const embedrank::Error&) {
+  }
+}
+
+}  // namespace fuzz
