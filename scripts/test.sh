@@ -3,8 +3,9 @@
 #   1. C++ tests (Catch2, through ctest) in a Release build in build/,
 #   2. Python tests (pytest) for weights_tools/,
 #   3. the C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer
-#      in build-asan/, and the thread pool, the kernels and the encoder's
-#      concurrency tests under ThreadSanitizer in build-tsan/ (set
+#      in build-asan/, and the thread pool, the kernels and the concurrency
+#      tests (one Embedder, EmbeddingIndex, UserKnn shared by 8 threads)
+#      under ThreadSanitizer in build-tsan/ (set
 #      EMBEDRANK_SKIP_SANITIZERS=1 to skip both locally).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,12 +44,14 @@ if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure
 
-  echo "== Thread pool, kernels and concurrent encoders under ThreadSanitizer =="
+  echo "== Thread pool, kernels and shared models under ThreadSanitizer =="
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-fsanitize=thread \
     -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF \
     -DPython3_EXECUTABLE="$PYTHON" >/dev/null
-  cmake --build build-tsan -j"$jobs" --target test_nn test_model
+  cmake --build build-tsan -j"$jobs" --target test_nn test_model test_rank test_cf
   ctest --test-dir build-tsan -R convert_fixtures >/dev/null
   TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_nn
   TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_model "[threads],[determinism],[batch]"
+  TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_rank "[threads]"
+  TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_cf "[threads]"
 fi

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -203,6 +204,41 @@ TEST_CASE("Predictions equal Surprise's KNNBasic, KNNWithMeans, KNNWithZScore", 
       CHECK(neighbor_predictions > run.second.size() / 2);
     }
   }
+}
+
+TEST_CASE("One fitted model serves 8 threads at once, each result as when alone", "[knn][threads]") {
+  const Ratings train = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  KnnOptions o;
+  o.algorithm = KnnAlgorithm::with_means;
+  o.k = 10;
+  const UserKnn model(train, o);
+  std::vector<std::pair<std::int32_t, std::int32_t>> pairs;
+  for (std::int32_t u = 0; u < train.num_users(); u += 7)
+    for (std::int32_t i = 0; i < train.num_items(); i += 5) pairs.emplace_back(u, i);
+  std::vector<double> expected;
+  for (const auto& [u, i] : pairs) expected.push_back(model.predict(u, i).value);
+  std::vector<std::vector<Recommendation>> expected_top;
+  for (std::int32_t u = 0; u < train.num_users(); u += 11) expected_top.push_back(model.recommend(u, 10));
+  std::vector<int> mismatches(8, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < mismatches.size(); ++t)
+    threads.emplace_back([&, t] {
+      const std::vector<Prediction> batch = model.predict_many(pairs, 2);
+      for (std::size_t p = 0; p < pairs.size(); ++p) {
+        if (model.predict(pairs[p].first, pairs[p].second).value != expected[p]) ++mismatches[t];
+        if (batch[p].value != expected[p]) ++mismatches[t];
+      }
+      std::size_t next = 0;
+      for (std::int32_t u = 0; u < train.num_users(); u += 11) {
+        const std::vector<Recommendation> top = model.recommend(u, 10);
+        const std::vector<Recommendation>& want = expected_top[next++];
+        if (top.size() != want.size()) ++mismatches[t];
+        for (std::size_t r = 0; r < std::min(top.size(), want.size()); ++r)
+          if (top[r].item != want[r].item || top[r].score != want[r].score) ++mismatches[t];
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int m : mismatches) CHECK(m == 0);
 }
 
 TEST_CASE("Batch predictions equal single ones, for any order of pairs and threads", "[knn]") {

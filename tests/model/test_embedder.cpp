@@ -85,8 +85,8 @@ TEST_CASE("batch size and thread count do not change embeddings", "[embedder][th
     INFO("batch size " << batch_size);
     CHECK((embedder->embed(texts, ws, options) - reference).cwiseAbs().maxCoeff() <= 1e-6);
   }
-  // One embedder shared by four threads at once, each with its own workspace.
-  std::vector<MatrixF> results(4);
+  // One embedder shared by eight threads at once, each with its own workspace.
+  std::vector<MatrixF> results(8);
   std::vector<std::thread> threads;
   for (std::size_t t = 0; t < results.size(); ++t)
     threads.emplace_back([&, t] {

@@ -14,6 +14,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "embedrank/core/npy.hpp"
@@ -170,6 +171,36 @@ TEST_CASE("search equals brute force for every k, filter and thread count", "[em
     REQUIRE(got.size() == n - nan_rows);
     for (const auto& r : got) REQUIRE_FALSE(c.items.row(static_cast<Eigen::Index>(r.row)).hasNaN());
   }
+}
+
+TEST_CASE("one index serves 8 threads at once, each result as when alone", "[embedding_index][threads]") {
+  const std::size_t n = 3000, d = 16;
+  const auto c = make_catalogue(n, d, 6, 11);
+  EmbeddingIndex index(d, IndexOptions{Metric::cosine, Storage::float16, 2});
+  index.add_rows(c.ids, c.items);
+  ItemBitmap some(n);
+  for (std::size_t row = 0; row < n; row += 7) some.set(row);
+  const SearchFilter filter{&some, [](std::size_t row) { return row % 5 != 0; }};
+  const auto reference = index.search_batch(c.queries, 25, filter);
+  std::vector<int> mismatches(8, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < mismatches.size(); ++t)
+    threads.emplace_back([&, t] {
+      for (int repeat = 0; repeat < 3; ++repeat) {
+        const auto batch = index.search_batch(c.queries, 25, filter);  // the index's own pool size (2)
+        for (Eigen::Index q = 0; q < c.queries.rows(); ++q) {
+          const auto one = index.search(c.queries.row(q).data(), d, 25, filter);
+          const auto& expected = reference[static_cast<std::size_t>(q)];
+          for (const auto* got : {&batch[static_cast<std::size_t>(q)], &one}) {
+            if (got->size() != expected.size()) ++mismatches[t];
+            for (std::size_t r = 0; r < std::min(got->size(), expected.size()); ++r)
+              if ((*got)[r].row != expected[r].row || (*got)[r].score != expected[r].score) ++mismatches[t];
+          }
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int m : mismatches) CHECK(m == 0);
 }
 
 TEST_CASE("results do not depend on the thread count, batch equals single queries", "[embedding_index]") {
