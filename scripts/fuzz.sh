@@ -18,7 +18,7 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(model_file tokenizer ratings npy)
 
-./scripts/install_deps.sh clang
+./scripts/install_deps.sh clang libclang-rt-14-dev
 out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -43,8 +43,8 @@ for target in "${targets[@]}"; do
     echo "FINDING in fuzz_$target (see $log):"
     grep -E "ERROR|SUMMARY|broken promise|terminate|Test unit written" "$log" | head -5
   fi
-  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo "?")
-  coverage=$(grep -oE '#[0-9]+ +DONE +cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+' || echo "cov: ?")
+  runs=$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo "?")
+  coverage=$(grep -aoE 'DONE +cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+' || echo "cov: ?")
   echo "fuzz_$target: $runs executions, $coverage, corpus $(ls "$corpus" | wc -l) inputs"
 done
 exit $status

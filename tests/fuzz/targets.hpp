@@ -6,6 +6,7 @@
 // lets embedrank's typed errors pass; anything else (a crash, a sanitizer
 // report, another exception, a broken promise) is a finding.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -53,7 +54,8 @@ inline void model_file(const std::uint8_t* data, std::size_t size) {
 /// first tab), with and without special tokens and truncation. Byte 0 picks
 /// the tokenizer (bits 0-1), special tokens (bit 2) and max_length (bits 3-7;
 /// 0: none). Checked: ids inside the vocabulary, the parallel arrays of equal
-/// length, and at most max_length tokens.
+/// length, and at most max_length tokens (the text left whole when the
+/// special tokens alone are more, as in the fast tokenizers).
 inline void tokenize(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return;
   const int which = (data[0] & 3) % 3;
@@ -63,18 +65,28 @@ inline void tokenize(const std::uint8_t* data, std::size_t size) {
   options.tokens = true;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   const embedrank::text::Tokenizer& t = fixture_tokenizer(which);
+  const std::size_t tab = text.find('\t');
+  const bool pair = tab != std::string_view::npos;
+  const std::string_view first = pair ? text.substr(0, tab) : text, second = pair ? text.substr(tab + 1) : "";
+  const auto encode = [&](std::string_view a, std::string_view b, const embedrank::text::EncodeOptions& o) {
+    return pair ? t.encode_pair(a, b, o) : t.encode(a, o);
+  };
   try {
-    const std::size_t tab = text.find('\t');
-    const embedrank::text::Encoding e = tab == std::string_view::npos
-                                            ? t.encode(text, options)
-                                            : t.encode_pair(text.substr(0, tab), text.substr(tab + 1), options);
+    const embedrank::text::Encoding e = encode(first, second, options);
     check(e.type_ids.size() == e.ids.size() && e.attention_mask.size() == e.ids.size() &&
               e.tokens.size() == e.ids.size(),
           "ids, type ids, mask and tokens of equal length");
     for (const std::int32_t id : e.ids)
       check(id >= 0 && static_cast<std::size_t>(id) < t.vocab_size(), "ids inside the vocabulary");
-    if (options.max_length > 0 && options.add_special_tokens)
-      check(e.ids.size() <= options.max_length, "at most max_length tokens");
+    if (options.max_length > 0 && options.add_special_tokens) {
+      // as the fast tokenizers: the content is cut to fit max_length, unless
+      // the special tokens alone are more, which leaves the text whole
+      embedrank::text::EncodeOptions whole = options;
+      whole.max_length = 0;
+      const std::size_t specials = encode("", "", whole).ids.size();
+      if (options.max_length >= specials) check(e.ids.size() <= options.max_length, "at most max_length tokens");
+      else check(e.ids == encode(first, second, whole).ids, "untruncated when the special tokens exceed max_length");
+    }
   } catch (const embedrank::Error&) {
   }
 }
