@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "embed_options.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/npy.hpp"
 #include "embedrank/core/output_file.hpp"
@@ -37,65 +38,7 @@
 
 namespace {
 
-const char* const kUsage =
-    "usage: embedrank-embed --model FILE [--batch N] [--threads N] [--format npy|tsv|jsonl]\n"
-    "                       [--out PATH] [--no-normalize] [--pooling MODE[,MODE...]] [INPUT]\n"
-    "       embeds each line of INPUT (default: stdin) and writes the vectors in input order\n";
-
-using cli::UsageError;
-
-struct Options {
-  std::string model, input = "-", out, format;
-  std::vector<embedrank::nn::PoolingMode> pooling;  // empty: the model file's
-  std::size_t batch = 32;
-  int threads = 0;
-  bool normalize = true;
-};
-
-Options parse_options(int argc, char** argv) {
-  Options o;
-  bool have_input = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw UsageError{flag + " needs a value"};
-      return argv[++i];
-    };
-    if (flag == "--help" || flag == "-h") throw UsageError{""};
-    if (flag == "--model") o.model = value();
-    else if (flag == "--batch") o.batch = static_cast<std::size_t>(cli::integer(flag, value(), 1, 1 << 16));
-    else if (flag == "--threads") o.threads = static_cast<int>(cli::integer(flag, value(), 0, cli::kMaxThreads));
-    else if (flag == "--format") o.format = value();
-    else if (flag == "--out") o.out = value();
-    else if (flag == "--pooling") {
-      const std::string modes = value();
-      std::stringstream list(modes);
-      for (std::string mode; std::getline(list, mode, ',');) {
-        try {
-          o.pooling.push_back(embedrank::nn::pooling_mode_from_name(mode));
-        } catch (const embedrank::Error&) {
-          throw UsageError{"--pooling: unknown mode '" + mode + "' (cls, max, mean, mean_sqrt_len, pooler)"};
-        }
-      }
-      if (o.pooling.empty() || modes.back() == ',') throw UsageError{"--pooling needs MODE[,MODE...], got '" + modes + "'"};
-    } else if (flag == "--no-normalize") o.normalize = false;
-    else if (flag.size() > 1 && flag[0] == '-' && flag != "-") throw UsageError{"unknown option " + flag};
-    else if (have_input) throw UsageError{"more than one INPUT given"};
-    else {
-      o.input = flag;
-      have_input = true;
-    }
-  }
-  if (o.model.empty()) throw UsageError{"--model FILE is required"};
-  if (o.format.empty()) {
-    const bool npy_out = o.out.size() > 4 && o.out.compare(o.out.size() - 4, 4, ".npy") == 0;
-    o.format = npy_out ? "npy" : "tsv";
-  }
-  if (o.format != "npy" && o.format != "tsv" && o.format != "jsonl")
-    throw UsageError{"--format must be npy, tsv or jsonl, got '" + o.format + "'"};
-  if (o.format == "npy" && o.out.empty()) throw UsageError{"--format npy needs --out PATH"};
-  return o;
-}
+using namespace embed_cli;
 
 /// Up to `count` lines of `in` into `lines` (a trailing '\r' removed);
 /// false once the input is exhausted and nothing was read.

@@ -17,50 +17,14 @@
 #include <string>
 
 #include "cli.hpp"
+#include "tokenize_options.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/io/weight_file.hpp"
 #include "embedrank/text/tokenizer.hpp"
 
 namespace {
 
-const char* const kUsage =
-    "usage: embedrank-tokenize --model FILE [--no-special] [--pair] [--json] [--max-length N]\n"
-    "       reads lines (with --pair: FIRST<TAB>SECOND) from stdin, prints their token ids\n";
-
-using cli::UsageError;
-
-struct Options {
-  std::string model;
-  bool special = true, pair = false, json = false;
-  std::size_t max_length = 0;
-};
-
-Options parse_options(int argc, char** argv) {
-  Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") throw UsageError{""};
-    if (flag == "--no-special") {
-      options.special = false;
-    } else if (flag == "--pair") {
-      options.pair = true;
-    } else if (flag == "--json") {
-      options.json = true;
-    } else if (flag == "--model" || flag == "--max-length") {
-      if (i + 1 >= argc) throw UsageError{flag + " needs a value"};
-      const std::string value = argv[++i];
-      if (flag == "--model") {
-        options.model = value;
-      } else {
-        options.max_length = static_cast<std::size_t>(cli::integer(flag, value, 0, 1 << 20));
-      }
-    } else {
-      throw UsageError{"unexpected argument '" + flag + "'"};
-    }
-  }
-  if (options.model.empty()) throw UsageError{"--model is required"};
-  return options;
-}
+using namespace tokenize_cli;
 
 void append_json_string(const std::string& s, std::string& out) {
   out.push_back('"');

@@ -48,7 +48,7 @@ def npy(rows: int, cols: int) -> bytes:
 
 def main() -> int:
     models = Path(sys.argv[1])
-    for d in ("model_file", "tokenizer", "ratings", "npy"):
+    for d in ("model_file", "tokenizer", "ratings", "npy", "cli_options"):
         (SEEDS / d).mkdir(parents=True, exist_ok=True)
     for dtype in ("f32", "f16", "int8"):
         tiny_model(models, SEEDS / "model_file" / f"tiny.{dtype}.bin", dtype)
@@ -59,6 +59,15 @@ def main() -> int:
     # ratings: byte 0 picks the separator and header flag
     (SEEDS / "ratings" / "udata.tsv").write_bytes(b"\x00196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\n")
     (SEEDS / "ratings" / "csv.csv").write_bytes(b"\x03user,item,rating\na,x,4.5\nb,x,2\na,y,1e3\nc,z,-0.25\n")
+    # command lines: byte 0 picks the program (embed, search, tokenize, cf), then NUL-separated arguments
+    (SEEDS / "cli_options").mkdir(exist_ok=True)
+    for i, (program, args) in enumerate([
+            (0, ["--model", "m.bin", "--batch", "16", "--threads", "2", "--pooling", "cls,mean", "--out", "v.npy", "in.txt"]),
+            (1, ["--index", "i.npy", "--queries", "q.npy", "--k", "10", "--metric", "cosine", "--storage", "f16"]),
+            (2, ["--model", "m.bin", "--pair", "--json", "--max-length", "128"]),
+            (3, ["--train", "t.tsv", "--cv", "5", "--seed", "7", "--algo", "knn_with_means", "--mean", "user", "--k", "20",
+                 "--shrinkage", "capped", "--shrinkage-lambda", "50", "--sep", "TAB", "--header"])]):
+        (SEEDS / "cli_options" / f"seed{i}.bin").write_bytes(bytes([program]) + b"\0".join(a.encode() for a in args))
     (SEEDS / "npy" / "3x5.npy").write_bytes(npy(3, 5))
     (SEEDS / "npy" / "0x4.npy").write_bytes(npy(0, 4))
     return 0

@@ -21,6 +21,12 @@
 #include "fuzz/fuzz_support.hpp"
 #include "text/fixtures.hpp"
 
+// the command-line programs' option parsers (examples/)
+#include "cf_options.hpp"
+#include "embed_options.hpp"
+#include "search_options.hpp"
+#include "tokenize_options.hpp"
+
 namespace fuzz {
 
 /// The tokenizers of the test fixtures: 0 uncased WordPiece, 1 cased, 2 XLM-R SentencePiece.
@@ -138,6 +144,58 @@ inline void npy(const std::uint8_t* data, std::size_t size) {
       check(results.size() <= 3, "at most k results");
     }
   } catch (const embedrank::Error&) {
+  }
+}
+
+/// A command line for one of the programs (byte 0 picks embed, search,
+/// tokenize or cf), its arguments the NUL-separated rest of the input. The
+/// parser either returns options inside their documented ranges or throws a
+/// cli::UsageError; it never runs anything.
+inline void cli_options(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return;
+  std::vector<std::string> args{"program"};
+  std::string current;
+  for (std::size_t i = 1; i < size && args.size() < 64; ++i) {
+    if (data[i] == 0) {
+      args.push_back(current);
+      current.clear();
+    } else {
+      current.push_back(static_cast<char>(data[i]));
+    }
+  }
+  if (!current.empty()) args.push_back(current);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int argc = static_cast<int>(args.size());
+  try {
+    switch (data[0] % 4) {
+      case 0: {
+        const auto o = embed_cli::parse_options(argc, argv.data());
+        check(!o.model.empty() && o.batch >= 1 && o.threads >= 0 && o.threads <= cli::kMaxThreads,
+              "embed: a model, batch >= 1, threads in range");
+        check(o.format == "npy" || o.format == "tsv" || o.format == "jsonl", "embed: a known format");
+        check(o.format != "npy" || !o.out.empty(), "embed: npy has an output path");
+        break;
+      }
+      case 1: {
+        const auto o = search_cli::parse_options(argc, argv.data());
+        check(o.k >= 1 && !o.index_path.empty() && !o.queries_path.empty(), "search: k >= 1, index and queries");
+        break;
+      }
+      case 2: {
+        const auto o = tokenize_cli::parse_options(argc, argv.data());
+        check(!o.model.empty(), "tokenize: a model");
+        break;
+      }
+      default: {
+        const auto o = cf_cli::parse_options(argc, argv.data());
+        check(!o.train_path.empty() && o.knn.k >= 1 && o.knn.min_k >= 0 && (o.folds == 0 || o.folds >= 2),
+              "cf: training data, k >= 1, min_k >= 0, folds 0 or >= 2");
+        break;
+      }
+    }
+  } catch (const cli::UsageError&) {
   }
 }
 

@@ -32,7 +32,8 @@ std::string bytes_of(const std::filesystem::path& path) {
 TEST_CASE("Inputs found by fuzzing are handled", "[fuzz][bad_input]") {
   using Target = void (*)(const std::uint8_t*, std::size_t);
   const std::vector<std::pair<std::string, Target>> targets = {
-      {"model_file", fuzz::model_file}, {"tokenizer", fuzz::tokenize}, {"ratings", fuzz::ratings}, {"npy", fuzz::npy}};
+      {"model_file", fuzz::model_file}, {"tokenizer", fuzz::tokenize}, {"ratings", fuzz::ratings},
+      {"npy", fuzz::npy},               {"cli_options", fuzz::cli_options}};
   std::size_t replayed = 0;
   for (const auto& [name, target] : targets)
     for (const auto& file : regressions(name)) {
