@@ -298,6 +298,43 @@ def pooling_from_config(path: Path) -> list[str]:
     return [names[m] for m in listed]
 
 
+# The sentence-transformers module config, under its current and legacy names.
+ST_CONFIG_NAMES = ("sentence_bert_config.json", "sentence_roberta_config.json", "sentence_distilbert_config.json",
+                   "sentence_xlm-roberta_config.json")
+
+
+def sequence_settings(transformer_dir: Path, family: str, config: dict) -> tuple[int, bool]:
+    """(max_seq_length, do_lower_case) as sentence-transformers decides them.
+
+    max_seq_length: the module config's "max_seq_length" when it has one
+    (sentence-transformers before 6 writes it); else the tokenizer's
+    model_max_length (tokenizer_config.json, where 6.x saves it) capped by
+    max_position_embeddings; else max_position_embeddings. Always at most the
+    positions the encoder has (RoBERTa's table starts after padding_idx).
+    do_lower_case: the module config's flag (Python str.lower before the
+    tokenizer); 6.x saves it as a Lowercase normalizer in tokenizer.json
+    instead, which the tokenizer metadata carries.
+    """
+    position_offset = config["pad_token_id"] + 1 if family == "roberta" else 0
+    positions = config["max_position_embeddings"] - position_offset
+    st = {}
+    for name in ST_CONFIG_NAMES:
+        if (transformer_dir / name).is_file():
+            st = json.loads((transformer_dir / name).read_text())
+            break
+    max_seq_length = None
+    if st.get("max_seq_length"):
+        max_seq_length = int(st["max_seq_length"])
+    else:
+        tokenizer_config = transformer_dir / "tokenizer_config.json"
+        limit = json.loads(tokenizer_config.read_text()).get("model_max_length") if tokenizer_config.is_file() else None
+        if isinstance(limit, (int, float)) and 0 < limit < 1e12:  # transformers writes 1e30 for "no limit"
+            max_seq_length = min(int(limit), config["max_position_embeddings"])
+    if max_seq_length is None:
+        max_seq_length = positions
+    return min(max_seq_length, positions), bool(st.get("do_lower_case", False))
+
+
 def build_metadata(model_dir: Path, dtype: str, pooling: list[str] | None, normalize: bool | None) -> tuple[dict, dict]:
     layout = find_modules(model_dir)
     transformer_dir = layout["transformer"]
@@ -322,15 +359,7 @@ def build_metadata(model_dir: Path, dtype: str, pooling: list[str] | None, norma
         ordered["pooler.dense.weight"] = mapped["pooler.dense.weight"]
         ordered["pooler.dense.bias"] = mapped["pooler.dense.bias"]
 
-    # Sequence length: sentence-transformers' max_seq_length, else what positions allow.
-    position_offset = config["pad_token_id"] + 1 if family == "roberta" else 0
-    max_seq_length = config["max_position_embeddings"] - position_offset
-    do_lower_case = False
-    st_config = transformer_dir / "sentence_bert_config.json"
-    if st_config.exists():
-        st = json.loads(st_config.read_text())
-        max_seq_length = min(max_seq_length, int(st.get("max_seq_length") or max_seq_length))
-        do_lower_case = bool(st.get("do_lower_case", False))
+    max_seq_length, do_lower_case = sequence_settings(transformer_dir, family, config)
 
     if pooling is None:
         pooling = pooling_from_config(layout["pooling"]) if layout["pooling"] else ["mean"]

@@ -25,10 +25,13 @@ std::vector<std::string> read_texts(const std::string& name) {
   return texts;
 }
 
-// Models whose references include sentence-transformers' encode() output.
+// Models whose references include sentence-transformers' encode() output
+// (bert_st_saved: a folder as sentence-transformers 6.x saves it, its
+// sequence length in tokenizer_config.json).
 const std::vector<std::string> kTextModels = {
     "bert_gelu_mean",       "bert_gelu_new_cls",   "bert_relu_max_mean", "bert_silu_mean_sqrt_len",
-    "bert_gelu_pytorch_tanh_cls_mean", "xlmr_gelu_mean", "distilbert_gelu_mean", "distilbert_relu_cls"};
+    "bert_gelu_pytorch_tanh_cls_mean", "xlmr_gelu_mean", "distilbert_gelu_mean", "distilbert_relu_cls",
+    "bert_st_saved"};
 
 }  // namespace
 

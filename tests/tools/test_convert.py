@@ -204,3 +204,41 @@ def test_bf16_rounds_to_nearest_even():
     back = model_file.bf16_bits_to_float32(bits)
     np.testing.assert_array_equal(back, np.array([1.0, 1.0, 1.0 + 4 * 2**-8, -2.5, np.inf], dtype=np.float32))
     assert np.isnan(model_file.bf16_bits_to_float32(model_file.float32_to_bf16_bits(np.array([np.nan], np.float32))))
+
+
+def test_sequence_length_of_a_folder_saved_by_current_sentence_transformers(tmp_path):
+    # sentence-transformers 6.x writes no max_seq_length into sentence_bert_config.json:
+    # the tokenizer's model_max_length decides (bert_st_saved: 16 of 24 positions)
+    src = MODELS / "bert_st_saved"
+    assert "max_seq_length" not in json.loads((src / "sentence_bert_config.json").read_text())
+    expected = json.loads((src / "st_settings.json").read_text())["max_seq_length"]
+    meta = convert.convert(src, tmp_path / "m.bin")
+    assert meta["model.max_seq_length"] == expected == 16
+
+
+def test_sequence_length_follows_sentence_transformers_rules(tmp_path):
+    bert = {"max_position_embeddings": 24, "pad_token_id": 0}
+    roberta = {"max_position_embeddings": 514, "pad_token_id": 1}
+
+    def settings(family, config, st=None, tokenizer=None):
+        d = tmp_path / f"case{len(list(tmp_path.iterdir()))}"
+        d.mkdir()
+        if st is not None:
+            (d / "sentence_bert_config.json").write_text(json.dumps(st))
+        if tokenizer is not None:
+            (d / "tokenizer_config.json").write_text(json.dumps(tokenizer))
+        return convert.sequence_settings(d, family, config)
+
+    # the module config's max_seq_length wins (sentence-transformers < 6), capped by the positions
+    assert settings("bert", bert, {"max_seq_length": 12}, {"model_max_length": 20}) == (12, False)
+    assert settings("bert", bert, {"max_seq_length": 99}) == (24, False)
+    assert settings("bert", bert, {"max_seq_length": 12, "do_lower_case": True}) == (12, True)
+    # else the tokenizer's model_max_length, capped by max_position_embeddings
+    assert settings("bert", bert, {}, {"model_max_length": 20}) == (20, False)
+    assert settings("bert", bert, None, {"model_max_length": 512}) == (24, False)
+    # transformers' "no limit" (1e30) and no tokenizer config: the positions
+    assert settings("bert", bert, {}, {"model_max_length": 1e30}) == (24, False)
+    assert settings("bert", bert) == (24, False)
+    # RoBERTa: positions start after padding_idx; model_max_length 512 of 514 rows
+    assert settings("roberta", roberta, {}, {"model_max_length": 512}) == (512, False)
+    assert settings("roberta", roberta) == (512, False)
