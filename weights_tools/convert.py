@@ -94,6 +94,40 @@ DISTILBERT_NAMES = {
     "transformer.layer.{i}.output_layer_norm.bias": "encoder.layer.{i}.output.LayerNorm.bias",
 }
 
+# MPNet (MPNetModel, modeling_mpnet.py: all-mpnet-base-v2): BERT's post-LN
+# block under other names (attention.attn.q/k/v/o, attention.LayerNorm), no
+# token types, and one table of relative-position bias shared by all layers.
+MPNET_NAMES = {
+    "embeddings.word_embeddings.weight": "embeddings.word_embeddings.weight",
+    "embeddings.position_embeddings.weight": "embeddings.position_embeddings.weight",
+    "embeddings.LayerNorm.weight": "embeddings.LayerNorm.weight",
+    "embeddings.LayerNorm.bias": "embeddings.LayerNorm.bias",
+    "encoder.layer.{i}.attention.attn.q.weight": "encoder.layer.{i}.attention.self.query.weight",
+    "encoder.layer.{i}.attention.attn.q.bias": "encoder.layer.{i}.attention.self.query.bias",
+    "encoder.layer.{i}.attention.attn.k.weight": "encoder.layer.{i}.attention.self.key.weight",
+    "encoder.layer.{i}.attention.attn.k.bias": "encoder.layer.{i}.attention.self.key.bias",
+    "encoder.layer.{i}.attention.attn.v.weight": "encoder.layer.{i}.attention.self.value.weight",
+    "encoder.layer.{i}.attention.attn.v.bias": "encoder.layer.{i}.attention.self.value.bias",
+    "encoder.layer.{i}.attention.attn.o.weight": "encoder.layer.{i}.attention.output.dense.weight",
+    "encoder.layer.{i}.attention.attn.o.bias": "encoder.layer.{i}.attention.output.dense.bias",
+    "encoder.layer.{i}.attention.LayerNorm.weight": "encoder.layer.{i}.attention.output.LayerNorm.weight",
+    "encoder.layer.{i}.attention.LayerNorm.bias": "encoder.layer.{i}.attention.output.LayerNorm.bias",
+    "encoder.layer.{i}.intermediate.dense.weight": "encoder.layer.{i}.intermediate.dense.weight",
+    "encoder.layer.{i}.intermediate.dense.bias": "encoder.layer.{i}.intermediate.dense.bias",
+    "encoder.layer.{i}.output.dense.weight": "encoder.layer.{i}.output.dense.weight",
+    "encoder.layer.{i}.output.dense.bias": "encoder.layer.{i}.output.dense.bias",
+    "encoder.layer.{i}.output.LayerNorm.weight": "encoder.layer.{i}.output.LayerNorm.weight",
+    "encoder.layer.{i}.output.LayerNorm.bias": "encoder.layer.{i}.output.LayerNorm.bias",
+    "encoder.relative_attention_bias.weight": "encoder.relative_attention_bias.weight",
+    "pooler.dense.weight": "pooler.dense.weight",
+    "pooler.dense.bias": "pooler.dense.bias",
+}
+
+# MPNetEncoder.compute_position_bias always buckets relative positions into
+# 32 (its num_buckets default, whatever relative_attention_num_buckets says),
+# so the table needs at least 32 rows; the C++ encoder reads the first 32.
+MPNET_BUCKETS = 32
+
 # Checkpoint entries that are not weights of the encoder: buffers and the
 # heads of task models (masked-LM, classification, QA), which are dropped.
 IGNORED = re.compile(
@@ -108,6 +142,7 @@ FAMILIES = {
     "xlm-roberta": ("roberta", ("roberta.",), BERT_NAMES),
     "camembert": ("roberta", ("roberta.",), BERT_NAMES),
     "distilbert": ("distilbert", ("distilbert.",), DISTILBERT_NAMES),
+    "mpnet": ("mpnet", ("mpnet.",), MPNET_NAMES),
 }
 
 ACTIVATIONS = {"gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "quick_gelu"}
@@ -174,6 +209,25 @@ def read_config(model_dir: Path) -> tuple[str, dict]:
             "hidden_act": hf.get("activation", "gelu"),
             "layer_norm_eps": 1e-12,  # hard-coded in modeling_distilbert.py
         }
+    elif family == "mpnet":
+        config = {
+            "vocab_size": hf["vocab_size"],
+            "hidden_size": hf["hidden_size"],
+            "num_layers": hf["num_hidden_layers"],
+            "num_heads": hf["num_attention_heads"],
+            "intermediate_size": hf["intermediate_size"],
+            "max_position_embeddings": hf["max_position_embeddings"],
+            "type_vocab_size": 0,
+            # MPNetEmbeddings fixes padding_idx at 1 (positions start at 2),
+            # whatever config.json's pad_token_id says.
+            "pad_token_id": 1,
+            "hidden_act": hf.get("hidden_act", "gelu"),
+            "layer_norm_eps": float(hf.get("layer_norm_eps", 1e-12)),
+            "relative_attention_buckets": hf.get("relative_attention_num_buckets", MPNET_BUCKETS),
+        }
+        if config["relative_attention_buckets"] < MPNET_BUCKETS:
+            raise ConversionError(f"{path}: relative_attention_num_buckets={config['relative_attention_buckets']} "
+                                  f"is below the {MPNET_BUCKETS} buckets MPNet's attention looks up")
     else:
         config = {
             "vocab_size": hf["vocab_size"],
@@ -210,6 +264,8 @@ def expected_shapes(config: dict) -> dict[str, tuple]:
     }
     if config["type_vocab_size"] > 0:
         shapes["embeddings.token_type_embeddings.weight"] = (config["type_vocab_size"], H)
+    if config["family"] == "mpnet":
+        shapes["encoder.relative_attention_bias.weight"] = (config["relative_attention_buckets"], config["num_heads"])
     for i in range(L):
         p = f"encoder.layer.{i}."
         shapes.update({
@@ -310,12 +366,12 @@ def sequence_settings(transformer_dir: Path, family: str, config: dict) -> tuple
     (sentence-transformers before 6 writes it); else the tokenizer's
     model_max_length (tokenizer_config.json, where 6.x saves it) capped by
     max_position_embeddings; else max_position_embeddings. Always at most the
-    positions the encoder has (RoBERTa's table starts after padding_idx).
+    positions the encoder has (RoBERTa's and MPNet's tables start after padding_idx).
     do_lower_case: the module config's flag (Python str.lower before the
     tokenizer); 6.x saves it as a Lowercase normalizer in tokenizer.json
     instead, which the tokenizer metadata carries.
     """
-    position_offset = config["pad_token_id"] + 1 if family == "roberta" else 0
+    position_offset = config["pad_token_id"] + 1 if family in ("roberta", "mpnet") else 0
     positions = config["max_position_embeddings"] - position_offset
     st = {}
     for name in ST_CONFIG_NAMES:
@@ -392,6 +448,8 @@ def build_metadata(model_dir: Path, dtype: str, pooling: list[str] | None, norma
         "pooling.normalize": bool(normalize),
         "embedder.do_lower_case": do_lower_case,
     }
+    if family == "mpnet":
+        metadata["config.relative_attention_buckets"] = config["relative_attention_buckets"]
     tokenizer = tokenizer_metadata(transformer_dir)
     if tokenizer is None and transformer_dir != model_dir:
         tokenizer = tokenizer_metadata(model_dir)

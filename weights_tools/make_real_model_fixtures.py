@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Reference embeddings of the real default model for the parity test.
+"""Reference embeddings of the real models for the parity tests.
 
-    ./scripts/get_model.sh
-    /opt/refenv/bin/python weights_tools/make_real_model_fixtures.py models/all-MiniLM-L6-v2 tests/data/real_model
+    ./scripts/get_model.sh all-MiniLM-L6-v2 && ./scripts/get_model.sh all-mpnet-base-v2
+    .venv-bench/bin/python weights_tools/make_real_model_fixtures.py models/all-MiniLM-L6-v2 tests/data/real_model
+    .venv-bench/bin/python weights_tools/make_real_model_fixtures.py models/all-mpnet-base-v2 tests/data/real_model
 
 (needs sentence-transformers and torch). Writes texts.txt (one text per line:
 shop titles and queries in many languages from the tokenizer corpus, plus long
-product descriptions of more than 256 tokens, which the model truncates) and
-expected.npy, sentence-transformers' encode(texts, normalize_embeddings=True)
-in float32, (N, 384). tests/model/test_real_model.cpp compares the converted
-model's embeddings with them.
+product descriptions of several hundred tokens, past both models'
+max_seq_length, which the models truncate) and NAME.npy for the model folder
+NAME, sentence-transformers' encode(texts, normalize_embeddings=True) in
+float32, (N, D). tests/model/test_real_model.cpp compares the converted
+models' embeddings with them.
 """
 from __future__ import annotations
 
@@ -45,8 +47,9 @@ def main() -> int:
     tokens = [len(model.tokenizer(t)["input_ids"]) for t in texts]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "texts.txt").write_text("".join(t + "\n" for t in texts), encoding="utf-8")
-    np.save(args.out_dir / "expected.npy", expected.astype(np.float32))
-    print(f"{len(texts)} texts, {sum(n > 256 for n in tokens)} longer than 256 tokens "
+    np.save(args.out_dir / f"{args.model_dir.resolve().name}.npy", expected.astype(np.float32))
+    limit = model.max_seq_length
+    print(f"{len(texts)} texts, {sum(n > limit for n in tokens)} longer than max_seq_length {limit} "
           f"(up to {max(tokens)}), embeddings {expected.shape}")
     return 0
 

@@ -53,6 +53,14 @@ MODELS = [
          pooling=["mean"], normalize=False, layout="hf"),
     dict(name="distilbert_relu_cls", family="distilbert", hidden=24, layers=3, heads=3, inter=48, act="relu",
          pooling=["cls"], normalize=True, layout="sentence-transformers"),
+    # MPNet: a sequence of 150 tokens reaches every relative-position bucket
+    # (distances past max_distance 128 share the last); the second model's
+    # bias table has more rows than the 32 buckets MPNet looks up.
+    dict(name="mpnet_gelu_mean", family="mpnet", hidden=32, layers=2, heads=4, inter=64, act="gelu",
+         pooling=["mean"], normalize=True, layout="sentence-transformers", positions=160,
+         lengths=[5, 1, 12, 7, 150, 3]),
+    dict(name="mpnet_relu_cls", family="mpnet", hidden=24, layers=3, heads=2, inter=40, act="relu", buckets=40,
+         pooling=["cls"], normalize=False, layout="hf"),
 ]
 
 VOCAB_SIZE = 120
@@ -78,9 +86,10 @@ MAX_POSITIONS = 24  # usable positions; RoBERTa's table has padding_idx + 1 more
 LENGTHS = [5, 1, 12, 7, MAX_POSITIONS, 3]
 
 
-def _vocab_file(path: Path) -> None:
-    """A small WordPiece vocabulary so the tiny BERT models carry a working tokenizer."""
-    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+def _vocab_file(path: Path, family: str) -> None:
+    """A small WordPiece vocabulary so the tiny BERT and MPNet models carry a working tokenizer."""
+    # MPNet's specials sit where MPNetEmbeddings expects them (<pad> = padding_idx 1).
+    special = ["<s>", "<pad>", "</s>", "[UNK]", "<mask>"] if family == "mpnet" else ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     words = ["red", "blue", "dress", "shoe", "shoes", "summer", "wireless", "ear", "##buds", "for", "running",
              "usb", "-", "c", "charger", "65", "##w", "a", "the", "cotton", "shirt", "phone", "case", "laptop",
              "bag", "water", "bottle", "3", ".", "5", "##mm", "cable", ",", "!", "?", "连", "衣", "裙", "红", "色"]
@@ -90,17 +99,21 @@ def _vocab_file(path: Path) -> None:
     path.write_text("\n".join(tokens[:VOCAB_SIZE]) + "\n", encoding="utf-8")
 
 
+def _pad_id(family: str) -> int:
+    return 1 if family in ("xlm-roberta", "mpnet") else 0
+
+
 def _inputs(spec: dict, rng: np.random.Generator) -> tuple[list, list]:
-    pad = 1 if spec["family"] == "xlm-roberta" else 0
-    first, last = (0, 2) if spec["family"] == "xlm-roberta" else (2, 3)
+    pad = _pad_id(spec["family"])
+    first, last = (0, 2) if spec["family"] in ("xlm-roberta", "mpnet") else (2, 3)
     sequences, types = [], []
-    for n in LENGTHS:
+    for n in spec.get("lengths", LENGTHS):
         body = [int(i) for i in rng.integers(5, spec.get("vocab", VOCAB_SIZE), size=max(0, n - 2))]
         ids = ([first] + body + [last])[:n] if n > 1 else [first]
         sequences.append(ids)
         tv = spec.get("type_vocab", 2 if spec["family"] == "bert" else 0)
         types.append([int(t) for t in rng.integers(0, tv, size=n)] if tv > 1 else [0] * n)
-    if spec["family"] == "xlm-roberta":
+    if spec["family"] in ("xlm-roberta", "mpnet"):
         # A padding id inside a sequence keeps position padding_idx (cumulative-count rule).
         sequences[2][5] = pad
     return sequences, types
@@ -132,10 +145,11 @@ def generate(out_root: Path) -> None:
         if family == "xlm-roberta":
             vocab_size = len(json.loads((XLMR_TOKENIZER / "tokenizer.json").read_text())["model"]["vocab"])
         common = dict(vocab_size=vocab_size)
+        positions = spec.get("positions", MAX_POSITIONS)
         if family == "bert":
             cfg = transformers.BertConfig(hidden_size=spec["hidden"], num_hidden_layers=spec["layers"],
                                           num_attention_heads=spec["heads"], intermediate_size=spec["inter"],
-                                          hidden_act=spec["act"], max_position_embeddings=MAX_POSITIONS,
+                                          hidden_act=spec["act"], max_position_embeddings=positions,
                                           type_vocab_size=spec.get("type_vocab", 2),
                                           layer_norm_eps=spec.get("eps", 1e-12), **common)
             model = transformers.BertModel(cfg, add_pooling_layer="pooler" in spec["pooling"])
@@ -146,6 +160,14 @@ def generate(out_root: Path) -> None:
                                                 type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2,
                                                 layer_norm_eps=1e-5, **common)
             model = transformers.XLMRobertaModel(cfg, add_pooling_layer=False)
+        elif family == "mpnet":
+            cfg = transformers.MPNetConfig(hidden_size=spec["hidden"], num_hidden_layers=spec["layers"],
+                                           num_attention_heads=spec["heads"], intermediate_size=spec["inter"],
+                                           hidden_act=spec["act"], max_position_embeddings=positions + 2,
+                                           relative_attention_num_buckets=spec.get("buckets", 32),
+                                           pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5,
+                                           **common)
+            model = transformers.MPNetModel(cfg, add_pooling_layer=False)
         else:
             cfg = transformers.DistilBertConfig(dim=spec["hidden"], n_layers=spec["layers"], n_heads=spec["heads"],
                                                 hidden_dim=spec["inter"], activation=spec["act"],
@@ -170,15 +192,19 @@ def generate(out_root: Path) -> None:
             for f in XLMR_TOKENIZER.iterdir():
                 shutil.copy(f, hf_dir / f.name)
         else:
-            _vocab_file(hf_dir / "vocab.txt")
-            tok = transformers.BertTokenizerFast(vocab_file=str(hf_dir / "vocab.txt"), do_lower_case=True)
-            tok.model_max_length = MAX_POSITIONS
+            _vocab_file(hf_dir / "vocab.txt", family)
+            if family == "mpnet":
+                words = (hf_dir / "vocab.txt").read_text(encoding="utf-8").split("\n")[:VOCAB_SIZE]
+                tok = transformers.MPNetTokenizerFast(vocab={w: i for i, w in enumerate(words)}, do_lower_case=True)
+            else:
+                tok = transformers.BertTokenizerFast(vocab_file=str(hf_dir / "vocab.txt"), do_lower_case=True)
+            tok.model_max_length = positions
             tok.save_pretrained(hf_dir)
 
         spec["vocab"] = vocab_size
         sequences, types = _inputs(spec, rng)
         B, T = len(sequences), max(len(s) for s in sequences)
-        pad = 1 if family == "xlm-roberta" else 0
+        pad = _pad_id(family)
         input_ids = torch.full((B, T), pad, dtype=torch.long)
         mask = torch.zeros((B, T), dtype=torch.long)
         type_ids = torch.zeros((B, T), dtype=torch.long)
@@ -208,7 +234,7 @@ def generate(out_root: Path) -> None:
 
         st = None
         if "pooler" not in spec["pooling"]:
-            modules = [models.Transformer(str(hf_dir), max_seq_length=MAX_POSITIONS), _st_pooling(models, spec, st_modes)]
+            modules = [models.Transformer(str(hf_dir), max_seq_length=positions), _st_pooling(models, spec, st_modes)]
             if spec["normalize"]:
                 modules.append(models.Normalize())
             st = SentenceTransformer(modules=modules, device="cpu")

@@ -44,6 +44,10 @@ def is_linear_weight(name: str, array: np.ndarray) -> bool:
 
 INT8_GROUP = 32
 
+# Small matrices every storage type keeps in f32: MPNet's relative-position
+# bias (buckets x heads) is added to attention scores as it is.
+ALWAYS_F32 = {"encoder.relative_attention_bias.weight"}
+
 # The linear layers of each encoder layer (names after "encoder.layer.{i}.")
 # whose inputs int8 files quantize to 8 bits (per token and group of 32) at
 # run time; the others get 16 bits per token. Measured on all-MiniLM-L6-v2
@@ -122,7 +126,8 @@ def write_model_file(path: Path, metadata: dict, tensors: dict[str, np.ndarray],
     """Writes metadata and tensors (float arrays, PyTorch shapes) stored as `dtype`.
 
     Tensors are written in the order given. 1-D tensors (biases, LayerNorm
-    parameters) are always stored as f32: they are tiny and keep full precision.
+    parameters) and ALWAYS_F32 are always stored as f32: they are tiny and keep
+    full precision.
     With "int8", linear weights are stored as i8, each followed by its
     "<name>_scale" (OUT, ceil(IN / 32)) f32 tensor, and the other matrices
     (embedding tables) as f16.
@@ -138,7 +143,7 @@ def write_model_file(path: Path, metadata: dict, tensors: dict[str, np.ndarray],
             blobs.append((name, DTYPE_I8, array.shape, q.tobytes()))
             blobs.append((name + "_scale", DTYPE_F32, scale.shape, scale.astype("<f4").tobytes()))
             continue
-        tensor_code = code if array.ndim >= 2 else DTYPE_F32
+        tensor_code = code if array.ndim >= 2 and name not in ALWAYS_F32 else DTYPE_F32
         if tensor_code == DTYPE_F32:
             raw = array.astype("<f4").tobytes()
         elif tensor_code == DTYPE_F16:

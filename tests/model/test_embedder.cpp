@@ -31,7 +31,7 @@ std::vector<std::string> read_texts(const std::string& name) {
 const std::vector<std::string> kTextModels = {
     "bert_gelu_mean",       "bert_gelu_new_cls",   "bert_relu_max_mean", "bert_silu_mean_sqrt_len",
     "bert_gelu_pytorch_tanh_cls_mean", "xlmr_gelu_mean", "distilbert_gelu_mean", "distilbert_relu_cls",
-    "bert_st_saved"};
+    "bert_st_saved", "mpnet_gelu_mean", "mpnet_relu_cls"};
 
 }  // namespace
 

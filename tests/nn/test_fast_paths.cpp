@@ -298,16 +298,25 @@ TEST_CASE("fused attention equals the reference at every SIMD level", "[attentio
     for (const Case& c : cases) {
       const auto TT = static_cast<Eigen::Index>(c.offsets.back());
       const MatrixF qkv = random_matrix(TT, 3 * c.H, 7);
-      for (bool scale_first : {false, true}) {
-        INFO(embedrank::simd_level_name(level) << " H=" << c.H << " NH=" << c.NH << " scale_first=" << scale_first);
+      // MPNet's relative position bias, covering the longest sequence
+      nn::RelativePositionBias<float> bias;
+      for (std::size_t b = 0; b + 1 < c.offsets.size(); ++b)
+        bias.radius = std::max(bias.radius, static_cast<Eigen::Index>(c.offsets[b + 1] - c.offsets[b]) - 1);
+      bias.values = random_matrix(c.NH, 2 * bias.radius + 1, 8);
+      nn::RelativePositionBias<double> bias_double{bias.values.cast<double>(), bias.radius};
+      for (const bool scale_first : {false, true})
+      for (const bool with_bias : {false, true}) {
+        INFO(embedrank::simd_level_name(level) << " H=" << c.H << " NH=" << c.NH << " scale_first=" << scale_first
+                                               << " bias=" << with_bias);
         Matrix<double> expected(TT, c.H);
         std::vector<Matrix<double>> reference_scratch;
         ThreadPool pool(2);
-        nn::multi_head_attention_reference<double>(qkv.cast<double>(), c.offsets, c.NH, scale_first, expected,
-                                                   reference_scratch, pool);
+        nn::multi_head_attention_reference<double>(qkv.cast<double>(), c.offsets, c.NH, scale_first,
+                                                   with_bias ? &bias_double : nullptr, expected, reference_scratch, pool);
         MatrixF context(TT, c.H);
         std::vector<nn::AttentionScratch> scratch;
-        nn::multi_head_attention<float>(qkv, c.offsets, c.NH, scale_first, context, scratch, pool, level);
+        nn::multi_head_attention<float>(qkv, c.offsets, c.NH, scale_first, with_bias ? &bias : nullptr, context,
+                                        scratch, pool, level);
         CHECK((context.cast<double>() - expected).cwiseAbs().maxCoeff() < 2e-6);
 
         // each sequence alone, on one thread: bitwise the same rows
@@ -317,8 +326,8 @@ TEST_CASE("fused attention equals the reference at every SIMD level", "[attentio
           const MatrixF alone_qkv = qkv.middleRows(start, T);
           MatrixF alone(T, c.H);
           ThreadPool one(1);
-          nn::multi_head_attention<float>(alone_qkv, {0, static_cast<std::size_t>(T)}, c.NH, scale_first, alone,
-                                          scratch, one, level);
+          nn::multi_head_attention<float>(alone_qkv, {0, static_cast<std::size_t>(T)}, c.NH, scale_first,
+                                          with_bias ? &bias : nullptr, alone, scratch, one, level);
           CHECK(alone == context.middleRows(start, T));
         }
       }

@@ -56,11 +56,19 @@ TEST_CASE("reference multi-head attention equals the naive definition per sequen
   Matrix<double> qkv(TT, 3 * H);
   for (Eigen::Index i = 0; i < qkv.size(); ++i) qkv.data()[i] = normal(rng);
 
-  for (bool scale_first : {false, true}) {
+  // a relative position bias (MPNet) with a radius past the longest sequence
+  nn::RelativePositionBias<double> position_bias;
+  position_bias.radius = 9;
+  position_bias.values.resize(NH, 2 * position_bias.radius + 1);
+  for (Eigen::Index i = 0; i < position_bias.values.size(); ++i) position_bias.values.data()[i] = normal(rng);
+
+  for (const bool scale_first : {false, true})
+  for (const bool with_bias : {false, true}) {
     Matrix<double> context(TT, H);
     std::vector<Matrix<double>> scratch;
     embedrank::ThreadPool pool(2);
-    nn::multi_head_attention_reference<double>(qkv, offsets, NH, scale_first, context, scratch, pool);
+    nn::multi_head_attention_reference<double>(qkv, offsets, NH, scale_first, with_bias ? &position_bias : nullptr,
+                                               context, scratch, pool);
     for (std::size_t b = 0; b + 1 < offsets.size(); ++b) {
       const auto s0 = static_cast<Eigen::Index>(offsets[b]), T = static_cast<Eigen::Index>(offsets[b + 1] - offsets[b]);
       for (Eigen::Index h = 0; h < NH; ++h)
@@ -71,7 +79,8 @@ TEST_CASE("reference multi-head attention equals the naive definition per sequen
           for (Eigen::Index j = 0; j < T; ++j) {
             double dot = 0;
             for (Eigen::Index d = 0; d < HS; ++d) dot += qkv(s0 + i, h * HS + d) * qkv(s0 + j, H + h * HS + d);
-            w[static_cast<std::size_t>(j)] = std::exp(dot / std::sqrt(double(HS)));
+            const double bias = with_bias ? position_bias.values(h, j - i + position_bias.radius) : 0.0;
+            w[static_cast<std::size_t>(j)] = std::exp(dot / std::sqrt(double(HS)) + bias);
             total += w[static_cast<std::size_t>(j)];
           }
           for (Eigen::Index d = 0; d < HS; ++d) {

@@ -19,6 +19,7 @@ inline const std::vector<std::string>& tiny_model_names() {
       "bert_silu_mean_sqrt_len", "bert_gelu_fast_pooler", "bert_gelu_pytorch_tanh_cls_mean",
       "xlmr_gelu_mean",          "distilbert_gelu_mean",  "distilbert_relu_cls",
       "bert_st_saved",  // bert_gelu_mean's weights, saved by sentence-transformers 6.x
+      "mpnet_gelu_mean",         "mpnet_relu_cls",
   };
   return names;
 }

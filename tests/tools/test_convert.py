@@ -242,3 +242,35 @@ def test_sequence_length_follows_sentence_transformers_rules(tmp_path):
     # RoBERTa: positions start after padding_idx; model_max_length 512 of 514 rows
     assert settings("roberta", roberta, {}, {"model_max_length": 512}) == (512, False)
     assert settings("roberta", roberta) == (512, False)
+
+
+def test_mpnet_names_padding_and_relative_bias(tmp_path):
+    # MPNet's attention.attn.q/k/v fuse into qkv; padding_idx is 1 whatever
+    # config.json says; the bias table stays f32 in half-size files
+    src = MODELS / "mpnet_relu_cls"
+    tensors, _ = checkpoint.read_checkpoint(src)
+    out = tmp_path / "mpnet.bin"
+    metadata = convert.convert(src, out, "f16")
+    assert metadata["config.family"] == "mpnet"
+    assert metadata["config.pad_token_id"] == 1
+    assert metadata["config.relative_attention_buckets"] == 40
+    assert metadata["config.type_vocab_size"] == 0
+    assert metadata["model.max_seq_length"] == 24  # 26 positions minus padding_idx + 1
+    f = model_file.read_model_file(out)
+    p = "encoder.layer.0.attention."
+    qkv = np.concatenate([tensors[p + f"attn.{n}.weight"] for n in "qkv"])
+    assert np.array_equal(f.array(p + "self.qkv.weight"), qkv.astype(np.float16).astype(np.float32))
+    assert np.array_equal(f.array(p + "output.LayerNorm.weight"), tensors[p + "LayerNorm.weight"])
+    bias = "encoder.relative_attention_bias.weight"
+    assert next(t for t in f.tensors if t.name == bias).dtype == model_file.DTYPE_F32
+    assert np.array_equal(f.array(bias), tensors[bias])
+
+
+def test_mpnet_with_fewer_buckets_than_it_looks_up_is_refused(tmp_path):
+    dst = tmp_path / "mpnet"
+    shutil.copytree(MODELS / "mpnet_relu_cls", dst)
+    config = json.loads((dst / "config.json").read_text())
+    config["relative_attention_num_buckets"] = 16
+    (dst / "config.json").write_text(json.dumps(config))
+    with pytest.raises(convert.ConversionError, match="relative_attention_num_buckets=16"):
+        convert.convert(dst, tmp_path / "out.bin")

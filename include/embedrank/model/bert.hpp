@@ -125,13 +125,14 @@ struct BertSelfAttention {
   /// The attention kernels run at the level the projection's were packed for.
   SimdLevel kernel_level() const { return qkv.packed ? qkv.packed->level() : SimdLevel::Portable; }
 
-  /// context_layer (TT, H) = concat over heads of softmax(Q K^T / sqrt(HS)) V
-  void forward(const Matrix<Scalar>& hidden, const TokenBatch& batch, EncoderWorkspace<Scalar>& ws) const {
+  /// context_layer (TT, H) = concat over heads of softmax(Q K^T / sqrt(HS) [+ position_bias]) V
+  void forward(const Matrix<Scalar>& hidden, const TokenBatch& batch, const nn::RelativePositionBias<Scalar>* position_bias,
+               EncoderWorkspace<Scalar>& ws) const {
     ws.qkv.resize(hidden.rows(), qkv.out_features);
     qkv.forward(hidden, ws.qkv, ws.pool);
     ws.context_layer.resize(hidden.rows(), hidden.cols());
-    nn::multi_head_attention<Scalar>(ws.qkv, batch.offsets, num_heads, scale_query_first, ws.context_layer,
-                                     ws.attention, ws.pool, kernel_level());
+    nn::multi_head_attention<Scalar>(ws.qkv, batch.offsets, num_heads, scale_query_first, position_bias,
+                                     ws.context_layer, ws.attention, ws.pool, kernel_level());
   }
 };
 
@@ -205,9 +206,10 @@ struct BertLayer {
   }
 
   /// hidden (TT, H) -> hidden (TT, H); `scratch` (TT, H) is swapped with it.
+  /// position_bias: MPNet's relative position bias, null for the others.
   void forward(Matrix<Scalar>& hidden, Matrix<Scalar>& scratch, const TokenBatch& batch,
-               EncoderWorkspace<Scalar>& ws) const {
-    attention_self.forward(hidden, batch, ws);
+               const nn::RelativePositionBias<Scalar>* position_bias, EncoderWorkspace<Scalar>& ws) const {
+    attention_self.forward(hidden, batch, position_bias, ws);
     attention_output.forward(ws.context_layer, hidden, scratch, ws.pool);
     intermediate.forward(hidden, ws.intermediate, ws.pool);
     output.forward(ws.intermediate, hidden, scratch, ws.pool);

@@ -12,14 +12,16 @@
 namespace embedrank::model {
 
 /// Model families: they share the post-LN BERT block and differ in
-/// embeddings and attention details (see bert.hpp, roberta.hpp, distilbert.hpp).
-enum class Family { Bert, Roberta, DistilBert };
+/// embeddings and attention details (see bert.hpp, roberta.hpp,
+/// distilbert.hpp, mpnet.hpp).
+enum class Family { Bert, Roberta, DistilBert, MPNet };
 
 inline const char* family_name(Family f) {
   switch (f) {
     case Family::Bert: return "bert";
     case Family::Roberta: return "roberta";
     case Family::DistilBert: return "distilbert";
+    case Family::MPNet: return "mpnet";
   }
   return "unknown";
 }
@@ -32,8 +34,9 @@ struct EncoderConfig {
   std::int64_t num_heads = 0;                // NH
   std::int64_t intermediate_size = 0;        // I
   std::int64_t max_position_embeddings = 0;  // P
-  std::int64_t type_vocab_size = 0;          // 0 for DistilBERT
-  std::int64_t pad_token_id = 0;             // RoBERTa's padding_idx
+  std::int64_t type_vocab_size = 0;          // 0 for DistilBERT and MPNet
+  std::int64_t pad_token_id = 0;             // RoBERTa's and MPNet's padding_idx
+  std::int64_t relative_attention_buckets = 0;  // MPNet: rows of the relative-position bias table
   std::string hidden_act = "gelu";
   nn::Activation activation = nn::Activation::Gelu;
   double layer_norm_eps = 1e-12;
@@ -42,10 +45,13 @@ struct EncoderConfig {
 
   std::int64_t head_size() const { return hidden_size / num_heads; }
 
-  /// Longest sequence the position table can embed. RoBERTa positions start
-  /// at padding_idx + 1, so it loses padding_idx + 1 rows of the table.
+  /// Positions start at padding_idx + 1 (RoBERTa, MPNet) instead of 0.
+  bool positions_after_padding() const { return family == Family::Roberta || family == Family::MPNet; }
+
+  /// Longest sequence the position table can embed. RoBERTa and MPNet
+  /// positions start at padding_idx + 1, so they lose padding_idx + 1 rows.
   std::int64_t max_positions() const {
-    return family == Family::Roberta ? max_position_embeddings - pad_token_id - 1 : max_position_embeddings;
+    return positions_after_padding() ? max_position_embeddings - pad_token_id - 1 : max_position_embeddings;
   }
 
   /// Reads and validates the config; FormatError names the file and key.
@@ -55,7 +61,9 @@ struct EncoderConfig {
     if (family == "bert") c.family = Family::Bert;
     else if (family == "roberta") c.family = Family::Roberta;
     else if (family == "distilbert") c.family = Family::DistilBert;
-    else throw FormatError("unknown_family", meta.source() + ": config.family '" + family + "' is not bert, roberta or distilbert");
+    else if (family == "mpnet") c.family = Family::MPNet;
+    else throw FormatError("unknown_family", meta.source() + ": config.family '" + family +
+                                                 "' is not bert, roberta, distilbert or mpnet");
 
     auto positive = [&](const char* key) {
       const std::int64_t v = meta.get_int(key);
@@ -78,12 +86,20 @@ struct EncoderConfig {
     if (c.hidden_size % c.num_heads != 0)
       throw FormatError("bad_config", meta.source() + ": config.hidden_size " + std::to_string(c.hidden_size) +
                                           " is not divisible by config.num_heads " + std::to_string(c.num_heads));
-    if (c.type_vocab_size < 0 || (c.family == Family::DistilBert && c.type_vocab_size != 0))
+    const bool has_token_types = c.family == Family::Bert || c.family == Family::Roberta;
+    if (c.type_vocab_size < 0 || (!has_token_types && c.type_vocab_size != 0))
       throw FormatError("bad_config", meta.source() + ": config.type_vocab_size " + std::to_string(c.type_vocab_size) +
                                           " is invalid for family " + family);
     if (c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size)
       throw FormatError("bad_config", meta.source() + ": config.pad_token_id " + std::to_string(c.pad_token_id) +
                                           " is outside the vocabulary");
+    if (c.family == Family::MPNet) {
+      c.relative_attention_buckets = meta.get_int("config.relative_attention_buckets");
+      if (c.relative_attention_buckets < 32 || c.relative_attention_buckets > 4096)
+        throw FormatError("bad_config", meta.source() + ": config.relative_attention_buckets " +
+                                            std::to_string(c.relative_attention_buckets) +
+                                            " is outside 32..4096 (MPNet looks up 32 buckets)");
+    }
     if (!(c.layer_norm_eps > 0.0) || c.layer_norm_eps > 1.0)
       throw FormatError("bad_config", meta.source() + ": config.layer_norm_eps must be in (0, 1]");
     if (c.max_positions() <= 0)

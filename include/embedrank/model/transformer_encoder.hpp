@@ -1,14 +1,16 @@
 #pragma once
 /// TransformerEncoder: token ids -> token states -> pooled sentence
-/// embeddings, for BERT, RoBERTa/XLM-R and DistilBERT model files.
+/// embeddings, for BERT, RoBERTa/XLM-R, DistilBERT and MPNet model files.
 ///
 ///   TT = tokens of all sequences, packed   B = sequences   H = hidden size
 ///
 /// The encoder is immutable after loading: any number of threads may call
 /// forward() at once, each with its own EncoderWorkspace.
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "embedrank/model/bert.hpp"
 #include "embedrank/model/config.hpp"
 #include "embedrank/model/distilbert.hpp"
+#include "embedrank/model/mpnet.hpp"
 #include "embedrank/model/roberta.hpp"
 #include "embedrank/model/token_batch.hpp"
 #include "embedrank/nn/pooling.hpp"
@@ -60,6 +63,8 @@ class TransformerEncoder {
       layers_.back().attention_self.scale_query_first =
           config_.family == Family::DistilBert && kDistilBertScalesQueryFirst;
     }
+    if (config_.family == Family::MPNet)
+      relative_attention_bias_ = MPNetRelativeAttentionBias<Scalar>::load(params_, config_);
     if (config_.has_pooler) pooler_ = load_linear(params_, "pooler.dense", config_.hidden_size, config_.hidden_size);
     for (auto mode : pooling_.modes)
       if (mode == nn::PoolingMode::Pooler && !config_.has_pooler)
@@ -136,13 +141,16 @@ class TransformerEncoder {
     Matrix<Scalar> hidden;  // (TT, H)
     if (batch.total_tokens() == 0) return Matrix<Scalar>(0, config_.hidden_size);
     const std::vector<std::int32_t> positions =
-        config_.family == Family::Roberta ? roberta_position_ids(batch, static_cast<std::int32_t>(config_.pad_token_id))
+        config_.positions_after_padding() ? roberta_position_ids(batch, static_cast<std::int32_t>(config_.pad_token_id))
                                           : bert_position_ids(batch);
     embeddings_.forward(batch, positions, hidden);
     if (hidden_states) hidden_states->assign(1, hidden);
+    // MPNet: one relative position bias for every layer, as compute_position_bias
+    std::optional<nn::RelativePositionBias<Scalar>> position_bias;
+    if (config_.family == Family::MPNet) position_bias = relative_attention_bias_.for_length(longest(batch));
     Matrix<Scalar> scratch;  // (TT, H)
     for (const auto& layer : layers_) {
-      layer.forward(hidden, scratch, batch, ws);
+      layer.forward(hidden, scratch, batch, position_bias ? &*position_bias : nullptr, ws);
       if (hidden_states) hidden_states->push_back(hidden);
     }
     return hidden;
@@ -168,11 +176,18 @@ class TransformerEncoder {
   Matrix<Scalar> embed(const TokenBatch& batch, EncoderWorkspace<Scalar>& ws) const { return pool(forward(batch, ws), batch); }
 
  private:
+  static Eigen::Index longest(const TokenBatch& batch) {
+    std::size_t T = 0;
+    for (std::size_t b = 0; b < batch.size(); ++b) T = std::max(T, batch.length(b));
+    return static_cast<Eigen::Index>(T);
+  }
+
   io::ParameterStore<Scalar> params_;
   EncoderConfig config_;
   PoolingConfig pooling_;
   BertEmbeddings<Scalar> embeddings_;
   std::vector<BertLayer<Scalar>> layers_;
+  MPNetRelativeAttentionBias<Scalar> relative_attention_bias_;  // MPNet only
   nn::Linear<Scalar> pooler_;
 };
 

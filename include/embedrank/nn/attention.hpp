@@ -22,6 +22,19 @@
 
 namespace embedrank::nn {
 
+/// A bias added to the attention scores that depends only on where the key
+/// sits relative to the query (MPNet's relative position buckets, see
+/// model/mpnet.hpp), one row per head:
+///   attention_scores(i, j) += values(h, (j - i) + radius)
+template <typename Scalar>
+struct RelativePositionBias {
+  Matrix<Scalar> values;    // (NH, 2 * radius + 1)
+  Eigen::Index radius = 0;  // covers |j - i| <= radius: sequences of up to radius + 1 tokens
+
+  /// Head h's biases, indexed by j - i in [-radius, radius].
+  const Scalar* head(Eigen::Index h) const { return values.data() + h * values.cols() + radius; }
+};
+
 /// Attention of one head over one sequence.
 ///
 ///   query, key, value  (T, HS)  slices of the fused QKV projection
@@ -30,11 +43,12 @@ namespace embedrank::nn {
 ///
 /// scale = 1 / sqrt(HS). BERT scales the scores after Q K^T; DistilBERT scales
 /// the query before the product (scale_query_first); both are the same math,
-/// the flag only reproduces the reference's rounding.
+/// the flag only reproduces the reference's rounding. position_bias, when
+/// given, is this head's RelativePositionBias::head(h).
 template <typename Scalar, typename QueryBlock, typename KeyBlock, typename ValueBlock, typename ContextBlock>
 void scaled_dot_product_attention(const QueryBlock& query, const KeyBlock& key, const ValueBlock& value,
-                                  Scalar scale, bool scale_query_first, Matrix<Scalar>& scores,
-                                  ContextBlock&& context) {
+                                  Scalar scale, bool scale_query_first, const Scalar* position_bias,
+                                  Matrix<Scalar>& scores, ContextBlock&& context) {
   const Eigen::Index T = query.rows();
   scores.resize(T, T);
 
@@ -45,6 +59,10 @@ void scaled_dot_product_attention(const QueryBlock& query, const KeyBlock& key, 
     scores.noalias() = query * key.transpose();
     scores *= scale;
   }
+  // 1b. attention_scores += position_bias (MPNet: by key position - query position)
+  if (position_bias)
+    for (Eigen::Index i = 0; i < T; ++i)
+      for (Eigen::Index j = 0; j < T; ++j) scores(i, j) += position_bias[j - i];
 
   for (Eigen::Index i = 0; i < T; ++i) {
     auto row = scores.row(i);
@@ -69,13 +87,15 @@ void scaled_dot_product_attention(const QueryBlock& query, const KeyBlock& key, 
 ///   offsets  (B + 1)   sequence boundaries in rows
 ///   context  (TT, H)   output, heads concatenated in order (the inverse of
 ///                      the contiguous head split)
+///   position_bias  optional, radius at least the longest T - 1
 ///   scratch  one (T, T) score matrix per pool thread
 ///
 /// Each (sequence, head) pair is independent; pairs are spread across the pool.
 template <typename Scalar>
-void multi_head_attention_reference(const Matrix<Scalar>& qkv, const std::vector<std::size_t>& offsets, Eigen::Index num_heads,
-                          bool scale_query_first, Matrix<Scalar>& context, std::vector<Matrix<Scalar>>& scratch,
-                          ThreadPool& pool) {
+void multi_head_attention_reference(const Matrix<Scalar>& qkv, const std::vector<std::size_t>& offsets,
+                                    Eigen::Index num_heads, bool scale_query_first,
+                                    const RelativePositionBias<Scalar>* position_bias, Matrix<Scalar>& context,
+                                    std::vector<Matrix<Scalar>>& scratch, ThreadPool& pool) {
   const Eigen::Index H = context.cols();
   const Eigen::Index HS = H / num_heads;
   const Scalar scale = Scalar(1) / std::sqrt(Scalar(HS));
@@ -93,7 +113,8 @@ void multi_head_attention_reference(const Matrix<Scalar>& qkv, const std::vector
       scaled_dot_product_attention<Scalar>(qkv.block(start, h * HS, T, HS),          // query
                                            qkv.block(start, H + h * HS, T, HS),      // key
                                            qkv.block(start, 2 * H + h * HS, T, HS),  // value
-                                           scale, scale_query_first, scratch[chunk],
+                                           scale, scale_query_first, position_bias ? position_bias->head(h) : nullptr,
+                                           scratch[chunk],
                                            context.block(start, h * HS, T, HS));
     }
   });

@@ -9,6 +9,7 @@
 ///   1. pack K (T, HS) and V (T, HS) of the head into kernel panels;
 ///   2. for each tile of R query rows:
 ///        attention_scores (R, T) = Q K^T (* 1/sqrt(HS))    one GEMM
+///        (+ the relative position bias, MPNet)
 ///        attention_probs = softmax(attention_scores), row by row
 ///        context_layer (R, HS) = attention_probs V         one GEMM
 ///      written straight into the head's columns of context_layer.
@@ -51,10 +52,11 @@ struct AttentionScratch {
 namespace detail {
 
 /// Attention of head h over one sequence: rows [start, start + T) of qkv
-/// (row stride 3H) into the same rows of context (row stride H).
+/// (row stride 3H) into the same rows of context (row stride H);
+/// position_bias is null or the head's biases indexed by key - query.
 inline void fused_head_attention(const GemmKernel& kernel, const float* qkv, Eigen::Index H, Eigen::Index start,
                                  Eigen::Index T, Eigen::Index h, Eigen::Index HS, float scale, bool scale_query_first,
-                                 float* context, AttentionScratch& s) {
+                                 const float* position_bias, float* context, AttentionScratch& s) {
   const Eigen::Index ld_qkv = 3 * H, nr = kernel.nr;
   const Eigen::Index key_panels = (T + nr - 1) / nr, value_panels = (HS + nr - 1) / nr;
   const Eigen::Index R = 4 * kernel.mr;     // query rows per tile
@@ -104,6 +106,7 @@ inline void fused_head_attention(const GemmKernel& kernel, const float* qkv, Eig
       // 2b. scale (BERT: after the product), subtract the row max before exp
       //     for numerical stability, exponentiate, normalise
       if (!scale_query_first) row *= scale;
+      if (position_bias) row += Eigen::Map<const Eigen::ArrayXf>(position_bias - (i0 + i), T);
       row = (row - row.maxCoeff()).exp();
       // the sum in 16 fixed lanes (lane l adds j = l, l + 16, ...): vectorised,
       // and the same rounding for every row
@@ -130,6 +133,7 @@ inline void fused_head_attention(const GemmKernel& kernel, const float* qkv, Eig
 ///
 ///   qkv      (TT, 3H)  [Q | K | V], head h of Q in columns [h*HS, (h+1)*HS)
 ///   offsets  (B + 1)   sequence boundaries in rows
+///   position_bias  optional (MPNet), radius at least the longest T - 1
 ///   context  (TT, H)   output, heads concatenated in order
 ///   scratch  one AttentionScratch per pool thread (resized here)
 ///
@@ -138,11 +142,13 @@ inline void fused_head_attention(const GemmKernel& kernel, const float* qkv, Eig
 /// so one thread takes consecutive heads of the same sequence.
 template <typename Scalar>
 void multi_head_attention(const Matrix<Scalar>& qkv, const std::vector<std::size_t>& offsets, Eigen::Index num_heads,
-                          bool scale_query_first, Matrix<Scalar>& context, std::vector<AttentionScratch>& scratch,
-                          ThreadPool& pool, SimdLevel level = default_simd_level()) {
+                          bool scale_query_first, const RelativePositionBias<Scalar>* position_bias,
+                          Matrix<Scalar>& context, std::vector<AttentionScratch>& scratch, ThreadPool& pool,
+                          SimdLevel level = default_simd_level()) {
   if constexpr (!std::is_same<Scalar, float>::value) {
     std::vector<Matrix<Scalar>> scores;
-    multi_head_attention_reference<Scalar>(qkv, offsets, num_heads, scale_query_first, context, scores, pool);
+    multi_head_attention_reference<Scalar>(qkv, offsets, num_heads, scale_query_first, position_bias, context, scores,
+                                           pool);
     (void)scratch;
     (void)level;
   } else {
@@ -159,8 +165,8 @@ void multi_head_attention(const Matrix<Scalar>& qkv, const std::vector<std::size
         const auto h = static_cast<Eigen::Index>(pair % static_cast<std::size_t>(num_heads));
         const auto start = static_cast<Eigen::Index>(offsets[b]);
         const auto T = static_cast<Eigen::Index>(offsets[b + 1] - offsets[b]);
-        detail::fused_head_attention(kernel, qkv.data(), H, start, T, h, HS, scale, scale_query_first, context.data(),
-                                     scratch[chunk]);
+        detail::fused_head_attention(kernel, qkv.data(), H, start, T, h, HS, scale, scale_query_first,
+                                     position_bias ? position_bias->head(h) : nullptr, context.data(), scratch[chunk]);
       }
     });
   }
