@@ -3,6 +3,7 @@
 // program (embedrank-embed.cpp) and the command-line fuzz target (tests/fuzz/).
 
 #include <cstddef>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,8 +16,13 @@ namespace embed_cli {
 
 inline const char* const kUsage =
     "usage: embedrank-embed --model FILE [--batch N] [--threads N] [--format npy|tsv|jsonl]\n"
-    "                       [--out PATH] [--no-normalize] [--pooling MODE[,MODE...]] [INPUT]\n"
-    "       embeds each line of INPUT (default: stdin) and writes the vectors in input order\n";
+    "                       [--out PATH] [--no-normalize] [--pooling MODE[,MODE...]]\n"
+    "                       [--prompt-name NAME | --prompt TEXT] [--chunk-stride N] [INPUT]\n"
+    "       embeds each line of INPUT (default: stdin) and writes the vectors in input order;\n"
+    "       --prompt-name prepends one of the model's prompts (default: the model's default\n"
+    "       prompt, if any; \"\" for none), --prompt any text; --chunk-stride N embeds a text\n"
+    "       longer than the model's max_seq_length as windows N tokens apart instead of\n"
+    "       truncating it\n";
 
 using cli::UsageError;
 
@@ -26,6 +32,8 @@ struct Options {
   std::size_t batch = 32;
   int threads = 0;
   bool normalize = true;
+  std::optional<std::string> prompt_name, prompt;
+  std::size_t chunk_stride = 0;  // 0: truncate long texts
 };
 
 inline Options parse_options(int argc, char** argv) {
@@ -55,6 +63,10 @@ inline Options parse_options(int argc, char** argv) {
       }
       if (o.pooling.empty() || modes.back() == ',') throw UsageError{"--pooling needs MODE[,MODE...], got '" + modes + "'"};
     } else if (flag == "--no-normalize") o.normalize = false;
+    else if (flag == "--prompt-name") o.prompt_name = value();
+    else if (flag == "--prompt") o.prompt = value();
+    else if (flag == "--chunk-stride")
+      o.chunk_stride = static_cast<std::size_t>(cli::integer(flag, value(), 1, 1 << 20));
     else if (flag.size() > 1 && flag[0] == '-' && flag != "-") throw UsageError{"unknown option " + flag};
     else if (have_input) throw UsageError{"more than one INPUT given"};
     else {
@@ -63,6 +75,7 @@ inline Options parse_options(int argc, char** argv) {
     }
   }
   if (o.model.empty()) throw UsageError{"--model FILE is required"};
+  if (o.prompt_name && o.prompt) throw UsageError{"give --prompt-name or --prompt, not both"};
   if (o.format.empty()) {
     const bool npy_out = o.out.size() > 4 && o.out.compare(o.out.size() - 4, 4, ".npy") == 0;
     o.format = npy_out ? "npy" : "tsv";

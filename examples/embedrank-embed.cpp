@@ -1,7 +1,8 @@
 // embedrank-embed: sentence embeddings of text lines with a model file.
 //
 //   embedrank-embed --model FILE [--batch N] [--threads N] [--format npy|tsv|jsonl]
-//                   [--out PATH] [--no-normalize] [--pooling MODE[,MODE...]] [INPUT]
+//                   [--out PATH] [--no-normalize] [--pooling MODE[,MODE...]]
+//                   [--prompt-name NAME | --prompt TEXT] [--chunk-stride N] [INPUT]
 //
 // Reads one UTF-8 text per line from INPUT (or stdin when INPUT is absent or
 // "-"); a trailing "\r" is removed. An empty line is a valid, empty text: it
@@ -9,7 +10,12 @@
 // vectors in input order: npy (float32, shape (N, D); needs --out), tsv (one
 // line of D tab-separated values per text) or jsonl (one JSON array per line).
 // --no-normalize and --pooling override the model file's pooling
-// (cls, max, mean, mean_sqrt_len, pooler). The input is read and embedded a
+// (cls, max, mean, mean_sqrt_len, pooler). --prompt-name and --prompt
+// prepend a prompt as sentence-transformers' encode(prompt_name=, prompt=)
+// (an unknown name is reported before any work). A text longer than the
+// model's max_seq_length is truncated and counted on stderr; with
+// --chunk-stride N it is embedded as windows N tokens apart, pooled into one
+// vector (model/embedder.hpp). The input is read and embedded a
 // slice of lines at a time (memory follows the batch, not the input); an
 // --out file appears complete when the run succeeds, and an unwritable one
 // is reported before any work. When stderr is a terminal a progress line
@@ -79,6 +85,13 @@ int run(const Options& o) {
   if (!o.pooling.empty()) pooling.modes = o.pooling;
   if (!o.normalize) pooling.normalize = false;
   embed_options.pooling = pooling;
+  embed_options.prompt_name = o.prompt_name;
+  embed_options.prompt = o.prompt;
+  embed_options.chunk_stride = o.chunk_stride;
+  embedder->resolve_prompt(embed_options);  // an unknown prompt name fails here, before any work
+  embedrank::model::EmbedReport report;
+  embed_options.report = &report;
+  std::size_t truncated = 0, chunked = 0;
   const std::size_t width = pooling.modes.size() * static_cast<std::size_t>(embedder->encoder().config().hidden_size);
 
   std::ifstream file;
@@ -104,6 +117,8 @@ int run(const Options& o) {
   std::vector<std::string> texts;
   while (read_slice(*in, o.input == "-" ? "stdin" : o.input, slice, texts)) {
     const embedrank::MatrixF vectors = embedder->embed(texts, ws, embed_options);  // (slice, width)
+    truncated += report.truncated.size();
+    chunked += report.chunked.size();
     if (npy) npy->append(vectors.data(), static_cast<std::size_t>(vectors.rows()));
     else write_text(vectors, o.format, text_out);
     if (!text_out) throw embedrank::FileError("write", (o.out.empty() ? "stdout" : o.out) + ": write failed");
@@ -120,6 +135,14 @@ int run(const Options& o) {
   }
   std::fprintf(stderr, "embedrank-embed: %zu texts embedded (%zu values each)%s%s\n", done, width,
                o.out.empty() ? "" : " into ", o.out.c_str());
+  if (truncated > 0)
+    std::fprintf(stderr,
+                 "embedrank-embed: %zu of %zu texts were longer than the model's %zu tokens and were truncated "
+                 "(--chunk-stride N embeds them whole)\n",
+                 truncated, done, embedder->max_seq_length());
+  if (chunked > 0)
+    std::fprintf(stderr, "embedrank-embed: %zu texts longer than %zu tokens were embedded as windows\n", chunked,
+                 embedder->max_seq_length());
   return 0;
 }
 

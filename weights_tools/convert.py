@@ -351,7 +351,34 @@ def pooling_from_config(path: Path) -> list[str]:
                               f"(supported: cls, max, mean, mean_sqrt_len_tokens)")
     if not listed:
         raise ConversionError(f"{config_path}: no pooling mode is enabled")
+    if cfg.get("include_prompt", True) is False:
+        raise ConversionError(f"{config_path}: include_prompt=false (prompt tokens left out of the pooling) "
+                              f"is not supported")
     return [names[m] for m in listed]
+
+
+def prompts_from_config(model_dir: Path) -> dict:
+    """The prompts of config_sentence_transformers.json as metadata keys.
+
+    sentence-transformers prepends prompts[name] to every text encoded with
+    prompt_name=name, and prompts[default_prompt_name] when no name is given.
+    """
+    path = model_dir / "config_sentence_transformers.json"
+    if not path.is_file():
+        return {}
+    cfg = json.loads(path.read_text())
+    prompts = cfg.get("prompts") or {}
+    if not isinstance(prompts, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in prompts.items()):
+        raise ConversionError(f"{path}: prompts must map names to texts")
+    default = cfg.get("default_prompt_name")
+    if default is not None and default not in prompts:
+        raise ConversionError(f"{path}: default_prompt_name {default!r} is not one of the prompts")
+    if not prompts:
+        return {}
+    out = {"embedder.prompt_names": list(prompts), "embedder.prompts": list(prompts.values())}
+    if default:
+        out["embedder.default_prompt_name"] = default
+    return out
 
 
 # The sentence-transformers module config, under its current and legacy names.
@@ -450,6 +477,7 @@ def build_metadata(model_dir: Path, dtype: str, pooling: list[str] | None, norma
     }
     if family == "mpnet":
         metadata["config.relative_attention_buckets"] = config["relative_attention_buckets"]
+    metadata.update(prompts_from_config(model_dir))
     tokenizer = tokenizer_metadata(transformer_dir)
     if tokenizer is None and transformer_dir != model_dir:
         tokenizer = tokenizer_metadata(model_dir)

@@ -12,7 +12,12 @@ sentence-transformers 6.x keeps the sequence length in tokenizer_config.json
 (model_max_length) rather than in sentence_bert_config.json. Then it reloads
 the folder and writes the reference embeddings of make_test_models.TEXTS
 (several longer than 16 tokens) and st_settings.json (what
-sentence-transformers decided), and adds the model to manifest.json. The token-level references (inputs, hidden states, pooled)
+sentence-transformers decided), and adds the model to manifest.json.
+The model carries prompts (config_sentence_transformers.json), E5-style
+"query: " (the default) and "passage: ", an empty one, and an instruction
+longer than the 16 tokens, so truncation has to count the prompt:
+text_embeddings.npy is encode(TEXTS) (the default prompt applies),
+text_embeddings.NAME.npy encode(TEXTS, prompt_name=NAME) for every prompt. The token-level references (inputs, hidden states, pooled)
 are bert_gelu_mean's: the same weights.
 """
 from __future__ import annotations
@@ -30,6 +35,13 @@ from make_test_models import TEXTS  # noqa: E402
 
 NAME, SOURCE = "bert_st_saved", "bert_gelu_mean"
 MAX_SEQ_LENGTH = 16
+PROMPTS = {
+    "query": "query: ",
+    "passage": "passage: ",
+    "document": "",
+    "instruction": "Represent the shop product title for finding red cotton shirts and blue water bottles: ",
+}
+DEFAULT_PROMPT = "query"
 
 
 def main() -> int:
@@ -50,7 +62,8 @@ def main() -> int:
         tokenizer.save_pretrained(hf)
         transformer = models.Transformer(str(hf), max_seq_length=MAX_SEQ_LENGTH)
         pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
-        st = SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu")
+        st = SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu",
+                                 prompts=PROMPTS, default_prompt_name=DEFAULT_PROMPT)
         shutil.rmtree(out, ignore_errors=True)
         st.save(str(out))
     (out / "README.md").unlink(missing_ok=True)
@@ -59,6 +72,10 @@ def main() -> int:
     embeddings = reloaded.encode(TEXTS, batch_size=4, convert_to_numpy=True)
     (out / "texts.txt").write_text("".join(t + "\n" for t in TEXTS), encoding="utf-8")
     np.save(out / "text_embeddings.npy", embeddings.astype(np.float32))
+    assert reloaded.prompts == PROMPTS and reloaded.default_prompt_name == DEFAULT_PROMPT
+    for name in PROMPTS:
+        with_prompt = reloaded.encode(TEXTS, batch_size=4, convert_to_numpy=True, prompt_name=name)
+        np.save(out / f"text_embeddings.{name}.npy", with_prompt.astype(np.float32))
     (out / "st_settings.json").write_text(json.dumps({
         "sentence_transformers": sentence_transformers.__version__,
         "max_seq_length": reloaded.max_seq_length,

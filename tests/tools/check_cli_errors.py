@@ -56,7 +56,8 @@ def main() -> int:
     for flags, what in ((["--threads", "100000"], "--threads"), (["--threads", "-1"], "--threads"),
                         (["--batch", "0"], "--batch"), (["--pooling", ""], "--pooling"),
                         (["--pooling", "mean,"], "--pooling"), (["--pooling", "bogus"], "bogus"),
-                        (["--format", "xml"], "--format")):
+                        (["--format", "xml"], "--format"), (["--chunk-stride", "0"], "--chunk-stride"),
+                        (["--prompt", "a", "--prompt-name", "b"], "not both")):
         expect(f"embed {flags}", run([embed, "--model", model, *flags, str(texts)]), 2, what)
     # an unwritable output fails first, naming the file
     expect("embed unwritable --out", run([embed, "--model", model, "--out", str(work / "missing" / "v.npy"), str(texts)]),
@@ -75,6 +76,21 @@ def main() -> int:
         FAILURES.append("embed unreadable input: the old output changed")
     if leftovers(work):
         FAILURES.append(f"temporary files left behind: {leftovers(work)}")
+    # an unknown prompt name fails before any work, naming the model's prompts
+    expect("embed unknown prompt", run([embed, "--model", model, "--prompt-name", "title", "--out", str(out),
+                                        str(texts)]), 1, "(document, query)")
+    if out.read_bytes() != good:
+        FAILURES.append("embed unknown prompt: the old output changed")
+    # truncation is counted on stderr; chunking embeds the long text whole
+    # (bert_gelu_mean keeps 24 tokens; windows of 22 fit in its 24 positions)
+    long_texts = work / "long.txt"
+    long_texts.write_text("red dress\n" + "red " * 40 + "\n")
+    expect("embed truncation count", run([embed, "--model", model, str(long_texts)]), 0,
+           "1 of 2 texts were longer than the model's 24 tokens and were truncated")
+    expect("embed chunked", run([embed, "--model", model, "--chunk-stride", "11", str(long_texts)]), 0,
+           "1 texts longer than 24 tokens were embedded as windows")
+    expect("embed chunk stride too large", run([embed, "--model", model, "--chunk-stride", "23", str(long_texts)]), 1,
+           "leaves gaps")
 
     # embedrank-search: --k 0 is a usage error; non-finite rows are named
     index, queries = work / "index.npy", work / "queries.npy"

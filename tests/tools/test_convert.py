@@ -274,3 +274,31 @@ def test_mpnet_with_fewer_buckets_than_it_looks_up_is_refused(tmp_path):
     (dst / "config.json").write_text(json.dumps(config))
     with pytest.raises(convert.ConversionError, match="relative_attention_num_buckets=16"):
         convert.convert(dst, tmp_path / "out.bin")
+
+
+def test_prompts_of_config_sentence_transformers_are_carried(tmp_path):
+    metadata = convert.convert(MODELS / "bert_st_saved", tmp_path / "m.bin")
+    prompts = dict(zip(metadata["embedder.prompt_names"], metadata["embedder.prompts"]))
+    assert prompts["query"] == "query: " and prompts["passage"] == "passage: " and prompts["document"] == ""
+    assert metadata["embedder.default_prompt_name"] == "query"
+    stored = model_file.read_model_file(tmp_path / "m.bin").metadata
+    assert stored["embedder.prompts"] == metadata["embedder.prompts"]
+
+
+def test_bad_prompts_and_include_prompt_false_are_refused(tmp_path):
+    dst = tmp_path / "st"
+    shutil.copytree(MODELS / "bert_st_saved", dst)
+    config_path = dst / "config_sentence_transformers.json"
+    config = json.loads(config_path.read_text())
+    config["default_prompt_name"] = "title"
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(convert.ConversionError, match="default_prompt_name 'title'"):
+        convert.convert(dst, tmp_path / "out.bin")
+    config["default_prompt_name"] = None
+    config_path.write_text(json.dumps(config))
+    pooling_path = dst / "1_Pooling" / "config.json"
+    pooling = json.loads(pooling_path.read_text())
+    pooling["include_prompt"] = False
+    pooling_path.write_text(json.dumps(pooling))
+    with pytest.raises(convert.ConversionError, match="include_prompt"):
+        convert.convert(dst, tmp_path / "out.bin")

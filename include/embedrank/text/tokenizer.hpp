@@ -178,6 +178,14 @@ class Tokenizer {
     return encode_pair(first, second, options);
   }
 
+  /// Truncation and the single-text template applied to the ids of one text
+  /// as encode() without special tokens gives them: encode(text, options) ==
+  /// encode_ids(encode(text, {add_special_tokens = false}).ids, options).
+  /// For callers that look at or split the whole text's tokens first.
+  Encoding encode_ids(std::vector<std::int32_t> ids, const EncodeOptions& options) const {
+    return finish(ids, nullptr, options);
+  }
+
   /// Encodes many texts on `threads` threads (<= 0: all available CPUs); the
   /// result does not depend on the thread count.
   std::vector<Encoding> encode_batch(const std::vector<std::string>& texts, const EncodeOptions& options,
