@@ -1,7 +1,7 @@
 #pragma once
 /// embedrank::text::Tokenizer: text -> token ids with the Hugging Face fast
-/// tokenizer's results (WordPiece: own implementation; SentencePiece:
-/// libsentencepiece), built from a model file's "tokenizer.*" metadata
+/// tokenizer's results (WordPiece and SentencePiece unigram: own
+/// implementations), built from a model file's "tokenizer.*" metadata
 /// (docs/tokenizer.md lists the keys).
 ///
 /// Pipeline of encode(): UTF-8 decode (ill-formed bytes -> U+FFFD, see
@@ -147,7 +147,7 @@ class Tokenizer {
   /// Special tokens the template adds to a single text (2 for BERT) or a pair (3 for BERT, 4 for XLM-R).
   std::size_t num_special_tokens(bool pair) const { return (pair ? impl_->pair : impl_->single).specials; }
 
-  /// Encodes one text; throws InputError only if SentencePiece reports a failure.
+  /// Encodes one text.
   Encoding encode(std::string_view text, const EncodeOptions& options) const {
     Workspace ws;
     std::vector<std::int32_t> a;
@@ -225,7 +225,7 @@ class Tokenizer {
     std::string utf8;
     std::vector<TextSegment> segments, normalized_segments;
     std::vector<std::pair<std::size_t, std::size_t>> words;
-    std::vector<int> spm_ids;
+    SentencePieceScratch sentencepiece;
   };
 
   struct Impl {
@@ -255,13 +255,7 @@ class Tokenizer {
         if (kind == Kind::WordPiece) {
           tokenize_wordpiece(piece, ids, ws);
         } else {
-          // The fast tokenizer strips trailing whitespace (Strip(right)) after
-          // its normalizer; libsentencepiece strips only what it maps to ' '.
-          std::size_t end = piece.size();
-          while (end > 0 && has_flag(piece[end - 1], detail::kWhitespace)) --end;
-          ws.utf8.clear();
-          for (char32_t c : piece.substr(0, end)) append_utf8(c, ws.utf8);
-          sentencepiece->tokenize(ws.utf8, ids, ws.spm_ids);
+          sentencepiece->tokenize(piece, ids, ws.sentencepiece);
         }
       }
     }
