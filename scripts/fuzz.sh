@@ -22,9 +22,9 @@ targets=("$@")
 out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -Iinclude -Itests -Iexamples -I/usr/include/eigen3 $(pkg-config --cflags sentencepiece)
+       -Iinclude -Itests -Iexamples -I/usr/include/eigen3
        -DEMBEDRANK_TEST_DATA_DIR="\"$PWD/tests/data\"")
-libs=($(pkg-config --libs sentencepiece) -lpthread)
+libs=(-lpthread)
 
 status=0
 for target in "${targets[@]}"; do

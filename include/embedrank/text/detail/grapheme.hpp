@@ -1,7 +1,7 @@
 #pragma once
 /// Extended grapheme clusters (Unicode Standard Annex #29), as the Rust crate
 /// unicode-segmentation finds them (`graphemes(true)`) for the Hugging Face
-/// Precompiled normalizer. Data: detail/grapheme_tables.hpp, Unicode 16.0.
+/// Precompiled normalizer. Data: detail/grapheme_tables.hpp, Unicode 17.0.
 ///
 /// Rules GB3..GB13 and GB999. GB9c (Indic conjunct clusters) is left out on
 /// purpose: it only joins clusters that hold an Indic consonant and another
