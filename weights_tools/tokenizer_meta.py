@@ -329,32 +329,47 @@ def sentencepiece_spec(path: Path) -> dict:
     return spec
 
 
-def _check_unigram_pipeline(path: Path, spec: dict, model: dict, spm: dict) -> None:
-    """Refuses a tokenizer.json whose normalizer, pre-tokenizer or model options
-    differ from what embedrank runs for a SentencePiece model (docs/tokenizer.md):
-    Sequence[Precompiled(the model's charsmap), Strip(right), Replace(" {2,}", "▁")],
-    Metaspace("▁", "always" with add_dummy_prefix, else "never", split)."""
+def _unigram_pipeline(path: Path, spec: dict, model: dict, spm: dict) -> str:
+    """The tokenizer.sentencepiece_pipeline of a Unigram tokenizer.json; refuses
+    one whose steps differ from what embedrank runs for a SentencePiece model
+    (docs/tokenizer.md):
+    metaspace: Sequence[Precompiled, Strip(right), Replace(" {2,}", "▁")], Metaspace
+    (transformers' SpmConverter / XLMRobertaConverter);
+    whitespace_split: Precompiled, Sequence[WhitespaceSplit, Metaspace]
+    (transformers 5's XLMRobertaTokenizer).
+    Precompiled holds the model's charsmap (absent when it has none); Metaspace
+    replaces with "▁", splits, and prepends "always" with add_dummy_prefix, else "never"."""
     normalizer = spec.get("normalizer") or {}
     steps = normalizer.get("normalizers") if normalizer.get("type") == "Sequence" else [normalizer]
     steps = [s for s in steps or [] if s]
-    expected = "Sequence[Precompiled, Strip(right), Replace(' {2,}', '▁')]"
     if spm["charsmap"]:
         if not steps or steps[0].get("type") != "Precompiled":
-            raise _fail(path, "normalizer", f"expected {expected}")
+            raise _fail(path, "normalizer", "expected the SentencePiece model's Precompiled charsmap first")
         if base64.b64decode(steps[0].get("precompiled_charsmap") or "") != spm["charsmap"]:
             raise _fail(path, "normalizer", "the Precompiled charsmap is not the SentencePiece model's")
         steps = steps[1:]
-    if (len(steps) != 2 or steps[0].get("type") != "Strip" or steps[0].get("strip_left", False)
-            or not steps[0].get("strip_right", False) or steps[1].get("type") != "Replace"
-            or (steps[1].get("pattern") or {}).get("Regex") != " {2,}" or steps[1].get("content") not in ("\u2581", " ")):
-        raise _fail(path, "normalizer", f"expected {expected}")
     pre = spec.get("pre_tokenizer") or {}
-    prepend = pre.get("prepend_scheme", "always" if pre.get("add_prefix_space", True) else "never")
+    if pre.get("type") == "Sequence" and [p.get("type") for p in pre.get("pretokenizers") or []] == ["WhitespaceSplit",
+                                                                                                      "Metaspace"]:
+        pipeline, metaspace = "whitespace_split", pre["pretokenizers"][1]
+        if steps:
+            raise _fail(path, "normalizer", "expected Precompiled alone before WhitespaceSplit")
+    elif pre.get("type") == "Metaspace":
+        pipeline, metaspace = "metaspace", pre
+        if (len(steps) != 2 or steps[0].get("type") != "Strip" or steps[0].get("strip_left", False)
+                or not steps[0].get("strip_right", False) or steps[1].get("type") != "Replace"
+                or (steps[1].get("pattern") or {}).get("Regex") != " {2,}"
+                or steps[1].get("content") not in ("\u2581", " ")):
+            raise _fail(path, "normalizer", "expected Sequence[Precompiled, Strip(right), Replace(' {2,}', '\u2581')]")
+    else:
+        raise _fail(path, "pre_tokenizer", "expected Metaspace or Sequence[WhitespaceSplit, Metaspace]")
+    prepend = metaspace.get("prepend_scheme", "always" if metaspace.get("add_prefix_space", True) else "never")
     wanted = "always" if spm["add_dummy_prefix"] else "never"
-    if pre.get("type") != "Metaspace" or pre.get("replacement") != "\u2581" or not pre.get("split", True) or prepend != wanted:
+    if metaspace.get("replacement") != "\u2581" or not metaspace.get("split", True) or prepend != wanted:
         raise _fail(path, "pre_tokenizer", f"expected Metaspace('\u2581', prepend_scheme {wanted!r}, split)")
     if bool(model.get("byte_fallback", False)) != spm["byte_fallback"]:
         raise _fail(path, "model.byte_fallback", "differs from the SentencePiece model's trainer_spec.byte_fallback")
+    return pipeline
 
 
 def _unigram_from_json(path: Path, spec: dict, model: dict, model_dir: Path) -> dict:
@@ -364,7 +379,7 @@ def _unigram_from_json(path: Path, spec: dict, model: dict, model_dir: Path) -> 
                     f"(one of {', '.join(SENTENCEPIECE_FILES)})")
     out, pieces = _sentencepiece_common(spm_file)
     spm = sentencepiece_spec(spm_file)
-    _check_unigram_pipeline(path, spec, model, spm)
+    out["tokenizer.sentencepiece_pipeline"] = _unigram_pipeline(path, spec, model, spm)
     entries = model.get("vocab") or []
     hf_vocab = [entry[0] for entry in entries]
     if hf_vocab == FAIRSEQ_SPECIALS + pieces[3:] + ["<mask>"]:
@@ -403,6 +418,7 @@ def _from_sentencepiece_only(spm_file: Path, model_dir: Path) -> dict:
     out, pieces = _sentencepiece_common(spm_file)
     vocab_size = len(pieces) + 2  # fairseq: four specials replace spm's three, plus <mask>
     out.update({
+        "tokenizer.sentencepiece_pipeline": "metaspace",  # what XLMRobertaConverter writes
         "tokenizer.id_mapping": "fairseq",
         "tokenizer.unk_token": "<unk>",
         "tokenizer.unk_id": 3,

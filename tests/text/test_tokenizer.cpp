@@ -381,6 +381,17 @@ TEST_CASE("SentencePiece normalizes and segments as XLMRobertaTokenizerFast", "[
   SECTION("whitespace: runs are one separator, trailing whitespace goes") {
     CHECK(ids_of(xlmr(), "  leading   and trailing  ") == Ids{105, 1121, 31, 814, 239, 549, 498, 336, 775, 814});
   }
+  SECTION("the whitespace_split pipeline (transformers 5's XLMRobertaTokenizer) splits at every White_Space") {
+    // its ids measured on tests/data/models/xlmr_gelu_mean/tokenizer.json
+    Metadata meta = embedrank::test::read_metadata("xlmr_tiny");
+    meta.set("tokenizer.sentencepiece_pipeline", "whitespace_split");
+    const Tokenizer split = Tokenizer::from_metadata(meta);
+    CHECK(ids_of(xlmr(), "a \u0085 b") == Ids{239, 4, 270, 817});  // U+0085 survives the charsmap
+    CHECK(ids_of(split, "a \u0085 b") == Ids{239, 817});
+    CHECK(ids_of(split, "  leading   and trailing  ") == ids_of(xlmr(), "  leading   and trailing  "));
+    meta.set("tokenizer.sentencepiece_pipeline", "bert");
+    CHECK_THROWS_AS(Tokenizer::from_metadata(meta), FormatError);
+  }
   SECTION("text that normalizes to a special token's spelling is matched as that vocabulary piece") {
     CHECK(ids_of(xlmr(), "\uFF1C\uFF53\uFF1E \uFF1C\uFF4D\uFF41\uFF53\uFF4B\uFF1E") == Ids{4, 0, 4, 1501});
   }

@@ -138,6 +138,13 @@ def test_unigram_without_sentencepiece_model_is_refused(tmp_path):
         tokenizer_metadata(tmp_path)
 
 
+def test_sentencepiece_pipeline_follows_the_tokenizer_json():
+    assert tokenizer_metadata(DATA / "xlmr_tiny")["tokenizer.sentencepiece_pipeline"] == "metaspace"
+    # saved by transformers 5's XLMRobertaTokenizer: Precompiled, then WhitespaceSplit and Metaspace
+    saved = ROOT / "tests" / "data" / "models" / "xlmr_gelu_mean"
+    assert tokenizer_metadata(saved)["tokenizer.sentencepiece_pipeline"] == "whitespace_split"
+
+
 @pytest.mark.parametrize("change, field", [
     (lambda spec: spec["normalizer"]["normalizers"].pop(1), "normalizer"),  # no Strip(right)
     (lambda spec: spec["normalizer"]["normalizers"][2].update(content="_"), "normalizer"),

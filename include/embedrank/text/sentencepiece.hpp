@@ -1,11 +1,16 @@
 #pragma once
 /// SentencePiece unigram models, tokenized as the Hugging Face fast tokenizer
-/// converted from them (transformers' SpmConverter / XLMRobertaConverter)
-/// does it, from the serialized ModelProto alone:
+/// made from them does it, from the serialized ModelProto and the pipeline
+/// the tokenizer.json names (tokenizer.sentencepiece_pipeline):
 ///
+///   Metaspace (transformers' SpmConverter / XLMRobertaConverter):
 ///   text ─Precompiled(charsmap)─ Strip(right) ─Replace(" {2,}", "▁")─▶ normalized
 ///        ─Metaspace(▁, prepend "always" if add_dummy_prefix, split)─▶ words
 ///        ─Unigram(piece scores)─▶ ids
+///
+///   WhitespaceSplit (transformers 5's XLMRobertaTokenizer):
+///   text ─Precompiled(charsmap)─▶ normalized ─WhitespaceSplit─▶ words
+///        ─Metaspace on each word─▶ words ─Unigram─▶ ids
 ///
 /// Vocabulary and ids per family (tokenizer.id_mapping):
 /// - "fairseq" (XLM-R): <s>=0, <pad>=1, </s>=2, <unk>=3 (score 0), the
@@ -28,9 +33,12 @@ namespace embedrank::text {
 
 enum class SentencePieceIdMapping { Plain, Fairseq };
 
+/// The steps around the charsmap and the Unigram model (see the file comment).
+enum class SentencePiecePipeline { Metaspace, WhitespaceSplit };
+
 /// Scratch buffers of SentencePieceModel::tokenize, reused between calls.
 struct SentencePieceScratch {
-  std::string normalized, words;
+  std::string normalized, spaced, words;
   detail::UnigramScratch unigram;
 };
 
@@ -39,7 +47,8 @@ class SentencePieceModel {
   /// Loads a serialized ModelProto; throws FormatError naming `source` when
   /// it is damaged, not a unigram model, or `unk_id` is not one of its ids.
   SentencePieceModel(const std::string& serialized_model, SentencePieceIdMapping mapping, std::int32_t unk_id,
-                     const std::string& source) {
+                     SentencePiecePipeline pipeline, const std::string& source)
+      : pipeline_(pipeline) {
     const detail::SentencePieceProto proto = detail::parse_sentencepiece_model(serialized_model, source);
     charsmap_ = detail::PrecompiledCharsmap::parse(proto.precompiled_charsmap, source);
     add_dummy_prefix_ = proto.add_dummy_prefix;
@@ -70,38 +79,40 @@ class SentencePieceModel {
 
   /// Appends the ids of `text` (one piece of text between added tokens) to `ids`.
   void tokenize(std::u32string_view text, std::vector<std::int32_t>& ids, SentencePieceScratch& s) const {
-    // Normalizer: Precompiled, then Strip(right) of White_Space characters.
     s.normalized.clear();
     charsmap_.normalize(text, s.normalized);
-    std::size_t end = s.normalized.size();
+    const std::string_view normalized(s.normalized);
+    if (pipeline_ == SentencePiecePipeline::WhitespaceSplit) {
+      // WhitespaceSplit: words between White_Space characters, which go.
+      std::size_t word_begin = 0;
+      for (std::size_t i = 0; i < normalized.size();) {
+        const std::size_t at = i;
+        const bool space = has_flag(decode_utf8(normalized, i), detail::kWhitespace);
+        if (space) {
+          if (at > word_begin) encode_metaspace(normalized.substr(word_begin, at - word_begin), ids, s);
+          word_begin = i;
+        }
+      }
+      if (normalized.size() > word_begin) encode_metaspace(normalized.substr(word_begin), ids, s);
+      return;
+    }
+    // Strip(right) of White_Space characters.
+    std::size_t end = normalized.size();
     while (end > 0) {
       std::size_t last = end - 1;
-      while (last > 0 && (static_cast<unsigned char>(s.normalized[last]) & 0xC0) == 0x80) --last;
+      while (last > 0 && (static_cast<unsigned char>(normalized[last]) & 0xC0) == 0x80) --last;
       std::size_t i = last;
-      if (!has_flag(decode_utf8(s.normalized, i), detail::kWhitespace)) break;
+      if (!has_flag(decode_utf8(normalized, i), detail::kWhitespace)) break;
       end = last;
     }
     if (end == 0) return;
     // Replace(" {2,}", "▁") and Metaspace's ' ' -> '▁': each run of spaces is one ▁.
-    static constexpr std::string_view kMeta = "\xE2\x96\x81";  // U+2581
-    s.words.clear();
-    if (add_dummy_prefix_ && s.normalized[0] != ' ' && std::string_view(s.normalized).substr(0, end).substr(0, 3) != kMeta)
-      s.words += kMeta;
+    s.spaced.clear();
     for (std::size_t i = 0; i < end; ++i) {
-      if (s.normalized[i] != ' ') {
-        s.words += s.normalized[i];
-      } else if (i == 0 || s.normalized[i - 1] != ' ') {
-        s.words += kMeta;
-      }
+      if (normalized[i] != ' ') s.spaced += normalized[i];
+      else if (i == 0 || normalized[i - 1] != ' ') s.spaced += kMeta;
     }
-    // Metaspace's split: a word begins at each ▁.
-    const std::string_view words(s.words);
-    std::size_t word_begin = 0;
-    for (std::size_t pos = words.find(kMeta, 1); pos != std::string_view::npos; pos = words.find(kMeta, pos + 1)) {
-      unigram_.encode(words.substr(word_begin, pos - word_begin), ids, s.unigram);
-      word_begin = pos;
-    }
-    unigram_.encode(words.substr(word_begin), ids, s.unigram);
+    encode_metaspace(s.spaced, ids, s);
   }
 
   /// The piece of a model id, or nullptr when the model has no such id.
@@ -117,6 +128,24 @@ class SentencePieceModel {
   std::int64_t id_end() const { return static_cast<std::int64_t>(vocab_.size()); }
 
  private:
+  static constexpr std::string_view kMeta = "\xE2\x96\x81";  // U+2581
+
+  // Metaspace on `text` (spaces already ▁): ▁ prepended unless there is one
+  // (add_dummy_prefix), split before each ▁, each word through Unigram.
+  void encode_metaspace(std::string_view text, std::vector<std::int32_t>& ids, SentencePieceScratch& s) const {
+    s.words.clear();
+    if (add_dummy_prefix_ && text.substr(0, kMeta.size()) != kMeta) s.words += kMeta;
+    s.words += text;
+    const std::string_view words(s.words);
+    std::size_t word_begin = 0;
+    for (std::size_t pos = words.find(kMeta, 1); pos != std::string_view::npos; pos = words.find(kMeta, pos + 1)) {
+      unigram_.encode(words.substr(word_begin, pos - word_begin), ids, s.unigram);
+      word_begin = pos;
+    }
+    unigram_.encode(words.substr(word_begin), ids, s.unigram);
+  }
+
+  SentencePiecePipeline pipeline_;
   detail::PrecompiledCharsmap charsmap_;
   bool add_dummy_prefix_ = true;
   std::size_t piece_count_ = 0;

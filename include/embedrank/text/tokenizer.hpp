@@ -87,7 +87,19 @@ class Tokenizer {
       } else {
         throw FormatError("tokenizer.bad_value", source + ": tokenizer.id_mapping '" + mapping + "' is not fairseq or plain");
       }
-      impl->sentencepiece.emplace(metadata.get_bytes("tokenizer.sentencepiece_model"), id_mapping, impl->unk_id, source);
+      // Optional: files written before the key existed hold the Metaspace pipeline.
+      const std::string pipeline_name = metadata.get_string("tokenizer.sentencepiece_pipeline", "metaspace");
+      SentencePiecePipeline pipeline;
+      if (pipeline_name == "metaspace") {
+        pipeline = SentencePiecePipeline::Metaspace;
+      } else if (pipeline_name == "whitespace_split") {
+        pipeline = SentencePiecePipeline::WhitespaceSplit;
+      } else {
+        throw FormatError("tokenizer.bad_value", source + ": tokenizer.sentencepiece_pipeline '" + pipeline_name +
+                                                     "' is not metaspace or whitespace_split");
+      }
+      impl->sentencepiece.emplace(metadata.get_bytes("tokenizer.sentencepiece_model"), id_mapping, impl->unk_id, pipeline,
+                                  source);
       const std::int64_t size = metadata.get_int("tokenizer.vocab_size");
       if (size <= 0) throw FormatError("tokenizer.bad_value", source + ": tokenizer.vocab_size must be positive");
       if (impl->sentencepiece->id_end() > size)
