@@ -76,10 +76,12 @@ def main() -> int:
     for i, text in enumerate(["\x00Red running shoes", "\x01wireless earbuds <mask> 16000 DPI",
                               "\x02Caf\u00e9 \u4e2d\u6587 na\u00efve\tsecond text", "\x07\u2603 \ufeff emoji \U0001F600 x"]):
         (SEEDS / "tokenizer" / f"seed{i}.txt").write_bytes(text.encode("utf-8"))
-    # sentencepiece_model: byte 0 picks the id mapping (1: fairseq, 0: plain), the rest is the ModelProto
+    # sentencepiece_model: byte 0 picks the id mapping (bit 0: fairseq, else plain) and the pipeline
+    # (bit 1: whitespace_split, else metaspace), the rest is the ModelProto
     model = sentencepiece_seed()
     (SEEDS / "sentencepiece_model" / "tiny_fairseq.bin").write_bytes(b"\x01" + model)
     (SEEDS / "sentencepiece_model" / "tiny_plain.bin").write_bytes(b"\x00" + model)
+    (SEEDS / "sentencepiece_model" / "tiny_fairseq_whitespace_split.bin").write_bytes(b"\x03" + model)
     # ratings: byte 0 picks the separator and header flag
     (SEEDS / "ratings" / "udata.tsv").write_bytes(b"\x00196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\n")
     (SEEDS / "ratings" / "csv.csv").write_bytes(b"\x03user,item,rating\na,x,4.5\nb,x,2\na,y,1e3\nc,z,-0.25\n")

@@ -99,7 +99,8 @@ inline void tokenize(const std::uint8_t* data, std::size_t size) {
 
 /// Arbitrary bytes as the serialized SentencePiece ModelProto of a tokenizer
 /// (tokenizer.sentencepiece_model, the rest of the metadata from xlmr_tiny).
-/// Byte 0 picks the id mapping (bit 0: fairseq, else plain). Every damaged
+/// Byte 0 picks the id mapping (bit 0: fairseq, else plain) and the pipeline
+/// (bit 1: whitespace_split, else metaspace). Every damaged
 /// model must end in an embedrank::Error at load; a model that loads must
 /// encode texts that reach the Precompiled normalizer's paths (clusters of
 /// under and over 6 bytes, whitespace runs, unknown characters) with ids
@@ -111,6 +112,7 @@ inline void sentencepiece_model(const std::uint8_t* data, std::size_t size) {
   const bool fairseq = data[0] & 1;
   meta.set("tokenizer.sentencepiece_model", embedrank::io::Bytes{std::string(reinterpret_cast<const char*>(data + 1), size - 1)});
   meta.set("tokenizer.id_mapping", fairseq ? "fairseq" : "plain");
+  meta.set("tokenizer.sentencepiece_pipeline", (data[0] & 2) ? "whitespace_split" : "metaspace");
   meta.set("tokenizer.unk_id", static_cast<std::int64_t>(fairseq ? 3 : 0));
   meta.set("tokenizer.vocab_size", static_cast<std::int64_t>(1) << 20);
   try {
