@@ -4,7 +4,7 @@
 #
 #   ./scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET ...]
 #
-# Targets: model_file tokenizer ratings npy cli_options (default: all). Each starts from
+# Targets: model_file tokenizer sentencepiece_model ratings npy cli_options (default: all). Each starts from
 # the committed seeds (tests/fuzz/seeds/TARGET) plus what earlier runs kept
 # in build-fuzz/corpus/TARGET, and prints its executions, coverage and
 # findings; an input that crashes, hangs (> 5 s) or throws anything but an
@@ -16,15 +16,15 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(model_file tokenizer ratings npy cli_options)
+[ ${#targets[@]} -eq 0 ] && targets=(model_file tokenizer sentencepiece_model ratings npy cli_options)
 
 ./scripts/install_deps.sh clang libclang-rt-14-dev
 out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -Iinclude -Itests -Iexamples -I/usr/include/eigen3 $(pkg-config --cflags sentencepiece)
+       -Iinclude -Itests -Iexamples -I/usr/include/eigen3
        -DEMBEDRANK_TEST_DATA_DIR="\"$PWD/tests/data\"")
-libs=($(pkg-config --libs sentencepiece) -lpthread)
+libs=(-lpthread)
 
 status=0
 for target in "${targets[@]}"; do

@@ -4,8 +4,9 @@
 set -euo pipefail
 
 packages=(
-  cmake g++ make pkg-config
-  libeigen3-dev libsentencepiece-dev sentencepiece
+  cmake g++ make
+  libeigen3-dev
+  sentencepiece  # spm_train, for weights_tools/make_tokenizer_fixtures.py
   catch2 libbenchmark-dev
   python3 python3-numpy python3-pytest
   "$@"

@@ -30,10 +30,11 @@ What it writes:
   space-separated), or the single word ERROR when the fast tokenizer refuses.
 - corpus.python_lower.txt: every corpus line through Python's str.lower()
   (what sentence-transformers does with do_lower_case), escaped the same way.
-- <name>.codepoints.tsv (WordPiece): every Unicode scalar value, in blocks
-  of 4096, encoded as "a<c>b a<c>b ..." without special tokens; per block
-  the first code point, the id count and the FNV-1a 64 hash of the ids
-  joined by single spaces.
+- <name>.codepoints.tsv (every tokenizer): every Unicode scalar value, in blocks
+  of 4096, encoded as "a<c>b a<c>b ..." (SentencePiece: "a<c>b ²<c> a<c>b ²<c> ...",
+  where "²" + a mark is one grapheme cluster the Precompiled normalizer maps
+  as a whole) without special tokens; per block the first code point, the id
+  count and the FNV-1a 64 hash of the ids joined by single spaces.
 """
 from __future__ import annotations
 
@@ -322,9 +323,11 @@ def write_references(path: Path, tokenizer, corpus: list[str], cases) -> int:
 CODEPOINT_BLOCK = 4096
 
 
-def codepoint_block_text(start: int) -> str:
-    """Every scalar value of one block, each between two letters: "a<c>b a<c>b ..."."""
-    return "".join(f"a{chr(cp)}b " for cp in range(start, start + CODEPOINT_BLOCK) if not 0xD800 <= cp <= 0xDFFF)
+def codepoint_block_text(start: int, sentencepiece: bool) -> str:
+    """Every scalar value of one block, each between two letters: "a<c>b a<c>b ...";
+    for SentencePiece also after "²": "a<c>b ²<c> ..."."""
+    pattern = "a{0}b \u00b2{0} " if sentencepiece else "a{0}b "
+    return "".join(pattern.format(chr(cp)) for cp in range(start, start + CODEPOINT_BLOCK) if not 0xD800 <= cp <= 0xDFFF)
 
 
 def fnv1a64(text: str) -> int:
@@ -334,12 +337,12 @@ def fnv1a64(text: str) -> int:
     return h
 
 
-def write_codepoint_hashes(path: Path, tokenizer) -> None:
+def write_codepoint_hashes(path: Path, tokenizer, sentencepiece: bool) -> None:
     """Per block of code points: the id count and FNV-1a 64 of the ids joined by spaces."""
     tokenizer.no_truncation()
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         for start in range(0, 0x110000, CODEPOINT_BLOCK):
-            ids = tokenizer.encode(codepoint_block_text(start), add_special_tokens=False).ids
+            ids = tokenizer.encode(codepoint_block_text(start, sentencepiece), add_special_tokens=False).ids
             f.write(f"{start}\t{len(ids)}\t{fnv1a64(' '.join(map(str, ids))):016x}\n")
 
 
@@ -404,8 +407,7 @@ def main() -> None:
             tokenizer.no_padding()
             errors = write_references(out / f"{name}.ref.tsv", tokenizer, corpus, cases)
             print(f"{name}: {len(cases)} cases ({errors} refused by the fast tokenizer)")
-            if meta["tokenizer.type"] == "wordpiece":
-                write_codepoint_hashes(out / f"{name}.codepoints.tsv", tokenizer)
+            write_codepoint_hashes(out / f"{name}.codepoints.tsv", tokenizer, meta["tokenizer.type"] == "sentencepiece")
 
 
 if __name__ == "__main__":

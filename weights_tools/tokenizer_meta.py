@@ -16,7 +16,10 @@ file and the field. Needs only the Python 3 standard library.
 """
 from __future__ import annotations
 
+import base64
 import json
+import math
+import struct
 from pathlib import Path
 
 # Bits of "tokenizer.added_token_flags", one int per added token.
@@ -305,19 +308,97 @@ def _sentencepiece_common(spm_file: Path) -> tuple[dict, list[str]]:
     return {"tokenizer.type": "sentencepiece", "tokenizer.sentencepiece_model": spm_file.read_bytes()}, pieces
 
 
+def sentencepiece_spec(path: Path) -> dict:
+    """What the C++ tokenizer reads from a SentencePiece ModelProto besides the
+    pieces: their scores, the precompiled charsmap, add_dummy_prefix, byte_fallback."""
+    spec = {"scores": [], "charsmap": b"", "add_dummy_prefix": True, "byte_fallback": False}
+    for field, wire, value in _proto_fields(path.read_bytes()):
+        if field == 1 and wire == 2:
+            score = next((v for f, w, v in _proto_fields(value) if f == 2 and w == 5), b"\0\0\0\0")
+            spec["scores"].append(struct.unpack("<f", score)[0])
+        elif field == 2 and wire == 2:
+            for f, w, v in _proto_fields(value):
+                if f == 35 and w == 0:
+                    spec["byte_fallback"] = bool(v)
+        elif field == 3 and wire == 2:
+            for f, w, v in _proto_fields(value):
+                if f == 2 and w == 2:
+                    spec["charsmap"] = v
+                elif f == 3 and w == 0:
+                    spec["add_dummy_prefix"] = bool(v)
+    return spec
+
+
+def _unigram_pipeline(path: Path, spec: dict, model: dict, spm: dict) -> str:
+    """The tokenizer.sentencepiece_pipeline of a Unigram tokenizer.json; refuses
+    one whose steps differ from what embedrank runs for a SentencePiece model
+    (docs/tokenizer.md):
+    metaspace: Sequence[Precompiled, Strip(right), Replace(" {2,}", "▁")], Metaspace
+    (transformers' SpmConverter / XLMRobertaConverter);
+    whitespace_split: Precompiled, Sequence[WhitespaceSplit, Metaspace]
+    (transformers 5's XLMRobertaTokenizer).
+    Precompiled holds the model's charsmap (absent when it has none); Metaspace
+    replaces with "▁", splits, and prepends "always" with add_dummy_prefix, else "never"."""
+    normalizer = spec.get("normalizer") or {}
+    steps = normalizer.get("normalizers") if normalizer.get("type") == "Sequence" else [normalizer]
+    steps = [s for s in steps or [] if s]
+    if spm["charsmap"]:
+        if not steps or steps[0].get("type") != "Precompiled":
+            raise _fail(path, "normalizer", "expected the SentencePiece model's Precompiled charsmap first")
+        if base64.b64decode(steps[0].get("precompiled_charsmap") or "") != spm["charsmap"]:
+            raise _fail(path, "normalizer", "the Precompiled charsmap is not the SentencePiece model's")
+        steps = steps[1:]
+    pre = spec.get("pre_tokenizer") or {}
+    if pre.get("type") == "Sequence" and [p.get("type") for p in pre.get("pretokenizers") or []] == ["WhitespaceSplit",
+                                                                                                      "Metaspace"]:
+        pipeline, metaspace = "whitespace_split", pre["pretokenizers"][1]
+        if steps:
+            raise _fail(path, "normalizer", "expected Precompiled alone before WhitespaceSplit")
+    elif pre.get("type") == "Metaspace":
+        pipeline, metaspace = "metaspace", pre
+        if (len(steps) != 2 or steps[0].get("type") != "Strip" or steps[0].get("strip_left", False)
+                or not steps[0].get("strip_right", False) or steps[1].get("type") != "Replace"
+                or (steps[1].get("pattern") or {}).get("Regex") != " {2,}"
+                or steps[1].get("content") not in ("\u2581", " ")):
+            raise _fail(path, "normalizer", "expected Sequence[Precompiled, Strip(right), Replace(' {2,}', '\u2581')]")
+    else:
+        raise _fail(path, "pre_tokenizer", "expected Metaspace or Sequence[WhitespaceSplit, Metaspace]")
+    prepend = metaspace.get("prepend_scheme", "always" if metaspace.get("add_prefix_space", True) else "never")
+    wanted = "always" if spm["add_dummy_prefix"] else "never"
+    if metaspace.get("replacement") != "\u2581" or not metaspace.get("split", True) or prepend != wanted:
+        raise _fail(path, "pre_tokenizer", f"expected Metaspace('\u2581', prepend_scheme {wanted!r}, split)")
+    if bool(model.get("byte_fallback", False)) != spm["byte_fallback"]:
+        raise _fail(path, "model.byte_fallback", "differs from the SentencePiece model's trainer_spec.byte_fallback")
+    return pipeline
+
+
 def _unigram_from_json(path: Path, spec: dict, model: dict, model_dir: Path) -> dict:
     spm_file = _find_sentencepiece_model(model_dir)
     if spm_file is None:
         raise _fail(path, "model", "a Unigram tokenizer needs its SentencePiece model beside it "
                     f"(one of {', '.join(SENTENCEPIECE_FILES)})")
     out, pieces = _sentencepiece_common(spm_file)
-    hf_vocab = [entry[0] for entry in model.get("vocab") or []]
-    if hf_vocab[:4] == FAIRSEQ_SPECIALS and hf_vocab[4:len(pieces) + 1] == pieces[3:]:
+    spm = sentencepiece_spec(spm_file)
+    out["tokenizer.sentencepiece_pipeline"] = _unigram_pipeline(path, spec, model, spm)
+    entries = model.get("vocab") or []
+    hf_vocab = [entry[0] for entry in entries]
+    if hf_vocab == FAIRSEQ_SPECIALS + pieces[3:] + ["<mask>"]:
         out["tokenizer.id_mapping"] = "fairseq"
-    elif hf_vocab[:len(pieces)] == pieces:
+        first, offset = 3, 1
+    elif hf_vocab == pieces:
         out["tokenizer.id_mapping"] = "plain"
+        first, offset = 0, 0
     else:
-        raise _fail(path, "model.vocab", f"pieces do not follow {spm_file.name} in plain or fairseq order")
+        raise _fail(path, "model.vocab", f"pieces do not follow {spm_file.name} in plain order or in fairseq order "
+                    "(<s> <pad> </s> <unk>, its pieces from id 3, <mask>)")
+    # The C++ side scores pieces with the ModelProto's float32 scores. A
+    # tokenizer.json written after an in-memory round trip through serde_json
+    # holds some of them one double ULP off (its parser rounds twice); such
+    # differences are accepted, anything larger is another model.
+    for i in range(first, len(pieces)):
+        score = spm["scores"][i]
+        if abs(float(entries[i + offset][1]) - score) > 2 * math.ulp(score):
+            raise _fail(path, "model.vocab", f"the score of {pieces[i]!r} differs from {spm_file.name}'s")
     unk_id = model.get("unk_id")
     if unk_id is None:
         raise _fail(path, "model.unk_id", "missing")
@@ -337,6 +418,7 @@ def _from_sentencepiece_only(spm_file: Path, model_dir: Path) -> dict:
     out, pieces = _sentencepiece_common(spm_file)
     vocab_size = len(pieces) + 2  # fairseq: four specials replace spm's three, plus <mask>
     out.update({
+        "tokenizer.sentencepiece_pipeline": "metaspace",  # what XLMRobertaConverter writes
         "tokenizer.id_mapping": "fairseq",
         "tokenizer.unk_token": "<unk>",
         "tokenizer.unk_id": 3,

@@ -6,12 +6,17 @@ from working files.
 
 MODELS_DIR holds the converted test models (build/test_work/models); the
 model seeds copy the metadata of bert_relu_max_mean.f32.bin with a 12-token
-vocabulary and 4-wide layers, so a seed is a few kilobytes.
+vocabulary and 4-wide layers, so a seed is a few kilobytes. The
+sentencepiece_model seed is a 40-piece unigram model with a small
+precompiled charsmap, trained by spm_train (Debian package sentencepiece)
+with a few normalization rules, so the fuzzer mutates a real trie.
 """
 from __future__ import annotations
 
 import struct
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +51,24 @@ def npy(rows: int, cols: int) -> bytes:
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data
 
 
+def sentencepiece_seed() -> bytes:
+    """A tiny unigram ModelProto whose charsmap holds single- and multi-character rules."""
+    rules = "FF21\t41\nFF76 FF9E\t30AC\nFF76\t30AB\n3000\t20\nFB01\t66 69\n2460\t31\n9\t20\n"
+    words = ["red", "shoe", "blue", "jean", "wire", "less", "mouse", "16000", "DPI", "\uff76\uff9e", "\uff21", "\u9577", "a"]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "rules.tsv").write_text(rules, encoding="utf-8")
+        lines = [" ".join(words[(i * 7 + j * 3) % len(words)] for j in range(6)) for i in range(300)]
+        (work / "text.txt").write_text("\n".join(lines), encoding="utf-8")
+        subprocess.run(["spm_train", "--input=text.txt", "--model_prefix=tiny", "--vocab_size=40", "--model_type=unigram",
+                        "--normalization_rule_tsv=rules.tsv", "--hard_vocab_limit=false", "--character_coverage=1.0",
+                        "--minloglevel=2"], cwd=work, check=True, capture_output=True)
+        return (work / "tiny.model").read_bytes()
+
+
 def main() -> int:
     models = Path(sys.argv[1])
-    for d in ("model_file", "tokenizer", "ratings", "npy", "cli_options"):
+    for d in ("model_file", "tokenizer", "sentencepiece_model", "ratings", "npy", "cli_options"):
         (SEEDS / d).mkdir(parents=True, exist_ok=True)
     for dtype in ("f32", "f16", "int8"):
         tiny_model(models, SEEDS / "model_file" / f"tiny.{dtype}.bin", dtype)
@@ -56,6 +76,12 @@ def main() -> int:
     for i, text in enumerate(["\x00Red running shoes", "\x01wireless earbuds <mask> 16000 DPI",
                               "\x02Caf\u00e9 \u4e2d\u6587 na\u00efve\tsecond text", "\x07\u2603 \ufeff emoji \U0001F600 x"]):
         (SEEDS / "tokenizer" / f"seed{i}.txt").write_bytes(text.encode("utf-8"))
+    # sentencepiece_model: byte 0 picks the id mapping (bit 0: fairseq, else plain) and the pipeline
+    # (bit 1: whitespace_split, else metaspace), the rest is the ModelProto
+    model = sentencepiece_seed()
+    (SEEDS / "sentencepiece_model" / "tiny_fairseq.bin").write_bytes(b"\x01" + model)
+    (SEEDS / "sentencepiece_model" / "tiny_plain.bin").write_bytes(b"\x00" + model)
+    (SEEDS / "sentencepiece_model" / "tiny_fairseq_whitespace_split.bin").write_bytes(b"\x03" + model)
     # ratings: byte 0 picks the separator and header flag
     (SEEDS / "ratings" / "udata.tsv").write_bytes(b"\x00196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\n")
     (SEEDS / "ratings" / "csv.csv").write_bytes(b"\x03user,item,rating\na,x,4.5\nb,x,2\na,y,1e3\nc,z,-0.25\n")

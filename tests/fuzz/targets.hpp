@@ -97,6 +97,38 @@ inline void tokenize(const std::uint8_t* data, std::size_t size) {
   }
 }
 
+/// Arbitrary bytes as the serialized SentencePiece ModelProto of a tokenizer
+/// (tokenizer.sentencepiece_model, the rest of the metadata from xlmr_tiny).
+/// Byte 0 picks the id mapping (bit 0: fairseq, else plain) and the pipeline
+/// (bit 1: whitespace_split, else metaspace). Every damaged
+/// model must end in an embedrank::Error at load; a model that loads must
+/// encode texts that reach the Precompiled normalizer's paths (clusters of
+/// under and over 6 bytes, whitespace runs, unknown characters) with ids
+/// inside the vocabulary.
+inline void sentencepiece_model(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return;
+  static const embedrank::io::Metadata base = embedrank::test::read_metadata("xlmr_tiny");
+  embedrank::io::Metadata meta = base;
+  const bool fairseq = data[0] & 1;
+  meta.set("tokenizer.sentencepiece_model", embedrank::io::Bytes{std::string(reinterpret_cast<const char*>(data + 1), size - 1)});
+  meta.set("tokenizer.id_mapping", fairseq ? "fairseq" : "plain");
+  meta.set("tokenizer.sentencepiece_pipeline", (data[0] & 2) ? "whitespace_split" : "metaspace");
+  meta.set("tokenizer.unk_id", static_cast<std::int64_t>(fairseq ? 3 : 0));
+  meta.set("tokenizer.vocab_size", static_cast<std::int64_t>(1) << 20);
+  try {
+    const auto t = embedrank::text::Tokenizer::from_metadata(meta);
+    const std::vector<std::string> texts = {"Gaming mouse 16000 DPI", "\uFF76\uFF9E \uFF21\u0301 a\u0300\u0301\u0302\u0303",
+                                            "  x\r\ny\t\u3000z  ", "\U0001F44D\U0001F3FD\u200D\u2764\uFE0F \U0001F1EB\U0001F1F7",
+                                            "\u957F\u957F\u957F aaaaaaaaaaaa \u2581\u2581 <s>\uFF1Cs\uFF1E", ""};
+    for (const std::string& text : texts) {
+      const embedrank::text::Encoding e = t.encode(text);
+      for (const std::int32_t id : e.ids)
+        check(id >= 0 && static_cast<std::size_t>(id) < t.vocab_size(), "ids inside the vocabulary");
+    }
+  } catch (const embedrank::Error&) {
+  }
+}
+
 /// A ratings file read into Ratings (byte 0: separator in bits
 /// 0-1 among tab, comma, ';', space; header line in bit 2; duplicates as an
 /// error in bit 3), then user-user Pearson neighbours and kNN predictions on

@@ -138,6 +138,33 @@ def test_unigram_without_sentencepiece_model_is_refused(tmp_path):
         tokenizer_metadata(tmp_path)
 
 
+def test_sentencepiece_pipeline_follows_the_tokenizer_json():
+    assert tokenizer_metadata(DATA / "xlmr_tiny")["tokenizer.sentencepiece_pipeline"] == "metaspace"
+    # saved by transformers 5's XLMRobertaTokenizer: Precompiled, then WhitespaceSplit and Metaspace
+    saved = ROOT / "tests" / "data" / "models" / "xlmr_gelu_mean"
+    assert tokenizer_metadata(saved)["tokenizer.sentencepiece_pipeline"] == "whitespace_split"
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda spec: spec["normalizer"]["normalizers"].pop(1), "normalizer"),  # no Strip(right)
+    (lambda spec: spec["normalizer"]["normalizers"][2].update(content="_"), "normalizer"),
+    (lambda spec: spec["normalizer"]["normalizers"][0].update(precompiled_charsmap="AAAA"), "normalizer"),
+    (lambda spec: spec["pre_tokenizer"].update(prepend_scheme="first"), "pre_tokenizer"),
+    (lambda spec: spec["pre_tokenizer"].update(split=False), "pre_tokenizer"),
+    (lambda spec: spec["model"].update(byte_fallback=True), "model.byte_fallback"),
+    (lambda spec: spec["model"]["vocab"][10].__setitem__(1, -1.5), "model.vocab"),
+    (lambda spec: spec["model"]["vocab"].pop(), "model.vocab"),  # no <mask>
+])
+def test_unigram_pipeline_other_than_embedrank_runs_is_refused(tmp_path, change, field):
+    spec = json.loads((DATA / "xlmr_tiny" / "tokenizer.json").read_text(encoding="utf-8"))
+    change(spec)
+    (tmp_path / "tokenizer.json").write_text(json.dumps(spec), encoding="utf-8")
+    shutil.copy(DATA / "xlmr_tiny" / "sentencepiece.bpe.model", tmp_path)
+    with pytest.raises(ValueError) as error:
+        tokenizer_metadata(tmp_path)
+    assert "tokenizer.json" in str(error.value) and field in str(error.value)
+
+
 def test_sentencepiece_model_alone_for_xlmr(tmp_path):
     shutil.copy(DATA / "xlmr_tiny" / "sentencepiece.bpe.model", tmp_path)
     (tmp_path / "tokenizer_config.json").write_text('{"tokenizer_class": "XLMRobertaTokenizer"}')

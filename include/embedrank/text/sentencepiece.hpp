@@ -1,71 +1,156 @@
 #pragma once
-/// SentencePiece through libsentencepiece, with the id mapping of the model
-/// family: "fairseq" (XLM-R: <s>=0, <pad>=1, </s>=2, <unk>=3, every other
-/// piece at its SentencePiece id + 1) or "plain" (SentencePiece ids as they are).
-/// BOS/EOS are added by Tokenizer's template, never by SentencePiece options.
-
-#include <sentencepiece_processor.h>
+/// SentencePiece unigram models, tokenized as the Hugging Face fast tokenizer
+/// made from them does it, from the serialized ModelProto and the pipeline
+/// the tokenizer.json names (tokenizer.sentencepiece_pipeline):
+///
+///   Metaspace (transformers' SpmConverter / XLMRobertaConverter):
+///   text ─Precompiled(charsmap)─ Strip(right) ─Replace(" {2,}", "▁")─▶ normalized
+///        ─Metaspace(▁, prepend "always" if add_dummy_prefix, split)─▶ words
+///        ─Unigram(piece scores)─▶ ids
+///
+///   WhitespaceSplit (transformers 5's XLMRobertaTokenizer):
+///   text ─Precompiled(charsmap)─▶ normalized ─WhitespaceSplit─▶ words
+///        ─Metaspace on each word─▶ words ─Unigram─▶ ids
+///
+/// Vocabulary and ids per family (tokenizer.id_mapping):
+/// - "fairseq" (XLM-R): <s>=0, <pad>=1, </s>=2, <unk>=3 (score 0), the
+///   SentencePiece pieces from id 3 on at their id + 1, then <mask> (score 0);
+/// - "plain": the SentencePiece pieces at their own ids.
+/// BOS/EOS are added by Tokenizer's template.
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "embedrank/core/error.hpp"
-#include "embedrank/text/detail/sentencepiece_check.hpp"
+#include "embedrank/text/detail/precompiled_charsmap.hpp"
+#include "embedrank/text/detail/sentencepiece_proto.hpp"
+#include "embedrank/text/detail/unigram.hpp"
+#include "embedrank/text/unicode.hpp"
 
 namespace embedrank::text {
 
 enum class SentencePieceIdMapping { Plain, Fairseq };
 
+/// The steps around the charsmap and the Unigram model (see the file comment).
+enum class SentencePiecePipeline { Metaspace, WhitespaceSplit };
+
+/// Scratch buffers of SentencePieceModel::tokenize, reused between calls.
+struct SentencePieceScratch {
+  std::string normalized, spaced, words;
+  detail::UnigramScratch unigram;
+};
+
 class SentencePieceModel {
  public:
   /// Loads a serialized ModelProto; throws FormatError naming `source` when
-  /// it is damaged (detail/sentencepiece_check.hpp) or libsentencepiece
-  /// rejects it.
+  /// it is damaged, not a unigram model, or `unk_id` is not one of its ids.
   SentencePieceModel(const std::string& serialized_model, SentencePieceIdMapping mapping, std::int32_t unk_id,
-                     const std::string& source)
-      : processor_(std::make_unique<sentencepiece::SentencePieceProcessor>()), mapping_(mapping), unk_id_(unk_id) {
-    detail::check_sentencepiece_model(serialized_model, source);
-    const auto status = processor_->LoadFromSerializedProto(serialized_model);
-    if (!status.ok())
-      throw FormatError("tokenizer.bad_sentencepiece",
-                        source + ": tokenizer.sentencepiece_model is not a SentencePiece model (" + status.ToString() + ")");
-    spm_unk_id_ = processor_->unk_id();
+                     SentencePiecePipeline pipeline, const std::string& source)
+      : pipeline_(pipeline) {
+    const detail::SentencePieceProto proto = detail::parse_sentencepiece_model(serialized_model, source);
+    charsmap_ = detail::PrecompiledCharsmap::parse(proto.precompiled_charsmap, source);
+    add_dummy_prefix_ = proto.add_dummy_prefix;
+    piece_count_ = proto.pieces.size();
+    std::vector<float> scores;
+    if (mapping == SentencePieceIdMapping::Fairseq) {
+      for (const char* special : {"<s>", "<pad>", "</s>", "<unk>"}) {
+        vocab_.emplace_back(special);
+        scores.push_back(0.0f);
+      }
+      for (std::size_t i = 3; i < proto.pieces.size(); ++i) {
+        vocab_.emplace_back(proto.pieces[i].text);
+        scores.push_back(proto.pieces[i].score);
+      }
+      vocab_.emplace_back("<mask>");
+      scores.push_back(0.0f);
+    } else {
+      for (const auto& piece : proto.pieces) {
+        vocab_.emplace_back(piece.text);
+        scores.push_back(piece.score);
+      }
+    }
+    if (unk_id < 0 || static_cast<std::size_t>(unk_id) >= vocab_.size())
+      throw FormatError("tokenizer.bad_value", source + ": tokenizer.unk_id " + std::to_string(unk_id) +
+                                                   " is not an id of tokenizer.sentencepiece_model");
+    unigram_ = detail::UnigramModel(vocab_, scores, unk_id, proto.byte_fallback);
   }
 
-  /// Appends the ids of `text` (well-formed UTF-8, no added tokens) to `ids`.
-  void tokenize(std::string_view text, std::vector<std::int32_t>& ids, std::vector<int>& scratch) const {
-    scratch.clear();
-    const auto status = processor_->Encode(absl::string_view(text.data(), text.size()), &scratch);
-    if (!status.ok()) throw InputError("tokenizer.sentencepiece", "SentencePiece failed to encode: " + status.ToString());
-    for (int id : scratch) ids.push_back(to_model_id(id));
+  /// Appends the ids of `text` (one piece of text between added tokens) to `ids`.
+  void tokenize(std::u32string_view text, std::vector<std::int32_t>& ids, SentencePieceScratch& s) const {
+    s.normalized.clear();
+    charsmap_.normalize(text, s.normalized);
+    const std::string_view normalized(s.normalized);
+    if (pipeline_ == SentencePiecePipeline::WhitespaceSplit) {
+      // WhitespaceSplit: words between White_Space characters, which go.
+      std::size_t word_begin = 0;
+      for (std::size_t i = 0; i < normalized.size();) {
+        const std::size_t at = i;
+        const bool space = has_flag(decode_utf8(normalized, i), detail::kWhitespace);
+        if (space) {
+          if (at > word_begin) encode_metaspace(normalized.substr(word_begin, at - word_begin), ids, s);
+          word_begin = i;
+        }
+      }
+      if (normalized.size() > word_begin) encode_metaspace(normalized.substr(word_begin), ids, s);
+      return;
+    }
+    // Strip(right) of White_Space characters.
+    std::size_t end = normalized.size();
+    while (end > 0) {
+      std::size_t last = end - 1;
+      while (last > 0 && (static_cast<unsigned char>(normalized[last]) & 0xC0) == 0x80) --last;
+      std::size_t i = last;
+      if (!has_flag(decode_utf8(normalized, i), detail::kWhitespace)) break;
+      end = last;
+    }
+    if (end == 0) return;
+    // Replace(" {2,}", "▁") and Metaspace's ' ' -> '▁': each run of spaces is one ▁.
+    s.spaced.clear();
+    for (std::size_t i = 0; i < end; ++i) {
+      if (normalized[i] != ' ') s.spaced += normalized[i];
+      else if (i == 0 || normalized[i - 1] != ' ') s.spaced += kMeta;
+    }
+    encode_metaspace(s.spaced, ids, s);
   }
 
-  /// The model's id of a SentencePiece id.
-  std::int32_t to_model_id(int spm_id) const {
-    if (spm_id == spm_unk_id_) return unk_id_;
-    return mapping_ == SentencePieceIdMapping::Fairseq ? spm_id + 1 : spm_id;
-  }
-
-  /// The piece of a model id, or nullptr when no SentencePiece piece has it.
+  /// The piece of a model id, or nullptr when the model has no such id.
   const std::string* piece(std::int32_t id) const {
-    const int spm_id = mapping_ == SentencePieceIdMapping::Fairseq ? id - 1 : id;
-    if (spm_id < 0 || spm_id >= processor_->GetPieceSize()) return nullptr;
-    return &processor_->IdToPiece(spm_id);
+    if (id < 0 || static_cast<std::size_t>(id) >= vocab_.size()) return nullptr;
+    return &vocab_[static_cast<std::size_t>(id)];
   }
 
-  int piece_count() const { return processor_->GetPieceSize(); }
+  /// Number of pieces in the SentencePiece model.
+  std::size_t piece_count() const { return piece_count_; }
 
-  /// One past the largest model id a piece maps to.
-  std::int64_t id_end() const { return piece_count() + (mapping_ == SentencePieceIdMapping::Fairseq ? 1 : 0); }
+  /// One past the largest model id (fairseq: the pieces, one more special and <mask>).
+  std::int64_t id_end() const { return static_cast<std::int64_t>(vocab_.size()); }
 
  private:
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
-  SentencePieceIdMapping mapping_;
-  std::int32_t unk_id_;
-  int spm_unk_id_ = 0;
+  static constexpr std::string_view kMeta = "\xE2\x96\x81";  // U+2581
+
+  // Metaspace on `text` (spaces already ▁): ▁ prepended unless there is one
+  // (add_dummy_prefix), split before each ▁, each word through Unigram.
+  void encode_metaspace(std::string_view text, std::vector<std::int32_t>& ids, SentencePieceScratch& s) const {
+    s.words.clear();
+    if (add_dummy_prefix_ && text.substr(0, kMeta.size()) != kMeta) s.words += kMeta;
+    s.words += text;
+    const std::string_view words(s.words);
+    std::size_t word_begin = 0;
+    for (std::size_t pos = words.find(kMeta, 1); pos != std::string_view::npos; pos = words.find(kMeta, pos + 1)) {
+      unigram_.encode(words.substr(word_begin, pos - word_begin), ids, s.unigram);
+      word_begin = pos;
+    }
+    unigram_.encode(words.substr(word_begin), ids, s.unigram);
+  }
+
+  SentencePiecePipeline pipeline_;
+  detail::PrecompiledCharsmap charsmap_;
+  bool add_dummy_prefix_ = true;
+  std::size_t piece_count_ = 0;
+  std::vector<std::string> vocab_;  // (V) piece of each model id
+  detail::UnigramModel unigram_;
 };
 
 }  // namespace embedrank::text

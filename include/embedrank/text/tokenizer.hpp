@@ -1,7 +1,7 @@
 #pragma once
 /// embedrank::text::Tokenizer: text -> token ids with the Hugging Face fast
-/// tokenizer's results (WordPiece: own implementation; SentencePiece:
-/// libsentencepiece), built from a model file's "tokenizer.*" metadata
+/// tokenizer's results (WordPiece and SentencePiece unigram: own
+/// implementations), built from a model file's "tokenizer.*" metadata
 /// (docs/tokenizer.md lists the keys).
 ///
 /// Pipeline of encode(): UTF-8 decode (ill-formed bytes -> U+FFFD, see
@@ -87,7 +87,19 @@ class Tokenizer {
       } else {
         throw FormatError("tokenizer.bad_value", source + ": tokenizer.id_mapping '" + mapping + "' is not fairseq or plain");
       }
-      impl->sentencepiece.emplace(metadata.get_bytes("tokenizer.sentencepiece_model"), id_mapping, impl->unk_id, source);
+      // Optional: files written before the key existed hold the Metaspace pipeline.
+      const std::string pipeline_name = metadata.get_string("tokenizer.sentencepiece_pipeline", "metaspace");
+      SentencePiecePipeline pipeline;
+      if (pipeline_name == "metaspace") {
+        pipeline = SentencePiecePipeline::Metaspace;
+      } else if (pipeline_name == "whitespace_split") {
+        pipeline = SentencePiecePipeline::WhitespaceSplit;
+      } else {
+        throw FormatError("tokenizer.bad_value", source + ": tokenizer.sentencepiece_pipeline '" + pipeline_name +
+                                                     "' is not metaspace or whitespace_split");
+      }
+      impl->sentencepiece.emplace(metadata.get_bytes("tokenizer.sentencepiece_model"), id_mapping, impl->unk_id, pipeline,
+                                  source);
       const std::int64_t size = metadata.get_int("tokenizer.vocab_size");
       if (size <= 0) throw FormatError("tokenizer.bad_value", source + ": tokenizer.vocab_size must be positive");
       if (impl->sentencepiece->id_end() > size)
@@ -147,7 +159,7 @@ class Tokenizer {
   /// Special tokens the template adds to a single text (2 for BERT) or a pair (3 for BERT, 4 for XLM-R).
   std::size_t num_special_tokens(bool pair) const { return (pair ? impl_->pair : impl_->single).specials; }
 
-  /// Encodes one text; throws InputError only if SentencePiece reports a failure.
+  /// Encodes one text.
   Encoding encode(std::string_view text, const EncodeOptions& options) const {
     Workspace ws;
     std::vector<std::int32_t> a;
@@ -233,7 +245,7 @@ class Tokenizer {
     std::string utf8;
     std::vector<TextSegment> segments, normalized_segments;
     std::vector<std::pair<std::size_t, std::size_t>> words;
-    std::vector<int> spm_ids;
+    SentencePieceScratch sentencepiece;
   };
 
   struct Impl {
@@ -263,13 +275,7 @@ class Tokenizer {
         if (kind == Kind::WordPiece) {
           tokenize_wordpiece(piece, ids, ws);
         } else {
-          // The fast tokenizer strips trailing whitespace (Strip(right)) after
-          // its normalizer; libsentencepiece strips only what it maps to ' '.
-          std::size_t end = piece.size();
-          while (end > 0 && has_flag(piece[end - 1], detail::kWhitespace)) --end;
-          ws.utf8.clear();
-          for (char32_t c : piece.substr(0, end)) append_utf8(c, ws.utf8);
-          sentencepiece->tokenize(ws.utf8, ids, ws.spm_ids);
+          sentencepiece->tokenize(piece, ids, ws.sentencepiece);
         }
       }
     }
