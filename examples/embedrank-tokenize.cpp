@@ -1,12 +1,15 @@
 // embedrank-tokenize: the token ids a model file's tokenizer gives each input
 // line; the first thing to check when an embedding looks wrong.
 //
-//   embedrank-tokenize --model FILE [--no-special] [--pair] [--json] [--max-length N]
+//   embedrank-tokenize --model FILE [--no-special] [--pair] [--json] [--offsets] [--max-length N]
 //
 // Reads UTF-8 lines from stdin (a trailing "\r" is removed; invalid UTF-8
 // reads as U+FFFD). With --pair each line is "FIRST<TAB>SECOND". Prints one
 // line per input line: the ids separated by spaces, or with --json an object
-// {"ids": [...], "tokens": [...], "type_ids": [...], "attention_mask": [...]}.
+// {"ids": [...], "tokens": [...], "type_ids": [...], "attention_mask": [...]};
+// --offsets (implies --json) adds "offsets" and "byte_offsets": each token's
+// [begin, end) in characters and in UTF-8 bytes of its line (of its own part
+// with --pair), [0, 0] for special tokens, as Hugging Face's offset_mapping.
 // --no-special leaves out [CLS]/[SEP] (<s>/</s>); --max-length truncates as
 // Hugging Face does (special tokens included, longest-first for pairs).
 // Exit status: 0 on success, 1 on a data error, 2 on a usage error.
@@ -56,7 +59,7 @@ void append_json_array(const char* name, const std::vector<T>& values, Append ap
   out += ']';
 }
 
-std::string format_encoding(const embedrank::text::Encoding& e, bool json) {
+std::string format_encoding(const embedrank::text::Encoding& e, bool json, bool offsets) {
   std::string out;
   const auto append_int = [](std::int32_t v, std::string& s) { s += std::to_string(v); };
   if (!json) {
@@ -74,6 +77,15 @@ std::string format_encoding(const embedrank::text::Encoding& e, bool json) {
   append_json_array("type_ids", e.type_ids, append_int, out);
   out += ", ";
   append_json_array("attention_mask", e.attention_mask, append_int, out);
+  const auto append_pair = [](const embedrank::text::TokenOffset& o, std::string& s) {
+    s += '[' + std::to_string(o.first) + ", " + std::to_string(o.second) + ']';
+  };
+  if (offsets) {
+    out += ", ";
+    append_json_array("offsets", e.offsets, append_pair, out);
+    out += ", ";
+    append_json_array("byte_offsets", e.byte_offsets, append_pair, out);
+  }
   out += '}';
   return out;
 }
@@ -85,6 +97,7 @@ int run(const Options& options) {
   encode.add_special_tokens = options.special;
   encode.max_length = options.max_length;
   encode.tokens = options.json;
+  encode.offsets = options.offsets;
   std::ios::sync_with_stdio(false);
   std::size_t line_number = 0;
   for (std::string line; std::getline(std::cin, line);) {
@@ -100,7 +113,7 @@ int run(const Options& options) {
     } else {
       encoding = tokenizer.encode(line, encode);
     }
-    std::cout << format_encoding(encoding, options.json) << '\n';
+    std::cout << format_encoding(encoding, options.json, options.offsets) << '\n';
   }
   std::cout.flush();
   if (!std::cout) throw embedrank::FileError("write", "stdout: write failed");

@@ -10,14 +10,15 @@
 namespace tokenize_cli {
 
 inline const char* const kUsage =
-    "usage: embedrank-tokenize --model FILE [--no-special] [--pair] [--json] [--max-length N]\n"
-    "       reads lines (with --pair: FIRST<TAB>SECOND) from stdin, prints their token ids\n";
+    "usage: embedrank-tokenize --model FILE [--no-special] [--pair] [--json] [--offsets] [--max-length N]\n"
+    "       reads lines (with --pair: FIRST<TAB>SECOND) from stdin, prints their token ids;\n"
+    "       --offsets adds each token's character and byte offsets (JSON)\n";
 
 using cli::UsageError;
 
 struct Options {
   std::string model;
-  bool special = true, pair = false, json = false;
+  bool special = true, pair = false, json = false, offsets = false;
   std::size_t max_length = 0;
 };
 
@@ -32,6 +33,8 @@ inline Options parse_options(int argc, char** argv) {
       options.pair = true;
     } else if (flag == "--json") {
       options.json = true;
+    } else if (flag == "--offsets") {
+      options.json = options.offsets = true;
     } else if (flag == "--model" || flag == "--max-length") {
       if (i + 1 >= argc) throw UsageError{flag + " needs a value"};
       const std::string value = argv[++i];

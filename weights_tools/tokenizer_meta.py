@@ -103,9 +103,11 @@ def _bert_template(cls: tuple[str, int], sep: tuple[str, int]) -> dict:
     return out
 
 
-def _roberta_template(cls: tuple[str, int], sep: tuple[str, int]) -> dict:
-    # RobertaProcessing: <s> A </s> and <s> A </s> </s> B </s>, every type id 0.
-    out = {"tokenizer.post_processor": "roberta"}
+def _roberta_template(cls: tuple[str, int], sep: tuple[str, int], trim_offsets: bool = False) -> dict:
+    # RobertaProcessing: <s> A </s> and <s> A </s> </s> B </s>, every type id 0;
+    # with trim_offsets, a token's offsets leave out whitespace its string
+    # begins or ends with (added tokens that strip whitespace).
+    out = {"tokenizer.post_processor": "roberta", "tokenizer.trim_offsets": trim_offsets}
     out.update(_template("single", [(cls[0], cls[1], 0), ("$A", -1, 0), (sep[0], sep[1], 0)]))
     out.update(_template("pair", [(cls[0], cls[1], 0), ("$A", -1, 0), (sep[0], sep[1], 0),
                                   (sep[0], sep[1], 0), ("$B", -1, 0), (sep[0], sep[1], 0)]))
@@ -122,7 +124,7 @@ def _post_processor(path: Path, spec: dict | None) -> dict:
     if kind == "BertProcessing":
         return _bert_template(tuple(spec["cls"]), tuple(spec["sep"]))
     if kind == "RobertaProcessing":
-        return _roberta_template(tuple(spec["cls"]), tuple(spec["sep"]))
+        return _roberta_template(tuple(spec["cls"]), tuple(spec["sep"]), bool(spec.get("trim_offsets", True)))
     if kind == "TemplateProcessing":
         specials = spec.get("special_tokens", {})
         out = {"tokenizer.post_processor": "template"}

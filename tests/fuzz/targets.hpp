@@ -60,8 +60,9 @@ inline void model_file(const std::uint8_t* data, std::size_t size) {
 /// first tab), with and without special tokens and truncation. Byte 0 picks
 /// the tokenizer (bits 0-1), special tokens (bit 2) and max_length (bits 3-7;
 /// 0: none). Checked: ids inside the vocabulary, the parallel arrays of equal
-/// length, and at most max_length tokens (the text left whole when the
-/// special tokens alone are more, as in the fast tokenizers).
+/// length, at most max_length tokens (the text left whole when the special
+/// tokens alone are more, as in the fast tokenizers), offsets inside the
+/// texts, and the same ids without offsets.
 inline void tokenize(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return;
   const int which = (data[0] & 3) % 3;
@@ -69,6 +70,7 @@ inline void tokenize(const std::uint8_t* data, std::size_t size) {
   options.add_special_tokens = (data[0] & 4) != 0;
   options.max_length = data[0] >> 3;
   options.tokens = true;
+  options.offsets = true;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   const embedrank::text::Tokenizer& t = fixture_tokenizer(which);
   const std::size_t tab = text.find('\t');
@@ -84,6 +86,17 @@ inline void tokenize(const std::uint8_t* data, std::size_t size) {
           "ids, type ids, mask and tokens of equal length");
     for (const std::int32_t id : e.ids)
       check(id >= 0 && static_cast<std::size_t>(id) < t.vocab_size(), "ids inside the vocabulary");
+    check(e.offsets.size() == e.ids.size() && e.byte_offsets.size() == e.ids.size(), "an offset per token");
+    const std::size_t longest = std::max(embedrank::text::decode_utf8(first).size(), embedrank::text::decode_utf8(second).size());
+    for (std::size_t k = 0; k < e.offsets.size(); ++k) {
+      check(e.offsets[k].first <= e.offsets[k].second && e.offsets[k].second <= longest, "offsets inside the text");
+      check(e.byte_offsets[k].first <= e.byte_offsets[k].second &&
+                e.byte_offsets[k].second <= std::max(first.size(), second.size()),
+            "byte offsets inside the text");
+    }
+    embedrank::text::EncodeOptions plain = options;
+    plain.offsets = false;
+    check(encode(first, second, plain).ids == e.ids, "the same ids with and without offsets");
     if (options.max_length > 0 && options.add_special_tokens) {
       // as the fast tokenizers: the content is cut to fit max_length, unless
       // the special tokens alone are more, which leaves the text whole
@@ -120,10 +133,15 @@ inline void sentencepiece_model(const std::uint8_t* data, std::size_t size) {
     const std::vector<std::string> texts = {"Gaming mouse 16000 DPI", "\uFF76\uFF9E \uFF21\u0301 a\u0300\u0301\u0302\u0303",
                                             "  x\r\ny\t\u3000z  ", "\U0001F44D\U0001F3FD\u200D\u2764\uFE0F \U0001F1EB\U0001F1F7",
                                             "\u957F\u957F\u957F aaaaaaaaaaaa \u2581\u2581 <s>\uFF1Cs\uFF1E", ""};
+    embedrank::text::EncodeOptions with_offsets;
+    with_offsets.offsets = true;
     for (const std::string& text : texts) {
       const embedrank::text::Encoding e = t.encode(text);
       for (const std::int32_t id : e.ids)
         check(id >= 0 && static_cast<std::size_t>(id) < t.vocab_size(), "ids inside the vocabulary");
+      const embedrank::text::Encoding o = t.encode(text, with_offsets);
+      check(o.ids == e.ids && o.offsets.size() == e.ids.size(), "the same ids with offsets, an offset per token");
+      for (const auto& [begin, end] : o.offsets) check(begin <= end && end <= text.size(), "offsets inside the text");
     }
   } catch (const embedrank::Error&) {
   }

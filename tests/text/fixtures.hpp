@@ -139,11 +139,30 @@ inline std::vector<ReferenceCase> read_references(const std::string& name) {
   return cases;
 }
 
+/// <name>.offsets.tsv (weights_tools/make_offset_fixtures.py): per case of
+/// <name>.ref.tsv, in order, the reference's offset_mapping.
+inline std::vector<std::vector<text::TokenOffset>> read_reference_offsets(const std::string& name) {
+  std::vector<std::vector<text::TokenOffset>> all;
+  for (const std::string& line : read_lines(text_data_path(name + ".offsets.tsv"))) {
+    const std::vector<std::string> f = split(line, '\t');
+    std::vector<text::TokenOffset> offsets;
+    if (f.size() > 4 && f[4] != "ERROR")
+      for (const std::string& pair : split(f[4], ' ')) {
+        if (pair.empty()) continue;  // an encoding without tokens
+        const std::vector<std::string> be = split(pair, ',');
+        offsets.emplace_back(std::stoul(be.at(0)), std::stoul(be.at(1)));
+      }
+    all.push_back(std::move(offsets));
+  }
+  return all;
+}
+
 inline text::Encoding encode_case(const text::Tokenizer& tokenizer, const std::vector<std::string>& corpus,
-                                  const ReferenceCase& c) {
+                                  const ReferenceCase& c, bool offsets = false) {
   text::EncodeOptions options;
   options.add_special_tokens = c.add_special_tokens;
   options.max_length = c.max_length;
+  options.offsets = offsets;
   if (c.b < 0) return tokenizer.encode(corpus.at(static_cast<std::size_t>(c.a)), options);
   return tokenizer.encode_pair(corpus.at(static_cast<std::size_t>(c.a)), corpus.at(static_cast<std::size_t>(c.b)), options);
 }

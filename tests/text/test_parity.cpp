@@ -46,7 +46,8 @@ TEST_CASE("the corpus covers at least 2000 texts", "[parity]") {
 }
 
 TEST_CASE("WordPiece matches the fast tokenizer on every corpus case", "[parity][wordpiece]") {
-  for (const std::string name : {"minilm_uncased", "minilm_cased", "minilm_flags"}) {
+  // mpnet_tiny: MPNet's WordPiece tokenizer with RobertaProcessing specials
+  for (const std::string name : {"minilm_uncased", "minilm_cased", "minilm_flags", "mpnet_tiny"}) {
     SECTION(name) {
       const ParityCount count = compare_all(name);
       for (const std::string& d : count.first_differences) UNSCOPED_INFO(d);
@@ -61,6 +62,52 @@ TEST_CASE("SentencePiece matches XLMRobertaTokenizerFast on every corpus case", 
   for (const std::string& d : count.first_differences) UNSCOPED_INFO(d);
   CHECK(count.cases >= embedrank::test::read_corpus().size());
   CHECK(count.equal == count.cases);
+}
+
+TEST_CASE("token offsets equal the fast tokenizer's offset_mapping on every corpus case", "[parity][offsets]") {
+  // character offsets against the reference; byte offsets are the same
+  // characters' UTF-8 positions; asking for offsets leaves the ids alone
+  const std::vector<std::string> corpus = embedrank::test::read_corpus();
+  for (const std::string name : {"minilm_uncased", "minilm_cased", "minilm_flags", "xlmr_tiny", "mpnet_tiny"}) {
+    SECTION(name) {
+      const auto tokenizer = embedrank::text::Tokenizer::from_metadata(embedrank::test::read_metadata(name));
+      const std::vector<ReferenceCase> cases = embedrank::test::read_references(name);
+      const auto expected = embedrank::test::read_reference_offsets(name);
+      REQUIRE(expected.size() == cases.size());
+      std::size_t equal = 0, shown = 0;
+      for (std::size_t i = 0; i < cases.size(); ++i) {
+        const ReferenceCase& c = cases[i];
+        const auto encoding = embedrank::test::encode_case(tokenizer, corpus, c, /*offsets=*/true);
+        REQUIRE(encoding.ids == c.ids);
+        REQUIRE(encoding.offsets.size() == encoding.ids.size());
+        REQUIRE(encoding.byte_offsets.size() == encoding.ids.size());
+        if (c.b < 0) {  // a single text: byte offsets are its characters' UTF-8 positions
+          const std::string& text = corpus[static_cast<std::size_t>(c.a)];
+          std::vector<std::size_t> position;  // byte position of each character, and the end
+          for (std::size_t i = 0; i < text.size();) {
+            position.push_back(i);
+            embedrank::text::decode_utf8(text, i);
+          }
+          position.push_back(text.size());
+          for (std::size_t t = 0; t < encoding.offsets.size(); ++t) {
+            const auto [begin, end] = encoding.offsets[t];
+            REQUIRE(end < position.size());
+            CHECK(encoding.byte_offsets[t] == embedrank::text::TokenOffset{position[begin], position[end]});
+          }
+        }
+        if (encoding.offsets == expected[i]) {
+          ++equal;
+        } else if (shown++ < 10) {
+          std::string ours, theirs;
+          for (const auto& o : encoding.offsets) ours += std::to_string(o.first) + "," + std::to_string(o.second) + " ";
+          for (const auto& o : expected[i]) theirs += std::to_string(o.first) + "," + std::to_string(o.second) + " ";
+          UNSCOPED_INFO("line " << c.a << " / " << c.b << " max_length " << c.max_length << "\n  ours:      " << ours
+                                << "\n  reference: " << theirs);
+        }
+      }
+      CHECK(equal == cases.size());
+    }
+  }
 }
 
 TEST_CASE("Every tokenizer matches the fast tokenizer on every Unicode scalar value", "[parity][unicode]") {

@@ -110,6 +110,15 @@ def main() -> int:
     (work / "damaged.bin").write_bytes(bytes(damaged))
     expect("tokenize damaged charsmap", run([tokenize, "--model", str(work / "damaged.bin")], "wireless earbuds\n"), 1,
            "[embedrank.format.tokenizer.bad_sentencepiece]")
+    # --offsets: valid JSON, a pair per token, characters and bytes
+    result = run([tokenize, "--model", model, "--offsets"], "red dress \u00e9\n")
+    expect("tokenize --offsets", result, 0)
+    try:
+        line = json.loads(result.stdout.decode())
+        if line["offsets"] != [[0, 0], [0, 3], [4, 9], [10, 11], [0, 0]] or line["byte_offsets"][3] != [10, 12]:
+            FAILURES.append(f"tokenize --offsets: {line}")
+    except (ValueError, KeyError) as e:
+        FAILURES.append(f"tokenize --offsets: {e}: {result.stdout[:200]!r}")
 
     # embedrank-cf: out-of-range flags; ratings whose statistics could
     # overflow are refused with the line; the JSON printed is valid JSON

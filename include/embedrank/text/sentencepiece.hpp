@@ -21,9 +21,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "embedrank/core/error.hpp"
+#include "embedrank/text/detail/alignment.hpp"
 #include "embedrank/text/detail/precompiled_charsmap.hpp"
 #include "embedrank/text/detail/sentencepiece_proto.hpp"
 #include "embedrank/text/detail/unigram.hpp"
@@ -40,6 +42,9 @@ enum class SentencePiecePipeline { Metaspace, WhitespaceSplit };
 struct SentencePieceScratch {
   std::string normalized, spaced, words;
   detail::UnigramScratch unigram;
+  // with offsets: the source character of each byte of the three strings, and token spans
+  std::vector<std::uint32_t> normalized_source, spaced_source, words_source;
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
 };
 
 class SentencePieceModel {
@@ -77,10 +82,16 @@ class SentencePieceModel {
     unigram_ = detail::UnigramModel(vocab_, scores, unk_id, proto.byte_fallback);
   }
 
-  /// Appends the ids of `text` (one piece of text between added tokens) to `ids`.
-  void tokenize(std::u32string_view text, std::vector<std::int32_t>& ids, SentencePieceScratch& s) const {
+  /// Appends the ids of `text` (one piece of text between added tokens) to
+  /// `ids`. With `offsets`, also each token's [begin, end) in characters of
+  /// `text`, as the fast tokenizer's offset_mapping gives them (through the
+  /// normalizer's alignments, detail/alignment.hpp).
+  void tokenize(std::u32string_view text, std::vector<std::int32_t>& ids, SentencePieceScratch& s,
+                std::vector<std::pair<std::size_t, std::size_t>>* offsets = nullptr) const {
     s.normalized.clear();
-    charsmap_.normalize(text, s.normalized);
+    s.normalized_source.clear();
+    if (offsets) charsmap_.normalize_aligned(text, s.normalized, s.normalized_source);
+    else charsmap_.normalize(text, s.normalized);
     const std::string_view normalized(s.normalized);
     if (pipeline_ == SentencePiecePipeline::WhitespaceSplit) {
       // WhitespaceSplit: words between White_Space characters, which go.
@@ -89,11 +100,14 @@ class SentencePieceModel {
         const std::size_t at = i;
         const bool space = has_flag(decode_utf8(normalized, i), detail::kWhitespace);
         if (space) {
-          if (at > word_begin) encode_metaspace(normalized.substr(word_begin, at - word_begin), ids, s);
+          if (at > word_begin)
+            encode_metaspace(normalized.substr(word_begin, at - word_begin), ids, s, offsets,
+                             s.normalized_source.data() + word_begin);
           word_begin = i;
         }
       }
-      if (normalized.size() > word_begin) encode_metaspace(normalized.substr(word_begin), ids, s);
+      if (normalized.size() > word_begin)
+        encode_metaspace(normalized.substr(word_begin), ids, s, offsets, s.normalized_source.data() + word_begin);
       return;
     }
     // Strip(right) of White_Space characters.
@@ -106,13 +120,25 @@ class SentencePieceModel {
       end = last;
     }
     if (end == 0) return;
-    // Replace(" {2,}", "▁") and Metaspace's ' ' -> '▁': each run of spaces is one ▁.
+    // Replace(" {2,}", "▁") and Metaspace's ' ' -> '▁': each run of spaces is
+    // one ▁, which comes from the run's last space (an inserted character
+    // takes the source of the one before it).
     s.spaced.clear();
-    for (std::size_t i = 0; i < end; ++i) {
-      if (normalized[i] != ' ') s.spaced += normalized[i];
-      else if (i == 0 || normalized[i - 1] != ' ') s.spaced += kMeta;
+    s.spaced_source.clear();
+    for (std::size_t i = 0; i < end;) {
+      if (normalized[i] != ' ') {
+        s.spaced += normalized[i];
+        if (offsets) s.spaced_source.push_back(s.normalized_source[i]);
+        ++i;
+        continue;
+      }
+      std::size_t run_end = i;
+      while (run_end < end && normalized[run_end] == ' ') ++run_end;
+      s.spaced += kMeta;
+      if (offsets) s.spaced_source.resize(s.spaced.size(), s.normalized_source[run_end - 1]);
+      i = run_end;
     }
-    encode_metaspace(s.spaced, ids, s);
+    encode_metaspace(s.spaced, ids, s, offsets, s.spaced_source.data());
   }
 
   /// The piece of a model id, or nullptr when the model has no such id.
@@ -131,18 +157,36 @@ class SentencePieceModel {
   static constexpr std::string_view kMeta = "\xE2\x96\x81";  // U+2581
 
   // Metaspace on `text` (spaces already ▁): ▁ prepended unless there is one
-  // (add_dummy_prefix), split before each ▁, each word through Unigram.
-  void encode_metaspace(std::string_view text, std::vector<std::int32_t>& ids, SentencePieceScratch& s) const {
+  // (add_dummy_prefix; it comes from the first character, as that character
+  // does), split before each ▁, each word through Unigram. With offsets,
+  // `source` holds the source character of each byte of `text`.
+  void encode_metaspace(std::string_view text, std::vector<std::int32_t>& ids, SentencePieceScratch& s,
+                        std::vector<std::pair<std::size_t, std::size_t>>* offsets, const std::uint32_t* source) const {
     s.words.clear();
-    if (add_dummy_prefix_ && text.substr(0, kMeta.size()) != kMeta) s.words += kMeta;
+    s.words_source.clear();
+    if (add_dummy_prefix_ && text.substr(0, kMeta.size()) != kMeta) {
+      s.words += kMeta;
+      if (offsets) s.words_source.assign(kMeta.size(), source[0]);
+    }
     s.words += text;
+    if (offsets) s.words_source.insert(s.words_source.end(), source, source + text.size());
     const std::string_view words(s.words);
+    const auto encode_word = [&](std::size_t begin, std::size_t end) {
+      if (!offsets) {
+        unigram_.encode(words.substr(begin, end - begin), ids, s.unigram);
+        return;
+      }
+      s.spans.clear();
+      unigram_.encode(words.substr(begin, end - begin), ids, s.unigram, &s.spans);
+      for (const auto& [first, last] : s.spans)
+        offsets->push_back(detail::original_range(s.words_source, begin + first, begin + last));
+    };
     std::size_t word_begin = 0;
     for (std::size_t pos = words.find(kMeta, 1); pos != std::string_view::npos; pos = words.find(kMeta, pos + 1)) {
-      unigram_.encode(words.substr(word_begin, pos - word_begin), ids, s.unigram);
+      encode_word(word_begin, pos);
       word_begin = pos;
     }
-    unigram_.encode(words.substr(word_begin), ids, s.unigram);
+    encode_word(word_begin, words.size());
   }
 
   SentencePiecePipeline pipeline_;

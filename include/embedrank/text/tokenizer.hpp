@@ -31,18 +31,27 @@
 
 namespace embedrank::text {
 
-/// One encoded text or text pair; all four vectors have the same length T.
+/// [begin, end) of a token in its text.
+using TokenOffset = std::pair<std::size_t, std::size_t>;
+
+/// One encoded text or text pair; every vector it fills has length T.
 struct Encoding {
   std::vector<std::int32_t> ids;             // (T) token ids
   std::vector<std::int32_t> type_ids;        // (T) 0 for the first text, 1 for the second (BERT pairs)
   std::vector<std::int32_t> attention_mask;  // (T) all 1: encodings are never padded
   std::vector<std::string> tokens;           // (T) token strings, empty unless EncodeOptions::tokens
+  /// (T) with EncodeOptions::offsets: each token's [begin, end) in characters
+  /// (code points) of its own text (the first or the second of a pair), as
+  /// the fast tokenizer's offset_mapping; (0, 0) for special tokens.
+  std::vector<TokenOffset> offsets;
+  std::vector<TokenOffset> byte_offsets;  // (T) the same in UTF-8 bytes of the text
 };
 
 struct EncodeOptions {
   bool add_special_tokens = true;  ///< apply the template ([CLS] ... [SEP])
   std::size_t max_length = 0;      ///< truncate to this many tokens, special tokens included; 0 = no limit
   bool tokens = false;             ///< also return the token strings
+  bool offsets = false;            ///< also return the token offsets (character and byte)
 };
 
 /// Bits of tokenizer.added_token_flags.
@@ -135,6 +144,7 @@ class Tokenizer {
       impl->vocab_size = std::max(impl->vocab_size, static_cast<std::size_t>(token.id) + 1);
     }
     impl->raw_matcher = AddedTokenMatcher(impl->added_tokens, /*normalized=*/false);
+    impl->trim_offsets = metadata.get_bool("tokenizer.trim_offsets", false);
     // Tokens with normalized=true are searched in normalized text, so their
     // content is normalized too (as AddedVocabulary does).
     std::vector<AddedToken> normalized_tokens = impl->added_tokens;
@@ -163,8 +173,13 @@ class Tokenizer {
   Encoding encode(std::string_view text, const EncodeOptions& options) const {
     Workspace ws;
     std::vector<std::int32_t> a;
-    impl_->tokenize(text, a, ws);
-    return finish(a, nullptr, options);
+    if (!options.offsets) {
+      impl_->tokenize(text, a, ws);
+      return finish(a, nullptr, options);
+    }
+    std::vector<TokenOffset> a_offsets;
+    impl_->tokenize(text, a, ws, &a_offsets);
+    return finish(a, nullptr, options, OffsetsOf{&a_offsets, text, nullptr, {}});
   }
 
   /// Encodes one text with special tokens, truncated to max_length (0 = no limit).
@@ -179,9 +194,15 @@ class Tokenizer {
   Encoding encode_pair(std::string_view first, std::string_view second, const EncodeOptions& options) const {
     Workspace ws;
     std::vector<std::int32_t> a, b;
-    impl_->tokenize(first, a, ws);
-    impl_->tokenize(second, b, ws);
-    return finish(a, &b, options);
+    if (!options.offsets) {
+      impl_->tokenize(first, a, ws);
+      impl_->tokenize(second, b, ws);
+      return finish(a, &b, options);
+    }
+    std::vector<TokenOffset> a_offsets, b_offsets;
+    impl_->tokenize(first, a, ws, &a_offsets);
+    impl_->tokenize(second, b, ws, &b_offsets);
+    return finish(a, &b, options, OffsetsOf{&a_offsets, first, &b_offsets, second});
   }
 
   Encoding encode_pair(std::string_view first, std::string_view second, std::size_t max_length = 0) const {
@@ -192,8 +213,9 @@ class Tokenizer {
 
   /// Truncation and the single-text template applied to the ids of one text
   /// as encode() without special tokens gives them: encode(text, options) ==
-  /// encode_ids(encode(text, {add_special_tokens = false}).ids, options).
-  /// For callers that look at or split the whole text's tokens first.
+  /// encode_ids(encode(text, {add_special_tokens = false}).ids, options),
+  /// offsets aside (encode_ids has no text to compute them from). For callers
+  /// that look at or split the whole text's tokens first.
   Encoding encode_ids(std::vector<std::int32_t> ids, const EncodeOptions& options) const {
     return finish(ids, nullptr, options);
   }
@@ -246,6 +268,8 @@ class Tokenizer {
     std::vector<TextSegment> segments, normalized_segments;
     std::vector<std::pair<std::size_t, std::size_t>> words;
     SentencePieceScratch sentencepiece;
+    std::vector<std::uint32_t> source, source_scratch;  // offsets: each normalized character's source
+    std::vector<TokenOffset> pieces;                    // offsets: WordPiece tokens within a word
   };
 
   struct Impl {
@@ -259,42 +283,82 @@ class Tokenizer {
     std::vector<AddedToken> added_tokens;
     AddedTokenMatcher raw_matcher, normalized_matcher;
     Template single, pair;
+    bool trim_offsets = false;
 
-    // Appends the ids of one text, without special tokens of the template.
-    void tokenize(std::string_view utf8_text, std::vector<std::int32_t>& ids, Workspace& ws) const {
+    // Appends the ids of one text, without special tokens of the template;
+    // with `offsets`, each id's [begin, end) in code points of the text.
+    void tokenize(std::string_view utf8_text, std::vector<std::int32_t>& ids, Workspace& ws,
+                  std::vector<TokenOffset>* offsets = nullptr) const {
       decode_utf8(utf8_text, ws.text);
       ws.segments.clear();
       raw_matcher.split(ws.text, ws.segments);
       for (const TextSegment& segment : ws.segments) {
         if (segment.token >= 0) {
           ids.push_back(raw_matcher.token(segment.token).id);
+          if (offsets) offsets->push_back(added_token_offset(ws.text, segment.begin, segment.end));
           continue;
         }
         const std::u32string_view piece = std::u32string_view(ws.text).substr(segment.begin, segment.end - segment.begin);
         if (piece.empty()) continue;
+        const std::size_t first = offsets ? offsets->size() : 0;
         if (kind == Kind::WordPiece) {
-          tokenize_wordpiece(piece, ids, ws);
+          tokenize_wordpiece(piece, ids, ws, offsets);
         } else {
-          sentencepiece->tokenize(piece, ids, ws.sentencepiece);
+          sentencepiece->tokenize(piece, ids, ws.sentencepiece, offsets);
         }
+        if (offsets)
+          for (std::size_t k = first; k < offsets->size(); ++k) {
+            (*offsets)[k].first += segment.begin;
+            (*offsets)[k].second += segment.begin;
+          }
       }
     }
 
-    void tokenize_wordpiece(std::u32string_view piece, std::vector<std::int32_t>& ids, Workspace& ws) const {
-      bert_normalize(piece, normalizer, ws.normalized, ws.scratch);
+    void tokenize_wordpiece(std::u32string_view piece, std::vector<std::int32_t>& ids, Workspace& ws,
+                            std::vector<TokenOffset>* offsets) const {
+      bert_normalize(piece, normalizer, ws.normalized, ws.scratch, offsets ? &ws.source : nullptr, &ws.source_scratch);
       ws.normalized_segments.clear();
       normalized_matcher.split(ws.normalized, ws.normalized_segments);
       const std::u32string_view normalized(ws.normalized);
+      // [begin, end) of normalized characters -> [begin, end) in `piece`
+      const auto original = [&](std::size_t begin, std::size_t end) {
+        return TokenOffset{ws.source[begin], std::size_t{ws.source[end - 1]} + 1};
+      };
       for (const TextSegment& segment : ws.normalized_segments) {
         if (segment.token >= 0) {
           ids.push_back(normalized_matcher.token(segment.token).id);
+          if (offsets) {
+            const TokenOffset trimmed = added_token_offset(normalized, segment.begin, segment.end);
+            offsets->push_back(trimmed.first < trimmed.second ? original(trimmed.first, trimmed.second)
+                                                              : original(segment.begin, segment.end));
+          }
           continue;
         }
         ws.words.clear();
         bert_pre_tokenize(normalized.substr(segment.begin, segment.end - segment.begin), ws.words);
-        for (const auto& [begin, end] : ws.words)
-          wordpiece->tokenize(normalized.substr(segment.begin + begin, end - begin), ids, ws.utf8);
+        for (const auto& [begin, end] : ws.words) {
+          const std::u32string_view word = normalized.substr(segment.begin + begin, end - begin);
+          if (!offsets) {
+            wordpiece->tokenize(word, ids, ws.utf8);
+            continue;
+          }
+          ws.pieces.clear();
+          wordpiece->tokenize(word, ids, ws.utf8, &ws.pieces);
+          for (const auto& [first, last] : ws.pieces)
+            offsets->push_back(original(segment.begin + begin + first, segment.begin + begin + last));
+        }
       }
+    }
+
+    // An added token's [begin, end) in `text`: the match with the whitespace
+    // lstrip/rstrip took, less that whitespace when the post-processor trims
+    // offsets (RobertaProcessing's trim_offsets).
+    TokenOffset added_token_offset(std::u32string_view text, std::size_t begin, std::size_t end) const {
+      if (trim_offsets) {
+        while (begin < end && has_flag(text[begin], detail::kWhitespace)) ++begin;
+        while (end > begin && has_flag(text[end - 1], detail::kWhitespace)) --end;
+      }
+      return {begin, end};
     }
   };
 
@@ -339,7 +403,31 @@ class Tokenizer {
 
   // Truncates (longest-first for pairs, as tokenizers' truncate_encodings
   // does) and applies the template.
+  // The offsets tokenize() gave each sequence, and the texts they index.
+  struct OffsetsOf {
+    std::vector<TokenOffset>* a = nullptr;
+    std::string_view a_text;
+    std::vector<TokenOffset>* b = nullptr;
+    std::string_view b_text;
+  };
+
+  // Byte position of each code point of `text` (as decode_utf8 reads it) and of its end.
+  static std::vector<std::size_t> code_point_bytes(std::string_view text) {
+    std::vector<std::size_t> bytes;
+    for (std::size_t i = 0; i < text.size();) {
+      bytes.push_back(i);
+      decode_utf8(text, i);
+    }
+    bytes.push_back(text.size());
+    return bytes;
+  }
+
   Encoding finish(std::vector<std::int32_t>& a, std::vector<std::int32_t>* b, const EncodeOptions& options) const {
+    return finish(a, b, options, OffsetsOf());
+  }
+
+  Encoding finish(std::vector<std::int32_t>& a, std::vector<std::int32_t>* b, const EncodeOptions& options,
+                  const OffsetsOf& offsets) const {
     const Template& tmpl = b ? impl_->pair : impl_->single;
     const std::size_t specials = options.add_special_tokens ? tmpl.specials : 0;
     // The fast tokenizer subtracts the special tokens from max_length with an
@@ -361,6 +449,8 @@ class Tokenizer {
         b->resize(std::min(b->size(), keep_b));
       }
     }
+    if (offsets.a) offsets.a->resize(a.size());
+    if (offsets.b) offsets.b->resize(b->size());
     Encoding out;
     const std::size_t total = a.size() + (b ? b->size() : 0) + specials;
     out.ids.reserve(total);
@@ -384,6 +474,26 @@ class Tokenizer {
       }
     }
     out.attention_mask.assign(out.ids.size(), 1);
+    if (offsets.a) {
+      const std::vector<std::size_t> a_bytes = code_point_bytes(offsets.a_text);
+      const std::vector<std::size_t> b_bytes = offsets.b ? code_point_bytes(offsets.b_text) : std::vector<std::size_t>{};
+      out.offsets.reserve(out.ids.size());
+      out.byte_offsets.reserve(out.ids.size());
+      auto append_offsets = [&](const std::vector<TokenOffset>& seq, const std::vector<std::size_t>& bytes) {
+        for (const TokenOffset& o : seq) {
+          out.offsets.push_back(o);
+          out.byte_offsets.emplace_back(bytes[o.first], bytes[o.second]);
+        }
+      };
+      for (const TemplateItem& item : tmpl.items) {
+        if (item.sequence == 0) append_offsets(*offsets.a, a_bytes);
+        else if (item.sequence == 1) append_offsets(*offsets.b, b_bytes);
+        else if (options.add_special_tokens) {
+          out.offsets.emplace_back(0, 0);
+          out.byte_offsets.emplace_back(0, 0);
+        }
+      }
+    }
     if (options.tokens) {
       out.tokens.reserve(out.ids.size());
       for (std::int32_t id : out.ids) out.tokens.push_back(id_to_token(id));

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "embedrank/text/detail/unicode_tables.hpp"
 
@@ -150,24 +151,33 @@ inline void append_decomposition(char32_t c, std::u32string& out) {
 }
 
 /// NFD: full canonical decomposition, then canonical ordering (a stable sort
-/// of each run of non-starters by combining class).
-inline void nfd(std::u32string_view in, std::u32string& out) {
+/// of each run of non-starters by combining class). With `source`, each
+/// output character's source index in `in` (the character it came from) is
+/// written there, moved along by the ordering.
+inline void nfd(std::u32string_view in, std::u32string& out, std::vector<std::uint32_t>* source = nullptr) {
   out.clear();
   out.reserve(in.size() + in.size() / 4);
-  for (char32_t c : in) append_decomposition(c, out);
+  if (source) source->clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    append_decomposition(in[i], out);
+    if (source) source->resize(out.size(), static_cast<std::uint32_t>(i));
+  }
   for (std::size_t i = 1; i < out.size(); ++i) {
     const std::uint8_t ccc = char_record(out[i]).combining_class;
     if (ccc == 0) continue;
     // Insertion sort step: move out[i] left past non-starters of higher class.
     std::size_t j = i;
     const char32_t c = out[i];
+    const std::uint32_t from = source ? (*source)[i] : 0;
     while (j > 0) {
       const std::uint8_t prev = char_record(out[j - 1]).combining_class;
       if (prev == 0 || prev <= ccc) break;
       out[j] = out[j - 1];
+      if (source) (*source)[j] = (*source)[j - 1];
       --j;
     }
     out[j] = c;
+    if (source) (*source)[j] = from;
   }
 }
 

@@ -25,12 +25,18 @@ struct BertNormalizerOptions {
 
 /// Normalizes `text` into `out` in the fast tokenizer's order: clean text,
 /// space around CJK ideographs, strip accents (NFD, drop nonspacing marks),
-/// lowercase. `scratch` is reused storage.
+/// lowercase. `scratch` is reused storage. With `source`, each output
+/// character's index in `text` (the character it came from; the spaces
+/// around an ideograph come from the ideograph) is written there, for token
+/// offsets; `source_scratch` is its reused storage.
 inline void bert_normalize(std::u32string_view text, const BertNormalizerOptions& options, std::u32string& out,
-                           std::u32string& scratch) {
+                           std::u32string& scratch, std::vector<std::uint32_t>* source = nullptr,
+                           std::vector<std::uint32_t>* source_scratch = nullptr) {
   out.clear();
   out.reserve(text.size() + 8);
-  for (char32_t c : text) {
+  if (source) source->clear();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char32_t c = text[i];
     const std::uint8_t flags = char_record(c).flags;
     if (options.clean_text) {
       // Controls are tested first, so VT, FF and NEL are dropped, not spaced.
@@ -44,12 +50,22 @@ inline void bert_normalize(std::u32string_view text, const BertNormalizerOptions
     } else {
       out.push_back(c);
     }
+    if (source) source->resize(out.size(), static_cast<std::uint32_t>(i));
   }
   if (options.strip_accents) {
-    nfd(out, scratch);
+    nfd(out, scratch, source ? source_scratch : nullptr);
     out.clear();
-    for (char32_t c : scratch)
-      if (!has_flag(c, detail::kNonspacingMark)) out.push_back(c);
+    std::size_t kept = 0;
+    for (std::size_t j = 0; j < scratch.size(); ++j) {
+      if (has_flag(scratch[j], detail::kNonspacingMark)) continue;
+      out.push_back(scratch[j]);
+      // source_scratch maps into the pre-NFD string, whose characters map into text
+      if (source) (*source_scratch)[kept++] = (*source)[(*source_scratch)[j]];
+    }
+    if (source) {
+      source_scratch->resize(kept);
+      source->swap(*source_scratch);
+    }
   }
   if (options.lowercase) {
     scratch.clear();
@@ -59,8 +75,13 @@ inline void bert_normalize(std::u32string_view text, const BertNormalizerOptions
       for (char32_t& c : out)
         if (c >= U'A' && c <= U'Z') c += 32;
     } else {
-      for (char32_t c : out) append_lowercase(c, scratch);
+      if (source) source_scratch->clear();
+      for (std::size_t j = 0; j < out.size(); ++j) {
+        append_lowercase(out[j], scratch);
+        if (source) source_scratch->resize(scratch.size(), (*source)[j]);
+      }
       out.swap(scratch);
+      if (source) source->swap(*source_scratch);
     }
   }
 }
@@ -158,16 +179,20 @@ class WordPieceModel {
   }
 
   /// Appends the ids of one pre-tokenized word (code points) to `ids`;
-  /// `utf8` is scratch storage.
-  void tokenize(std::u32string_view word, std::vector<std::int32_t>& ids, std::string& utf8) const {
+  /// `utf8` is scratch storage. With `pieces`, appends each token's
+  /// [begin, end) in code points of `word` (an unknown word: all of it).
+  void tokenize(std::u32string_view word, std::vector<std::int32_t>& ids, std::string& utf8,
+                std::vector<std::pair<std::size_t, std::size_t>>* pieces = nullptr) const {
     if (word.size() > max_input_chars_per_word_) {
       ids.push_back(unk_id_);
+      if (pieces) pieces->emplace_back(0, word.size());
       return;
     }
     utf8.clear();
     for (char32_t c : word) append_utf8(c, utf8);
     const std::size_t first = ids.size();
-    std::size_t start = 0;
+    const std::size_t first_piece = pieces ? pieces->size() : 0;
+    std::size_t start = 0, start_char = 0;
     while (start < utf8.size()) {
       std::size_t end = utf8.size();
       std::int32_t found = -1;
@@ -183,9 +208,19 @@ class WordPieceModel {
         // A word that cannot be matched completely is one unknown token.
         ids.resize(first);
         ids.push_back(unk_id_);
+        if (pieces) {
+          pieces->resize(first_piece);
+          pieces->emplace_back(0, word.size());
+        }
         return;
       }
       ids.push_back(found);
+      if (pieces) {
+        std::size_t end_char = start_char;
+        for (std::size_t b = start; b < end; ++b) end_char += (static_cast<unsigned char>(utf8[b]) & 0xC0) != 0x80;
+        pieces->emplace_back(start_char, end_char);
+        start_char = end_char;
+      }
       start = end;
     }
   }

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "embedrank/core/error.hpp"
+#include "embedrank/text/detail/alignment.hpp"
 #include "embedrank/text/detail/grapheme.hpp"
 #include "embedrank/text/unicode.hpp"
 
@@ -138,6 +139,66 @@ class PrecompiledCharsmap {
       }
       begin = end;
     }
+  }
+
+  /// normalize() that also gives each output byte's source character in
+  /// `text` (detail/alignment.hpp), with the changes Hugging Face's
+  /// Precompiled normalizer hands NormalizedString::transform: a replacement
+  /// of n characters by m keeps change 0 for its first min(n, m) characters,
+  /// +1 for the extra ones, and puts m - n on its last one when shorter.
+  void normalize_aligned(std::u32string_view text, std::string& out, std::vector<std::uint32_t>& source) const {
+    std::string original;
+    std::vector<std::uint32_t> original_source;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      append_utf8(text[i], original);
+      original_source.resize(original.size(), static_cast<std::uint32_t>(i));
+    }
+    std::vector<CharChange> changes;
+    const auto replace = [&](std::size_t old_count, std::string_view replacement) {
+      const std::size_t first = changes.size();
+      for (std::size_t i = 0; i < replacement.size();) changes.push_back({decode_utf8(replacement, i), 0});
+      const auto added = static_cast<std::ptrdiff_t>(changes.size() - first) - static_cast<std::ptrdiff_t>(old_count);
+      if (added > 0) {
+        for (std::size_t k = changes.size() - static_cast<std::size_t>(added); k < changes.size(); ++k) changes[k].change = 1;
+      } else if (added < 0 && !changes.empty()) {
+        changes.back().change += static_cast<int>(added);  // the reference's last_mut(): maybe an earlier cluster's
+      }
+    };
+    bool modified = false;
+    std::string cluster;
+    std::string_view replacement;
+    std::size_t begin = 0;
+    while (begin < text.size()) {
+      const std::size_t end = empty() ? begin + 1 : grapheme_end(text, begin);
+      cluster.clear();
+      for (std::size_t i = begin; i < end; ++i) append_utf8(text[i], cluster);
+      if (!empty() && cluster.size() < 6 && transform(cluster, replacement)) {
+        modified = true;
+        replace(end - begin, replacement);
+      } else {
+        for (std::size_t i = begin; i < end; ++i) {
+          std::string character;
+          append_utf8(text[i], character);
+          if (!empty() && transform(character, replacement)) {
+            modified = true;
+            replace(1, replacement);
+          } else {
+            changes.push_back({text[i], 0});
+          }
+        }
+      }
+      begin = end;
+    }
+    if (!modified) {
+      out += original;
+      source.insert(source.end(), original_source.begin(), original_source.end());
+      return;
+    }
+    std::string normalized;
+    std::vector<std::uint32_t> normalized_source;
+    transform_aligned(original, original_source, changes, 0, normalized, normalized_source);
+    out += normalized;
+    source.insert(source.end(), normalized_source.begin(), normalized_source.end());
   }
 
  private:

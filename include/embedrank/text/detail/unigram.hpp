@@ -137,7 +137,8 @@ class UnigramModel {
   }
 
   /// Appends the ids of `word` (UTF-8, one pre-tokenized word) to `ids`.
-  void encode(std::string_view word, std::vector<std::int32_t>& ids, UnigramScratch& s) const {
+  void encode(std::string_view word, std::vector<std::int32_t>& ids, UnigramScratch& s,
+              std::vector<std::pair<std::size_t, std::size_t>>* spans = nullptr) const {
     const std::size_t n = word.size();
     if (n == 0) return;
     s.score.assign(n + 1, 0.0);
@@ -172,7 +173,9 @@ class UnigramModel {
     }
     std::size_t end = n;
     const std::size_t first_out = ids.size();
+    const std::size_t first_span = spans ? spans->size() : 0;
     for (const auto& [begin, id] : s.path) {
+      const std::size_t before = ids.size();
       if (id != unk_id_) {
         ids.push_back(id);
       } else {
@@ -187,9 +190,12 @@ class UnigramModel {
           ids.push_back(unk_id_);
         }
       }
+      // every token of a byte-fallback run spans the whole run, as in the reference
+      if (spans) spans->resize(spans->size() + (ids.size() - before), {begin, end});
       end = begin;
     }
     std::reverse(ids.begin() + static_cast<std::ptrdiff_t>(first_out), ids.end());
+    if (spans) std::reverse(spans->begin() + static_cast<std::ptrdiff_t>(first_span), spans->end());
   }
 
   std::size_t size() const { return scores_.size(); }

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Token offsets of the fast tokenizers on the tokenizer corpus, for the C++ offset tests.
+
+    .venv-bench/bin/python weights_tools/make_offset_fixtures.py tests/data/text [--minilm DIR]
+
+(needs `tokenizers`). For every tokenizer of the parity tests (minilm_uncased,
+minilm_cased, minilm_flags: all-MiniLM-L6-v2's tokenizer.json and the two
+variants make_tokenizer_fixtures.py derives from it; xlmr_tiny) and for
+mpnet_tiny (the tokenizer of tests/data/models/mpnet_relu_cls: WordPiece with
+RobertaProcessing, whose trim_offsets trims the whitespace an lstrip token
+took), writes NAME.offsets.tsv: per reference case of NAME.ref.tsv (the same
+cases, in the same order) the encoding's offset_mapping as "begin,end" pairs,
+in characters of each text. mpnet_tiny also gets its ref.tsv and meta.tsv.
+DIR is an all-MiniLM-L6-v2 folder (default models/all-MiniLM-L6-v2, from
+./scripts/get_model.sh).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "weights_tools"))
+from make_tokenizer_fixtures import reference_cases, unescape_line, write_meta, write_references  # noqa: E402
+from tokenizer_meta import tokenizer_metadata  # noqa: E402
+
+MPNET = ROOT / "tests" / "data" / "models" / "mpnet_relu_cls"
+
+
+def write_offsets(path: Path, tokenizer, corpus: list[str], cases) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for a, b, special, max_length in cases:
+            if max_length:
+                tokenizer.enable_truncation(max_length, strategy="longest_first")
+            else:
+                tokenizer.no_truncation()
+            head = f"{a}\t{b}\t{special}\t{max_length}"
+            try:
+                enc = tokenizer.encode(corpus[a], None if b < 0 else corpus[b], add_special_tokens=bool(special))
+            except Exception:  # the fast tokenizer refuses (e.g. max_length below the special tokens)
+                f.write(f"{head}\tERROR\n")
+                continue
+            f.write(f"{head}\t{' '.join(f'{s},{e}' for s, e in enc.offsets)}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out_dir", type=Path, help="tests/data/text")
+    parser.add_argument("--minilm", type=Path, default=ROOT / "models" / "all-MiniLM-L6-v2")
+    args = parser.parse_args()
+    from tokenizers import Tokenizer
+
+    out = args.out_dir
+    corpus = [unescape_line(line) for line in (out / "corpus.txt").read_text(encoding="utf-8").split("\n")[:-1]]
+    cases = reference_cases(len(corpus))
+    single_cases = [c for c in cases if c[1] < 0 and c[2] == 1 and c[3] == 0]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        # the variants of make_tokenizer_fixtures.py
+        spec = json.loads((args.minilm / "tokenizer.json").read_text(encoding="utf-8"))
+        spec["normalizer"]["lowercase"] = False
+        spec["normalizer"]["strip_accents"] = False
+        cased = Tokenizer.from_str(json.dumps(spec))
+        spec["normalizer"].update(clean_text=False, handle_chinese_chars=False, strip_accents=True)
+        flags = Tokenizer.from_str(json.dumps(spec))
+
+        mpnet_dir = work / "mpnet"
+        mpnet_dir.mkdir()
+        for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"):
+            (mpnet_dir / name).write_bytes((MPNET / name).read_bytes())
+        write_meta(out / "mpnet_tiny.meta.tsv", tokenizer_metadata(mpnet_dir),
+                   {"tokenizer.vocab": "../models/mpnet_relu_cls/vocab.txt"})
+        mpnet = Tokenizer.from_file(str(MPNET / "tokenizer.json"))
+        mpnet.no_padding()
+        write_references(out / "mpnet_tiny.ref.tsv", mpnet, corpus, cases)
+
+        targets = [("minilm_uncased", Tokenizer.from_file(str(args.minilm / "tokenizer.json")), cases),
+                   ("minilm_cased", cased, cases),
+                   ("minilm_flags", flags, single_cases),
+                   ("xlmr_tiny", Tokenizer.from_file(str(out / "xlmr_tiny" / "tokenizer.json")), cases),
+                   ("mpnet_tiny", mpnet, cases)]
+        for name, tokenizer, name_cases in targets:
+            tokenizer.no_padding()
+            write_offsets(out / f"{name}.offsets.tsv", tokenizer, corpus, name_cases)
+            print(f"{name}: offsets of {len(name_cases)} cases")
+
+
+if __name__ == "__main__":
+    main()
