@@ -10,7 +10,10 @@ mpnet_tiny (the tokenizer of tests/data/models/mpnet_relu_cls: WordPiece with
 RobertaProcessing, whose trim_offsets trims the whitespace an lstrip token
 took), writes NAME.offsets.tsv: per reference case of NAME.ref.tsv (the same
 cases, in the same order) the encoding's offset_mapping as "begin,end" pairs,
-in characters of each text. mpnet_tiny also gets its ref.tsv and meta.tsv.
+in characters of each text. Two tokenizers of the tiny models get their
+ref.tsv and meta.tsv here too: mpnet_tiny, and xlmr_ws (the XLM-R tokenizer
+of tests/data/models/xlmr_gelu_mean, which transformers 5 saved with the
+WhitespaceSplit + Metaspace pre-tokenizer).
 DIR is an all-MiniLM-L6-v2 folder (default models/all-MiniLM-L6-v2, from
 ./scripts/get_model.sh).
 """
@@ -28,6 +31,7 @@ from make_tokenizer_fixtures import reference_cases, unescape_line, write_meta, 
 from tokenizer_meta import tokenizer_metadata  # noqa: E402
 
 MPNET = ROOT / "tests" / "data" / "models" / "mpnet_relu_cls"
+XLMR_WS = ROOT / "tests" / "data" / "models" / "xlmr_gelu_mean"
 
 
 def write_offsets(path: Path, tokenizer, corpus: list[str], cases) -> None:
@@ -78,11 +82,18 @@ def main() -> None:
         mpnet.no_padding()
         write_references(out / "mpnet_tiny.ref.tsv", mpnet, corpus, cases)
 
+        write_meta(out / "xlmr_ws.meta.tsv", tokenizer_metadata(XLMR_WS),
+                   {"tokenizer.sentencepiece_model": "../models/xlmr_gelu_mean/sentencepiece.bpe.model"})
+        xlmr_ws = Tokenizer.from_file(str(XLMR_WS / "tokenizer.json"))
+        xlmr_ws.no_padding()
+        write_references(out / "xlmr_ws.ref.tsv", xlmr_ws, corpus, cases)
+
         targets = [("minilm_uncased", Tokenizer.from_file(str(args.minilm / "tokenizer.json")), cases),
                    ("minilm_cased", cased, cases),
                    ("minilm_flags", flags, single_cases),
                    ("xlmr_tiny", Tokenizer.from_file(str(out / "xlmr_tiny" / "tokenizer.json")), cases),
-                   ("mpnet_tiny", mpnet, cases)]
+                   ("mpnet_tiny", mpnet, cases),
+                   ("xlmr_ws", xlmr_ws, cases)]
         for name, tokenizer, name_cases in targets:
             tokenizer.no_padding()
             write_offsets(out / f"{name}.offsets.tsv", tokenizer, corpus, name_cases)
