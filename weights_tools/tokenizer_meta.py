@@ -177,8 +177,25 @@ def _from_tokenizer_json(path: Path, model_dir: Path) -> dict:
     return out
 
 
+def _fold_lowercase(normalizer: dict | None) -> tuple[dict | None, bool]:
+    """Sequence[Lowercase, BertNormalizer] -> (the BertNormalizer, True).
+
+    sentence-transformers 6 saves a model whose config says do_lower_case with
+    a Lowercase normalizer put before the tokenizer's own. Lowercasing first
+    and then running BertNormalizer gives, for every code point, what
+    BertNormalizer with lowercase on (and its own strip_accents) gives, so the
+    pair folds into one BertNormalizer exactly.
+    """
+    if not normalizer or normalizer.get("type") != "Sequence":
+        return normalizer, False
+    parts = normalizer.get("normalizers") or []
+    if len(parts) == 2 and parts[0].get("type") == "Lowercase" and parts[1].get("type") == "BertNormalizer":
+        return parts[1], True
+    return normalizer, False
+
+
 def _wordpiece_from_json(path: Path, spec: dict, model: dict) -> dict:
-    normalizer = spec.get("normalizer")
+    normalizer, lowercased_first = _fold_lowercase(spec.get("normalizer"))
     if not normalizer or normalizer.get("type") != "BertNormalizer":
         raise _fail(path, "normalizer.type", f"WordPiece needs a BertNormalizer, got "
                     f"{(normalizer or {}).get('type')!r}")
@@ -190,6 +207,8 @@ def _wordpiece_from_json(path: Path, spec: dict, model: dict) -> dict:
     if unk not in vocab:
         raise _fail(path, "model.unk_token", f"unknown token {unk!r} is not in the vocabulary")
     lowercase = bool(normalizer.get("lowercase", True))
+    strip_accents = _resolve_strip_accents(normalizer.get("strip_accents"), lowercase)
+    lowercase = lowercase or lowercased_first
     return {
         "tokenizer.type": "wordpiece",
         "tokenizer.vocab": vocab,
@@ -199,7 +218,7 @@ def _wordpiece_from_json(path: Path, spec: dict, model: dict) -> dict:
         "tokenizer.max_input_chars_per_word": int(model.get("max_input_chars_per_word", 100)),
         "tokenizer.normalizer.clean_text": bool(normalizer.get("clean_text", True)),
         "tokenizer.normalizer.handle_chinese_chars": bool(normalizer.get("handle_chinese_chars", True)),
-        "tokenizer.normalizer.strip_accents": _resolve_strip_accents(normalizer.get("strip_accents"), lowercase),
+        "tokenizer.normalizer.strip_accents": strip_accents,
         "tokenizer.normalizer.lowercase": lowercase,
     }
 

@@ -111,6 +111,20 @@ def test_strip_accents_resolution(tmp_path):
     assert meta["tokenizer.template.pair.type_ids"] == [0, 0, 0, 1, 1]
 
 
+def test_lowercase_before_bert_normalizer_folds_into_it(tmp_path):
+    # sentence-transformers 6 saves do_lower_case as Sequence[Lowercase, BertNormalizer]
+    for lowercase, strip_accents, expect_strip in [(False, None, False), (False, True, True), (True, None, True)]:
+        spec = wordpiece_json(lowercase=lowercase, strip_accents=strip_accents)
+        spec["normalizer"] = {"type": "Sequence", "normalizers": [{"type": "Lowercase"}, spec["normalizer"]]}
+        meta = tokenizer_metadata(write_json(tmp_path, spec))
+        assert meta["tokenizer.normalizer.lowercase"] is True
+        assert meta["tokenizer.normalizer.strip_accents"] is expect_strip
+    spec = wordpiece_json()
+    spec["normalizer"] = {"type": "Sequence", "normalizers": [spec["normalizer"], {"type": "Lowercase"}]}
+    with pytest.raises(ValueError, match="normalizer.type"):
+        tokenizer_metadata(write_json(tmp_path, spec))
+
+
 def test_no_tokenizer_gives_none(tmp_path):
     assert tokenizer_metadata(tmp_path) is None
 
