@@ -101,13 +101,12 @@ class SentencePieceModel {
         const bool space = has_flag(decode_utf8(normalized, i), detail::kWhitespace);
         if (space) {
           if (at > word_begin)
-            encode_metaspace(normalized.substr(word_begin, at - word_begin), ids, s, offsets,
-                             s.normalized_source.data() + word_begin);
+            encode_metaspace(normalized.substr(word_begin, at - word_begin), ids, s, offsets, source_at(s, word_begin));
           word_begin = i;
         }
       }
       if (normalized.size() > word_begin)
-        encode_metaspace(normalized.substr(word_begin), ids, s, offsets, s.normalized_source.data() + word_begin);
+        encode_metaspace(normalized.substr(word_begin), ids, s, offsets, source_at(s, word_begin));
       return;
     }
     // Strip(right) of White_Space characters.
@@ -155,6 +154,11 @@ class SentencePieceModel {
 
  private:
   static constexpr std::string_view kMeta = "\xE2\x96\x81";  // U+2581
+
+  // The sources of the normalized bytes from `at` on (null without offsets).
+  static const std::uint32_t* source_at(const SentencePieceScratch& s, std::size_t at) {
+    return s.normalized_source.empty() ? nullptr : s.normalized_source.data() + at;
+  }
 
   // Metaspace on `text` (spaces already ▁): ▁ prepended unless there is one
   // (add_dummy_prefix; it comes from the first character, as that character
