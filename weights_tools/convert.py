@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checkpoint import CheckpointError, read_checkpoint  # noqa: E402
+from heads import HeadError, head_metadata, is_sequence_classifier, ordered_head, split_head  # noqa: E402
 from model_file import INT8_BYTE_ACTIVATIONS, STORAGE_DTYPES, describe, read_model_file, write_model_file  # noqa: E402
 from tokenizer_meta import tokenizer_metadata  # noqa: E402
 
@@ -425,6 +426,9 @@ def build_metadata(model_dir: Path, dtype: str, pooling: list[str] | None, norma
     family, prefixes, table = FAMILIES[model_type]
 
     tensors, source_file = read_checkpoint(transformer_dir)
+    head = None
+    if is_sequence_classifier(config["architecture"]):
+        head, tensors = split_head(family, tensors)
     mapped, _ignored = map_tensors(family, prefixes, table, tensors)
     fuse_qkv(mapped, config["num_layers"])
 
@@ -443,6 +447,11 @@ def build_metadata(model_dir: Path, dtype: str, pooling: list[str] | None, norma
         ordered["pooler.dense.bias"] = mapped["pooler.dense.bias"]
 
     max_seq_length, do_lower_case = sequence_settings(transformer_dir, family, config)
+    if head is not None:
+        head_meta = head_metadata(transformer_dir, family, head, config["hidden_size"])
+        if head_meta["head.style"] == "bert_pooler" and not has_pooler:
+            raise ConversionError(f"{transformer_dir}: BertForSequenceClassification without pooler weights")
+        ordered.update(ordered_head(head))
 
     if pooling is None:
         pooling = pooling_from_config(layout["pooling"]) if layout["pooling"] else ["mean"]
@@ -478,6 +487,8 @@ def build_metadata(model_dir: Path, dtype: str, pooling: list[str] | None, norma
     if family == "mpnet":
         metadata["config.relative_attention_buckets"] = config["relative_attention_buckets"]
     metadata.update(prompts_from_config(model_dir))
+    if head is not None:
+        metadata.update(head_meta)
     tokenizer = tokenizer_metadata(transformer_dir)
     if tokenizer is None and transformer_dir != model_dir:
         tokenizer = tokenizer_metadata(model_dir)
@@ -526,7 +537,7 @@ def main(argv=None) -> int:
               f"hidden {metadata['config.hidden_size']}, {args.dtype}, pooling {'+'.join(metadata['pooling.modes'])}"
               f"{' + normalize' if metadata['pooling.normalize'] else ''}")
         return 0
-    except (ConversionError, CheckpointError, ValueError, OSError, KeyError) as e:
+    except (ConversionError, CheckpointError, HeadError, ValueError, OSError, KeyError) as e:
         print(f"convert.py: error: {e}", file=sys.stderr)
         return 1
 
