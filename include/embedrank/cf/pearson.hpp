@@ -5,22 +5,23 @@
 ///
 /// U = users, I = items, R = ratings, M = neighbours kept per user.
 ///
-/// The entry points are here; the pieces they run:
-///   similarity_options.hpp         options and enums
-///   neighbor_lists.hpp             the kept neighbours (the result)
-///   detail/pearson_formula.hpp     one pair's similarity, shrinkage, the shifted operands
-///   detail/kernel_fused.hpp        SimilarityKernel::fused
-///   detail/kernel_upper_triangle.hpp  SimilarityKernel::upper_triangle
-///   detail/kernel_eigen.hpp        SimilarityKernel::eigen_products
-///   detail/memory_budget.hpp       working memory, list bound, kernel choice
-///   detail/row_selection.hpp       which similarities of a row are kept
+/// The entry points are here; the pieces they run (under cf/):
+///   similarity_options.hpp               options and enums
+///   neighbor_lists.hpp                   the kept neighbours (the result)
+///   detail/pearson_formula.hpp           one pair's similarity, shrinkage, clamp, shifted operands
+///   detail/kernel_fused.hpp              SimilarityKernel::fused
+///   detail/kernel_upper_triangle.hpp     SimilarityKernel::upper_triangle
+///   detail/kernel_eigen.hpp              SimilarityKernel::eigen_products
+///   detail/memory_budget.hpp             working memory, list bound, over-budget error, kernel choice
+///   detail/row_selection.hpp             which similarities of a row are kept (top-M, k-th largest)
+///   detail/group_similarity_rows.hpp     the rows a kernel hands over, a group of users at a time
+///   detail/block_schedule.hpp            blocks of users spread over the threads
 
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <utility>
 
 #include "embedrank/cf/detail/group_similarity_rows.hpp"
 #include "embedrank/cf/detail/kernel_eigen.hpp"
@@ -43,16 +44,17 @@ namespace detail {
 /// Computes sim(u, v) for every user u and every v != u sharing at least one
 /// item and calls group_done(rows) once per group of
 /// NeighborLists::kGroupUsers users with the similarities `keep` selects
-/// (GroupRows: a row per user, users ascending). group_done runs
+/// (GroupSimilarityRows: a row per user, users ascending). group_done runs
 /// concurrently for different groups. result_bytes: what the caller will
 /// hold for the results (they and working_bytes must fit the budget).
 /// Throws InputError "input.bad_option" for invalid options, "input.over_budget".
 template <typename GroupDone>
-void for_each_similarity_group(const Ratings& ratings, const SimilarityOptions& options, RowKeep keep,
+void for_each_similarity_group(const Ratings& ratings, const SimilarityOptions& options, KeptSimilarities keep,
                                std::size_t result_bytes, GroupDone&& group_done) {
   check_similarity_options(options);
   const std::size_t fixed = working_bytes(ratings, options) + result_bytes;
-  if (fixed > options.memory_budget_bytes) throw over_budget("the similarity computation", fixed, options.memory_budget_bytes);
+  if (fixed > options.memory_budget_bytes)
+    throw over_budget_error("the similarity computation", fixed, options.memory_budget_bytes);
   const SimilarityKernel kernel = choose_kernel(ratings, options, keep, fixed);
   const bool eigen = kernel == SimilarityKernel::eigen_products;
   const PearsonOperands op = make_operands(ratings, options.mean, /*with_eigen_operands=*/eigen);
@@ -83,17 +85,17 @@ inline NeighborLists compute_neighbors(const Ratings& ratings, const SimilarityO
   NeighborLists lists(ratings.num_users());
   const std::size_t bound = detail::list_bytes_bound(ratings, options);
   if (bound > 0) {
-    detail::for_each_similarity_group(ratings, options, detail::RowKeep::top_positive, bound,
-                                      [&](const detail::GroupRows& rows) { lists.set_group(rows); });
+    detail::for_each_similarity_group(ratings, options, detail::KeptSimilarities::top_positive, bound,
+                                      [&](const detail::GroupSimilarityRows& rows) { lists.set_group(rows); });
     return lists;
   }
   // Every positive neighbour: the lists' size is known only as they grow.
   const std::size_t room = options.memory_budget_bytes - std::min(options.memory_budget_bytes, detail::working_bytes(ratings, options));
   std::atomic<std::size_t> kept_bytes{static_cast<std::size_t>(ratings.num_users()) * sizeof(std::uint32_t)};
-  detail::for_each_similarity_group(ratings, options, detail::RowKeep::top_positive, 0,
-                                    [&](const detail::GroupRows& rows) {
+  detail::for_each_similarity_group(ratings, options, detail::KeptSimilarities::top_positive, 0,
+                                    [&](const detail::GroupSimilarityRows& rows) {
     const std::size_t bytes = kept_bytes += rows.size() * (sizeof(std::int32_t) + sizeof(double));
-    if (bytes > room) throw detail::over_budget("keeping every positive neighbour", bytes, room);
+    if (bytes > room) throw detail::over_budget_error("keeping every positive neighbour", bytes, room);
     lists.set_group(rows);
   });
   return lists;
@@ -111,8 +113,8 @@ inline Matrix<double> similarity_matrix(const Ratings& ratings, const Similarity
                                         " similarity matrix exceeds the memory budget; use compute_neighbors");
   const auto matrix_bytes = static_cast<std::size_t>(num_u * num_u * sizeof(double));
   Matrix<double> sim = Matrix<double>::Zero(ratings.num_users(), ratings.num_users());  // (U, U)
-  detail::for_each_similarity_group(ratings, options, detail::RowKeep::nonzero, matrix_bytes,
-                                    [&](const detail::GroupRows& rows) {
+  detail::for_each_similarity_group(ratings, options, detail::KeptSimilarities::nonzero, matrix_bytes,
+                                    [&](const detail::GroupSimilarityRows& rows) {
     for (std::int32_t r = 0; r < rows.rows(); ++r)
       for (std::size_t e = rows.offsets[static_cast<std::size_t>(r)]; e < rows.offsets[static_cast<std::size_t>(r) + 1]; ++e)
         sim(rows.first_user + r, rows.users[e]) = rows.similarities[e];

@@ -9,8 +9,9 @@
 
 namespace embedrank::cf::detail {
 
-/// One similarity: a touched pair (u, v) and its value.
-struct Candidate {
+/// sim(u, v) of a row's user u with the user v: one candidate the row
+/// selectors weigh, and one entry of a kept row.
+struct UserSimilarity {
   std::int32_t user;
   double similarity;
 };
@@ -19,7 +20,7 @@ struct Candidate {
 /// them over: row r (user first_user + r) is entries [offsets[r], offsets[r + 1])
 /// of users and similarities, users ascending. Each thread fills one,
 /// reused from group to group.
-struct GroupRows {
+struct GroupSimilarityRows {
   std::int32_t first_user = 0;
   std::vector<std::size_t> offsets;   // (rows + 1)
   std::vector<std::int32_t> users;    // (kept in the group)
@@ -31,7 +32,7 @@ struct GroupRows {
     users.clear();
     similarities.clear();
   }
-  void add_row(const Candidate* row, std::size_t count) {
+  void add_row(const UserSimilarity* row, std::size_t count) {
     const std::size_t at = users.size();
     users.resize(at + count);
     similarities.resize(at + count);
@@ -41,7 +42,7 @@ struct GroupRows {
     }
     offsets.push_back(at + count);
   }
-  void add_row(const std::vector<Candidate>& row) { add_row(row.data(), row.size()); }
+  void add_row(const std::vector<UserSimilarity>& row) { add_row(row.data(), row.size()); }
   std::int32_t rows() const { return static_cast<std::int32_t>(offsets.size()) - 1; }
   std::size_t size() const { return users.size(); }
 };

@@ -59,7 +59,7 @@ inline bool same_structure(const SparseRows& a, const SparseRows& b) {
 /// reference the fused kernel is tested against.
 template <typename GroupDone>
 void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
-                           RowKeep keep, int threads, std::size_t block_budget, GroupDone& group_done) {
+                           KeptSimilarities keep, int threads, std::size_t block_budget, GroupDone& group_done) {
   const std::int32_t num_u = ratings.num_users();
   const bool co_rated = options.mean == PearsonMean::co_rated;
 
@@ -85,7 +85,7 @@ void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& opti
   const std::size_t num_blocks = block_start.size() - 1;
 
   run_blocks(num_blocks, threads, [&] {
-    return [&, selector = RowSelector(keep, options.max_neighbors), rows = GroupRows()](std::size_t b) mutable {
+    return [&, selector = RowSelector(keep, options.max_neighbors), rows = GroupSimilarityRows()](std::size_t b) mutable {
       const std::int32_t first = block_start[b];
       const std::int32_t last = block_start[b + 1];
       const SparseRows ones = block_rows(ratings, op, first, last, [](double) { return 1.0; });    // (B, I)

@@ -44,7 +44,7 @@ struct ShiftedRatings {
 /// Fills in.item_position: for each rating in the by-user order, its index
 /// in the by-item order. Items are walked in order, so each user's next
 /// rating (items ascending) is the one met.
-inline void locate_by_item(const Ratings& ratings, ShiftedRatings& in) {
+inline void fill_item_positions(const Ratings& ratings, ShiftedRatings& in) {
   in.item_position.resize(ratings.num_ratings());
   std::vector<std::size_t> next(static_cast<std::size_t>(ratings.num_users()));  // (U)
   for (std::int32_t u = 0; u < ratings.num_users(); ++u) next[static_cast<std::size_t>(u)] = ratings.user_begin(u);
@@ -172,11 +172,12 @@ void tile_similarities(const PairSums<T>* sums, std::int32_t width, T fewest, do
 }
 
 /// Row u of the fused kernel for every user v, or only for v > u when
-/// above_u (then in.item_position must be filled), in tiles of users
-/// so the sums being updated stay in cache; each tile's touched pairs become
+/// above_u (then in.item_position must be filled), in tiles of users so the
+/// sums being updated stay in cache; each tile's touched pairs become
 /// similarities and are offered to a RowSelector, whose floor() is the
-/// similarity a pair must beat to matter (or a DenseRowSink takes the
-/// whole tile), and the sums are cleared for the next tile.
+/// similarity a pair must beat to matter (or a DenseRowSink, in
+/// kernel_upper_triangle.hpp, takes the whole tile), and the sums are
+/// cleared for the next tile.
 template <typename T, bool CoRated, typename Sink>
 void fused_row(const ShiftedRatings& in, const Ratings& ratings, const SimilarityOptions& options,
                const PearsonOperands& op, std::int32_t u, bool above_u, std::vector<std::size_t>& cursor,
@@ -208,7 +209,9 @@ void fused_row(const ShiftedRatings& in, const Ratings& ratings, const Similarit
     } else {
       // Under shrinkage, once the top-M cut is known, pairs with too few
       // co-rated items cannot reach it: skipped without computing them.
-      const auto needed_now = [&] { return std::max(fewest, static_cast<T>(fewest_for_floor(options, sink.floor()))); };
+      const auto needed_now = [&] {
+        return std::max(fewest, static_cast<T>(min_co_ratings_for_similarity_floor(options, sink.floor())));
+      };
       T needed = needed_now();
       // Most touched pairs share one or two items: pick the few worth a
       // similarity without a branch per pair (each slot is written, and kept
@@ -262,14 +265,14 @@ struct FusedScratch {
 /// KiB of scratch per thread. Users go to threads in blocks of 64.
 template <bool CoRated, typename GroupDone>
 void similarity_rows_fused(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
-                           RowKeep keep, int threads, GroupDone& group_done) {
+                           KeptSimilarities keep, int threads, GroupDone& group_done) {
   const std::int32_t num_u = ratings.num_users();
   const ShiftedRatings in = shift_ratings(ratings, op, CoRated);
   constexpr std::int32_t kBlock = NeighborLists::kGroupUsers;  // users per task
   const auto num_blocks = static_cast<std::size_t>((num_u + kBlock - 1) / kBlock);
   run_blocks(num_blocks, threads, [&] {
     return [&, scratch = FusedScratch(), selector = RowSelector(keep, options.max_neighbors),
-            rows = GroupRows()](std::size_t b) mutable {
+            rows = GroupSimilarityRows()](std::size_t b) mutable {
       const auto first = static_cast<std::int32_t>(b) * kBlock;
       const std::int32_t last = std::min(num_u, first + kBlock);
       rows.start(first);

@@ -1,7 +1,6 @@
 #pragma once
-/// The upper-triangle kernel (SimilarityKernel::upper_triangle), for small
-/// U: the fused rows for v > u only, into a dense (U, U) matrix that is then
-/// mirrored and cut row by row. Each pair is computed once.
+/// The upper-triangle kernel (SimilarityKernel::upper_triangle), which
+/// SimilarityKernel::automatic picks for small U (docs/cf.md, "Computation").
 ///
 /// U = users, M = neighbours kept per user.
 
@@ -39,11 +38,11 @@ struct DenseRowSink {
 /// like the fused kernel's, scanning v in order.
 template <bool CoRated, typename GroupDone>
 void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
-                                    RowKeep keep, int threads, GroupDone& group_done) {
+                                    KeptSimilarities keep, int threads, GroupDone& group_done) {
   const std::int32_t num_u = ratings.num_users();
   const auto stride = static_cast<std::size_t>(num_u);
   ShiftedRatings in = shift_ratings(ratings, op, CoRated);
-  locate_by_item(ratings, in);
+  fill_item_positions(ratings, in);
   std::size_t most_items = 0;
   for (std::int32_t u = 0; u < num_u; ++u) most_items = std::max(most_items, ratings.user_end(u) - ratings.user_begin(u));
   std::vector<double> factor(most_items + 1);  // (most items + 1) by co-rated count
@@ -72,7 +71,8 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
   // Each block of rows copies its lower triangle from the upper one (which
   // nothing writes any more) in kBlock x kBlock tiles, then cuts its rows.
   run_blocks(num_blocks, threads, [&] {
-    return [&, kept = std::vector<Candidate>(stride), values = std::vector<double>(stride), rows = GroupRows()](std::size_t b) mutable {
+    return [&, kept = std::vector<UserSimilarity>(stride), values = std::vector<double>(stride),
+            rows = GroupSimilarityRows()](std::size_t b) mutable {
       const auto first = static_cast<std::int32_t>(b) * kBlock;
       const std::int32_t last = std::min(num_u, first + kBlock);
       for (std::int32_t w_begin = 0; w_begin < last; w_begin += kBlock)
@@ -82,7 +82,7 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
                 sim[static_cast<std::size_t>(w) * stride + static_cast<std::size_t>(u)];
       rows.start(first);
       for (std::int32_t u = first; u < last; ++u) {
-        const std::size_t count = select_from_row(sim.data() + static_cast<std::size_t>(u) * stride, num_u, keep,
+        const std::size_t count = select_from_dense_row(sim.data() + static_cast<std::size_t>(u) * stride, num_u, keep,
                                                   options.max_neighbors, kept.data(), values.data());
         rows.add_row(kept.data(), count);
       }

@@ -31,7 +31,7 @@ inline std::size_t working_bytes(const Ratings& ratings, const SimilarityOptions
   // A group's rows before they are set, per thread.
   const double row_bound = std::max(0.0, options.max_neighbors > 0 ? std::min<double>(options.max_neighbors, ratings.num_users() - 1.0)
                                                                    : ratings.num_users() - 1.0);
-  const double staged = static_cast<double>(NeighborLists::kGroupUsers) * sizeof(Candidate) * row_bound;
+  const double staged = static_cast<double>(NeighborLists::kGroupUsers) * sizeof(UserSimilarity) * row_bound;
   if (options.kernel == SimilarityKernel::eigen_products)
     return static_cast<std::size_t>(3.0 * (12.0 * num_r + 4.0 * num_ui) + threads * staged);
   // Float and double tiles, the selector.
@@ -49,7 +49,7 @@ inline std::size_t list_bytes_bound(const Ratings& ratings, const SimilarityOpti
 }
 
 /// InputError "input.over_budget": `what` needs `needed` bytes, more than `budget`.
-inline InputError over_budget(const std::string& what, std::size_t needed, std::size_t budget) {
+inline InputError over_budget_error(const std::string& what, std::size_t needed, std::size_t budget) {
   return InputError("over_budget", what + " needs " + std::to_string(needed >> 20) + " MiB, memory budget is " +
                                        std::to_string(budget >> 20) +
                                        " MiB (raise memory_budget_bytes or keep fewer neighbours)");
@@ -63,12 +63,12 @@ inline InputError over_budget(const std::string& what, std::size_t needed, std::
 /// automatic takes it when the matrix is at most kUpperTriangleAutoBytes
 /// and that total fits the budget; asked for explicitly, it must fit
 /// (InputError "input.over_budget").
-inline SimilarityKernel choose_kernel(const Ratings& ratings, const SimilarityOptions& options, RowKeep keep,
+inline SimilarityKernel choose_kernel(const Ratings& ratings, const SimilarityOptions& options, KeptSimilarities keep,
                                       std::size_t fixed) {
   const auto num_u = static_cast<double>(ratings.num_users());
   const double matrix = num_u * num_u * sizeof(double);
   const double positions = static_cast<double>(ratings.num_ratings()) * sizeof(std::size_t);  // ShiftedRatings::item_position
-  const double lists = keep == RowKeep::top_positive && options.max_neighbors == 0
+  const double lists = keep == KeptSimilarities::top_positive && options.max_neighbors == 0
                            ? num_u * ((num_u - 1.0) * (sizeof(std::int32_t) + sizeof(double)) + sizeof(std::uint32_t))
                            : 0.0;
   const double total = static_cast<double>(fixed) + matrix + positions + lists;
@@ -79,8 +79,8 @@ inline SimilarityKernel choose_kernel(const Ratings& ratings, const SimilarityOp
                                                                             : SimilarityKernel::fused;
     case SimilarityKernel::upper_triangle:
       if (!fits)
-        throw over_budget("the upper-triangle kernel's (U, U) matrix", static_cast<std::size_t>(std::min(total, 1e18)),
-                          options.memory_budget_bytes);
+        throw over_budget_error("the upper-triangle kernel's (U, U) matrix",
+                                static_cast<std::size_t>(std::min(total, 1e18)), options.memory_budget_bytes);
       return SimilarityKernel::upper_triangle;
     default: return options.kernel;
   }

@@ -147,7 +147,8 @@ inline double pair_similarity(const SimilarityOptions& options, const CoRatingSt
 /// The fewest co-rated items a pair needs for its similarity to reach
 /// `floor` > 0 under shrinkage (|sim| <= factor(n), and factor grows with n),
 /// rounded down so no pair that could reach it is skipped; 0 without a bound.
-inline double fewest_for_floor(const SimilarityOptions& options, double floor) {
+/// The fused kernel skips pairs with fewer items once a row's top-M cut is known.
+inline double min_co_ratings_for_similarity_floor(const SimilarityOptions& options, double floor) {
   if (!(floor > 0.0) || floor >= 1.0) return 0.0;
   const double lambda = options.shrinkage_lambda;
   double n = 0.0;

@@ -1,7 +1,7 @@
 #pragma once
 /// Which of a row's similarities are kept: the top-M positive ones (the
 /// neighbour lists) or every nonzero one (the dense matrix). RowSelector
-/// takes a row pair by pair (fused and Eigen kernels); select_from_row
+/// takes a row pair by pair (fused and Eigen kernels); select_from_dense_row
 /// cuts a whole row of the upper-triangle kernel's matrix, with kth_largest.
 ///
 /// M = neighbours kept per user (max_neighbors).
@@ -17,27 +17,30 @@
 
 namespace embedrank::cf::detail {
 
-/// Which similarities of a row reach the caller.
-enum class RowKeep {
+/// Which of a row's similarities a kernel keeps and hands over: the
+/// neighbour lists want the best positive ones, the dense matrix all of them.
+enum class KeptSimilarities {
   top_positive,  ///< the best max_neighbors positive ones (all positive ones when 0)
   nonzero,       ///< every nonzero one, negative included (the dense matrix)
 };
 
 /// Order of the top-M cut: higher similarity first, ties by lower user index.
-inline bool better_neighbor(const Candidate& a, const Candidate& b) {
+inline bool better_neighbor(const UserSimilarity& a, const UserSimilarity& b) {
   return a.similarity > b.similarity || (a.similarity == b.similarity && a.user < b.user);
 }
 
-/// Collects one row's similarities and keeps what RowKeep asks for. For a
-/// top-M cut it holds at most 2M candidates: when full it keeps the best M
-/// and from then on admits only candidates better than the M-th, so a row
-/// with hundreds of thousands of touched pairs costs a comparison per pair,
-/// not a sort. The result is the same set as sorting every candidate.
+/// Collects one row's similarities, offered one by one, and keeps what
+/// KeptSimilarities asks for. For a top-M cut it holds at most 2M
+/// candidates: when full it keeps the best M and from then on admits only
+/// candidates better than the M-th, so a row with hundreds of thousands of
+/// touched pairs costs a comparison per pair, not a sort. The result is the
+/// same set as sorting every candidate.
 class RowSelector {
  public:
   static constexpr bool kWholeTile = false;  // takes the pairs one by one (fused_row)
 
-  RowSelector(RowKeep keep, int max_neighbors) : keep_(keep), limit_(static_cast<std::size_t>(max_neighbors)) {}
+  RowSelector(KeptSimilarities keep, int max_neighbors)
+      : keep_(keep), limit_(static_cast<std::size_t>(max_neighbors)) {}
 
   void reset() {
     kept_.clear();
@@ -46,18 +49,18 @@ class RowSelector {
 
   /// No similarity below this can be kept.
   double floor() const {
-    if (keep_ == RowKeep::nonzero) return -std::numeric_limits<double>::infinity();
+    if (keep_ == KeptSimilarities::nonzero) return -std::numeric_limits<double>::infinity();
     return gated_ ? worst_.similarity : 0.0;
   }
 
   /// Offers one similarity; true when this raised floor().
   bool offer(std::int32_t user, double similarity) {
-    if (keep_ == RowKeep::nonzero) {
+    if (keep_ == KeptSimilarities::nonzero) {
       if (similarity != 0.0) kept_.push_back({user, similarity});
       return false;
     }
     if (!(similarity > 0.0)) return false;
-    const Candidate c{user, similarity};
+    const UserSimilarity c{user, similarity};
     if (gated_ && !better_neighbor(c, worst_)) return false;
     kept_.push_back(c);
     if (limit_ == 0 || kept_.size() < 2 * limit_) return false;
@@ -66,9 +69,9 @@ class RowSelector {
   }
 
   /// The kept similarities, users ascending.
-  std::vector<Candidate>& finish() {
-    if (keep_ == RowKeep::top_positive && limit_ > 0 && kept_.size() > limit_) cut();
-    const auto by_user = [](const Candidate& a, const Candidate& b) { return a.user < b.user; };
+  std::vector<UserSimilarity>& finish() {
+    if (keep_ == KeptSimilarities::top_positive && limit_ > 0 && kept_.size() > limit_) cut();
+    const auto by_user = [](const UserSimilarity& a, const UserSimilarity& b) { return a.user < b.user; };
     if (!std::is_sorted(kept_.begin(), kept_.end(), by_user)) std::sort(kept_.begin(), kept_.end(), by_user);
     return kept_;
   }
@@ -81,10 +84,10 @@ class RowSelector {
     gated_ = true;
   }
 
-  RowKeep keep_;
+  KeptSimilarities keep_;
   std::size_t limit_;
-  std::vector<Candidate> kept_;
-  Candidate worst_{0, 0.0};
+  std::vector<UserSimilarity> kept_;
+  UserSimilarity worst_{0, 0.0};
   bool gated_ = false;
 };
 
@@ -138,23 +141,23 @@ inline double kth_largest(double* a, std::size_t n, std::size_t k) {
 /// the M-th best value t and keeps, in order, every value above t and the
 /// first (lowest-index) ties at t until M are kept. kept and values: scratch
 /// of num_u entries. Returns how many are kept.
-inline std::size_t select_from_row(const double* row, std::int32_t num_u, RowKeep keep, int max_neighbors, Candidate* kept,
-                                   double* values) {
+inline std::size_t select_from_dense_row(const double* row, std::int32_t num_u, KeptSimilarities keep, int max_neighbors,
+                                         UserSimilarity* kept, double* values) {
   std::size_t count = 0;
   for (std::int32_t v = 0; v < num_u; ++v) {
     const double s = row[v];
     kept[count] = {v, s};
     values[count] = s;
-    count += (keep == RowKeep::nonzero ? s != 0.0 : s > 0.0) ? 1 : 0;
+    count += (keep == KeptSimilarities::nonzero ? s != 0.0 : s > 0.0) ? 1 : 0;
   }
   const auto limit = static_cast<std::size_t>(max_neighbors);
-  if (keep != RowKeep::top_positive || limit == 0 || count <= limit) return count;
+  if (keep != KeptSimilarities::top_positive || limit == 0 || count <= limit) return count;
   const double t = kth_largest(values, count, limit - 1);
   std::size_t ties = limit;  // how many of the values equal to t are kept: M minus those above t
   for (std::size_t e = 0; e < count; ++e) ties -= kept[e].similarity > t ? 1 : 0;
   std::size_t m = 0;
   for (std::size_t e = 0; e < count; ++e) {
-    const Candidate c = kept[e];
+    const UserSimilarity c = kept[e];
     const bool tie = c.similarity == t && ties > 0;
     ties -= tie ? 1 : 0;
     kept[m] = c;
