@@ -530,14 +530,14 @@ TEST_CASE("The upper-triangle kernel's matrix is within the budget", "[pearson][
   CHECK(error_id([&] { compute_neighbors(r, o); }) == "input.over_budget");
   o.memory_budget_bytes = without_matrix + matrix;
   CHECK(same_lists(compute_neighbors(r, o), expected));
-  CHECK(detail::choose_kernel(r, o, detail::RowKeep::top_positive, without_matrix) == SimilarityKernel::upper_triangle);
+  CHECK(detail::choose_kernel(r, o, detail::KeptSimilarities::top_positive, without_matrix) == SimilarityKernel::upper_triangle);
 
   // automatic takes the triangle only when it fits, and gives the same lists either way.
   o.kernel = SimilarityKernel::automatic;
-  CHECK(detail::choose_kernel(r, o, detail::RowKeep::top_positive, without_matrix) == SimilarityKernel::upper_triangle);
+  CHECK(detail::choose_kernel(r, o, detail::KeptSimilarities::top_positive, without_matrix) == SimilarityKernel::upper_triangle);
   CHECK(same_lists(compute_neighbors(r, o), expected));
   o.memory_budget_bytes = without_matrix + matrix - 1;
-  CHECK(detail::choose_kernel(r, o, detail::RowKeep::top_positive, without_matrix) == SimilarityKernel::fused);
+  CHECK(detail::choose_kernel(r, o, detail::KeptSimilarities::top_positive, without_matrix) == SimilarityKernel::fused);
   CHECK(same_lists(compute_neighbors(r, o), expected));
 
   // Keeping every neighbour, the triangle reserves the lists' worst case: U (U - 1) of them.
