@@ -71,4 +71,24 @@ int main(const char* program, const char* usage, int argc, char** argv, Parse&& 
   return 1;
 }
 
+/// Appends `s` as a JSON string literal (quotes, backslashes and control
+/// characters escaped; other bytes as they are).
+inline void append_json_string(const std::string& s, std::string& out) {
+  out.push_back('"');
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      out += escaped;
+    } else {
+      out.push_back(ch);
+    }
+  }
+  out.push_back('"');
+}
+
 }  // namespace cli

@@ -29,24 +29,6 @@ namespace {
 
 using namespace tokenize_cli;
 
-void append_json_string(const std::string& s, std::string& out) {
-  out.push_back('"');
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out += escaped;
-    } else {
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
-}
-
 template <typename T, typename Append>
 void append_json_array(const char* name, const std::vector<T>& values, Append append, std::string& out) {
   out += '"';
@@ -72,7 +54,7 @@ std::string format_encoding(const embedrank::text::Encoding& e, bool json, bool 
   out += '{';
   append_json_array("ids", e.ids, append_int, out);
   out += ", ";
-  append_json_array("tokens", e.tokens, append_json_string, out);
+  append_json_array("tokens", e.tokens, cli::append_json_string, out);
   out += ", ";
   append_json_array("type_ids", e.type_ids, append_int, out);
   out += ", ";

@@ -92,7 +92,9 @@ def main() -> int:
             (1, ["--index", "i.npy", "--queries", "q.npy", "--k", "10", "--metric", "cosine", "--storage", "f16"]),
             (2, ["--model", "m.bin", "--pair", "--json", "--max-length", "128"]),
             (3, ["--train", "t.tsv", "--cv", "5", "--seed", "7", "--algo", "knn_with_means", "--mean", "user", "--k", "20",
-                 "--shrinkage", "capped", "--shrinkage-lambda", "50", "--sep", "TAB", "--header"])]):
+                 "--shrinkage", "capped", "--shrinkage-lambda", "50", "--sep", "TAB", "--header"]),
+            (4, ["--model", "m.bin", "--query", "red dress", "--candidates", "c.tsv", "--top", "5", "--format", "json"]),
+            (5, ["--model", "m.bin", "--top", "2", "--batch", "8", "--threads", "1"])]):
         (SEEDS / "cli_options" / f"seed{i}.bin").write_bytes(bytes([program]) + b"\0".join(a.encode() for a in args))
     (SEEDS / "npy" / "3x5.npy").write_bytes(npy(3, 5))
     (SEEDS / "npy" / "0x4.npy").write_bytes(npy(0, 4))

@@ -23,7 +23,9 @@
 
 // the command-line programs' option parsers (examples/)
 #include "cf_options.hpp"
+#include "classify_options.hpp"
 #include "embed_options.hpp"
+#include "rerank_options.hpp"
 #include "search_options.hpp"
 #include "tokenize_options.hpp"
 
@@ -198,7 +200,8 @@ inline void npy(const std::uint8_t* data, std::size_t size) {
 }
 
 /// A command line for one of the programs (byte 0 picks embed, search,
-/// tokenize or cf), its arguments the NUL-separated rest of the input. The
+/// tokenize, rerank, classify or cf), its arguments the NUL-separated rest of
+/// the input. The
 /// parser either returns options inside their documented ranges or throws a
 /// cli::UsageError; it never runs anything.
 inline void cli_options(const std::uint8_t* data, std::size_t size) {
@@ -219,7 +222,7 @@ inline void cli_options(const std::uint8_t* data, std::size_t size) {
   argv.push_back(nullptr);
   const int argc = static_cast<int>(args.size());
   try {
-    switch (data[0] % 4) {
+    switch (data[0] % 6) {
       case 0: {
         const auto o = embed_cli::parse_options(argc, argv.data());
         check(!o.model.empty() && o.batch >= 1 && o.threads >= 0 && o.threads <= cli::kMaxThreads,
@@ -236,6 +239,18 @@ inline void cli_options(const std::uint8_t* data, std::size_t size) {
       case 2: {
         const auto o = tokenize_cli::parse_options(argc, argv.data());
         check(!o.model.empty(), "tokenize: a model");
+        break;
+      }
+      case 4: {
+        const auto o = rerank_cli::parse_options(argc, argv.data());
+        check(!o.model.empty() && o.batch >= 1 && (o.format == "tsv" || o.format == "json") &&
+                  o.query_given == !o.candidates.empty() && (o.top == 0 || o.query_given),
+              "rerank: a model, batch >= 1, a known format, query with candidates");
+        break;
+      }
+      case 5: {
+        const auto o = classify_cli::parse_options(argc, argv.data());
+        check(!o.model.empty() && o.batch >= 1 && o.threads >= 0, "classify: a model, batch >= 1");
         break;
       }
       default: {

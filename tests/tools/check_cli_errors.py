@@ -120,6 +120,27 @@ def main() -> int:
     except (ValueError, KeyError) as e:
         FAILURES.append(f"tokenize --offsets: {e}: {result.stdout[:200]!r}")
 
+    # embedrank-rerank / embedrank-classify: usage errors; CrossEncoder.predict's
+    # scores for the committed pairs; a model without a head is refused
+    rerank, classify = str(bin_dir / "embedrank-rerank"), str(bin_dir / "embedrank-classify")
+    heads = models.parent / "heads"
+    cross_encoder = str(heads / "bert_cross_encoder.f32.bin")
+    for flags, what in ((["--query", "x"], "go together"), (["--top", "3"], "--top needs"),
+                        (["--format", "xml"], "--format"), (["--batch", "0"], "--batch")):
+        expect(f"rerank {flags}", run([rerank, "--model", cross_encoder, *flags]), 2, what)
+    expect("classify --top 0", run([classify, "--model", cross_encoder, "--top", "0"]), 2, "--top")
+    data = Path(__file__).resolve().parents[1] / "data" / "heads" / "bert_cross_encoder"
+    result = run([rerank, "--model", cross_encoder], (data / "pairs.tsv").read_text(encoding="utf-8"))
+    expect("rerank pairs", result, 0)
+    got = [float(v) for v in result.stdout.decode().split()]
+    raw = (data / "scores.npy").read_bytes()
+    header_len = struct.unpack("<H", raw[8:10])[0]
+    expected = struct.unpack(f"<{len(got)}f", raw[10 + header_len:10 + header_len + 4 * len(got)])
+    if len(got) != 10 or max(abs(a - b) for a, b in zip(got, expected)) > 1e-6:
+        FAILURES.append(f"rerank pairs: {got} against CrossEncoder.predict's {expected}")
+    expect("rerank with an embedding model", run([rerank, "--model", model], "a\tb\n"), 1, "[embedrank.format.no_head]")
+    expect("rerank line without a tab", run([rerank, "--model", cross_encoder], "a b\n"), 1, "found no tab")
+
     # embedrank-cf: out-of-range flags; ratings whose statistics could
     # overflow are refused with the line; the JSON printed is valid JSON
     ratings = work / "ratings.tsv"
