@@ -3,13 +3,20 @@
 // classifier, a category classifier, ...).
 //
 //   embedrank-classify --model FILE [--top K] [--batch N] [--threads N]
+//   embedrank-classify --model FILE --tokens [--aggregation none|simple|first|average|max]
 //
 // Prints one JSON object per input line,
 //   {"labels": [{"label": "...", "score": 0.93}, ...]}
 // best first (ties in label order), as transformers' text-classification
 // pipeline scores them: softmax over the labels, a sigmoid per label for
 // multi-label models (and a single logit), the raw value for regression.
-// --top K keeps the first K labels. A trailing "\r" is removed from each line.
+// --top K keeps the first K labels. With --tokens the model is a token
+// classifier and each line gets its entity spans, as the token-classification
+// pipeline with that aggregation_strategy (model/token_classifier.hpp):
+//   {"entities": [{"label": "COLOR", "score": 0.91, "start": 0, "end": 3,
+//                  "byte_start": 0, "byte_end": 3, "text": "red"}, ...]}
+// (start/end in characters, byte_start/byte_end in UTF-8 bytes of the line).
+// A trailing "\r" is removed from each line.
 // Exit status: 0 on success, 1 on a data or file error, 2 on a usage error.
 
 #include <cstdio>
@@ -21,12 +28,50 @@
 #include "cli.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/model/sequence_classifier.hpp"
+#include "embedrank/model/token_classifier.hpp"
 
 namespace {
 
 using namespace classify_cli;
 
+embedrank::model::Aggregation aggregation_of(const std::string& name) {
+  using embedrank::model::Aggregation;
+  if (name == "none") return Aggregation::None;
+  if (name == "first") return Aggregation::First;
+  if (name == "average") return Aggregation::Average;
+  if (name == "max") return Aggregation::Max;
+  return Aggregation::Simple;
+}
+
+int run_tokens(const Options& o) {
+  const auto classifier = embedrank::model::TokenClassifier::open(o.model);
+  embedrank::model::EncoderWorkspace<float> ws(o.threads);
+  std::ios::sync_with_stdio(false);
+  char number[32];
+  for (std::string line; std::getline(std::cin, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::string out = "{\"entities\": [";
+    const auto entities = classifier->entities(line, ws, aggregation_of(o.aggregation));
+    for (std::size_t i = 0; i < entities.size(); ++i) {
+      const auto& e = entities[i];
+      out += i ? ", {\"label\": " : "{\"label\": ";
+      cli::append_json_string(e.label, out);
+      std::snprintf(number, sizeof number, "%.9g", static_cast<double>(e.score));
+      out += std::string(", \"score\": ") + number + ", \"start\": " + std::to_string(e.begin) +
+             ", \"end\": " + std::to_string(e.end) + ", \"byte_start\": " + std::to_string(e.byte_begin) +
+             ", \"byte_end\": " + std::to_string(e.byte_end) + ", \"text\": ";
+      cli::append_json_string(e.text, out);
+      out += "}";
+    }
+    std::cout << out << "]}\n";
+  }
+  std::cout.flush();
+  if (!std::cout) throw embedrank::FileError("write", "stdout: write failed");
+  return 0;
+}
+
 int run(const Options& o) {
+  if (o.tokens) return run_tokens(o);
   const auto classifier = embedrank::model::SequenceClassifier::open(o.model);
   embedrank::model::EncoderWorkspace<float> ws(o.threads);
   std::ios::sync_with_stdio(false);

@@ -22,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checkpoint import CheckpointError, read_checkpoint  # noqa: E402
-from heads import HeadError, head_metadata, is_sequence_classifier, ordered_head, split_head  # noqa: E402
+from heads import (HeadError, head_metadata, is_sequence_classifier, is_token_classifier, ordered_head,  # noqa: E402
+                   split_head, token_head_metadata)
 from model_file import INT8_BYTE_ACTIVATIONS, STORAGE_DTYPES, describe, read_model_file, write_model_file  # noqa: E402
 from tokenizer_meta import tokenizer_metadata  # noqa: E402
 
@@ -427,8 +428,9 @@ def build_metadata(model_dir: Path, dtype: str, pooling: list[str] | None, norma
 
     tensors, source_file = read_checkpoint(transformer_dir)
     head = None
-    if is_sequence_classifier(config["architecture"]):
-        head, tensors = split_head(family, tensors)
+    token_head = is_token_classifier(config["architecture"])
+    if is_sequence_classifier(config["architecture"]) or token_head:
+        head, tensors = split_head(family, tensors, token=token_head)
     mapped, _ignored = map_tensors(family, prefixes, table, tensors)
     fuse_qkv(mapped, config["num_layers"])
 
@@ -447,7 +449,10 @@ def build_metadata(model_dir: Path, dtype: str, pooling: list[str] | None, norma
         ordered["pooler.dense.bias"] = mapped["pooler.dense.bias"]
 
     max_seq_length, do_lower_case = sequence_settings(transformer_dir, family, config)
-    if head is not None:
+    if head is not None and token_head:
+        head_meta = token_head_metadata(transformer_dir, head, config["hidden_size"])
+        ordered.update(ordered_head(head))
+    elif head is not None:
         head_meta = head_metadata(transformer_dir, family, head, config["hidden_size"])
         if head_meta["head.style"] == "bert_pooler" and not has_pooler:
             raise ConversionError(f"{transformer_dir}: BertForSequenceClassification without pooler weights")

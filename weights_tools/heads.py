@@ -1,6 +1,7 @@
-"""Sequence-classification heads for the converter: Hugging Face
-*ForSequenceClassification checkpoints and sentence-transformers CrossEncoder
-folders (a sequence-classification model over text pairs).
+"""Task heads for the converter: Hugging Face *ForSequenceClassification
+checkpoints and sentence-transformers CrossEncoder folders (a
+sequence-classification model over text pairs), and *ForTokenClassification
+checkpoints (one linear layer `classifier.out` on every token's state).
 
 Each family's head becomes `classifier.dense` (optional) and `classifier.out`
 in the model file, with `head.*` metadata saying how the logits are made
@@ -39,15 +40,22 @@ class HeadError(ValueError):
     pass
 
 
+TOKEN_HEAD = {"classifier.weight": "classifier.out.weight", "classifier.bias": "classifier.out.bias"}
+
+
 def is_sequence_classifier(architecture: str) -> bool:
     return architecture.endswith("ForSequenceClassification")
 
 
-def split_head(family: str, tensors: dict) -> tuple[dict, dict]:
+def is_token_classifier(architecture: str) -> bool:
+    return architecture.endswith("ForTokenClassification")
+
+
+def split_head(family: str, tensors: dict, token: bool = False) -> tuple[dict, dict]:
     """(the head's tensors under their file names, the remaining tensors)."""
     if family not in HEADS:
-        raise HeadError(f"sequence classification is not supported for family {family!r}")
-    _style, names = HEADS[family]
+        raise HeadError(f"classification heads are not supported for family {family!r}")
+    names = TOKEN_HEAD if token else HEADS[family][1]
     head, rest = {}, {}
     for name, array in tensors.items():
         if name in names:
@@ -75,6 +83,20 @@ def _activation(model_dir: Path, hf: dict, num_labels: int) -> str:
         raise HeadError(f"{model_dir}: CrossEncoder activation_fn {name!r} is not supported "
                         f"(supported: {', '.join(ACTIVATIONS)})")
     return ACTIVATIONS[short]
+
+
+def token_head_metadata(model_dir: Path, head: dict, hidden_size: int) -> dict:
+    """head.* keys of a token classifier; checks the tensors' shapes."""
+    hf = json.loads((model_dir / "config.json").read_text())
+    out_weight = head["classifier.out.weight"]
+    num_labels = int(out_weight.shape[0])
+    if out_weight.shape != (num_labels, hidden_size) or head["classifier.out.bias"].shape != (num_labels,):
+        raise HeadError(f"{model_dir}: classifier of shape {out_weight.shape} does not fit hidden size {hidden_size}")
+    id2label = hf.get("id2label") or {}
+    return {
+        "head.type": "token_classification",
+        "head.labels": [str(id2label.get(str(i), id2label.get(i, f"LABEL_{i}"))) for i in range(num_labels)],
+    }
 
 
 def head_metadata(model_dir: Path, family: str, head: dict, hidden_size: int) -> dict:

@@ -11,6 +11,12 @@ CrossEncoder.save() writes it), texts.txt (make_test_models.TEXTS), pairs.tsv
 texts, pair_logits.npy of the pairs (tokenizer pair template, truncation
 longest_first to the tokenizer's model_max_length of 24), and for the
 CrossEncoder scores.npy, CrossEncoder.predict(pairs) with its activation.
+Token classifiers (TOKEN_MODELS) get token_texts.txt, token_logits.npy (the
+tokens of every text with its special tokens, packed: (TT, num_labels)) and
+entities.tsv: transformers' token-classification pipeline output for each
+aggregation strategy (none, simple, first, average, max) and text, one entity
+per line: STRATEGY, text index, label (entity or entity_group), score,
+start, end (characters).
 Convert (CI; needs only numpy):
     python3 weights_tools/make_head_models.py --convert-only tests/data/heads OUT_DIR
 writes OUT_DIR/NAME.{f32,f16,int8}.bin, which tests/model/test_sequence_classifier.cpp
@@ -46,8 +52,75 @@ MODELS = [
 ]
 
 
+TOKEN_LABELS = ["O", "B-COLOR", "I-COLOR", "B-BRAND", "I-BRAND", "B-SIZE", "I-SIZE", "MATERIAL"]
+TOKEN_TEXTS = ["red summer dress", "Wireless earbuds for running", "USB-C 65W charger", "",
+               "blue cotton shirt size 3", "The phone case and a laptop bag", "zebra quartz xylophone",
+               "红色连衣裙 red", "3.5mm cable, blue!", "RED DRESS with shoes"]
+TOKEN_MODELS = [
+    dict(name="bert_token_cls", family="bert", hidden=32, layers=2, heads=4, inter=64),
+    dict(name="xlmr_token_cls", family="xlm-roberta", hidden=32, layers=2, heads=4, inter=64),
+]
+STRATEGIES = ["none", "simple", "first", "average", "max"]
+
+
 def pairs() -> list[tuple[str, str]]:
     return [(QUERIES[i % len(QUERIES)], text) for i, text in enumerate(TEXTS)]
+
+
+def make_token_model(out_root: Path, spec: dict, torch, transformers) -> None:
+    name, family = spec["name"], spec["family"]
+    out = out_root / name
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    common = dict(num_labels=len(TOKEN_LABELS), id2label=dict(enumerate(TOKEN_LABELS)),
+                  label2id={label: i for i, label in enumerate(TOKEN_LABELS)})
+    shape = dict(hidden_size=spec["hidden"], num_hidden_layers=spec["layers"], num_attention_heads=spec["heads"],
+                 intermediate_size=spec["inter"])
+    if family == "bert":
+        cfg = transformers.BertConfig(vocab_size=VOCAB_SIZE, max_position_embeddings=MAX_POSITIONS, **shape, **common)
+        model = transformers.BertForTokenClassification(cfg)
+    else:
+        vocab = len(json.loads((XLMR_TOKENIZER / "tokenizer.json").read_text())["model"]["vocab"])
+        cfg = transformers.XLMRobertaConfig(vocab_size=vocab, max_position_embeddings=MAX_POSITIONS + 2, type_vocab_size=1,
+                                            pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5,
+                                            **shape, **common)
+        model = transformers.XLMRobertaForTokenClassification(cfg)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+        # a bias towards entity labels, so the spans are many and varied
+        model.classifier.bias.add_(torch.tensor([-0.5] + [0.0] * (len(TOKEN_LABELS) - 1)))
+    model.eval()
+    model.save_pretrained(out)
+    if family == "bert":
+        _vocab_file(out / "vocab.txt", family)
+        tok = transformers.BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
+    else:
+        for f in XLMR_TOKENIZER.iterdir():
+            shutil.copy(f, out / f.name)
+        tok = transformers.AutoTokenizer.from_pretrained(str(out))
+    tok.model_max_length = MAX_POSITIONS
+    tok.save_pretrained(out)
+    tok = transformers.AutoTokenizer.from_pretrained(str(out))
+
+    logits = []
+    with torch.no_grad():
+        for text in TOKEN_TEXTS:
+            logits.append(model(**tok(text, return_tensors="pt")).logits[0].numpy())
+    entities = {}
+    for strategy in STRATEGIES:
+        pipe = transformers.pipeline("token-classification", model=model, tokenizer=tok, aggregation_strategy=strategy,
+                                     device="cpu")
+        entities[strategy] = [[{"label": e.get("entity_group", e.get("entity")), "score": float(e["score"]),
+                                "start": int(e["start"]), "end": int(e["end"])} for e in pipe(text)]
+                              for text in TOKEN_TEXTS]
+    (out / "token_texts.txt").write_text("".join(t + "\n" for t in TOKEN_TEXTS), encoding="utf-8")
+    np.save(out / "token_logits.npy", np.concatenate(logits).astype(np.float32))
+    (out / "entities.tsv").write_text("".join(
+        f"{strategy}\t{i}\t{e['label']}\t{e['score']!r}\t{e['start']}\t{e['end']}\n"
+        for strategy in STRATEGIES for i, found in enumerate(entities[strategy]) for e in found), encoding="utf-8")
+    print(f"{name}: {family}, {len(TOKEN_LABELS)} labels, "
+          f"{sum(len(x) for x in entities['simple'])} simple entities over {len(TOKEN_TEXTS)} texts")
 
 
 def convert_all(src: Path, dst: Path) -> None:
@@ -156,6 +229,8 @@ def main() -> int:
             np.save(out / "logits.npy", logits.astype(np.float32))
             np.save(out / "pair_logits.npy", pair_logits.astype(np.float32))
         print(f"{name}: {family}, {len(labels)} labels, logits {logits.shape}")
+    for spec in TOKEN_MODELS:
+        make_token_model(args.out_dir, spec, torch, transformers)
     print("versions: torch", torch.__version__, "transformers", transformers.__version__)
     return 0
 

@@ -250,7 +250,10 @@ inline void cli_options(const std::uint8_t* data, std::size_t size) {
       }
       case 5: {
         const auto o = classify_cli::parse_options(argc, argv.data());
-        check(!o.model.empty() && o.batch >= 1 && o.threads >= 0, "classify: a model, batch >= 1");
+        check(!o.model.empty() && o.batch >= 1 && o.threads >= 0 && (o.top == 0 || !o.tokens), "classify: a model, batch >= 1");
+        check(o.aggregation == "none" || o.aggregation == "simple" || o.aggregation == "first" ||
+                  o.aggregation == "average" || o.aggregation == "max",
+              "classify: a known aggregation");
         break;
       }
       default: {

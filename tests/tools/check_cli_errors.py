@@ -140,6 +140,16 @@ def main() -> int:
         FAILURES.append(f"rerank pairs: {got} against CrossEncoder.predict's {expected}")
     expect("rerank with an embedding model", run([rerank, "--model", model], "a\tb\n"), 1, "[embedrank.format.no_head]")
     expect("rerank line without a tab", run([rerank, "--model", cross_encoder], "a b\n"), 1, "found no tab")
+    expect("classify --aggregation", run([classify, "--model", cross_encoder, "--tokens", "--aggregation", "x"]), 2,
+           "--aggregation")
+    result = run([classify, "--model", str(heads / "bert_token_cls.f32.bin"), "--tokens"], "blue cotton shirt\n红色 red\n")
+    expect("classify --tokens", result, 0)
+    for line in result.stdout.decode().splitlines():
+        for entity in json.loads(line)["entities"]:
+            if entity["end"] <= entity["start"] or entity["label"] == "O" or not entity["text"]:
+                FAILURES.append(f"classify --tokens: {entity}")
+    expect("classify --tokens with a sequence classifier",
+           run([classify, "--model", str(heads / "bert_seq_cls.f32.bin"), "--tokens"], "a\n"), 1, "no token-classification head")
 
     # embedrank-cf: out-of-range flags; ratings whose statistics could
     # overflow are refused with the line; the JSON printed is valid JSON

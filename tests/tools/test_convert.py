@@ -302,3 +302,29 @@ def test_bad_prompts_and_include_prompt_false_are_refused(tmp_path):
     pooling_path.write_text(json.dumps(pooling))
     with pytest.raises(convert.ConversionError, match="include_prompt"):
         convert.convert(dst, tmp_path / "out.bin")
+
+
+def test_classification_heads_are_mapped(tmp_path):
+    heads = ROOT / "tests" / "data" / "heads"
+    seq = convert.convert(heads / "xlmr_seq_multilabel", tmp_path / "seq.bin")
+    assert seq["head.type"] == "sequence_classification" and seq["head.style"] == "dense_tanh"
+    assert seq["head.labels"] == ["red", "blue", "cotton", "sale"] and seq["head.function"] == "sigmoid"
+    tensors, _ = checkpoint.read_checkpoint(heads / "xlmr_seq_multilabel")
+    f = model_file.read_model_file(tmp_path / "seq.bin")
+    assert np.array_equal(f.array("classifier.out.weight"), tensors["classifier.out_proj.weight"])
+    assert np.array_equal(f.array("classifier.dense.bias"), tensors["classifier.dense.bias"])
+    ce = convert.convert(heads / "bert_cross_encoder", tmp_path / "ce.bin")
+    assert ce["head.style"] == "bert_pooler" and ce["head.cross_encoder_activation"] == "sigmoid"
+    tok = convert.convert(heads / "bert_token_cls", tmp_path / "tok.bin")
+    assert tok["head.type"] == "token_classification" and tok["head.labels"][0] == "O"
+    assert not tok["config.has_pooler"]
+
+
+def test_unsupported_cross_encoder_activation_is_refused(tmp_path):
+    dst = tmp_path / "ce"
+    shutil.copytree(ROOT / "tests" / "data" / "heads" / "bert_cross_encoder", dst)
+    cfg = json.loads((dst / "config_sentence_transformers.json").read_text())
+    cfg["activation_fn"] = "torch.nn.modules.activation.Softsign"
+    (dst / "config_sentence_transformers.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="Softsign"):
+        convert.convert(dst, tmp_path / "out.bin")

@@ -45,6 +45,9 @@ struct Encoding {
   /// the fast tokenizer's offset_mapping; (0, 0) for special tokens.
   std::vector<TokenOffset> offsets;
   std::vector<TokenOffset> byte_offsets;  // (T) the same in UTF-8 bytes of the text
+  /// (T) with EncodeOptions::offsets: 1 for the template's special tokens,
+  /// 0 for the text's own (special tokens written in the text included).
+  std::vector<std::int32_t> special_tokens_mask;
 };
 
 struct EncodeOptions {
@@ -483,6 +486,7 @@ class Tokenizer {
         for (const TokenOffset& o : seq) {
           out.offsets.push_back(o);
           out.byte_offsets.emplace_back(bytes[o.first], bytes[o.second]);
+          out.special_tokens_mask.push_back(0);
         }
       };
       for (const TemplateItem& item : tmpl.items) {
@@ -491,6 +495,7 @@ class Tokenizer {
         else if (options.add_special_tokens) {
           out.offsets.emplace_back(0, 0);
           out.byte_offsets.emplace_back(0, 0);
+          out.special_tokens_mask.push_back(1);
         }
       }
     }

@@ -1,0 +1,120 @@
+// TokenClassifier against transformers on tiny random token-classification
+// checkpoints (WordPiece and SentencePiece): per-token logits, and the
+// token-classification pipeline's entities for every aggregation strategy
+// (references: weights_tools/make_head_models.py, tests/data/heads).
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "embedrank/core/npy.hpp"
+#include "embedrank/model/token_classifier.hpp"
+#include "support/model_fixtures.hpp"
+
+using embedrank::MatrixF;
+using embedrank::model::Aggregation;
+using embedrank::model::TokenClassifier;
+
+namespace {
+
+std::string source(const std::string& name) { return std::string(EMBEDRANK_TEST_DATA_DIR) + "/heads/" + name; }
+std::string converted(const std::string& name) {
+  return std::string(EMBEDRANK_TEST_WORK_DIR) + "/heads/" + name + ".f32.bin";
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+struct Expected {
+  std::string strategy, label;
+  std::size_t text = 0, begin = 0, end = 0;
+  double score = 0;
+};
+
+std::vector<Expected> expected_entities(const std::string& name) {
+  std::vector<Expected> out;
+  for (const std::string& line : lines_of(source(name) + "/entities.tsv")) {
+    std::istringstream fields(line);
+    Expected e;
+    std::string text, score, begin, end;
+    std::getline(fields, e.strategy, '\t');
+    std::getline(fields, text, '\t');
+    std::getline(fields, e.label, '\t');
+    std::getline(fields, score, '\t');
+    std::getline(fields, begin, '\t');
+    std::getline(fields, end, '\t');
+    e.text = std::stoul(text);
+    e.score = std::stod(score);
+    e.begin = std::stoul(begin);
+    e.end = std::stoul(end);
+    out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("token classification matches transformers' logits and pipeline entities", "[classifier][tokens][parity]") {
+  const std::pair<const char*, Aggregation> strategies[] = {{"none", Aggregation::None},
+                                                            {"simple", Aggregation::Simple},
+                                                            {"first", Aggregation::First},
+                                                            {"average", Aggregation::Average},
+                                                            {"max", Aggregation::Max}};
+  for (const std::string name : {"bert_token_cls", "xlmr_token_cls"}) {
+    SECTION(name) {
+      auto classifier = TokenClassifier::open(converted(name));
+      const auto texts = lines_of(source(name) + "/token_texts.txt");
+      REQUIRE(texts.size() == 10);
+      embedrank::model::EncoderWorkspace<float> ws(1);
+
+      // logits of every token, packed in text order
+      const MatrixF expected_logits = embedrank::read_npy(source(name) + "/token_logits.npy");
+      Eigen::Index row = 0;
+      for (const std::string& text : texts) {
+        const auto [encoding, logits] = classifier->token_logits(text, ws);
+        REQUIRE(row + logits.rows() <= expected_logits.rows());
+        CHECK((logits - expected_logits.middleRows(row, logits.rows())).cwiseAbs().maxCoeff() <= 1e-5);
+        row += logits.rows();
+      }
+      CHECK(row == expected_logits.rows());
+
+      const std::vector<Expected> expected = expected_entities(name);
+      std::size_t compared = 0;
+      for (const auto& [strategy, aggregation] : strategies) {
+        for (std::size_t t = 0; t < texts.size(); ++t) {
+          std::vector<Expected> want;
+          for (const Expected& e : expected)
+            if (e.strategy == strategy && e.text == t) want.push_back(e);
+          const auto got = classifier->entities(texts[t], ws, aggregation);
+          INFO(name << " " << strategy << " text " << t << " \"" << texts[t] << "\"");
+          REQUIRE(got.size() == want.size());
+          for (std::size_t i = 0; i < got.size(); ++i) {
+            CHECK(got[i].label == want[i].label);
+            CHECK(got[i].begin == want[i].begin);
+            CHECK(got[i].end == want[i].end);
+            CHECK(std::abs(got[i].score - want[i].score) <= 1e-5);
+            ++compared;
+          }
+        }
+      }
+      CHECK(compared == expected.size());
+    }
+  }
+}
+
+TEST_CASE("entity spans carry byte offsets and their text", "[classifier][tokens]") {
+  auto classifier = TokenClassifier::open(converted("bert_token_cls"));
+  embedrank::model::EncoderWorkspace<float> ws(1);
+  const std::string text = "红色连衣裙 red";
+  for (const auto& e : classifier->entities(text, ws, Aggregation::None)) {
+    CHECK(e.text == text.substr(e.byte_begin, e.byte_end - e.byte_begin));
+    CHECK(embedrank::text::decode_utf8(e.text).size() == e.end - e.begin);
+  }
+  CHECK_THROWS_WITH(TokenClassifier::open(std::string(EMBEDRANK_TEST_WORK_DIR) + "/heads/bert_seq_cls.f32.bin"),
+                    Catch::Matchers::Contains("[embedrank.format.no_head]"));
+}
