@@ -211,26 +211,8 @@ def read_config(model_dir: Path) -> tuple[str, dict]:
             "hidden_act": hf.get("activation", "gelu"),
             "layer_norm_eps": 1e-12,  # hard-coded in modeling_distilbert.py
         }
-    elif family == "mpnet":
-        config = {
-            "vocab_size": hf["vocab_size"],
-            "hidden_size": hf["hidden_size"],
-            "num_layers": hf["num_hidden_layers"],
-            "num_heads": hf["num_attention_heads"],
-            "intermediate_size": hf["intermediate_size"],
-            "max_position_embeddings": hf["max_position_embeddings"],
-            "type_vocab_size": 0,
-            # MPNetEmbeddings fixes padding_idx at 1 (positions start at 2),
-            # whatever config.json's pad_token_id says.
-            "pad_token_id": 1,
-            "hidden_act": hf.get("hidden_act", "gelu"),
-            "layer_norm_eps": float(hf.get("layer_norm_eps", 1e-12)),
-            "relative_attention_buckets": hf.get("relative_attention_num_buckets", MPNET_BUCKETS),
-        }
-        if config["relative_attention_buckets"] < MPNET_BUCKETS:
-            raise ConversionError(f"{path}: relative_attention_num_buckets={config['relative_attention_buckets']} "
-                                  f"is below the {MPNET_BUCKETS} buckets MPNet's attention looks up")
     else:
+        # BertModel's config names, which RobertaModel and MPNetModel share
         config = {
             "vocab_size": hf["vocab_size"],
             "hidden_size": hf["hidden_size"],
@@ -243,6 +225,14 @@ def read_config(model_dir: Path) -> tuple[str, dict]:
             "hidden_act": hf.get("hidden_act", "gelu"),
             "layer_norm_eps": float(hf.get("layer_norm_eps", 1e-12)),
         }
+        if family == "mpnet":
+            # no token types; MPNetEmbeddings fixes padding_idx at 1 (positions
+            # start at 2), whatever config.json's pad_token_id says
+            config.update(type_vocab_size=0, pad_token_id=1,
+                          relative_attention_buckets=hf.get("relative_attention_num_buckets", MPNET_BUCKETS))
+            if config["relative_attention_buckets"] < MPNET_BUCKETS:
+                raise ConversionError(f"{path}: relative_attention_num_buckets={config['relative_attention_buckets']} "
+                                      f"is below the {MPNET_BUCKETS} buckets MPNet's attention looks up")
         position_type = hf.get("position_embedding_type", "absolute")
         if position_type != "absolute":
             raise ConversionError(f"{path}: position_embedding_type={position_type!r} is not supported (absolute only)")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "weights_tools"))
-from make_tokenizer_fixtures import reference_cases, unescape_line, write_meta, write_references  # noqa: E402
+from make_tokenizer_fixtures import encode_cases, reference_cases, unescape_line, write_meta, write_references  # noqa: E402
 from tokenizer_meta import tokenizer_metadata  # noqa: E402
 
 MPNET = ROOT / "tests" / "data" / "models" / "mpnet_relu_cls"
@@ -36,18 +36,9 @@ XLMR_WS = ROOT / "tests" / "data" / "models" / "xlmr_gelu_mean"
 
 def write_offsets(path: Path, tokenizer, corpus: list[str], cases) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for a, b, special, max_length in cases:
-            if max_length:
-                tokenizer.enable_truncation(max_length, strategy="longest_first")
-            else:
-                tokenizer.no_truncation()
-            head = f"{a}\t{b}\t{special}\t{max_length}"
-            try:
-                enc = tokenizer.encode(corpus[a], None if b < 0 else corpus[b], add_special_tokens=bool(special))
-            except Exception:  # the fast tokenizer refuses (e.g. max_length below the special tokens)
-                f.write(f"{head}\tERROR\n")
-                continue
-            f.write(f"{head}\t{' '.join(f'{s},{e}' for s, e in enc.offsets)}\n")
+        for head, enc in encode_cases(tokenizer, corpus, cases):
+            offsets = "ERROR" if enc is None else " ".join(f"{s},{e}" for s, e in enc.offsets)
+            f.write(f"{head}\t{offsets}\n")
 
 
 def main() -> None:

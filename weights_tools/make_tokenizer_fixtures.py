@@ -300,18 +300,27 @@ def reference_cases(n_lines: int, seed: int = 7) -> list[tuple[int, int, int, in
     return cases
 
 
+def encode_cases(tokenizer, corpus: list[str], cases):
+    """Yields (the case's "a b special max_length" head, its encoding or None
+    where the fast tokenizer refuses it, e.g. max_length below the special
+    tokens) for each case."""
+    for a, b, special, max_length in cases:
+        if max_length:
+            tokenizer.enable_truncation(max_length, strategy="longest_first")
+        else:
+            tokenizer.no_truncation()
+        head = f"{a}\t{b}\t{special}\t{max_length}"
+        try:
+            yield head, tokenizer.encode(corpus[a], None if b < 0 else corpus[b], add_special_tokens=bool(special))
+        except Exception:
+            yield head, None
+
+
 def write_references(path: Path, tokenizer, corpus: list[str], cases) -> int:
     errors = 0
     with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for a, b, special, max_length in cases:
-            if max_length:
-                tokenizer.enable_truncation(max_length, strategy="longest_first")
-            else:
-                tokenizer.no_truncation()
-            head = f"{a}\t{b}\t{special}\t{max_length}"
-            try:
-                enc = tokenizer.encode(corpus[a], None if b < 0 else corpus[b], add_special_tokens=bool(special))
-            except Exception:  # the fast tokenizer refuses (e.g. max_length below the special tokens)
+        for head, enc in encode_cases(tokenizer, corpus, cases):
+            if enc is None:
                 f.write(f"{head}\tERROR\n")
                 errors += 1
                 continue

@@ -118,27 +118,9 @@ class PrecompiledCharsmap {
 
   /// Appends the normalized UTF-8 of `text` to `out` (see the file comment).
   void normalize(std::u32string_view text, std::string& out) const {
-    std::string cluster;
-    std::string_view replacement;
-    std::size_t begin = 0;
-    while (begin < text.size()) {
-      const std::size_t end = empty() ? begin + 1 : grapheme_end(text, begin);
-      cluster.clear();
-      for (std::size_t i = begin; i < end; ++i) append_utf8(text[i], cluster);
-      if (empty()) {
-        out += cluster;
-      } else if (cluster.size() < 6 && transform(cluster, replacement)) {
-        out += replacement;
-      } else {
-        for (std::size_t i = 0; i < cluster.size();) {
-          const std::size_t length = utf8_length(static_cast<unsigned char>(cluster[i]));
-          const std::string_view character(cluster.data() + i, length);
-          out += transform(character, replacement) ? replacement : character;
-          i += length;
-        }
-      }
-      begin = end;
-    }
+    visit(
+        text, [&](std::size_t, std::size_t, std::string_view replacement) { out += replacement; },
+        [&](std::size_t i) { append_utf8(text[i], out); });
   }
 
   /// normalize() that also gives each output byte's source character in
@@ -154,41 +136,21 @@ class PrecompiledCharsmap {
       original_source.resize(original.size(), static_cast<std::uint32_t>(i));
     }
     std::vector<CharChange> changes;
-    const auto replace = [&](std::size_t old_count, std::string_view replacement) {
-      const std::size_t first = changes.size();
-      for (std::size_t i = 0; i < replacement.size();) changes.push_back({decode_utf8(replacement, i), 0});
-      const auto added = static_cast<std::ptrdiff_t>(changes.size() - first) - static_cast<std::ptrdiff_t>(old_count);
-      if (added > 0) {
-        for (std::size_t k = changes.size() - static_cast<std::size_t>(added); k < changes.size(); ++k) changes[k].change = 1;
-      } else if (added < 0 && !changes.empty()) {
-        changes.back().change += static_cast<int>(added);  // the reference's last_mut(): maybe an earlier cluster's
-      }
-    };
     bool modified = false;
-    std::string cluster;
-    std::string_view replacement;
-    std::size_t begin = 0;
-    while (begin < text.size()) {
-      const std::size_t end = empty() ? begin + 1 : grapheme_end(text, begin);
-      cluster.clear();
-      for (std::size_t i = begin; i < end; ++i) append_utf8(text[i], cluster);
-      if (!empty() && cluster.size() < 6 && transform(cluster, replacement)) {
-        modified = true;
-        replace(end - begin, replacement);
-      } else {
-        for (std::size_t i = begin; i < end; ++i) {
-          std::string character;
-          append_utf8(text[i], character);
-          if (!empty() && transform(character, replacement)) {
-            modified = true;
-            replace(1, replacement);
-          } else {
-            changes.push_back({text[i], 0});
+    visit(
+        text,
+        [&](std::size_t begin, std::size_t end, std::string_view replacement) {
+          modified = true;
+          const std::size_t first = changes.size();
+          for (std::size_t i = 0; i < replacement.size();) changes.push_back({decode_utf8(replacement, i), 0});
+          const auto added = static_cast<std::ptrdiff_t>(changes.size() - first) - static_cast<std::ptrdiff_t>(end - begin);
+          if (added > 0) {
+            for (std::size_t k = changes.size() - static_cast<std::size_t>(added); k < changes.size(); ++k) changes[k].change = 1;
+          } else if (added < 0 && !changes.empty()) {
+            changes.back().change += static_cast<int>(added);  // the reference's last_mut(): maybe an earlier cluster's
           }
-        }
-      }
-      begin = end;
-    }
+        },
+        [&](std::size_t i) { changes.push_back({text[i], 0}); });
     if (!modified) {
       out += original;
       source.insert(source.end(), original_source.begin(), original_source.end());
@@ -202,6 +164,32 @@ class PrecompiledCharsmap {
   }
 
  private:
+  // Walks `text` as normalize() does: replaced(begin, end, replacement) for
+  // characters [begin, end) replaced together (a cluster under 6 bytes, or
+  // one character of a longer cluster), kept(i) for a character left as it is.
+  template <typename Replaced, typename Kept>
+  void visit(std::u32string_view text, Replaced&& replaced, Kept&& kept) const {
+    std::string cluster, character;
+    std::string_view replacement;
+    std::size_t begin = 0;
+    while (begin < text.size()) {
+      const std::size_t end = empty() ? begin + 1 : grapheme_end(text, begin);
+      cluster.clear();
+      for (std::size_t i = begin; i < end; ++i) append_utf8(text[i], cluster);
+      if (!empty() && cluster.size() < 6 && transform(cluster, replacement)) {
+        replaced(begin, end, replacement);
+      } else {
+        for (std::size_t i = begin; i < end; ++i) {
+          character.clear();
+          append_utf8(text[i], character);
+          if (!empty() && transform(character, replacement)) replaced(i, i + 1, replacement);
+          else kept(i);
+        }
+      }
+      begin = end;
+    }
+  }
+
   // darts-clone's unit: label = bits 0-7 (| bit 31 for a leaf value), has_leaf
   // = bit 8, offset = (unit >> 10) << (bit 9 ? 8 : 0), value = bits 0-30.
   static std::size_t offset(std::uint32_t u) { return (u >> 10) << ((u & (1u << 9)) >> 6); }
