@@ -177,8 +177,10 @@ class Embedder {
     const auto run = [&] {
       if (batch.size() == 0) return;
       const MatrixF states = encoder_->forward(batch, ws.encoder);  // (TT, H)
-      const MatrixF whole = encoder_->pool(states, batch, pooling);
-      const MatrixF windows = encoder_->pool(states, batch, window_pooling);
+      const bool any_window = std::find(is_window.begin(), is_window.end(), true) != is_window.end();
+      const bool any_whole = std::find(is_window.begin(), is_window.end(), false) != is_window.end();
+      const MatrixF whole = any_whole ? encoder_->pool(states, batch, pooling) : MatrixF();
+      const MatrixF windows = any_window ? encoder_->pool(states, batch, window_pooling) : MatrixF();
       for (std::size_t s = 0; s < batch.size(); ++s) {
         const auto row = static_cast<Eigen::Index>(owner[s]);
         if (!is_window[s]) {
