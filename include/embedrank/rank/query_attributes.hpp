@@ -1,0 +1,554 @@
+#pragma once
+/// Query understanding from the catalogue itself: the attribute values a
+/// catalogue holds (categories, brands, colours, sizes, ...) are found in a
+/// shopper's query, together with price phrases ("under 50", "between 20 and
+/// 40 euros", "100元以下"), and turned into a search filter and a boost.
+///
+///   CatalogueAttributes attributes(index);           // rows of the index
+///   attributes.add("P0001", "brand", "Orla Rae");    // any attribute name
+///   attributes.set_price("P0001", 39.0);
+///   ParsedQuery q = attributes.parse("orla rae red dress under 50");
+///   //  q.attributes: brand "Orla Rae" [0, 8), colour "red" [9, 12), price "<= 50" [19, 27)
+///   //  q.price = [-inf, 50], q.search_text = "orla rae red dress"
+///   QueryConstraints c = attributes.constraints(q, policy);
+///   auto results = search_with_constraints(index, embed(q.search_text), c, k);
+///
+/// Matching. Query and values are compared lowercased (each code point's
+/// first lowercase code point, so offsets stay those of the query), with
+/// runs of whitespace counting as one space. A value matches only as whole
+/// words: the characters around it are not letters or digits, except next to
+/// CJK ideographs, which are written without spaces. An English plural in the
+/// query ("dresses", "shoes") matches a singular value and a value ending in
+/// "s" ("Shoes") matches its singular ("shoe"). Left to right, the longest
+/// value wins; a span can carry several attributes (a value that is both a
+/// colour and part of a title is found once per attribute it belongs to).
+///
+/// Filters and boosts (AttributePolicy): a price phrase is always a filter
+/// (items without a price are dropped by it); every other attribute is a
+/// boost unless the policy makes it a filter. Within one attribute, items
+/// holding any of the matched values pass; across attributes, all filters
+/// must pass. boost(row) = the fraction of the query's boost attributes the
+/// item holds, in [0, 1]; search_with_constraints ranks by
+///   score = (1 - w) * similarity + w * boost(row)      (w = boost_weight)
+///
+/// A model instead of the catalogue: a token classifier's entity spans
+/// (model::TokenClassifier::entities) become QueryAttributes through
+/// from_entities(), which maps each span's text to the catalogue's value
+/// (same matching rules) so it can filter and boost the same way.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "embedrank/core/error.hpp"
+#include "embedrank/rank/embedding_index.hpp"
+#include "embedrank/text/unicode.hpp"
+
+namespace embedrank::rank {
+
+/// A closed price interval; unbounded sides are infinite.
+struct PriceRange {
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  bool bounded() const { return std::isfinite(min) || std::isfinite(max); }
+  bool contains(double price) const { return price >= min && price <= max; }
+};
+
+/// One attribute found in a query: a typed span.
+struct QueryAttribute {
+  std::string name;   ///< the attribute ("brand", "colour", ...) or "price"
+  std::string value;  ///< the catalogue's value as added; for a price, "<= 50", ">= 20" or "20 - 40"
+  std::size_t begin = 0, end = 0;            ///< span in the query, in characters (code points)
+  std::size_t byte_begin = 0, byte_end = 0;  ///< the same span in UTF-8 bytes
+};
+
+struct ParsedQuery {
+  std::vector<QueryAttribute> attributes;  ///< in query order
+  PriceRange price;                        ///< from the price phrases (intersected)
+  std::string search_text;                 ///< the query without its price phrases: the text to embed
+};
+
+/// Which attributes filter (drop items without a matched value); the others boost.
+struct AttributePolicy {
+  std::set<std::string> filters;
+};
+
+/// A parsed query as a filter and a boost over the index's rows.
+struct QueryConstraints {
+  SearchFilter filter;                          ///< empty when nothing filters
+  std::function<float(std::size_t row)> boost;  ///< in [0, 1]; empty when nothing boosts
+  std::size_t filter_attributes = 0;            ///< attributes (price included) that filter
+  std::size_t boost_attributes = 0;             ///< attributes that boost
+};
+
+/// One entity span from a model (a token classifier), in query characters.
+struct EntitySpan {
+  std::string attribute;  ///< the entity's label mapped to an attribute name
+  std::size_t begin = 0, end = 0;
+};
+
+class CatalogueAttributes {
+ public:
+  /// Attributes of the items of `index`, by row; the index must outlive this
+  /// object, and rows added to it later have no attributes.
+  explicit CatalogueAttributes(const EmbeddingIndex& index)
+      : index_(index), rows_(index.rows()), prices_(index.rows(), std::numeric_limits<double>::quiet_NaN()) {}
+
+  /// Item `id` holds `value` of `attribute` (several values per attribute
+  /// allowed). Throws InputError for an id not in the index, an empty
+  /// attribute name or value, or the reserved name "price".
+  void add(const std::string& id, const std::string& attribute, const std::string& value) {
+    if (attribute.empty() || attribute == "price")
+      throw InputError("attributes.bad_name", "attribute name '" + attribute + "' is empty or reserved");
+    const std::u32string key = normalise(text::decode_utf8(value)).text;
+    if (key.empty() || key == U" ")
+      throw InputError("attributes.empty_value", "item '" + id + "' has an empty value of '" + attribute + "'");
+    const std::size_t row = row_of(id);
+    auto [it, inserted] = values_.try_emplace(Key{attribute, key}, Value{attribute, value, {}});
+    std::vector<std::size_t>& rows = it->second.rows;
+    if (rows.empty() || rows.back() != row) rows.push_back(row);
+    if (inserted) index_value(key, &it->second);
+  }
+
+  /// Item `id` costs `price` (finite, >= 0). Throws InputError otherwise or for an unknown id.
+  void set_price(const std::string& id, double price) {
+    if (!(std::isfinite(price) && price >= 0))
+      throw InputError("attributes.bad_price", "item '" + id + "' has an invalid price");
+    prices_[row_of(id)] = price;
+  }
+
+  /// The attributes and price phrases of `query`.
+  ParsedQuery parse(std::string_view query) const {
+    const std::u32string original = text::decode_utf8(query);
+    const Normalised q = normalise(original);
+    ParsedQuery out;
+    std::vector<std::pair<std::size_t, std::size_t>> price_spans;  // original characters
+    std::size_t i = 0;
+    while (i < q.text.size()) {
+      if (!starts_word(q.text, i) && !is_currency_sign(q.text[i])) {
+        ++i;
+        continue;
+      }
+      PricePhrase price;
+      if (match_price(q.text, i, price)) {
+        const std::size_t b = q.source[i], e = q.source[price.end - 1] + 1;
+        out.attributes.push_back(make_attribute("price", price.describe(), original, b, e));
+        out.price.min = std::max(out.price.min, price.range.min);
+        out.price.max = std::min(out.price.max, price.range.max);
+        price_spans.emplace_back(b, e);
+        i = price.end;
+        continue;
+      }
+      const auto [length, values] = longest_value(q.text, i);
+      if (length == 0) {
+        ++i;
+        continue;
+      }
+      const std::size_t b = q.source[i], e = q.source[i + length - 1] + 1;
+      for (const Value* v : values) out.attributes.push_back(make_attribute(v->attribute, v->value, original, b, e));
+      i += length;
+    }
+    out.search_text = without_spans(original, price_spans);
+    return out;
+  }
+
+  /// Attributes from a model's entity spans over `query`: each span's text
+  /// becomes the catalogue value of its attribute that it spells (whole span,
+  /// same matching rules); spans the catalogue does not hold are dropped.
+  /// Prices and search_text come from parse(), as a model gives no ranges.
+  ParsedQuery from_entities(std::string_view query, const std::vector<EntitySpan>& spans) const {
+    const std::u32string original = text::decode_utf8(query);
+    ParsedQuery out = parse(query);
+    out.attributes.erase(std::remove_if(out.attributes.begin(), out.attributes.end(),
+                                        [](const QueryAttribute& a) { return a.name != "price"; }),
+                         out.attributes.end());
+    for (const EntitySpan& span : spans) {
+      if (span.begin >= span.end || span.end > original.size())
+        throw InputError("attributes.bad_span", "an entity span lies outside the query");
+      const Normalised s = normalise(original.substr(span.begin, span.end - span.begin));
+      const auto [length, values] = longest_value(s.text, 0);
+      if (length != s.text.size()) continue;
+      for (const Value* v : values)
+        if (v->attribute == span.attribute)
+          out.attributes.push_back(make_attribute(v->attribute, v->value, original, span.begin, span.end));
+    }
+    std::stable_sort(out.attributes.begin(), out.attributes.end(),
+                     [](const QueryAttribute& a, const QueryAttribute& b) { return a.begin < b.begin; });
+    return out;
+  }
+
+  /// The filter and boost of a parsed query under `policy`.
+  QueryConstraints constraints(const ParsedQuery& query, const AttributePolicy& policy = {}) const {
+    std::map<std::string, std::vector<std::size_t>> matched;  // attribute -> rows holding a matched value
+    for (const QueryAttribute& a : query.attributes) {
+      if (a.name == "price") continue;
+      const auto it = values_.find(Key{a.name, normalise(text::decode_utf8(a.value)).text});
+      if (it == values_.end()) continue;
+      std::vector<std::size_t>& rows = matched[a.name];
+      rows.insert(rows.end(), it->second.rows.begin(), it->second.rows.end());
+    }
+    QueryConstraints out;
+    auto keep = std::make_shared<std::vector<char>>();
+    auto boost_hits = std::make_shared<std::vector<float>>();
+    if (query.price.bounded()) {
+      keep->resize(rows_, 0);
+      for (std::size_t r = 0; r < rows_; ++r) (*keep)[r] = query.price.contains(prices_[r]) ? 1 : 0;
+      ++out.filter_attributes;
+    }
+    for (const auto& [name, rows] : matched) {
+      if (policy.filters.count(name)) {
+        std::vector<char> holds(rows_, 0);
+        for (std::size_t r : rows) holds[r] = 1;
+        if (keep->empty()) keep->assign(rows_, 1);
+        for (std::size_t r = 0; r < rows_; ++r) (*keep)[r] = static_cast<char>((*keep)[r] & holds[r]);
+        ++out.filter_attributes;
+      } else {
+        std::vector<char> holds(rows_, 0);
+        for (std::size_t r : rows) holds[r] = 1;
+        if (boost_hits->empty()) boost_hits->assign(rows_, 0.0f);
+        for (std::size_t r = 0; r < rows_; ++r) (*boost_hits)[r] += holds[r];
+        ++out.boost_attributes;
+      }
+    }
+    if (out.filter_attributes > 0)
+      out.filter.keep = [keep](std::size_t row) { return row < keep->size() && (*keep)[row] != 0; };
+    if (out.boost_attributes > 0) {
+      const float scale = 1.0f / static_cast<float>(out.boost_attributes);
+      for (float& h : *boost_hits) h *= scale;
+      out.boost = [boost_hits](std::size_t row) { return row < boost_hits->size() ? (*boost_hits)[row] : 0.0f; };
+    }
+    return out;
+  }
+
+  /// The price of the item at `row` (NaN if none was set).
+  double price(std::size_t row) const { return row < prices_.size() ? prices_[row] : std::numeric_limits<double>::quiet_NaN(); }
+
+ private:
+  // A value as added, and the rows holding it.
+  struct Value {
+    std::string attribute;
+    std::string value;
+    std::vector<std::size_t> rows;
+  };
+  struct Key {
+    std::string attribute;
+    std::u32string text;
+    bool operator<(const Key& o) const { return attribute < o.attribute || (attribute == o.attribute && text < o.text); }
+  };
+  // A lowercased text with whitespace runs as one space; source[i] is the
+  // original character index of text[i].
+  struct Normalised {
+    std::u32string text;
+    std::vector<std::size_t> source;
+  };
+  struct PricePhrase {
+    PriceRange range;
+    std::size_t end = 0;  // one past the phrase, in normalised characters
+    std::string describe() const {
+      auto num = [](double v) {
+        std::string s = std::to_string(v);
+        s.erase(s.find_last_not_of('0') + 1);
+        if (!s.empty() && s.back() == '.') s.pop_back();
+        return s;
+      };
+      if (std::isfinite(range.min) && std::isfinite(range.max)) return num(range.min) + " - " + num(range.max);
+      if (std::isfinite(range.max)) return "<= " + num(range.max);
+      return ">= " + num(range.min);
+    }
+  };
+
+  static bool is_space(char32_t c) { return (text::char_record(c).flags & text::detail::kWhitespace) != 0; }
+  static bool is_word_char(char32_t c) {
+    return !is_space(c) && (text::char_record(c).flags & text::detail::kPunctuation) == 0;
+  }
+  static bool is_digit(char32_t c) { return c >= U'0' && c <= U'9'; }
+  static bool is_currency_sign(char32_t c) { return c == U'€' || c == U'$' || c == U'£' || c == U'¥'; }
+
+  static Normalised normalise(const std::u32string& s) {
+    Normalised n;
+    std::u32string lower;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (is_space(s[i])) {
+        if (!n.text.empty() && n.text.back() == U' ') continue;
+        n.text.push_back(U' ');
+      } else {
+        lower.clear();
+        text::append_lowercase(s[i], lower);
+        n.text.push_back(lower.empty() ? s[i] : lower[0]);
+      }
+      n.source.push_back(i);
+    }
+    // no leading or trailing space
+    if (!n.text.empty() && n.text.back() == U' ') {
+      n.text.pop_back();
+      n.source.pop_back();
+    }
+    if (!n.text.empty() && n.text.front() == U' ') {
+      n.text.erase(n.text.begin());
+      n.source.erase(n.source.begin());
+    }
+    return n;
+  }
+
+  // A value or phrase may start at i: a word character not glued to a word
+  // character before it (CJK ideographs glue to nothing).
+  static bool starts_word(const std::u32string& s, std::size_t i) {
+    if (!is_word_char(s[i])) return false;
+    return i == 0 || !is_word_char(s[i - 1]) || text::is_chinese_char(s[i]) || text::is_chinese_char(s[i - 1]);
+  }
+  // A value or phrase may end before e.
+  static bool ends_word(const std::u32string& s, std::size_t e) {
+    return e == s.size() || !is_word_char(s[e]) || text::is_chinese_char(s[e]) || text::is_chinese_char(s[e - 1]);
+  }
+
+  void index_value(const std::u32string& key, const Value* value) {
+    add_form(key, value);
+    // A plural value ("shoes") also matches its singular ("shoe").
+    const std::size_t n = key.size();
+    if (n > 3 && key[n - 1] == U's' && key[n - 2] != U's' && key[n - 2] >= U'a' && key[n - 2] <= U'z')
+      add_form(key.substr(0, n - 1), value);
+  }
+  void add_form(const std::u32string& form, const Value* value) {
+    std::vector<Form>& forms = forms_[form[0]];
+    auto it = std::find_if(forms.begin(), forms.end(), [&](const Form& f) { return f.text == form; });
+    if (it == forms.end()) {
+      forms.push_back(Form{form, {}});
+      it = forms.end() - 1;
+    }
+    if (std::find(it->values.begin(), it->values.end(), value) == it->values.end()) it->values.push_back(value);
+    std::stable_sort(forms.begin(), forms.end(), [](const Form& a, const Form& b) { return a.text.size() > b.text.size(); });
+  }
+
+  // The longest value form starting at i that ends on a word boundary, with
+  // an optional English plural ending ("s" or "es"); {0, {}} if none.
+  std::pair<std::size_t, std::vector<const Value*>> longest_value(const std::u32string& s, std::size_t i) const {
+    const auto it = forms_.find(s[i]);
+    if (it == forms_.end()) return {0, {}};
+    for (const Form& f : it->second) {  // longest first
+      if (s.compare(i, f.text.size(), f.text) != 0) continue;
+      const std::size_t e = i + f.text.size();
+      if (ends_word(s, e)) return {f.text.size(), f.values};
+      for (const std::u32string_view ending : {std::u32string_view(U"s"), std::u32string_view(U"es")})
+        if (s.compare(e, ending.size(), ending) == 0 && ends_word(s, e + ending.size()))
+          return {f.text.size() + ending.size(), f.values};
+    }
+    return {0, {}};
+  }
+
+  // ---- price phrases -------------------------------------------------------
+  // English: under|below|less than|cheaper than|up to|at most|max|no more than X;
+  //          over|above|more than|at least|from|min X (with "from X to Y");
+  //          between X and Y; X-Y; X to Y.   Chinese: X元以下/以内, 不超过X元, X元以上.
+  // X: digits with an optional decimal part, an optional currency sign before
+  // (€ $ £ ¥) and an optional unit after (euros, eur, dollars, usd, pounds, gbp, 元, 块).
+  static bool read_word(const std::u32string& s, std::size_t& i, std::u32string_view word) {
+    if (s.compare(i, word.size(), word) != 0 || !ends_word(s, i + word.size())) return false;
+    i += word.size();
+    if (i < s.size() && s[i] == U' ') ++i;
+    return true;
+  }
+  // A number, with an optional currency sign before it (€ $ £ ¥) and an
+  // optional currency unit after it (euros, usd, 元, ...). A number followed
+  // by another unit ("5 kg", "26cm", "3 years") is no price.
+  struct Amount {
+    double value = 0;
+    bool currency = false;  // a sign or a unit said it is money
+  };
+  static bool read_amount(const std::u32string& s, std::size_t& i, Amount& out) {
+    std::size_t j = i;
+    Amount a;
+    if (j < s.size() && is_currency_sign(s[j])) {
+      a.currency = true;
+      ++j;
+    }
+    if (j >= s.size() || !is_digit(s[j])) return false;
+    while (j < s.size() && is_digit(s[j])) a.value = a.value * 10 + (s[j++] - U'0');
+    if (j + 1 < s.size() && (s[j] == U'.' || s[j] == U',') && is_digit(s[j + 1])) {
+      double scale = 0.1;
+      for (++j; j < s.size() && is_digit(s[j]); ++j, scale /= 10) a.value += (s[j] - U'0') * scale;
+    }
+    std::size_t k = j;
+    if (k < s.size() && s[k] == U' ') ++k;
+    if (read_unit(s, k, kCurrencyUnits)) {
+      a.currency = true;
+      j = k;
+    } else if (read_unit(s, k, kOtherUnits) || (j < s.size() && is_word_char(s[j]) && !text::is_chinese_char(s[j]))) {
+      return false;
+    }
+    i = j;
+    out = a;
+    return true;
+  }
+  static constexpr std::u32string_view kCurrencyUnits[] = {U"euros", U"euro", U"eur", U"dollars", U"dollar", U"usd",
+                                                           U"pounds", U"pound", U"gbp", U"bucks", U"元", U"块"};
+  static constexpr std::u32string_view kOtherUnits[] = {
+      U"kg", U"g", U"cm", U"mm", U"m", U"l", U"ml", U"inch", U"inches", U"in", U"years", U"year", U"months", U"month",
+      U"pieces", U"pcs", U"pack", U"gb", U"tb", U"w", U"mah", U"hours", U"h", U"%", U"岁", U"个", U"件", U"厘米", U"公斤"};
+  template <std::size_t N>
+  static bool read_unit(const std::u32string& s, std::size_t& i, const std::u32string_view (&units)[N]) {
+    for (std::u32string_view unit : units)
+      if (s.compare(i, unit.size(), unit) == 0 && (text::is_chinese_char(unit[0]) || ends_word(s, i + unit.size()))) {
+        i += unit.size();
+        return true;
+      }
+    return false;
+  }
+  static bool read_any(const std::u32string& s, std::size_t& i,
+                       std::initializer_list<std::initializer_list<std::u32string_view>> phrases) {
+    for (const auto& words : phrases) {
+      std::size_t j = i;
+      bool all = true;
+      for (std::u32string_view w : words) all = all && read_word(s, j, w);
+      if (all) {
+        i = j;
+        return true;
+      }
+    }
+    return false;
+  }
+  static void skip_space(const std::u32string& s, std::size_t& i) {
+    if (i < s.size() && s[i] == U' ') ++i;
+  }
+  // "-" or "to" between the two ends of a range.
+  static bool read_dash(const std::u32string& s, std::size_t& i) {
+    std::size_t j = i;
+    skip_space(s, j);
+    if (j < s.size() && (s[j] == U'-' || s[j] == U'~' || s[j] == U'到')) {
+      ++j;
+      skip_space(s, j);
+    } else if (!read_word(s, j, U"to")) {
+      return false;
+    }
+    i = j;
+    return true;
+  }
+
+  static bool match_price(const std::u32string& s, std::size_t start, PricePhrase& out) {
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    auto finish = [&](std::size_t end, double lo, double hi) {
+      out.range = {std::min(lo, hi), std::max(lo, hi)};
+      out.end = end;
+      while (out.end > start && s[out.end - 1] == U' ') --out.end;
+      return true;
+    };
+    Amount x, y;
+    std::size_t i = start;
+    // between X and Y; from X to Y; from X
+    if (read_any(s, i, {{U"between"}}) && read_amount(s, i, x) && (skip_space(s, i), read_word(s, i, U"and")) &&
+        read_amount(s, i, y))
+      return finish(i, x.value, y.value);
+    i = start;
+    if (read_any(s, i, {{U"from"}}) && read_amount(s, i, x)) {
+      std::size_t j = i;
+      if (read_dash(s, j) && read_amount(s, j, y)) return finish(j, x.value, y.value);
+      return finish(i, x.value, inf);
+    }
+    // under X, ..., 不超过X
+    i = start;
+    if (read_any(s, i, {{U"under"}, {U"below"}, {U"less", U"than"}, {U"cheaper", U"than"}, {U"up", U"to"}, {U"at", U"most"},
+                        {U"max"}, {U"no", U"more", U"than"}, {U"不超过"}, {U"低于"}}) &&
+        read_amount(s, i, x))
+      return finish(i, -inf, x.value);
+    // over X, ..., 高于X
+    i = start;
+    if (read_any(s, i, {{U"over"}, {U"above"}, {U"more", U"than"}, {U"at", U"least"}, {U"min"}, {U"高于"}}) &&
+        read_amount(s, i, x))
+      return finish(i, x.value, inf);
+    // X元以下, X以内, X以上; X-Y or X to Y when either end is money
+    i = start;
+    if (read_amount(s, i, x)) {
+      std::size_t j = i;
+      skip_space(s, j);
+      if (s.compare(j, 2, U"以下") == 0 || s.compare(j, 2, U"以内") == 0) return finish(j + 2, -inf, x.value);
+      if (s.compare(j, 2, U"以上") == 0) return finish(j + 2, x.value, inf);
+      j = i;
+      if (read_dash(s, j) && read_amount(s, j, y) && (x.currency || y.currency)) return finish(j, x.value, y.value);
+    }
+    return false;
+  }
+
+  // ---- helpers ----------------------------------------------------------------
+  std::size_t row_of(const std::string& id) const {
+    if (!index_.contains(id)) throw InputError("attributes.unknown_item", "item '" + id + "' is not in the index");
+    const std::size_t row = index_.row_of(id);
+    if (row >= rows_)
+      throw InputError("attributes.unknown_item", "item '" + id + "' was added to the index after its attributes");
+    return row;
+  }
+
+  static QueryAttribute make_attribute(const std::string& name, const std::string& value, const std::u32string& query,
+                                       std::size_t b, std::size_t e) {
+    QueryAttribute a{name, value, b, e, 0, 0};
+    a.byte_begin = text::encode_utf8(query.substr(0, b)).size();
+    a.byte_end = a.byte_begin + text::encode_utf8(query.substr(b, e - b)).size();
+    return a;
+  }
+
+  // The query without the given character spans, whitespace tidied.
+  static std::string without_spans(const std::u32string& query, const std::vector<std::pair<std::size_t, std::size_t>>& spans) {
+    std::u32string kept;
+    std::size_t next = 0;
+    for (const auto& [b, e] : spans) {
+      kept.append(query, next, b - next);
+      kept.push_back(U' ');
+      next = e;
+    }
+    kept.append(query, next, std::u32string::npos);
+    std::u32string tidy;
+    for (char32_t c : kept) {
+      if (is_space(c)) {
+        if (!tidy.empty() && tidy.back() != U' ') tidy.push_back(U' ');
+      } else {
+        tidy.push_back(c);
+      }
+    }
+    while (!tidy.empty() && (tidy.back() == U' ' || tidy.back() == U',')) tidy.pop_back();
+    return text::encode_utf8(tidy);
+  }
+
+  struct Form {
+    std::u32string text;
+    std::vector<const Value*> values;
+  };
+
+  const EmbeddingIndex& index_;
+  std::size_t rows_;
+  std::vector<double> prices_;                            // by row, NaN = unknown
+  std::map<Key, Value> values_;                           // stable addresses
+  std::unordered_map<char32_t, std::vector<Form>> forms_;  // by first character, longest first
+};
+
+/// The k best items for `query_vector` under the constraints: the filter
+/// applies, and with a boost the top `candidates` by similarity are
+/// re-scored as (1 - boost_weight) * similarity + boost_weight * boost(row).
+/// Ties keep the similarity order. Throws InputError for a boost weight
+/// outside [0, 1] or candidates < k.
+inline std::vector<SearchResult> search_with_constraints(const EmbeddingIndex& index, const VectorF& query_vector,
+                                                         const QueryConstraints& constraints, std::size_t k,
+                                                         std::size_t candidates = 100, double boost_weight = 0.3) {
+  if (!(boost_weight >= 0 && boost_weight <= 1))
+    throw InputError("attributes.bad_weight", "boost_weight must be in [0, 1]");
+  if (!constraints.boost || boost_weight == 0) return index.search(query_vector, k, constraints.filter);
+  if (candidates < k) throw InputError("attributes.bad_candidates", "candidates must be at least k");
+  std::vector<SearchResult> results = index.search(query_vector, candidates, constraints.filter);
+  const auto w = static_cast<float>(boost_weight);
+  for (SearchResult& r : results) r.score = (1 - w) * r.score + w * constraints.boost(r.row);
+  std::stable_sort(results.begin(), results.end(),
+                   [](const SearchResult& a, const SearchResult& b) { return a.score > b.score; });
+  if (results.size() > k) results.resize(k);
+  return results;
+}
+
+}  // namespace embedrank::rank
