@@ -1,112 +1,113 @@
-// shopping_guide: semantic product search and "more like what you bought"
-// recommendations over a small shop catalogue, with a sentence-embedding model.
+// shopping_guide: the shopping guide end to end on a small shop: semantic
+// search that understands the query's attributes, and personalised
+// recommendations that blend a content profile with collaborative filtering,
+// explained item by item, then an offline evaluation of the blend.
 //
-//   shopping_guide --model FILE [--data DIR] [--k K] [--threads N]
+//   shopping_guide --model FILE [--data DIR] [--k K] [--threads N] [--eval-out FILE]
 //
 // DIR (default: examples/data, relative to the current directory) holds
-//   catalogue.tsv  id<TAB>category<TAB>title<TAB>description, with that header line
-//   histories.tsv  user<TAB>event<TAB>product_id, event = view | purchase, with that header line
-//   queries.txt    one shopping query per line (blank lines and lines starting with '#' skipped)
+//   catalogue.tsv     id<TAB>category<TAB>title<TAB>description
+//   attributes.tsv    id<TAB>brand<TAB>colour<TAB>price (fields may be empty)
+//   histories.tsv     user<TAB>event<TAB>product_id, event = view | purchase
+//   interactions.tsv  user<TAB>product_id<TAB>rating<TAB>day (ratings 1-5)
+//   queries.txt       one shopping query per line ('#' lines and blank lines skipped)
+// each TSV with its header line; examples/data/README.md describes the data.
 //
-// Every product is embedded as "title. description" with mean pooling and L2
-// normalisation; scores are cosine similarities. For each query the program
-// prints the K best products. For each user it builds two profiles and prints
-// the K best products the user has not seen yet under each:
-//   - "history mean": the weighted mean of the history items' embeddings,
-//     where each view of an item adds weight 1 and each purchase weight 2;
-//   - "history text": the embedding of the history items' titles joined by "; ".
-// Each recommendation names the history item it is most similar to (cosine).
-//
-// Output: plain-text tables on stdout (UTF-8; CJK characters are counted as
-// two columns). Timings go to stderr, so stdout depends only on the inputs.
+// The program prints, on stdout:
+//   - for each query, what was understood (attributes, price range, the text
+//     that was embedded) and the K best products (embrank::ShoppingGuide::search);
+//   - for each user of histories.tsv, the K best unseen products, blending
+//     the history's content profile (a view weighs 1, a purchase 2) with the
+//     user-kNN prediction from interactions.tsv; each names the history item
+//     it is closest to and the similar users behind its CF score;
+//   - the offline evaluation: for every generated user, the newest item rated
+//     4 or 5 is held out, the models are fitted on the rest, and the held-out
+//     item is looked for in the top 10 (hit rate@10, NDCG@10) for content
+//     only (w = 1), CF only (w = 0) and blends in between, beside the most
+//     popular unseen items. --eval-out writes that table as TSV.
+// Timings go to stderr, so stdout depends only on the inputs.
 // Exit status: 0 on success, 1 on a data or model error, 2 on a usage error.
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "cli.hpp"
+#include "embedrank/cf/ratings.hpp"
+#include "embedrank/cf/user_knn.hpp"
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/output_file.hpp"
 #include "embedrank/core/parallel.hpp"
-#include "embedrank/core/tensor.hpp"
-#include "embedrank/model/embedder.hpp"
-#include "embedrank/rank/embedding_index.hpp"
+#include "embedrank/rank/recommender.hpp"
+#include "embedrank/shopping_guide.hpp"
 #include "embedrank/text/unicode.hpp"
 
 namespace {
 
-using embedrank::MatrixF;
 using embedrank::ParseError;
-using embedrank::VectorF;
+using embedrank::Product;
 
 const char* const kUsage =
-    "usage: shopping_guide --model FILE [--data DIR] [--k K] [--threads N]\n"
-    "  --model FILE  embedrank model file (e.g. all-MiniLM-L6-v2 converted by weights_tools/convert.py)\n"
-    "  --data DIR    catalogue.tsv, histories.tsv and queries.txt (default: examples/data)\n"
-    "  --k K         results per query and recommendations per user (default: 10)\n"
-    "  --threads N   threads for embedding and search (default: 0, all CPUs)\n";
+    "usage: shopping_guide --model FILE [--data DIR] [--k K] [--threads N] [--eval-out FILE]\n"
+    "  --model FILE     embedrank model file (e.g. all-MiniLM-L6-v2 converted by weights_tools/convert.py)\n"
+    "  --data DIR       catalogue.tsv, attributes.tsv, histories.tsv, interactions.tsv, queries.txt\n"
+    "                   (default: examples/data)\n"
+    "  --k K            results per query and recommendations per user (default: 10)\n"
+    "  --threads N      threads for embedding and search (default: 0, all CPUs)\n"
+    "  --eval-out FILE  also write the offline evaluation as TSV\n";
 
-constexpr float kViewWeight = 1.0f;
-constexpr float kPurchaseWeight = 2.0f;
-
-struct UsageError {
-  std::string message;
-};
+constexpr double kViewWeight = 1.0;
+constexpr double kPurchaseWeight = 2.0;
+constexpr std::size_t kEvalTop = 10;  // hit rate@10, NDCG@10
+constexpr int kCfMinNeighbors = 20;    // user kNN's min_k
+constexpr double kContentWeight = 0.3; // w in the blend of the users' recommendations
 
 struct Options {
   std::string model_path;
   std::string data_dir = "examples/data";
   std::size_t k = 10;
   int threads = 0;
+  std::string eval_out;
 };
-
-long long parse_integer(const std::string& flag, const std::string& text) {
-  char* end = nullptr;
-  const long long value = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0') throw UsageError{flag + " needs an integer, got '" + text + "'"};
-  return value;
-}
 
 Options parse_options(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") throw UsageError{""};
-    if (flag != "--model" && flag != "--data" && flag != "--k" && flag != "--threads")
-      throw UsageError{"unknown argument '" + flag + "'"};
-    if (i + 1 >= argc) throw UsageError{flag + " needs a value"};
+    if (flag == "--help" || flag == "-h") throw cli::UsageError{""};
+    if (flag != "--model" && flag != "--data" && flag != "--k" && flag != "--threads" && flag != "--eval-out")
+      throw cli::UsageError{"unknown argument '" + flag + "'"};
+    if (i + 1 >= argc) throw cli::UsageError{flag + " needs a value"};
     const std::string value = argv[++i];
     if (flag == "--model") {
       options.model_path = value;
     } else if (flag == "--data") {
       options.data_dir = value;
+    } else if (flag == "--eval-out") {
+      options.eval_out = value;
     } else if (flag == "--k") {
-      const long long k = parse_integer(flag, value);
-      if (k < 1 || k > 1000) throw UsageError{"--k must be between 1 and 1000"};
-      options.k = static_cast<std::size_t>(k);
+      options.k = static_cast<std::size_t>(cli::integer(flag, value, 1, 1000));
     } else {
-      const long long threads = parse_integer(flag, value);
-      if (threads < 0 || threads > 1024) throw UsageError{"--threads must be between 0 (all CPUs) and 1024"};
-      options.threads = static_cast<int>(threads);
+      options.threads = static_cast<int>(cli::integer(flag, value, 0, cli::kMaxThreads));
     }
   }
-  if (options.model_path.empty()) throw UsageError{"--model is required"};
+  if (options.model_path.empty()) throw cli::UsageError{"--model is required"};
   return options;
 }
 
 // ---------------------------------------------------------------------------
 // Data files
-
-struct Product {
-  std::string id, category, title, description;
-};
 
 struct HistoryEvent {
   std::string product_id;
@@ -118,10 +119,17 @@ struct User {
   std::vector<HistoryEvent> events;  // in file order
 };
 
+struct Interaction {
+  std::string user, product_id;
+  double rating = 0;
+  long day = 0;
+};
+
 struct ShopData {
   std::vector<Product> products;
   std::unordered_map<std::string, std::size_t> product_index;  // id -> position in products
   std::vector<User> users;                                     // in order of first appearance
+  std::vector<Interaction> interactions;
   std::vector<std::string> queries;
 };
 
@@ -188,9 +196,38 @@ void read_catalogue(const std::string& path, ShopData& data) {
     if (!added)
       throw ParseError("duplicate_id", where(path, line) + "product id '" + f[0] + "' already appears on line " +
                                            std::to_string(it->second + 2));
-    data.products.push_back(Product{f[0], f[1], f[2], f[3]});
+    Product p;
+    p.id = f[0];
+    p.category = f[1];
+    p.title = f[2];
+    p.description = f[3];
+    data.products.push_back(p);
   });
   if (data.products.empty()) throw ParseError("no_products", path + ": the catalogue has no products");
+}
+
+std::size_t known_product(const ShopData& data, const std::string& path, std::size_t line, const std::string& id) {
+  const auto it = data.product_index.find(id);
+  if (it == data.product_index.end())
+    throw ParseError("unknown_product", where(path, line) + "product id '" + id + "' is not in the catalogue");
+  return it->second;
+}
+
+double parse_number(const std::string& path, std::size_t line, const std::string& field, const std::string& text) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(value) || value < 0)
+    throw ParseError("bad_number", where(path, line) + "the " + field + " '" + text + "' is not a number >= 0");
+  return value;
+}
+
+void read_attributes(const std::string& path, ShopData& data) {
+  read_tsv(path, "id\tbrand\tcolour\tprice", [&](const std::vector<std::string>& f, std::size_t line) {
+    Product& p = data.products[known_product(data, path, line, f[0])];
+    p.brand = f[1];
+    p.colour = f[2];
+    if (!f[3].empty()) p.price = parse_number(path, line, "price", f[3]);
+  });
 }
 
 void read_histories(const std::string& path, ShopData& data) {
@@ -199,11 +236,20 @@ void read_histories(const std::string& path, ShopData& data) {
     if (f[0].empty()) throw ParseError("empty_field", where(path, line) + "the user field is empty");
     if (f[1] != "view" && f[1] != "purchase")
       throw ParseError("bad_event", where(path, line) + "event '" + f[1] + "' is neither 'view' nor 'purchase'");
-    if (data.product_index.count(f[2]) == 0)
-      throw ParseError("unknown_product", where(path, line) + "product id '" + f[2] + "' is not in the catalogue");
+    known_product(data, path, line, f[2]);
     const auto [it, added] = user_index.emplace(f[0], data.users.size());
     if (added) data.users.push_back(User{f[0], {}});
     data.users[it->second].events.push_back(HistoryEvent{f[2], f[1] == "purchase"});
+  });
+}
+
+void read_interactions(const std::string& path, ShopData& data) {
+  read_tsv(path, "user\tproduct_id\trating\tday", [&](const std::vector<std::string>& f, std::size_t line) {
+    if (f[0].empty()) throw ParseError("empty_field", where(path, line) + "the user field is empty");
+    known_product(data, path, line, f[1]);
+    const double rating = parse_number(path, line, "rating", f[2]);
+    const double day = parse_number(path, line, "day", f[3]);
+    data.interactions.push_back(Interaction{f[0], f[1], rating, static_cast<long>(day)});
   });
 }
 
@@ -221,7 +267,9 @@ void read_queries(const std::string& path, ShopData& data) {
 ShopData read_shop_data(const std::string& dir) {
   ShopData data;
   read_catalogue(dir + "/catalogue.tsv", data);
+  read_attributes(dir + "/attributes.tsv", data);
   read_histories(dir + "/histories.tsv", data);
+  read_interactions(dir + "/interactions.tsv", data);
   read_queries(dir + "/queries.txt", data);
   return data;
 }
@@ -312,240 +360,281 @@ class Table {
 // ---------------------------------------------------------------------------
 // The guide
 
-// A user's distinct history items, in order of first appearance, and their weights.
-struct WeightedHistory {
-  std::vector<std::string> ids;
-  std::vector<float> weights;   // sum over the item's events: view 1, purchase 2
-  std::vector<int> views, purchases;
-};
+using Clock = std::chrono::steady_clock;
 
-WeightedHistory weigh(const User& user) {
-  WeightedHistory history;
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+embedrank::cf::Ratings ratings_of(const std::vector<Interaction>& interactions) {
+  embedrank::cf::RatingsBuilder builder("interactions.tsv");
+  for (const Interaction& i : interactions) builder.add(i.user, i.product_id, i.rating);
+  return builder.build();
+}
+
+// A history user's distinct items with their weights (a view 1, a purchase 2 per event).
+std::vector<embedrank::rank::HistoryItem> weigh(const User& user) {
+  std::vector<embedrank::rank::HistoryItem> history;
   std::unordered_map<std::string, std::size_t> position;
   for (const HistoryEvent& event : user.events) {
-    const auto [it, added] = position.emplace(event.product_id, history.ids.size());
-    if (added) {
-      history.ids.push_back(event.product_id);
-      history.weights.push_back(0.0f);
-      history.views.push_back(0);
-      history.purchases.push_back(0);
-    }
-    const std::size_t i = it->second;
-    history.weights[i] += event.purchase ? kPurchaseWeight : kViewWeight;
-    (event.purchase ? history.purchases[i] : history.views[i]) += 1;
+    const auto [it, added] = position.emplace(event.product_id, history.size());
+    if (added) history.push_back({event.product_id, 0.0, 0.0});
+    history[it->second].weight += event.purchase ? kPurchaseWeight : kViewWeight;
   }
   return history;
 }
 
-class ShoppingGuide {
- public:
-  ShoppingGuide(const ShopData& data, const Options& options)
-      : data_(data), options_(options), workspace_(options.threads), index_(1) {}
-
-  void run(std::ostream& out) {
-    load_model();
-    embed_catalogue();
-    out << "Shopping guide: " << data_.products.size() << " products, " << data_.queries.size() << " queries, "
-        << data_.users.size() << " users; model " << options_.model_path << " (" << embedder_->dimension()
-        << "-d, mean pooling, L2-normalised; scores are cosine similarities)\n";
-    report_vocabulary_coverage(out);
-    answer_queries(out);
-    recommend_for_users(out);
-  }
-
- private:
-  using Clock = std::chrono::steady_clock;
-
-  static double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-  }
-
-  void load_model() {
-    const auto start = Clock::now();
-    embedder_ = embedrank::model::Embedder::open(options_.model_path);
-    embed_options_.pooling = embedrank::model::PoolingConfig{{embedrank::nn::PoolingMode::Mean}, /*normalize=*/true};
-    std::cerr << "loaded " << options_.model_path << " in " << fixed(seconds_since(start), 3) << " s\n";
-  }
-
-  MatrixF embed(const std::vector<std::string>& texts) { return embedder_->embed(texts, workspace_, embed_options_); }
-
-  struct TokenCount {
-    std::size_t unknown = 0, total = 0;
-  };
-
-  // Tokens of the text (special tokens not counted) and how many of them are
-  // the unknown token: text the vocabulary does not cover barely reaches the model.
-  TokenCount count_tokens(const std::string& text) const {
-    embedrank::text::EncodeOptions encode_options;
-    encode_options.add_special_tokens = false;
-    const embedrank::text::Encoding encoding = embedder_->tokenizer().encode(embedder_->preprocess(text), encode_options);
-    TokenCount count;
-    count.total = encoding.ids.size();
-    count.unknown = static_cast<std::size_t>(
-        std::count(encoding.ids.begin(), encoding.ids.end(), embedder_->tokenizer().unk_id()));
-    return count;
-  }
-
-  void embed_catalogue() {
-    std::vector<std::string> texts, ids;
-    for (const Product& p : data_.products) {
-      texts.push_back(p.title + ". " + p.description);
-      ids.push_back(p.id);
-    }
-    const auto start = Clock::now();
-    product_vectors_ = embed(texts);  // (N, D)
-    const double seconds = seconds_since(start);
-    std::cerr << "embedded " << texts.size() << " products in " << fixed(seconds, 2) << " s ("
-              << fixed(static_cast<double>(texts.size()) / seconds, 1) << " items/s, "
-              << embedrank::resolve_threads(options_.threads) << " threads)\n";
-
-    embedrank::rank::IndexOptions index_options;
-    index_options.metric = embedrank::rank::Metric::cosine;
-    index_options.threads = options_.threads;
-    index_ = embedrank::rank::EmbeddingIndex(static_cast<std::size_t>(product_vectors_.cols()), index_options);
-    index_.add_rows(ids, product_vectors_);
-  }
-
-  void report_vocabulary_coverage(std::ostream& out) const {
-    TokenCount all;
-    std::size_t poorly_covered = 0;  // products with more than a quarter of their tokens unknown
-    for (const Product& p : data_.products) {
-      const TokenCount count = count_tokens(p.title + ". " + p.description);
-      all.unknown += count.unknown;
-      all.total += count.total;
-      if (4 * count.unknown > count.total) ++poorly_covered;
-    }
-    out << "vocabulary: " << all.unknown << " of the catalogue's " << all.total
-        << " tokens are unknown to the model; " << poorly_covered
-        << " products have more than a quarter of their tokens unknown\n";
-  }
-
-  const Product& product(const std::string& id) const { return data_.products[data_.product_index.at(id)]; }
-
-  void answer_queries(std::ostream& out) {
-    const auto start = Clock::now();
-    const MatrixF query_vectors = embed(data_.queries);  // (Q, D)
-    const auto results = index_.search_batch(query_vectors, options_.k);
-    std::cerr << "answered " << data_.queries.size() << " queries in " << fixed(seconds_since(start) * 1e3, 1)
-              << " ms (embedding and search)\n";
-
-    const Table table({{"#", 2}, {"score", 5}, {"id", 5}, {"category", 17}, {"product", 64}});
-    out << "\n=== Search: the " << options_.k << " best products per query ===\n";
-    for (std::size_t q = 0; q < data_.queries.size(); ++q) {
-      out << "\nquery: " << data_.queries[q];
-      const TokenCount count = count_tokens(data_.queries[q]);
-      if (count.unknown > 0)
-        out << "  (" << count.unknown << " of its " << count.total << " tokens are unknown to the model)";
-      out << '\n';
-      table.print_header(out);
-      for (std::size_t r = 0; r < results[q].size(); ++r) {
-        const auto& hit = results[q][r];
-        const Product& p = product(hit.id);
-        table.print_row(out, {std::to_string(r + 1), fixed(hit.score, 3), p.id, p.category, p.title});
-      }
-    }
-  }
-
-  void recommend_for_users(std::ostream& out) {
-    out << "\n=== Recommendations: the " << options_.k << " best unseen products per user ===\n"
-        << "history mean: weighted mean of the history items' embeddings (each view adds weight "
-        << fixed(kViewWeight, 0) << ", each purchase " << fixed(kPurchaseWeight, 0) << ")\n"
-        << "history text: embedding of the history items' titles joined by \"; \"\n"
-        << "closest: the history item most similar to the recommendation (cosine)\n";
-    for (const User& user : data_.users) recommend_for(user, out);
-  }
-
-  void recommend_for(const User& user, std::ostream& out) {
-    const WeightedHistory history = weigh(user);
-    const auto H = static_cast<Eigen::Index>(history.ids.size());
-    const auto D = product_vectors_.cols();
-
-    MatrixF history_vectors(H, D);  // (H, D), unit rows as stored in the index
-    for (Eigen::Index h = 0; h < H; ++h)
-      history_vectors.row(h) = index_.vector(index_.row_of(history.ids[static_cast<std::size_t>(h)])).transpose();
-
-    // history mean profile = sum_h w_h e_h / sum_h w_h (the index normalises it)
-    VectorF mean_profile = VectorF::Zero(D);  // (D)
-    float weight_sum = 0.0f;
-    for (Eigen::Index h = 0; h < H; ++h) {
-      mean_profile += history.weights[static_cast<std::size_t>(h)] * history_vectors.row(h).transpose();
-      weight_sum += history.weights[static_cast<std::size_t>(h)];
-    }
-    mean_profile /= weight_sum;
-
-    std::string history_text;
-    for (const std::string& id : history.ids) history_text += (history_text.empty() ? "" : "; ") + product(id).title;
-    const VectorF text_profile = embed({history_text}).row(0).transpose();  // (D)
-
-    out << "\nuser: " << user.name << " (" << user.events.size() << " events, " << H << " distinct products)\n";
-    const Table history_table({{"events", 18}, {"weight", 6}, {"id", 5}, {"product", 64}});
-    history_table.print_header(out);
-    for (std::size_t h = 0; h < history.ids.size(); ++h) {
-      std::string events;
-      if (history.views[h] > 0) events += std::to_string(history.views[h]) + " view";
-      if (history.purchases[h] > 0)
-        events += (events.empty() ? "" : ", ") + std::to_string(history.purchases[h]) + " purchase";
-      history_table.print_row(out, {events, fixed(history.weights[h], 0), history.ids[h], product(history.ids[h]).title});
-    }
-
-    const embedrank::rank::ItemBitmap seen = index_.exclusion(history.ids);
-    embedrank::rank::SearchFilter unseen;
-    unseen.exclude = &seen;
-    print_recommendations("history mean", index_.search(mean_profile, options_.k, unseen), history, history_vectors, out);
-    print_recommendations("history text", index_.search(text_profile, options_.k, unseen), history, history_vectors, out);
-  }
-
-  void print_recommendations(const std::string& profile_name, const std::vector<embedrank::rank::SearchResult>& hits,
-                             const WeightedHistory& history, const MatrixF& history_vectors, std::ostream& out) const {
-    out << "\n  profile: " << profile_name << '\n';
-    const Table table({{"#", 2}, {"score", 5}, {"id", 5}, {"recommended product", 44}, {"closest history item", 36}, {"cos", 5}});
-    table.print_header(out);
-    for (std::size_t r = 0; r < hits.size(); ++r) {
-      // cosine to each history item = its unit row . the recommendation's unit row
-      const VectorF similarity = history_vectors * index_.vector(hits[r].row);  // (H)
-      Eigen::Index closest = 0;
-      similarity.maxCoeff(&closest);
-      const std::string& closest_id = history.ids[static_cast<std::size_t>(closest)];
-      table.print_row(out, {std::to_string(r + 1), fixed(hits[r].score, 3), hits[r].id, product(hits[r].id).title,
-                            product(closest_id).title, fixed(similarity[closest], 3)});
-    }
-  }
-
-  const ShopData& data_;
-  Options options_;
-  std::shared_ptr<const embedrank::model::Embedder> embedder_;
-  embedrank::model::EmbedderWorkspace workspace_;
-  embedrank::model::EmbedOptions embed_options_;
-  MatrixF product_vectors_;  // (N, D) as the model returns them
-  embedrank::rank::EmbeddingIndex index_;
+// Tokens of the text (special tokens not counted) and how many of them are
+// the unknown token: text the vocabulary does not cover barely reaches the model.
+struct TokenCount {
+  std::size_t unknown = 0, total = 0;
 };
+
+TokenCount count_tokens(const embedrank::model::Embedder& embedder, const std::string& text) {
+  embedrank::text::EncodeOptions encode_options;
+  encode_options.add_special_tokens = false;
+  const embedrank::text::Encoding encoding = embedder.tokenizer().encode(embedder.preprocess(text), encode_options);
+  TokenCount count;
+  count.total = encoding.ids.size();
+  count.unknown =
+      static_cast<std::size_t>(std::count(encoding.ids.begin(), encoding.ids.end(), embedder.tokenizer().unk_id()));
+  return count;
+}
+
+void report_vocabulary_coverage(const embedrank::ShoppingGuide& guide, std::ostream& out) {
+  TokenCount all;
+  std::size_t poorly_covered = 0;  // products with more than a quarter of their tokens unknown
+  for (const Product& p : guide.products()) {
+    const TokenCount count = count_tokens(guide.embedder(), p.text());
+    all.unknown += count.unknown;
+    all.total += count.total;
+    if (4 * count.unknown > count.total) ++poorly_covered;
+  }
+  out << "vocabulary: " << all.unknown << " of the catalogue's " << all.total
+      << " tokens are unknown to the model; " << poorly_covered
+      << " products have more than a quarter of their tokens unknown\n";
+}
+
+std::string price_text(double price) { return std::isnan(price) ? "" : fixed(price, 2); }
+
+void answer_queries(const embedrank::ShoppingGuide& guide, const ShopData& data, const Options& options,
+                    std::ostream& out) {
+  const auto& policy = guide.options().attribute_policy;
+  out << "\n=== Search: the " << options.k << " best products per query ===\n"
+      << "Attribute values the catalogue holds (category, brand, colour) and price phrases are found in the query;\n"
+      << "a price range and a brand filter, the others boost: score = " << fixed(1 - guide.options().attribute_boost, 2)
+      << " * cosine + " << fixed(guide.options().attribute_boost, 2)
+      << " * (share of the query's attributes the product has).\n";
+  embedrank::model::EmbedderWorkspace ws(options.threads);
+  const auto start = Clock::now();
+  const Table table({{"#", 2}, {"score", 5}, {"id", 5}, {"category", 17}, {"price", 7}, {"product", 60}});
+  for (const std::string& query : data.queries) {
+    const embedrank::SearchAnswer answer = guide.search(query, options.k, ws);
+    out << "\nquery: " << query;
+    const TokenCount count = count_tokens(guide.embedder(), answer.query.search_text);
+    if (count.unknown > 0) out << "  (" << count.unknown << " of its " << count.total << " tokens are unknown to the model)";
+    out << '\n';
+    if (!answer.query.attributes.empty()) {
+      out << "  understood:";
+      for (const auto& a : answer.query.attributes) {
+        const bool filters = a.name == "price" || policy.filters.count(a.name) > 0;
+        out << ' ' << a.name << " \"" << query.substr(a.byte_begin, a.byte_end - a.byte_begin) << "\" -> " << a.value
+            << (filters ? " (filter)" : " (boost)") << ';';
+      }
+      out << "\n  searched text: " << answer.query.search_text << '\n';
+    }
+    table.print_header(out);
+    for (std::size_t r = 0; r < answer.results.size(); ++r) {
+      const auto& hit = answer.results[r];
+      const Product& p = guide.product(hit.id);
+      table.print_row(out, {std::to_string(r + 1), fixed(hit.score, 3), p.id, p.category, price_text(p.price), p.title});
+    }
+  }
+  std::cerr << "answered " << data.queries.size() << " queries in " << fixed(seconds_since(start) * 1e3, 1)
+            << " ms (understanding, embedding, search)\n";
+}
+
+void recommend_for_users(const embedrank::ShoppingGuide& guide, const ShopData& data, const Options& options,
+                         std::ostream& out) {
+  embedrank::rank::RecommendOptions recommend_options;
+  recommend_options.content_weight = kContentWeight;
+  out << "\n=== Recommendations: the " << options.k << " best unseen products per user ===\n"
+      << "score = " << fixed(recommend_options.content_weight, 1) << " * content + "
+      << fixed(1 - recommend_options.content_weight, 1)
+      << " * CF, each min-max scaled over the candidates\n"
+      << "content: cosine to the history profile (each view adds weight " << fixed(kViewWeight, 0)
+      << ", each purchase " << fixed(kPurchaseWeight, 0) << "); CF: the user-kNN predicted rating from "
+      << guide.collaborative_filtering()->ratings().num_ratings() << " ratings of "
+      << guide.collaborative_filtering()->ratings().num_users() << " users\n"
+      << "closest: the history item most similar to the recommendation; because: the most similar users behind the CF\n"
+      << "score (similarity, their rating)\n";
+  const Table table({{"#", 2}, {"score", 5}, {"cont.", 5}, {"CF", 4}, {"id", 5}, {"recommended product", 40},
+                     {"closest history item", 30}, {"because", 40}});
+  for (const User& user : data.users) {
+    const auto history = weigh(user);
+    out << "\nuser: " << user.name << " (" << user.events.size() << " events, " << history.size()
+        << " distinct products; history:";
+    for (const auto& h : history) out << ' ' << h.item_id;
+    out << ")\n";
+    table.print_header(out);
+    const auto recommended = guide.recommend(user.name, history, options.k, recommend_options);
+    for (std::size_t r = 0; r < recommended.size(); ++r) {
+      const auto& rec = recommended[r];
+      std::string because;
+      for (const auto& n : rec.cf_neighbors)
+        because += (because.empty() ? "" : ", ") + n.user_id + " (" + fixed(n.similarity, 2) + ", " + fixed(n.rating, 0) + ")";
+      table.print_row(out, {std::to_string(r + 1), fixed(rec.score, 3), fixed(rec.content_score, 3),
+                            std::isnan(rec.cf_score) ? "-" : fixed(rec.cf_score, 1), rec.id,
+                            guide.product(rec.id).title, guide.product(rec.closest_history_id).title, because});
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Offline evaluation
+
+struct EvalRow {
+  std::string method;
+  double content_weight = -1;  // -1: not a blend
+  double hit_rate = 0, ndcg = 0;
+};
+
+std::vector<EvalRow> evaluate(const embedrank::ShoppingGuide& guide, const ShopData& data, std::size_t& evaluated,
+                              std::size_t& skipped) {
+  // Held out: each generated user's newest item rated 4 or 5 (named users are not evaluated).
+  std::unordered_map<std::string, std::size_t> held_out;  // user -> index in interactions
+  std::unordered_map<std::string, bool> named;
+  for (const User& u : data.users) named[u.name] = true;
+  for (std::size_t i = 0; i < data.interactions.size(); ++i) {
+    const Interaction& x = data.interactions[i];
+    if (named.count(x.user) || x.rating < 4) continue;
+    const auto it = held_out.find(x.user);
+    if (it == held_out.end() || data.interactions[it->second].day < x.day) held_out[x.user] = i;
+  }
+  std::vector<char> is_held_out(data.interactions.size(), 0);
+  for (const auto& [user, i] : held_out) is_held_out[i] = 1;
+  std::vector<Interaction> train;
+  std::map<std::string, std::vector<embedrank::rank::HistoryItem>> histories;  // user -> training history (ordered)
+  std::unordered_map<std::string, double> popularity;                         // product -> training ratings
+  for (std::size_t i = 0; i < data.interactions.size(); ++i) {
+    if (is_held_out[i]) continue;
+    const Interaction& x = data.interactions[i];
+    train.push_back(x);
+    popularity[x.product_id] += 1;
+    // liked items shape the profile (4 -> 1, 5 -> 2), every rated item is excluded
+    histories[x.user].push_back({x.product_id, std::max(0.0, x.rating - 3.0), 0.0});
+  }
+  const embedrank::cf::UserKnn knn(ratings_of(train), guide.options().knn);
+  const embedrank::rank::Recommender recommender(guide.index(), &knn);
+
+  std::vector<std::string> by_popularity;
+  for (const Product& p : guide.products()) by_popularity.push_back(p.id);
+  std::stable_sort(by_popularity.begin(), by_popularity.end(),
+                   [&](const std::string& a, const std::string& b) { return popularity[a] > popularity[b]; });
+
+  const std::vector<double> weights = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
+  std::vector<EvalRow> rows(weights.size() + 1);
+  evaluated = skipped = 0;
+  for (const auto& [user, i] : std::map<std::string, std::size_t>(held_out.begin(), held_out.end())) {
+    const std::string& target = data.interactions[i].product_id;
+    const auto& history = histories[user];
+    double liked = 0;
+    for (const auto& h : history) liked += h.weight;
+    if (!(liked > 0)) {
+      ++skipped;
+      continue;
+    }
+    ++evaluated;
+    const auto credit = [&](EvalRow& row, std::size_t rank) {
+      row.hit_rate += 1;
+      row.ndcg += 1.0 / std::log2(static_cast<double>(rank) + 2.0);
+    };
+    const embedrank::VectorF profile = recommender.profile_from_history(history);
+    for (std::size_t w = 0; w < weights.size(); ++w) {
+      embedrank::rank::RecommendOptions options;
+      options.content_weight = weights[w];
+      const auto list = recommender.recommend(profile, history, user, kEvalTop, options);
+      for (std::size_t r = 0; r < list.size(); ++r)
+        if (list[r].id == target) credit(rows[w], r);
+    }
+    std::unordered_map<std::string, bool> seen;
+    for (const auto& h : history) seen[h.item_id] = true;
+    std::size_t rank = 0;
+    for (const std::string& id : by_popularity) {
+      if (seen.count(id)) continue;
+      if (id == target) credit(rows.back(), rank);
+      if (++rank == kEvalTop) break;
+    }
+  }
+  for (std::size_t w = 0; w < weights.size(); ++w) {
+    rows[w].content_weight = weights[w];
+    rows[w].method = weights[w] == 0 ? "CF only" : weights[w] == 1 ? "content only" : "blend";
+  }
+  rows.back().method = "most popular";
+  for (EvalRow& row : rows) {
+    row.hit_rate /= static_cast<double>(std::max<std::size_t>(evaluated, 1));
+    row.ndcg /= static_cast<double>(std::max<std::size_t>(evaluated, 1));
+  }
+  return rows;
+}
+
+void report_evaluation(const embedrank::ShoppingGuide& guide, const ShopData& data, const Options& options,
+                       std::ostream& out) {
+  const auto start = Clock::now();
+  std::size_t evaluated = 0, skipped = 0;
+  const std::vector<EvalRow> rows = evaluate(guide, data, evaluated, skipped);
+  std::cerr << "evaluated " << evaluated << " users x " << rows.size() << " methods in "
+            << fixed(seconds_since(start), 2) << " s\n";
+  out << "\n=== Offline evaluation: " << evaluated << " users, each one's newest item rated 4 or 5 held out ===\n"
+      << "(" << skipped << " users without a liked training item skipped; w = content weight, 1 - w for CF)\n";
+  const Table table({{"method", 13}, {"w", 4}, {"HR@10", 6}, {"NDCG@10", 7}});
+  table.print_header(out);
+  for (const EvalRow& row : rows)
+    table.print_row(out, {row.method, row.content_weight < 0 ? "-" : fixed(row.content_weight, 1),
+                          fixed(row.hit_rate, 3), fixed(row.ndcg, 3)});
+  if (!options.eval_out.empty()) {
+    embedrank::AtomicOutputFile file(options.eval_out);
+    std::ostream& tsv = file.stream();
+    tsv << "method\tcontent_weight\thit_rate_at_10\tndcg_at_10\n";
+    for (const EvalRow& row : rows)
+      tsv << row.method << '\t' << (row.content_weight < 0 ? std::string("") : fixed(row.content_weight, 1)) << '\t'
+          << fixed(row.hit_rate, 4) << '\t' << fixed(row.ndcg, 4) << '\n';
+    file.commit();
+  }
+}
+
+int run(const Options& options) {
+  const ShopData data = read_shop_data(options.data_dir);
+  auto start = Clock::now();
+  auto embedder = embedrank::model::Embedder::open(options.model_path);
+  std::cerr << "loaded " << options.model_path << " in " << fixed(seconds_since(start), 3) << " s\n";
+
+  start = Clock::now();
+  embedrank::ShoppingGuideOptions guide_options;
+  guide_options.threads = options.threads;
+  // A CF score rests on at least 20 similar users who rated the item: with
+  // fewer, a few weakly similar users decide it and the top of the list is
+  // noise (the offline evaluation shows CF-only hit rates from 0.004 at
+  // min_k 1 to about 0.6 at 20 on this data).
+  guide_options.knn.min_k = kCfMinNeighbors;
+  embedrank::ShoppingGuide guide(embedder, data.products, guide_options);
+  std::cerr << "embedded " << data.products.size() << " products in " << fixed(seconds_since(start), 2) << " s ("
+            << embedrank::resolve_threads(options.threads) << " threads)\n";
+  start = Clock::now();
+  guide.fit_collaborative_filtering(ratings_of(data.interactions));
+  std::cerr << "fitted user kNN on " << data.interactions.size() << " ratings in " << fixed(seconds_since(start), 2)
+            << " s\n";
+
+  std::ostringstream report;
+  report << "Shopping guide: " << data.products.size() << " products, " << data.queries.size() << " queries, "
+         << data.users.size() << " users with histories, " << data.interactions.size() << " ratings; model "
+         << options.model_path << " (" << guide.embedder().dimension() << "-d; scores are cosine similarities)\n";
+  report_vocabulary_coverage(guide, report);
+  answer_queries(guide, data, options, report);
+  recommend_for_users(guide, data, options, report);
+  report_evaluation(guide, data, options, report);
+  std::cout << report.str() << std::flush;
+  return 0;
+}
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  Options options;
-  try {
-    options = parse_options(argc, argv);
-  } catch (const UsageError& e) {
-    if (e.message.empty()) {
-      std::cout << kUsage;
-      return 0;
-    }
-    std::cerr << "shopping_guide: " << e.message << '\n' << kUsage;
-    return 2;
-  }
-  try {
-    const ShopData data = read_shop_data(options.data_dir);
-    ShoppingGuide guide(data, options);
-    std::ostringstream report;
-    guide.run(report);
-    std::cout << report.str() << std::flush;
-  } catch (const embedrank::Error& e) {
-    std::cerr << "shopping_guide: " << e.what() << '\n';
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "shopping_guide: unexpected error: " << e.what() << '\n';
-    return 1;
-  }
-  return 0;
-}
+int main(int argc, char** argv) { return cli::main("shopping_guide", kUsage, argc, argv, parse_options, run); }

@@ -370,3 +370,40 @@ TEST_CASE("Top-N recommendations", "[knn][recommend]") {
     }
   }
 }
+
+TEST_CASE("A prediction's contributions are its neighbours and rebuild its value", "[knn]") {
+  const Ratings train = read_ratings(cf_test::data_path("synthetic_train.tsv"));
+  for (NeighborOrder order : {NeighborOrder::by_user_index, NeighborOrder::surprise}) {
+    KnnOptions o;
+    o.algorithm = KnnAlgorithm::with_means;
+    o.order = order;
+    o.k = 7;
+    o.min_k = 2;
+    const UserKnn model(train, o);
+    std::size_t explained = 0;
+    for (std::int32_t u = 0; u < train.num_users(); u += 7) {
+      for (std::int32_t i = 0; i < train.num_items(); i += 5) {
+        const Prediction p = model.predict(u, i);
+        const std::vector<NeighborContribution> parts = model.contributions(u, i);
+        if (p.fell_back()) {
+          CHECK(parts.empty());
+          continue;
+        }
+        ++explained;
+        REQUIRE(static_cast<int>(parts.size()) == p.actual_k);
+        // mu_u + sum sim (r - mu_v) / sum sim, most similar first
+        double sum_sim = 0, sum_weighted = 0;
+        for (std::size_t n = 0; n < parts.size(); ++n) {
+          if (n > 0) CHECK(parts[n - 1].similarity >= parts[n].similarity);
+          sum_sim += parts[n].similarity;
+          sum_weighted += parts[n].similarity * (parts[n].rating - train.user_means()[static_cast<std::size_t>(parts[n].user)]);
+        }
+        CHECK_THAT(train.user_means()[static_cast<std::size_t>(u)] + sum_weighted / sum_sim, WithinAbs(p.value, 1e-9));
+      }
+    }
+    CHECK(explained > 20);
+  }
+  const UserKnn model(train);
+  CHECK(model.contributions(-1, 0).empty());
+  CHECK_THROWS_AS(model.contributions(train.num_users(), 0), InputError);
+}

@@ -133,6 +133,14 @@ struct Prediction {
   bool fell_back() const { return level != PredictionLevel::neighbors; }
 };
 
+/// One neighbour's part in a prediction: a user similar to the one predicted
+/// for, who rated the item.
+struct NeighborContribution {
+  std::int32_t user = -1;
+  double similarity = 0.0;
+  double rating = 0.0;
+};
+
 struct Recommendation {
   std::int32_t item = -1;
   double score = 0.0;
@@ -168,6 +176,24 @@ class UserKnn {
     Scratch scratch;
     collect_by_intersection(u, i, scratch.raters);
     return predict_from(u, i, scratch);
+  }
+
+  /// The neighbours whose ratings of item i entered predict(u, i), most
+  /// similar first (ties in the neighbour order); empty when the prediction
+  /// fell back or for an unknown user or item (-1). Throws as predict() does.
+  std::vector<NeighborContribution> contributions(std::int32_t u, std::int32_t i) const {
+    check_index(u, i);
+    if (u < 0 || i < 0 || predict(u, i).fell_back()) return {};
+    Scratch scratch;
+    collect_by_intersection(u, i, scratch.raters);
+    if (scratch.raters.size() > static_cast<std::size_t>(options_.k)) keep_best(static_cast<std::size_t>(options_.k), scratch);
+    std::sort(scratch.raters.begin(), scratch.raters.end(), [](const Rater& a, const Rater& b) {
+      return a.sim > b.sim || (a.sim == b.sim && a.tie < b.tie);
+    });
+    std::vector<NeighborContribution> out;
+    for (const Rater& r : scratch.raters)
+      out.push_back({ratings_.item_users()[r.at], r.sim, ratings_.item_values()[r.at]});
+    return out;
   }
 
   /// Predictions for many (user, item) index pairs, equal to predict() on

@@ -302,6 +302,22 @@ class EmbeddingIndex {
     return out;
   }
 
+  /// The scores of the given rows for one query (D), computed exactly as
+  /// search() does, in the order of `rows`. Throws InputError on a dimension
+  /// mismatch or a row >= rows().
+  std::vector<float> scores_of(const VectorF& query, const std::vector<std::size_t>& rows) const {
+    check_dimension(static_cast<std::size_t>(query.size()), "query");
+    const auto padded = prepare_queries(query.data(), 1);  // (1, DP)
+    std::vector<float> out(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      check_row(rows[i]);
+      out[i] = options_.storage == Storage::float32
+                   ? detail::dot_reference(padded.data(), &f32_[rows[i] * padded_dim_], padded_dim_)
+                   : detail::dot_reference(padded.data(), &f16_[rows[i] * padded_dim_], padded_dim_);
+    }
+    return out;
+  }
+
   /// Writes the live items: vectors as a (size(), D) float32 .npy file, ids
   /// one per line ('\n'-terminated, same order). Each file is complete or
   /// keeps its old contents (AtomicOutputFile); the ids file is put in place

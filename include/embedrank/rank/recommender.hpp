@@ -26,7 +26,6 @@
 #include "embedrank/cf/user_knn.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/tensor.hpp"
-#include "embedrank/model/embedder.hpp"
 #include "embedrank/rank/embedding_index.hpp"
 
 namespace embedrank::rank {
@@ -44,6 +43,14 @@ struct RecommendOptions {
   std::size_t candidates = 200;   ///< C: candidates taken from each source before blending
   double mmr_lambda = 1.0;        ///< 1: pure relevance; lower trades relevance for diversity (MMR)
   double recency_half_life = 0.0; ///< > 0: a history item's weight halves every half-life of age
+  std::size_t explain_neighbors = 3;  ///< CF neighbours named per recommendation
+};
+
+/// A neighbour behind a CF score: a user similar to this one who rated the item.
+struct CfNeighbor {
+  std::string user_id;
+  double similarity = 0.0;
+  double rating = 0.0;
 };
 
 /// One recommendation and why.
@@ -55,6 +62,7 @@ struct Recommended {
   double cf_score = std::numeric_limits<double>::quiet_NaN();  ///< predicted rating, NaN if none
   std::string closest_history_id;  ///< the history item most similar to this one ("" without history)
   double closest_similarity = 0.0; ///< item . closest history item
+  std::vector<CfNeighbor> cf_neighbors;  ///< the most similar neighbours behind cf_score (at most RecommendOptions::explain_neighbors)
 };
 
 class Recommender {
@@ -121,18 +129,24 @@ class Recommender {
     }
     const std::int32_t cf_u = cf_ && !cf_user.empty() ? cf_->ratings().find_user(cf_user) : -1;
     if (cf_u >= 0) {
+      std::vector<std::size_t> cf_rows;  // CF candidates the content search did not bring
       for (const cf::Recommendation& r : cf_->recommend(cf_u, C)) {
         const std::string& id = cf_->ratings().item_id(r.item);
         if (!catalogue_.contains(id)) continue;
         const std::size_t row = catalogue_.row_of(id);
         if (excluded.test(row) || (filter.keep && !filter.keep(row)) || position.count(row)) continue;
         position.emplace(row, candidates.size());
-        candidates.push_back(make_candidate(row, static_cast<double>(profile.dot(catalogue_.vector(row)))));
+        cf_rows.push_back(row);
+        candidates.push_back(make_candidate(row, 0.0));
       }
-      for (Recommended& c : candidates) {
-        const cf::Prediction p = cf_->predict(cf_u, cf_->ratings().find_item(c.id));
-        if (!p.fell_back()) c.cf_score = p.value;
-      }
+      const std::vector<float> content = catalogue_.scores_of(profile, cf_rows);
+      for (std::size_t j = 0; j < cf_rows.size(); ++j)
+        candidates[candidates.size() - cf_rows.size() + j].content_score = content[j];
+      std::vector<std::pair<std::int32_t, std::int32_t>> pairs;  // (user, item) per candidate
+      for (const Recommended& c : candidates) pairs.emplace_back(cf_u, cf_->ratings().find_item(c.id));
+      const std::vector<cf::Prediction> predictions = cf_->predict_many(pairs, /*threads=*/1);
+      for (std::size_t j = 0; j < candidates.size(); ++j)
+        if (!predictions[j].fell_back()) candidates[j].cf_score = predictions[j].value;
     }
     blend(candidates, cf_u >= 0 ? options.content_weight : 1.0);
 
@@ -142,8 +156,19 @@ class Recommender {
     });
     std::vector<Recommended> chosen = options.mmr_lambda < 1.0 ? select_mmr(candidates, k, options.mmr_lambda)
                                                                : std::vector<Recommended>(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(std::min(k, candidates.size())));
-    for (Recommended& r : chosen) explain(r, history_rows);
+    for (Recommended& r : chosen) explain(r, history_rows, cf_u, options.explain_neighbors);
     return chosen;
+  }
+
+  /// The CF model's predicted rating of item `item_id` for `cf_user`, or NaN
+  /// when it has none from neighbours (no CF model, an unknown user or item,
+  /// a fallback to a mean). A boost for rerank or search.
+  double cf_score(const std::string& cf_user, const std::string& item_id) const {
+    if (cf_ == nullptr) return std::numeric_limits<double>::quiet_NaN();
+    const std::int32_t u = cf_->ratings().find_user(cf_user), i = cf_->ratings().find_item(item_id);
+    if (u < 0 || i < 0) return std::numeric_limits<double>::quiet_NaN();
+    const cf::Prediction p = cf_->predict(u, i);
+    return p.fell_back() ? std::numeric_limits<double>::quiet_NaN() : p.value;
   }
 
  private:
@@ -180,8 +205,8 @@ class Recommender {
   // Maximal marginal relevance: repeatedly take the candidate maximising
   // lambda * relevance - (1 - lambda) * (its highest similarity to those taken).
   std::vector<Recommended> select_mmr(const std::vector<Recommended>& candidates, std::size_t k, double lambda) const {
-    std::vector<VectorF> vectors;
-    for (const auto& c : candidates) vectors.push_back(catalogue_.vector(c.row));
+    std::vector<std::size_t> rows;  // (C)
+    for (const auto& c : candidates) rows.push_back(c.row);
     std::vector<double> max_similarity(candidates.size(), -std::numeric_limits<double>::infinity());
     std::vector<char> taken(candidates.size(), 0);
     std::vector<Recommended> chosen;
@@ -199,37 +224,34 @@ class Recommender {
       }
       taken[best] = 1;
       chosen.push_back(candidates[best]);
+      const std::vector<float> similarity = catalogue_.scores_of(catalogue_.vector(rows[best]), rows);  // (C)
       for (std::size_t i = 0; i < candidates.size(); ++i)
-        if (!taken[i]) max_similarity[i] = std::max(max_similarity[i], static_cast<double>(vectors[i].dot(vectors[best])));
+        if (!taken[i]) max_similarity[i] = std::max(max_similarity[i], static_cast<double>(similarity[i]));
     }
     return chosen;
   }
 
-  void explain(Recommended& r, const std::vector<std::size_t>& history_rows) const {
-    const VectorF item = catalogue_.vector(r.row);
+  // The closest history item, and the neighbours behind the CF score.
+  void explain(Recommended& r, const std::vector<std::size_t>& history_rows, std::int32_t cf_u,
+               std::size_t neighbors) const {
+    const std::vector<float> similarity = catalogue_.scores_of(catalogue_.vector(r.row), history_rows);
     double best = -std::numeric_limits<double>::infinity();
-    for (std::size_t row : history_rows) {
-      const double s = item.dot(catalogue_.vector(row));
-      if (s > best) {
-        best = s;
-        r.closest_history_id = catalogue_.id_at(row);
-        r.closest_similarity = s;
+    for (std::size_t h = 0; h < history_rows.size(); ++h) {
+      if (similarity[h] > best) {
+        best = similarity[h];
+        r.closest_history_id = catalogue_.id_at(history_rows[h]);
+        r.closest_similarity = best;
       }
+    }
+    if (cf_u < 0 || std::isnan(r.cf_score)) return;
+    for (const cf::NeighborContribution& c : cf_->contributions(cf_u, cf_->ratings().find_item(r.id))) {
+      if (r.cf_neighbors.size() >= neighbors) break;
+      r.cf_neighbors.push_back({cf_->ratings().user_id(c.user), c.similarity, c.rating});
     }
   }
 
   const EmbeddingIndex& catalogue_;
   const cf::UserKnn* cf_;
 };
-
-/// Semantic product search: the query text embedded by the Embedder, then
-/// the k best catalogue items. Throws what Embedder::embed and
-/// EmbeddingIndex::search throw (e.g. a model whose dimension differs from
-/// the catalogue's).
-inline std::vector<SearchResult> search_text(const model::Embedder& embedder, model::EmbedderWorkspace& ws,
-                                             const EmbeddingIndex& catalogue, const std::string& query, std::size_t k,
-                                             const SearchFilter& filter = {}) {
-  return catalogue.search(embedder.embed_one(query, ws), k, filter);
-}
 
 }  // namespace embedrank::rank
