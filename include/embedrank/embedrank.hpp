@@ -25,6 +25,8 @@
 
 #include "embedrank/model/config.hpp"
 #include "embedrank/model/embedder.hpp"
+#include "embedrank/model/sequence_classifier.hpp"
+#include "embedrank/model/token_classifier.hpp"
 #include "embedrank/model/token_batch.hpp"
 #include "embedrank/model/transformer_encoder.hpp"
 
@@ -34,5 +36,9 @@
 #include "embedrank/cf/user_knn.hpp"
 
 #include "embedrank/rank/embedding_index.hpp"
+#include "embedrank/rank/query_attributes.hpp"
 #include "embedrank/rank/recommender.hpp"
+#include "embedrank/rank/rerank.hpp"
 #include "embedrank/rank/topk.hpp"
+
+#include "embedrank/shopping_guide.hpp"
