@@ -141,6 +141,16 @@ TEST_CASE("collaborative-filtering scores blend in for users the CF model knows"
   const auto stranger = rec.recommend(profile, history, "nobody", 4, cf_only);
   CHECK(stranger[0].id == by_content[0].id);
 
+  // The explanation names u2, who rated the pan, as the neighbour behind its CF score.
+  REQUIRE(by_cf[0].cf_neighbors.size() == 1);
+  CHECK(by_cf[0].cf_neighbors[0].user_id == "u2");
+  CHECK(by_cf[0].cf_neighbors[0].rating == 5.0);
+  // cf_score: the prediction when it comes from neighbours, else NaN (a boost for rerank).
+  CHECK(rec.cf_score("u1", "pan") == cf.predict("u1", "pan").value);
+  CHECK(std::isnan(rec.cf_score("nobody", "pan")));
+  CHECK(std::isnan(rec.cf_score("u1", "not-rated-by-anyone")));
+  CHECK(std::isnan(Recommender(index).cf_score("u1", "pan")));
+
   RecommendOptions bad;
   bad.content_weight = 1.5;
   CHECK_THROWS_AS(rec.recommend(profile, history, "u1", 4, bad), InputError);
