@@ -16,7 +16,10 @@ tokens of every text with its special tokens, packed: (TT, num_labels)) and
 entities.tsv: transformers' token-classification pipeline output for each
 aggregation strategy (none, simple, first, average, max) and text, one entity
 per line: STRATEGY, text index, label (entity or entity_group), score,
-start, end (characters).
+start, end (characters). stride_entities.tsv: the same pipeline with
+`stride` on STRIDE_TEXTS (longer than the model's 24 tokens), one entity per
+line: STRATEGY, stride, text index, label, score, start, end; written with
+the rest, or alone from the committed checkpoints by --stride-only.
 Convert (CI; needs only numpy):
     python3 weights_tools/make_head_models.py --convert-only tests/data/heads OUT_DIR
 writes OUT_DIR/NAME.{f32,f16,int8}.bin, which tests/model/test_sequence_classifier.cpp
@@ -61,6 +64,13 @@ TOKEN_MODELS = [
     dict(name="xlmr_token_cls", family="xlm-roberta", hidden=32, layers=2, heads=4, inter=64),
 ]
 STRATEGIES = ["none", "simple", "first", "average", "max"]
+STRIDE_TEXTS = [
+    "red summer dress and a blue cotton shirt size 3 with a laptop bag, wireless earbuds for running, "
+    "a zebra quartz xylophone and the phone case in black",
+    "RED DRESS with shoes " * 6,
+    "红色连衣裙 red blue 3.5mm cable, blue! The phone case and a laptop bag, USB-C 65W charger for the road",
+]
+STRIDES = [4, 10]
 
 
 def pairs() -> list[tuple[str, str]]:
@@ -114,6 +124,7 @@ def make_token_model(out_root: Path, spec: dict, torch, transformers) -> None:
         entities[strategy] = [[{"label": e.get("entity_group", e.get("entity")), "score": float(e["score"]),
                                 "start": int(e["start"]), "end": int(e["end"])} for e in pipe(text)]
                               for text in TOKEN_TEXTS]
+    write_stride_entities(out, model, tok, transformers)
     (out / "token_texts.txt").write_text("".join(t + "\n" for t in TOKEN_TEXTS), encoding="utf-8")
     np.save(out / "token_logits.npy", np.concatenate(logits).astype(np.float32))
     (out / "entities.tsv").write_text("".join(
@@ -121,6 +132,21 @@ def make_token_model(out_root: Path, spec: dict, torch, transformers) -> None:
         for strategy in STRATEGIES for i, found in enumerate(entities[strategy]) for e in found), encoding="utf-8")
     print(f"{name}: {family}, {len(TOKEN_LABELS)} labels, "
           f"{sum(len(x) for x in entities['simple'])} simple entities over {len(TOKEN_TEXTS)} texts")
+
+
+def write_stride_entities(out: Path, model, tok, transformers) -> None:
+    lines = []
+    for strategy in STRATEGIES[1:]:  # the pipeline refuses a stride without aggregation
+        pipe = transformers.pipeline("token-classification", model=model, tokenizer=tok, aggregation_strategy=strategy,
+                                     device="cpu")
+        for stride in STRIDES:
+            for i, text in enumerate(STRIDE_TEXTS):
+                assert len(tok(text)["input_ids"]) > tok.model_max_length, text
+                for e in pipe(text, stride=stride):
+                    lines.append(f"{strategy}\t{stride}\t{i}\t{e['entity_group']}\t{float(e['score'])!r}\t"
+                                 f"{int(e['start'])}\t{int(e['end'])}\n")
+    (out / "stride_texts.txt").write_text("".join(t + "\n" for t in STRIDE_TEXTS), encoding="utf-8")
+    (out / "stride_entities.tsv").write_text("".join(lines), encoding="utf-8")
 
 
 def convert_all(src: Path, dst: Path) -> None:
@@ -137,6 +163,8 @@ def convert_all(src: Path, dst: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--convert-only", action="store_true", help="convert committed models (needs only numpy)")
+    parser.add_argument("--stride-only", action="store_true",
+                        help="write stride_entities.tsv of the committed token classifiers in OUT_DIR")
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("dst", type=Path, nargs="?")
     args = parser.parse_args()
@@ -148,6 +176,13 @@ def main() -> int:
     import torch
     import transformers
     from sentence_transformers import CrossEncoder
+
+    if args.stride_only:
+        for spec in TOKEN_MODELS:
+            out = args.out_dir / spec["name"]
+            model = transformers.AutoModelForTokenClassification.from_pretrained(str(out)).eval()
+            write_stride_entities(out, model, transformers.AutoTokenizer.from_pretrained(str(out)), transformers)
+        return 0
 
     torch.manual_seed(SEED)
     args.out_dir.mkdir(parents=True, exist_ok=True)

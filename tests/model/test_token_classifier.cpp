@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -117,4 +118,74 @@ TEST_CASE("entity spans carry byte offsets and their text", "[classifier][tokens
   }
   CHECK_THROWS_WITH(TokenClassifier::open(std::string(EMBEDRANK_TEST_WORK_DIR) + "/heads/bert_seq_cls.f32.bin"),
                     Catch::Matchers::Contains("[embedrank.format.no_head]"));
+}
+
+TEST_CASE("long texts read in strided windows match the pipeline's stride", "[classifier][tokens][parity]") {
+  const std::pair<const char*, Aggregation> strategies[] = {
+      {"simple", Aggregation::Simple}, {"first", Aggregation::First}, {"average", Aggregation::Average},
+      {"max", Aggregation::Max}};
+  for (const std::string name : {"bert_token_cls", "xlmr_token_cls"}) {
+    SECTION(name) {
+      auto classifier = TokenClassifier::open(converted(name));
+      const auto texts = lines_of(source(name) + "/stride_texts.txt");
+      REQUIRE(texts.size() == 3);
+      embedrank::model::EncoderWorkspace<float> ws(1);
+      // STRATEGY, stride, text, label, score, start, end
+      struct Row {
+        std::string strategy, label;
+        std::size_t stride = 0, text = 0, begin = 0, end = 0;
+        double score = 0;
+      };
+      std::vector<Row> expected;
+      for (const std::string& line : lines_of(source(name) + "/stride_entities.tsv")) {
+        std::istringstream fields(line);
+        Row r;
+        std::string stride, text, score, begin, end;
+        std::getline(fields, r.strategy, '\t');
+        std::getline(fields, stride, '\t');
+        std::getline(fields, text, '\t');
+        std::getline(fields, r.label, '\t');
+        std::getline(fields, score, '\t');
+        std::getline(fields, begin, '\t');
+        std::getline(fields, end, '\t');
+        r.stride = std::stoul(stride);
+        r.text = std::stoul(text);
+        r.score = std::stod(score);
+        r.begin = std::stoul(begin);
+        r.end = std::stoul(end);
+        expected.push_back(r);
+      }
+      REQUIRE(!expected.empty());
+      std::size_t compared = 0;
+      for (const auto& [strategy, aggregation] : strategies) {
+        for (std::size_t stride : {4u, 10u}) {
+          for (std::size_t t = 0; t < texts.size(); ++t) {
+            std::vector<Row> want;
+            for (const Row& r : expected)
+              if (r.strategy == strategy && r.stride == stride && r.text == t) want.push_back(r);
+            const auto got = classifier->entities(texts[t], ws, aggregation, stride);
+            INFO(name << " " << strategy << " stride " << stride << " text " << t);
+            REQUIRE(got.size() == want.size());
+            for (std::size_t i = 0; i < got.size(); ++i) {
+              CHECK(got[i].label == want[i].label);
+              CHECK(got[i].begin == want[i].begin);
+              CHECK(got[i].end == want[i].end);
+              CHECK(std::abs(got[i].score - want[i].score) <= 1e-5);
+              ++compared;
+            }
+          }
+        }
+      }
+      CHECK(compared == expected.size());
+      // entities reach past the first window's end
+      std::size_t last_end = 0;
+      for (const auto& e : classifier->entities(texts[0], ws, Aggregation::Simple, 4)) last_end = std::max(last_end, e.end);
+      CHECK(last_end > classifier->entities(texts[0], ws, Aggregation::Simple).back().end);
+      // a stride without aggregation, or one that leaves no new tokens, is refused
+      CHECK_THROWS_WITH(classifier->entities(texts[0], ws, Aggregation::None, 4),
+                        Catch::Matchers::Contains("[embedrank.input.tokens.bad_stride]"));
+      CHECK_THROWS_WITH(classifier->entities(texts[0], ws, Aggregation::Simple, 22),
+                        Catch::Matchers::Contains("[embedrank.input.tokens.bad_stride]"));
+    }
+  }
 }

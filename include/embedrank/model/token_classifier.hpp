@@ -21,7 +21,17 @@
 /// (WordPiece's "##") or, for SentencePiece, when it starts right after a
 /// character with no space at or before its start; an unknown token always
 /// starts a word. Entities labelled "O" are dropped. Special tokens take no
-/// part. The text is truncated to the model's max_seq_length.
+/// part.
+///
+/// Long texts, as the pipeline's `stride`: with stride = 0 the text is
+/// truncated to the model's max_seq_length. With stride > 0 it is read in
+/// windows of W = max_seq_length - (special tokens) tokens, each starting
+/// W - stride tokens after the previous one (so neighbours share `stride`
+/// tokens), until a window reaches the end, as the fast tokenizer's
+/// overflowing tokens; each window's entities are found as above (offsets
+/// into the whole text), then the overlaps resolved: by start, an entity
+/// starting inside the previous kept one replaces it when it is longer, or
+/// as long with a higher score (aggregate_overlapping_entities).
 
 #include <algorithm>
 #include <cmath>
@@ -81,25 +91,100 @@ class TokenClassifier {
     options.max_length = static_cast<std::size_t>(encoder_->config().max_seq_length);
     options.offsets = true;
     text::Encoding e = tokenizer_.encode(text, options);
-    if (encoder_->config().type_vocab_size == 0) std::fill(e.type_ids.begin(), e.type_ids.end(), 0);
-    TokenBatch batch;
-    batch.add(e.ids, e.type_ids);
-    const MatrixF states = encoder_->forward(batch, ws);  // (T, H)
-    MatrixF logits(states.rows(), out_.out_features);     // (T, NL)
-    out_.forward(states, logits, ws.pool);
+    MatrixF logits = logits_of(e, ws);
     return {std::move(e), std::move(logits)};
   }
 
-  /// The entities of `text` (see the file comment).
+  /// The entities of `text` (see the file comment). Throws InputError for
+  /// stride > 0 with Aggregation::None (the pipeline refuses it too) or a
+  /// stride that leaves no new tokens per window.
   std::vector<TokenEntity> entities(const std::string& text, EncoderWorkspace<float>& ws,
-                                    Aggregation aggregation = Aggregation::Simple) const {
-    auto [encoding, scores] = token_logits(text, ws);
+                                    Aggregation aggregation = Aggregation::Simple, std::size_t stride = 0) const {
+    const std::u32string chars = text::decode_utf8(text);
+    std::vector<TokenEntity> out;
+    if (stride == 0) {
+      auto [encoding, logits] = token_logits(text, ws);
+      out = window_entities(chars, encoding, logits, aggregation);
+    } else {
+      if (aggregation == Aggregation::None)
+        throw InputError("tokens.bad_stride", "a stride needs an aggregation other than None");
+      const std::size_t specials = tokenizer_.num_special_tokens(/*pair=*/false);
+      const auto max_length = static_cast<std::size_t>(encoder_->config().max_seq_length);
+      const std::size_t window = max_length > specials ? max_length - specials : 0;
+      if (stride >= window)
+        throw InputError("tokens.bad_stride", "stride " + std::to_string(stride) + " must be below the window of " +
+                                                  std::to_string(window) + " tokens");
+      text::EncodeOptions options;
+      options.add_special_tokens = false;
+      options.offsets = true;
+      const text::Encoding whole = tokenizer_.encode(text, options);  // the text's tokens, no template
+      const std::size_t n = whole.ids.size();
+      std::size_t windows = 0;
+      for (std::size_t begin = 0;; begin += window - stride) {
+        const std::size_t end = std::min(begin + window, n);
+        const text::Encoding part = window_encoding(whole, begin, end);
+        const MatrixF logits = logits_of(part, ws);
+        for (TokenEntity& e : window_entities(chars, part, logits, aggregation)) out.push_back(std::move(e));
+        ++windows;
+        if (end == n) break;
+      }
+      if (windows > 1) out = resolve_overlaps(std::move(out));
+    }
+    for (TokenEntity& e : out) e.text = text.substr(e.byte_begin, e.byte_end - e.byte_begin);
+    return out;
+  }
+
+ private:
+  struct Token {
+    std::size_t index = 0, begin = 0, end = 0, byte_begin = 0, byte_end = 0;
+    Eigen::RowVectorXf scores;
+    bool continues_word = false;
+  };
+
+  // logits (T, NL) of one encoding
+  MatrixF logits_of(const text::Encoding& e, EncoderWorkspace<float>& ws) const {
+    std::vector<std::int32_t> type_ids = e.type_ids;
+    if (encoder_->config().type_vocab_size == 0) std::fill(type_ids.begin(), type_ids.end(), 0);
+    TokenBatch batch;
+    batch.add(e.ids, type_ids);
+    const MatrixF states = encoder_->forward(batch, ws);  // (T, H)
+    MatrixF logits(states.rows(), out_.out_features);     // (T, NL)
+    out_.forward(states, logits, ws.pool);
+    return logits;
+  }
+
+  // Tokens [begin, end) of `whole` (a text's tokens without the template)
+  // with the template around them; offsets stay those of the whole text.
+  text::Encoding window_encoding(const text::Encoding& whole, std::size_t begin, std::size_t end) const {
+    const auto first = whole.ids.begin() + static_cast<std::ptrdiff_t>(begin);
+    const auto last = whole.ids.begin() + static_cast<std::ptrdiff_t>(end);
+    text::Encoding part = tokenizer_.encode_ids(std::vector<std::int32_t>(first, last), text::EncodeOptions{});
+    // where the window's tokens sit among the template's
+    std::size_t at = 0;
+    while (at + (end - begin) <= part.ids.size() && !std::equal(first, last, part.ids.begin() + static_cast<std::ptrdiff_t>(at)))
+      ++at;
+    if (at + (end - begin) > part.ids.size())
+      throw FormatError("tokens.template", "the tokenizer's template does not keep a window's tokens in one run");
+    const std::size_t T = part.ids.size();
+    part.offsets.assign(T, {0, 0});
+    part.byte_offsets.assign(T, {0, 0});
+    part.special_tokens_mask.assign(T, 1);
+    for (std::size_t t = 0; t < end - begin; ++t) {
+      part.offsets[at + t] = whole.offsets[begin + t];
+      part.byte_offsets[at + t] = whole.byte_offsets[begin + t];
+      part.special_tokens_mask[at + t] = whole.special_tokens_mask[begin + t];
+    }
+    return part;
+  }
+
+  // The entities of one encoded window (see the file comment), "O" dropped.
+  std::vector<TokenEntity> window_entities(const std::u32string& chars, const text::Encoding& encoding, MatrixF scores,
+                                           Aggregation aggregation) const {
     for (Eigen::Index t = 0; t < scores.rows(); ++t) {  // softmax per token, max subtracted for stability
       auto row = scores.row(t).array();
       row = (row - row.maxCoeff()).exp();
       row /= row.sum();
     }
-    const std::u32string chars = text::decode_utf8(text);
     std::vector<Token> tokens;
     for (std::size_t t = 0; t < encoding.ids.size(); ++t) {
       if (encoding.special_tokens_mask[t]) continue;
@@ -126,16 +211,29 @@ class TokenClassifier {
     }
     std::vector<TokenEntity> out = aggregation == Aggregation::None ? labelled : group(labelled);
     out.erase(std::remove_if(out.begin(), out.end(), [](const TokenEntity& e) { return e.label == "O"; }), out.end());
-    for (TokenEntity& e : out) e.text = text.substr(e.byte_begin, e.byte_end - e.byte_begin);
     return out;
   }
 
- private:
-  struct Token {
-    std::size_t index = 0, begin = 0, end = 0, byte_begin = 0, byte_end = 0;
-    Eigen::RowVectorXf scores;
-    bool continues_word = false;
-  };
+  // aggregate_overlapping_entities: by start (stable), an entity starting
+  // inside the kept one replaces it when longer, or as long and more certain.
+  static std::vector<TokenEntity> resolve_overlaps(std::vector<TokenEntity> entities) {
+    if (entities.empty()) return entities;
+    std::stable_sort(entities.begin(), entities.end(),
+                     [](const TokenEntity& a, const TokenEntity& b) { return a.begin < b.begin; });
+    std::vector<TokenEntity> kept;
+    TokenEntity previous = entities[0];
+    for (const TokenEntity& e : entities) {
+      if (previous.begin <= e.begin && e.begin < previous.end) {
+        const std::size_t length = e.end - e.begin, previous_length = previous.end - previous.begin;
+        if (length > previous_length || (length == previous_length && e.score > previous.score)) previous = e;
+      } else {
+        kept.push_back(previous);
+        previous = e;
+      }
+    }
+    kept.push_back(previous);
+    return kept;
+  }
 
   // gather_pre_entities' is_subword
   bool continues_word(const std::u32string& chars, std::int32_t id, std::size_t begin, std::size_t end) const {
