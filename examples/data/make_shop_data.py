@@ -29,13 +29,16 @@ texts are unrelated (a runner's energy gels and earbuds, a new parent's
 coffee): these are what collaborative filtering can find and a content
 profile cannot.
 
-Run from the repository root:  python3 examples/data/make_shop_data.py
+Run from the repository root:  python3 examples/data/make_shop_data.py [OUT_DIR]
+(OUT_DIR defaults to this folder; tests/tools/test_shop_data.py regenerates
+into a temporary folder and compares.)
 """
 
 import csv
 import math
 import random
 import re
+import sys
 from pathlib import Path
 
 SEED = 20261130
@@ -130,8 +133,8 @@ def colour_of(product):
     return ""
 
 
-def write_attributes(products, rng):
-    with open(HERE / "attributes.tsv", "w", encoding="utf-8", newline="") as f:
+def write_attributes(products, rng, out_dir):
+    with open(out_dir / "attributes.tsv", "w", encoding="utf-8", newline="") as f:
         f.write("id\tbrand\tcolour\tprice\n")
         for p in products:
             lo, hi = PRICE_RANGES[p["category"]]
@@ -154,7 +157,7 @@ def taste_items(products):
     return out
 
 
-def write_interactions(products, rng):
+def write_interactions(products, rng, out_dir):
     tastes = taste_items(products)
     for name, items in tastes.items():
         assert len(items) >= 8, (name, len(items))
@@ -196,16 +199,17 @@ def write_interactions(products, rng):
     for (user, item), rating in named.items():
         days[user] = days.get(user, 0) + 1
         rows.append((user, item, rating, days[user]))
-    with open(HERE / "interactions.tsv", "w", encoding="utf-8", newline="") as f:
+    with open(out_dir / "interactions.tsv", "w", encoding="utf-8", newline="") as f:
         f.write("user\tproduct_id\trating\tday\n")
         for user, item, rating, day in rows:
             f.write(f"{user}\t{item}\t{rating}\t{day}\n")
 
 
 def main():
+    out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE
     products = read_catalogue()
-    write_attributes(products, random.Random(SEED))
-    write_interactions(products, random.Random(SEED + 1))
+    write_attributes(products, random.Random(SEED), out_dir)
+    write_interactions(products, random.Random(SEED + 1), out_dir)
 
 
 if __name__ == "__main__":
