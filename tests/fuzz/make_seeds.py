@@ -68,7 +68,7 @@ def sentencepiece_seed() -> bytes:
 
 def main() -> int:
     models = Path(sys.argv[1])
-    for d in ("model_file", "tokenizer", "sentencepiece_model", "ratings", "npy", "cli_options"):
+    for d in ("model_file", "tokenizer", "sentencepiece_model", "ratings", "npy", "cli_options", "query_attributes"):
         (SEEDS / d).mkdir(parents=True, exist_ok=True)
     for dtype in ("f32", "f16", "int8"):
         tiny_model(models, SEEDS / "model_file" / f"tiny.{dtype}.bin", dtype)
@@ -96,6 +96,10 @@ def main() -> int:
             (4, ["--model", "m.bin", "--query", "red dress", "--candidates", "c.tsv", "--top", "5", "--format", "json"]),
             (5, ["--model", "m.bin", "--top", "2", "--batch", "8", "--threads", "1"])]):
         (SEEDS / "cli_options" / f"seed{i}.bin").write_bytes(bytes([program]) + b"\0".join(a.encode() for a in args))
+    # query_attributes: a shopper's query, as typed
+    for name, query in (("brand_price", "linden & lark red dresses under 50"), ("cjk", "素锦红色连衣裙 100元以下"),
+                        ("ranges", "shoes between $20 and 30 euros, navy blue, from 5-10 eur")):
+        (SEEDS / "query_attributes" / f"{name}.txt").write_bytes(query.encode("utf-8"))
     (SEEDS / "npy" / "3x5.npy").write_bytes(npy(3, 5))
     (SEEDS / "npy" / "0x4.npy").write_bytes(npy(0, 4))
     return 0

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "embedrank/core/npy.hpp"
 #include "embedrank/model/embedder.hpp"
 #include "embedrank/rank/embedding_index.hpp"
+#include "embedrank/rank/query_attributes.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "text/fixtures.hpp"
 
@@ -264,6 +266,46 @@ inline void cli_options(const std::uint8_t* data, std::size_t size) {
       }
     }
   } catch (const cli::UsageError&) {
+  }
+}
+
+/// Arbitrary bytes as a shopper's query, parsed against a small catalogue of
+/// brands, colours (Latin and CJK) and prices, then turned into constraints:
+/// never an exception; every span lies inside the query in characters and
+/// bytes; the price range is a range; the search text is valid UTF-8 when
+/// the query is.
+inline void query_attributes(const std::uint8_t* data, std::size_t size) {
+  static const auto catalogue = [] {
+    auto index = std::make_unique<embedrank::rank::EmbeddingIndex>(2);
+    const std::vector<std::string> ids = {"a", "b", "c", "d"};
+    for (std::size_t i = 0; i < ids.size(); ++i) index->add(ids[i], embedrank::VectorF::Constant(2, 1.0f + i));
+    auto attributes = std::make_unique<embedrank::rank::CatalogueAttributes>(*index);
+    attributes->add("a", "brand", "Linden & Lark");
+    attributes->add("a", "colour", "Red");
+    attributes->add("b", "brand", "素锦");
+    attributes->add("b", "colour", "红色");
+    attributes->add("c", "category", "Shoes");
+    attributes->add("d", "colour", "navy blue");
+    attributes->set_price("a", 10);
+    attributes->set_price("b", 99.5);
+    return std::make_pair(std::move(index), std::move(attributes));
+  }();
+  const std::string query(reinterpret_cast<const char*>(data), size);
+  const embedrank::rank::ParsedQuery parsed = catalogue.second->parse(query);
+  const std::size_t characters = embedrank::text::decode_utf8(query).size();
+  for (const auto& a : parsed.attributes) {
+    check(a.begin < a.end && a.end <= characters, "a span lies inside the query (characters)");
+    check(a.byte_begin < a.byte_end && a.byte_end <= size, "a span lies inside the query (bytes)");
+  }
+  const auto prices = std::count_if(parsed.attributes.begin(), parsed.attributes.end(),
+                                    [](const embedrank::rank::QueryAttribute& a) { return a.name == "price"; });
+  check(!(parsed.price.min > parsed.price.max) || prices >= 2, "one price phrase gives a range");
+  if (embedrank::text::is_valid_utf8(query)) check(embedrank::text::is_valid_utf8(parsed.search_text), "valid text");
+  embedrank::rank::AttributePolicy policy{{"brand"}};
+  const auto constraints = catalogue.second->constraints(parsed, policy);
+  for (std::size_t row = 0; row < 4; ++row) {
+    if (constraints.filter.keep) constraints.filter.keep(row);
+    if (constraints.boost) check(constraints.boost(row) >= 0 && constraints.boost(row) <= 1, "boost in [0, 1]");
   }
 }
 

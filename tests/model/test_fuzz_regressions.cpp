@@ -35,7 +35,7 @@ TEST_CASE("Inputs found by fuzzing are handled", "[fuzz][bad_input]") {
   const std::vector<std::pair<std::string, Target>> targets = {
       {"model_file", fuzz::model_file}, {"tokenizer", fuzz::tokenize}, {"ratings", fuzz::ratings},
       {"npy", fuzz::npy},               {"cli_options", fuzz::cli_options},
-      {"sentencepiece_model", fuzz::sentencepiece_model}};
+      {"sentencepiece_model", fuzz::sentencepiece_model}, {"query_attributes", fuzz::query_attributes}};
   std::size_t replayed = 0;
   for (const auto& [name, target] : targets)
     for (const auto& file : regressions(name)) {

@@ -70,7 +70,7 @@ struct PriceRange {
 struct QueryAttribute {
   std::string name;   ///< the attribute ("brand", "colour", ...) or "price"
   std::string value;  ///< the catalogue's value as added; for a price, "<= 50", ">= 20" or "20 - 40"
-  std::size_t begin = 0, end = 0;            ///< span in the query, in characters (code points)
+  std::size_t begin = 0, end = 0;            ///< span in the query, in characters (code points; an ill-formed byte reads as one U+FFFD)
   std::size_t byte_begin = 0, byte_end = 0;  ///< the same span in UTF-8 bytes
 };
 
@@ -131,7 +131,8 @@ class CatalogueAttributes {
 
   /// The attributes and price phrases of `query`.
   ParsedQuery parse(std::string_view query) const {
-    const std::u32string original = text::decode_utf8(query);
+    std::vector<std::size_t> byte_at;  // (characters + 1) byte offset of each character in `query`
+    const std::u32string original = decode(query, byte_at);
     const Normalised q = normalise(original);
     ParsedQuery out;
     std::vector<std::pair<std::size_t, std::size_t>> price_spans;  // original characters
@@ -144,7 +145,7 @@ class CatalogueAttributes {
       PricePhrase price;
       if (match_price(q.text, i, price)) {
         const std::size_t b = q.source[i], e = q.source[price.end - 1] + 1;
-        out.attributes.push_back(make_attribute("price", price.describe(), original, b, e));
+        out.attributes.push_back(make_attribute("price", price.describe(), byte_at, b, e));
         out.price.min = std::max(out.price.min, price.range.min);
         out.price.max = std::min(out.price.max, price.range.max);
         price_spans.emplace_back(b, e);
@@ -157,7 +158,7 @@ class CatalogueAttributes {
         continue;
       }
       const std::size_t b = q.source[i], e = q.source[i + length - 1] + 1;
-      for (const Value* v : values) out.attributes.push_back(make_attribute(v->attribute, v->value, original, b, e));
+      for (const Value* v : values) out.attributes.push_back(make_attribute(v->attribute, v->value, byte_at, b, e));
       i += length;
     }
     out.search_text = without_spans(original, price_spans);
@@ -169,7 +170,8 @@ class CatalogueAttributes {
   /// same matching rules); spans the catalogue does not hold are dropped.
   /// Prices and search_text come from parse(), as a model gives no ranges.
   ParsedQuery from_entities(std::string_view query, const std::vector<EntitySpan>& spans) const {
-    const std::u32string original = text::decode_utf8(query);
+    std::vector<std::size_t> byte_at;
+    const std::u32string original = decode(query, byte_at);
     ParsedQuery out = parse(query);
     out.attributes.erase(std::remove_if(out.attributes.begin(), out.attributes.end(),
                                         [](const QueryAttribute& a) { return a.name != "price"; }),
@@ -182,7 +184,7 @@ class CatalogueAttributes {
       if (length != s.text.size()) continue;
       for (const Value* v : values)
         if (v->attribute == span.attribute)
-          out.attributes.push_back(make_attribute(v->attribute, v->value, original, span.begin, span.end));
+          out.attributes.push_back(make_attribute(v->attribute, v->value, byte_at, span.begin, span.end));
     }
     std::stable_sort(out.attributes.begin(), out.attributes.end(),
                      [](const QueryAttribute& a, const QueryAttribute& b) { return a.begin < b.begin; });
@@ -488,12 +490,22 @@ class CatalogueAttributes {
     return row;
   }
 
-  static QueryAttribute make_attribute(const std::string& name, const std::string& value, const std::u32string& query,
-                                       std::size_t b, std::size_t e) {
-    QueryAttribute a{name, value, b, e, 0, 0};
-    a.byte_begin = text::encode_utf8(query.substr(0, b)).size();
-    a.byte_end = a.byte_begin + text::encode_utf8(query.substr(b, e - b)).size();
-    return a;
+  // The query's characters (ill-formed bytes as U+FFFD, one per byte run
+  // the decoder rejects) and where each starts in the query's bytes.
+  static std::u32string decode(std::string_view query, std::vector<std::size_t>& byte_at) {
+    std::u32string chars;
+    byte_at.clear();
+    for (std::size_t i = 0; i < query.size();) {
+      byte_at.push_back(i);
+      chars.push_back(text::decode_utf8(query, i));
+    }
+    byte_at.push_back(query.size());
+    return chars;
+  }
+
+  static QueryAttribute make_attribute(const std::string& name, const std::string& value,
+                                       const std::vector<std::size_t>& byte_at, std::size_t b, std::size_t e) {
+    return QueryAttribute{name, value, b, e, byte_at[b], byte_at[e]};
   }
 
   // The query without the given character spans, whitespace tidied.
