@@ -102,6 +102,16 @@ TEST_CASE("CJK values match without spaces; spans in characters and bytes", "[at
   CHECK(q.attributes[1].begin == 6);
 }
 
+TEST_CASE("byte spans are the query's own bytes, ill-formed ones included", "[attributes]") {
+  Shop shop;
+  const std::string query = std::string("sh\x81\x00\x00 navy blue", 15);  // one bad byte, two NULs
+  const ParsedQuery q = shop.attributes.parse(query);
+  REQUIRE(q.attributes.size() == 1);
+  CHECK(q.attributes[0].value == "Navy Blue");
+  CHECK(query.substr(q.attributes[0].byte_begin, q.attributes[0].byte_end - q.attributes[0].byte_begin) == "navy blue");
+  CHECK(q.attributes[0].begin == 6);  // the bad byte is one character
+}
+
 TEST_CASE("price phrases become ranges and leave the search text", "[attributes]") {
   Shop shop;
   struct Case {
