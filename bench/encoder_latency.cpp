@@ -35,11 +35,16 @@
 
 #include "embedrank/core/error.hpp"
 #include "embedrank/model/embedder.hpp"
+#include "latency_driver.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::seconds_since;
 using Batches = std::vector<std::vector<std::string>>;  // calls, each (B) texts
+
+constexpr const char* kProgram = "bench_encoder_latency";
+constexpr const char* kUsage = "bench_encoder_latency --model FILE [--threads N] --workload NAME=FILE ...";
 
 struct Arguments {
   std::string model;
@@ -47,32 +52,24 @@ struct Arguments {
   std::map<std::string, std::string> workload_paths;  // name -> file
 };
 
-[[noreturn]] void usage_error(const std::string& message) {
-  std::cerr << "bench_encoder_latency: " << message
-            << "\nusage: bench_encoder_latency --model FILE [--threads N] --workload NAME=FILE ...\n";
-  std::exit(2);
-}
-
 Arguments parse_arguments(int argc, char** argv) {
   Arguments args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) usage_error("missing value after " + flag);
-    const std::string value = argv[++i];
+  bench::for_each_flag(argc, argv, kProgram, kUsage, [&](const std::string& flag, const std::string& value) {
     if (flag == "--model") {
       args.model = value;
     } else if (flag == "--threads") {
       args.threads = std::atoi(value.c_str());
-      if (args.threads < 1) usage_error("--threads must be at least 1, got '" + value + "'");
+      if (args.threads < 1) bench::usage_error(kProgram, kUsage, "--threads must be at least 1, got '" + value + "'");
     } else if (flag == "--workload") {
       const auto eq = value.find('=');
-      if (eq == std::string::npos || eq == 0) usage_error("--workload wants NAME=FILE, got '" + value + "'");
+      if (eq == std::string::npos || eq == 0)
+        bench::usage_error(kProgram, kUsage, "--workload wants NAME=FILE, got '" + value + "'");
       args.workload_paths[value.substr(0, eq)] = value.substr(eq + 1);
     } else {
-      usage_error("unknown option " + flag);
+      bench::usage_error(kProgram, kUsage, "unknown option " + flag);
     }
-  }
-  if (args.model.empty()) usage_error("--model is required");
+  });
+  if (args.model.empty()) bench::usage_error(kProgram, kUsage, "--model is required");
   return args;
 }
 
@@ -94,8 +91,6 @@ Batches read_workload(const std::string& path) {
   if (batches.empty()) throw embedrank::ParseError("bad_workload", path + ": no texts");
   return batches;
 }
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 double process_cpu_seconds() {
   timespec t{};

@@ -13,7 +13,6 @@
 //   score          {"scores": [...]}   the first label's score of every pair
 //   quit
 
-#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
@@ -25,10 +24,12 @@
 
 #include "embedrank/core/error.hpp"
 #include "embedrank/model/sequence_classifier.hpp"
+#include "latency_driver.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+constexpr const char* kProgram = "bench_rerank_latency";
+constexpr const char* kUsage = "bench_rerank_latency --model FILE --pairs FILE [--threads N] [--batch-size B]";
 
 struct Arguments {
   std::string model, pairs;
@@ -36,34 +37,25 @@ struct Arguments {
   std::size_t batch_size = 32;
 };
 
-[[noreturn]] void usage_error(const std::string& message) {
-  std::cerr << "bench_rerank_latency: " << message
-            << "\nusage: bench_rerank_latency --model FILE --pairs FILE [--threads N] [--batch-size B]\n";
-  std::exit(2);
-}
-
 Arguments parse_arguments(int argc, char** argv) {
   Arguments args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) usage_error("missing value after " + flag);
-    const std::string value = argv[++i];
+  bench::for_each_flag(argc, argv, kProgram, kUsage, [&](const std::string& flag, const std::string& value) {
     if (flag == "--model") {
       args.model = value;
     } else if (flag == "--pairs") {
       args.pairs = value;
     } else if (flag == "--threads") {
       args.threads = std::atoi(value.c_str());
-      if (args.threads < 1) usage_error("--threads must be at least 1, got '" + value + "'");
+      if (args.threads < 1) bench::usage_error(kProgram, kUsage, "--threads must be at least 1, got '" + value + "'");
     } else if (flag == "--batch-size") {
       const int b = std::atoi(value.c_str());
-      if (b < 1) usage_error("--batch-size must be at least 1, got '" + value + "'");
+      if (b < 1) bench::usage_error(kProgram, kUsage, "--batch-size must be at least 1, got '" + value + "'");
       args.batch_size = static_cast<std::size_t>(b);
     } else {
-      usage_error("unknown option " + flag);
+      bench::usage_error(kProgram, kUsage, "unknown option " + flag);
     }
-  }
-  if (args.model.empty() || args.pairs.empty()) usage_error("--model and --pairs are required");
+  });
+  if (args.model.empty() || args.pairs.empty()) bench::usage_error(kProgram, kUsage, "--model and --pairs are required");
   return args;
 }
 
@@ -105,9 +97,9 @@ int main(int argc, char** argv) {
         out.precision(9);
         out << "{\"e2e\": [";
         for (std::size_t call = 0; call < calls; ++call) {
-          const auto start = Clock::now();
+          const auto start = bench::Clock::now();
           const embedrank::MatrixF scores = classifier->predict(pairs, ws, args.batch_size);
-          const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+          const double seconds = bench::seconds_since(start);
           if (scores.rows() != static_cast<Eigen::Index>(pairs.size())) throw std::runtime_error("wrong score count");
           out << (call ? ", " : "") << seconds;
         }

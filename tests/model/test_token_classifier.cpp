@@ -33,22 +33,26 @@ std::vector<std::string> lines_of(const std::string& path) {
 
 struct Expected {
   std::string strategy, label;
-  std::size_t text = 0, begin = 0, end = 0;
+  std::size_t stride = 0, text = 0, begin = 0, end = 0;
   double score = 0;
 };
 
-std::vector<Expected> expected_entities(const std::string& name) {
+// entities.tsv: STRATEGY, text, label, score, start, end;
+// stride_entities.tsv: STRATEGY, stride, text, label, score, start, end.
+std::vector<Expected> expected_entities(const std::string& path, bool with_stride) {
   std::vector<Expected> out;
-  for (const std::string& line : lines_of(source(name) + "/entities.tsv")) {
+  for (const std::string& line : lines_of(path)) {
     std::istringstream fields(line);
     Expected e;
-    std::string text, score, begin, end;
+    std::string stride, text, score, begin, end;
     std::getline(fields, e.strategy, '\t');
+    if (with_stride) std::getline(fields, stride, '\t');
     std::getline(fields, text, '\t');
     std::getline(fields, e.label, '\t');
     std::getline(fields, score, '\t');
     std::getline(fields, begin, '\t');
     std::getline(fields, end, '\t');
+    e.stride = with_stride ? std::stoul(stride) : 0;
     e.text = std::stoul(text);
     e.score = std::stod(score);
     e.begin = std::stoul(begin);
@@ -56,6 +60,22 @@ std::vector<Expected> expected_entities(const std::string& name) {
     out.push_back(e);
   }
   return out;
+}
+
+// The entities of one text against the reference's; returns how many were compared.
+std::size_t check_entities(const std::vector<embedrank::model::TokenEntity>& got, const std::vector<Expected>& expected,
+                           const std::string& strategy, std::size_t stride, std::size_t text) {
+  std::vector<Expected> want;
+  for (const Expected& e : expected)
+    if (e.strategy == strategy && e.stride == stride && e.text == text) want.push_back(e);
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].label == want[i].label);
+    CHECK(got[i].begin == want[i].begin);
+    CHECK(got[i].end == want[i].end);
+    CHECK(std::abs(got[i].score - want[i].score) <= 1e-5);
+  }
+  return got.size();
 }
 
 }  // namespace
@@ -84,23 +104,12 @@ TEST_CASE("token classification matches transformers' logits and pipeline entiti
       }
       CHECK(row == expected_logits.rows());
 
-      const std::vector<Expected> expected = expected_entities(name);
+      const std::vector<Expected> expected = expected_entities(source(name) + "/entities.tsv", false);
       std::size_t compared = 0;
       for (const auto& [strategy, aggregation] : strategies) {
         for (std::size_t t = 0; t < texts.size(); ++t) {
-          std::vector<Expected> want;
-          for (const Expected& e : expected)
-            if (e.strategy == strategy && e.text == t) want.push_back(e);
-          const auto got = classifier->entities(texts[t], ws, aggregation);
           INFO(name << " " << strategy << " text " << t << " \"" << texts[t] << "\"");
-          REQUIRE(got.size() == want.size());
-          for (std::size_t i = 0; i < got.size(); ++i) {
-            CHECK(got[i].label == want[i].label);
-            CHECK(got[i].begin == want[i].begin);
-            CHECK(got[i].end == want[i].end);
-            CHECK(std::abs(got[i].score - want[i].score) <= 1e-5);
-            ++compared;
-          }
+          compared += check_entities(classifier->entities(texts[t], ws, aggregation), expected, strategy, 0, t);
         }
       }
       CHECK(compared == expected.size());
@@ -130,49 +139,15 @@ TEST_CASE("long texts read in strided windows match the pipeline's stride", "[cl
       const auto texts = lines_of(source(name) + "/stride_texts.txt");
       REQUIRE(texts.size() == 3);
       embedrank::model::EncoderWorkspace<float> ws(1);
-      // STRATEGY, stride, text, label, score, start, end
-      struct Row {
-        std::string strategy, label;
-        std::size_t stride = 0, text = 0, begin = 0, end = 0;
-        double score = 0;
-      };
-      std::vector<Row> expected;
-      for (const std::string& line : lines_of(source(name) + "/stride_entities.tsv")) {
-        std::istringstream fields(line);
-        Row r;
-        std::string stride, text, score, begin, end;
-        std::getline(fields, r.strategy, '\t');
-        std::getline(fields, stride, '\t');
-        std::getline(fields, text, '\t');
-        std::getline(fields, r.label, '\t');
-        std::getline(fields, score, '\t');
-        std::getline(fields, begin, '\t');
-        std::getline(fields, end, '\t');
-        r.stride = std::stoul(stride);
-        r.text = std::stoul(text);
-        r.score = std::stod(score);
-        r.begin = std::stoul(begin);
-        r.end = std::stoul(end);
-        expected.push_back(r);
-      }
+      const std::vector<Expected> expected = expected_entities(source(name) + "/stride_entities.tsv", true);
       REQUIRE(!expected.empty());
       std::size_t compared = 0;
       for (const auto& [strategy, aggregation] : strategies) {
         for (std::size_t stride : {4u, 10u}) {
           for (std::size_t t = 0; t < texts.size(); ++t) {
-            std::vector<Row> want;
-            for (const Row& r : expected)
-              if (r.strategy == strategy && r.stride == stride && r.text == t) want.push_back(r);
-            const auto got = classifier->entities(texts[t], ws, aggregation, stride);
             INFO(name << " " << strategy << " stride " << stride << " text " << t);
-            REQUIRE(got.size() == want.size());
-            for (std::size_t i = 0; i < got.size(); ++i) {
-              CHECK(got[i].label == want[i].label);
-              CHECK(got[i].begin == want[i].begin);
-              CHECK(got[i].end == want[i].end);
-              CHECK(std::abs(got[i].score - want[i].score) <= 1e-5);
-              ++compared;
-            }
+            compared += check_entities(classifier->entities(texts[t], ws, aggregation, stride), expected, strategy,
+                                       stride, t);
           }
         }
       }
