@@ -85,7 +85,8 @@ struct AttributePolicy {
   std::set<std::string> filters;
 };
 
-/// A parsed query as a filter and a boost over the index's rows.
+/// A parsed query as a filter and a boost over the index's rows (thread-safe
+/// to call; valid while the CatalogueAttributes that made them lives).
 struct QueryConstraints {
   SearchFilter filter;                          ///< empty when nothing filters
   std::function<float(std::size_t row)> boost;  ///< in [0, 1]; empty when nothing boosts
@@ -192,44 +193,41 @@ class CatalogueAttributes {
   }
 
   /// The filter and boost of a parsed query under `policy`.
+  /// The filter and boost read this object's tables: they are valid while it
+  /// lives. Per query they cost one bitmap (rows / 8 bytes) per matched
+  /// attribute; the price is checked only for rows the search asks about.
   QueryConstraints constraints(const ParsedQuery& query, const AttributePolicy& policy = {}) const {
-    std::map<std::string, std::vector<std::size_t>> matched;  // attribute -> rows holding a matched value
+    std::map<std::string, ItemBitmap> holders;  // attribute -> rows holding one of its matched values
     for (const QueryAttribute& a : query.attributes) {
       if (a.name == "price") continue;
       const auto it = values_.find(Key{a.name, normalise(text::decode_utf8(a.value)).text});
       if (it == values_.end()) continue;
-      std::vector<std::size_t>& rows = matched[a.name];
-      rows.insert(rows.end(), it->second.rows.begin(), it->second.rows.end());
+      ItemBitmap& rows = holders.try_emplace(a.name, rows_).first->second;
+      for (std::size_t r : it->second.rows) rows.set(r);
     }
     QueryConstraints out;
-    auto keep = std::make_shared<std::vector<char>>();
-    auto boost_hits = std::make_shared<std::vector<float>>();
-    if (query.price.bounded()) {
-      keep->resize(rows_, 0);
-      for (std::size_t r = 0; r < rows_; ++r) (*keep)[r] = query.price.contains(prices_[r]) ? 1 : 0;
-      ++out.filter_attributes;
+    auto filters = std::make_shared<std::vector<ItemBitmap>>();  // each must hold the row
+    auto boosts = std::make_shared<std::vector<ItemBitmap>>();   // the share that holds it is the boost
+    for (auto& [name, rows] : holders) (policy.filters.count(name) ? *filters : *boosts).push_back(std::move(rows));
+    const PriceRange price = query.price;
+    out.filter_attributes = filters->size() + (price.bounded() ? 1 : 0);
+    out.boost_attributes = boosts->size();
+    if (out.filter_attributes > 0) {
+      const std::vector<double>* prices = &prices_;
+      out.filter.keep = [filters, price, prices](std::size_t row) {
+        if (price.bounded() && !(row < prices->size() && price.contains((*prices)[row]))) return false;
+        for (const ItemBitmap& f : *filters)
+          if (!f.test(row)) return false;
+        return true;
+      };
     }
-    for (const auto& [name, rows] : matched) {
-      if (policy.filters.count(name)) {
-        std::vector<char> holds(rows_, 0);
-        for (std::size_t r : rows) holds[r] = 1;
-        if (keep->empty()) keep->assign(rows_, 1);
-        for (std::size_t r = 0; r < rows_; ++r) (*keep)[r] = static_cast<char>((*keep)[r] & holds[r]);
-        ++out.filter_attributes;
-      } else {
-        std::vector<char> holds(rows_, 0);
-        for (std::size_t r : rows) holds[r] = 1;
-        if (boost_hits->empty()) boost_hits->assign(rows_, 0.0f);
-        for (std::size_t r = 0; r < rows_; ++r) (*boost_hits)[r] += holds[r];
-        ++out.boost_attributes;
-      }
-    }
-    if (out.filter_attributes > 0)
-      out.filter.keep = [keep](std::size_t row) { return row < keep->size() && (*keep)[row] != 0; };
     if (out.boost_attributes > 0) {
-      const float scale = 1.0f / static_cast<float>(out.boost_attributes);
-      for (float& h : *boost_hits) h *= scale;
-      out.boost = [boost_hits](std::size_t row) { return row < boost_hits->size() ? (*boost_hits)[row] : 0.0f; };
+      const float share = 1.0f / static_cast<float>(out.boost_attributes);
+      out.boost = [boosts, share](std::size_t row) {
+        float held = 0.0f;
+        for (const ItemBitmap& b : *boosts) held += b.test(row) ? 1.0f : 0.0f;
+        return held * share;
+      };
     }
     return out;
   }
@@ -325,12 +323,12 @@ class CatalogueAttributes {
   void add_form(const std::u32string& form, const Value* value) {
     std::vector<Form>& forms = forms_[form[0]];
     auto it = std::find_if(forms.begin(), forms.end(), [&](const Form& f) { return f.text == form; });
-    if (it == forms.end()) {
-      forms.push_back(Form{form, {}});
-      it = forms.end() - 1;
+    if (it == forms.end()) {  // longest first: insert after the forms at least as long
+      it = std::upper_bound(forms.begin(), forms.end(), form.size(),
+                            [](std::size_t size, const Form& f) { return size > f.text.size(); });
+      it = forms.insert(it, Form{form, {}});
     }
     if (std::find(it->values.begin(), it->values.end(), value) == it->values.end()) it->values.push_back(value);
-    std::stable_sort(forms.begin(), forms.end(), [](const Form& a, const Form& b) { return a.text.size() > b.text.size(); });
   }
 
   // The longest value form starting at i that ends on a word boundary, with
