@@ -9,6 +9,9 @@ packages=(
   sentencepiece  # spm_train, for weights_tools/make_tokenizer_fixtures.py
   catch2 libbenchmark-dev
   python3 python3-numpy python3-pytest
+  # the Python package (python/): pybind11 and the headers to build it, pandas
+  # for UserKnn.fit(DataFrame), venv + setuptools + wheel for `pip install ./python`
+  pybind11-dev python3-dev python3-pandas python3-venv python3-setuptools python3-wheel
   "$@"
 )
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test:
 #   1. C++ tests (Catch2, through ctest) in a Release build in build/,
-#   2. Python tests (pytest) for weights_tools/,
+#   2. Python tests (pytest) for weights_tools/, and for the Python package
+#      (python/): once as CMake built it in build/python, once as
+#      `pip install ./python` builds and installs it into a fresh venv,
 #   3. the C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #      in build-asan/, and the thread pool, the kernels and the concurrency
 #      tests (one Embedder, EmbeddingIndex, UserKnn shared by 8 threads)
@@ -38,10 +40,21 @@ fi
 echo "== Python tests =="
 "$PYTHON" -m pytest -q tests/tools
 
+echo "== Python package (build/python) =="
+"$PYTHON" -m pytest -q tests/python
+
+echo "== Python package, installed with pip as the README shows =="
+rm -rf build/pip-venv
+"$PYTHON" -m venv --system-site-packages build/pip-venv
+# --no-build-isolation: Debian's setuptools, nothing fetched from PyPI
+CMAKE_BUILD_PARALLEL_LEVEL=$jobs build/pip-venv/bin/pip install --quiet --no-build-isolation --no-deps \
+  --disable-pip-version-check ./python
+EMBEDRANK_TEST_INSTALLED=1 build/pip-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
+
 if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBEDRANK_SANITIZE=ON \
-    -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF \
+    -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF -DEMBEDRANK_BUILD_PYTHON=OFF \
     -DPython3_EXECUTABLE="$PYTHON" >/dev/null
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -50,6 +63,7 @@ if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== Thread pool, kernels and shared models under ThreadSanitizer =="
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-fsanitize=thread \
     -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF \
+    -DEMBEDRANK_BUILD_PYTHON=OFF \
     -DPython3_EXECUTABLE="$PYTHON" >/dev/null
   cmake --build build-tsan -j"$jobs" --target test_nn test_model test_rank test_cf
   ctest --test-dir build-tsan -R convert_fixtures >/dev/null

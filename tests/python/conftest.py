@@ -27,7 +27,10 @@ if os.environ.get("EMBEDRANK_TEST_INSTALLED") != "1":
 
 import embedrank  # noqa: E402
 
-if os.environ.get("EMBEDRANK_TEST_INSTALLED") != "1" and not embedrank.__file__.startswith(str(BUILD)):
+if os.environ.get("EMBEDRANK_TEST_INSTALLED") == "1":
+    if "site-packages" not in embedrank.__file__:
+        raise ImportError(f"imported embedrank from {embedrank.__file__}, expected an installed package")
+elif not embedrank.__file__.startswith(str(BUILD)):
     raise ImportError(f"imported embedrank from {embedrank.__file__}, expected the build in {BUILD / 'python'}")
 
 
