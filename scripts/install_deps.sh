@@ -4,9 +4,8 @@
 set -euo pipefail
 
 packages=(
-  cmake g++ make
+  cmake g++ make pkgconf
   libeigen3-dev
-  sentencepiece  # spm_train, for weights_tools/make_tokenizer_fixtures.py
   catch2 libbenchmark-dev
   python3 python3-numpy python3-pytest
   # the Python package (python/): pybind11 and the headers to build it, pandas

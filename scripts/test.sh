@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test:
-#   1. C++ tests (Catch2, through ctest) in a Release build in build/,
+#   1. C++ tests (Catch2, through ctest) in a Release build in build/; the
+#      installed package used through find_package and pkg-config, and the
+#      source fetched with FetchContent (tests/consumer*),
 #   2. Python tests (pytest) for weights_tools/, and for the Python package
 #      (python/): once as CMake built it in build/python, once as
 #      `pip install ./python` builds and installs it into a fresh venv,
@@ -35,6 +37,27 @@ cmake -S tests/consumer -B build/consumer -DCMAKE_PREFIX_PATH="$PWD/build/instal
 cmake --build build/consumer -j"$jobs" >/dev/null
 if [ -f models/all-MiniLM-L6-v2.f32.bin ]; then
   build/consumer/consumer models/all-MiniLM-L6-v2.f32.bin
+fi
+
+echo "== Installed package through pkg-config =="
+pc_dir=$(dirname "$(find build/install -name embedrank.pc | head -n 1)")
+# shellcheck disable=SC2046  # pkg-config prints several flags
+c++ -std=c++17 -O2 tests/consumer/main.cpp -o build/consumer/consumer_pkgconfig \
+  $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs embedrank)
+if [ -f models/all-MiniLM-L6-v2.f32.bin ]; then
+  build/consumer/consumer_pkgconfig models/all-MiniLM-L6-v2.f32.bin
+fi
+
+echo "== Fetched with FetchContent from a source archive =="
+# The archive holds the files Git knows of (committed or new, not ignored).
+git ls-files -z --cached --others --exclude-standard |
+  tar -czf build/embedrank-src.tar.gz --null -T - --transform 's,^,embedrank/,'
+rm -rf build/consumer_fetchcontent
+cmake -S tests/consumer_fetchcontent -B build/consumer_fetchcontent -DCMAKE_BUILD_TYPE=Release \
+  -DEMBEDRANK_URL="file://$PWD/build/embedrank-src.tar.gz" >/dev/null
+cmake --build build/consumer_fetchcontent -j"$jobs" >/dev/null
+if [ -f models/all-MiniLM-L6-v2.f32.bin ]; then
+  build/consumer_fetchcontent/consumer models/all-MiniLM-L6-v2.f32.bin
 fi
 
 echo "== Python tests =="
