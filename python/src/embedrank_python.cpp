@@ -325,7 +325,7 @@ py::object encode(PyEmbedder& self, py::handle texts_obj, std::size_t batch_size
   self.embedder().resolve_prompt(options);  // an unknown prompt name fails before any work
 
   MatrixF out;
-  if (!show_progress_bar || texts.size() <= batch_size) {
+  if (!show_progress_bar) {
     out = self.with_workspace([&](model::EmbedderWorkspace& ws) { return self.embedder().embed(texts, ws, options); });
   } else {
     // Slices of whole texts: a text's vector does not depend on its batch,
@@ -727,7 +727,9 @@ std::vector<rank::Recommended> recommender_recommend(const PyRecommender& self, 
   bool integer = false;
   const std::string cf_user = cf_user_obj.is_none() ? "" : id_of(cf_user_obj, "cf_user", integer);
   std::vector<std::string> exclude;
-  if (!exclude_obj.is_none()) exclude = ids_of(exclude_obj, "exclude", integer);
+  if (!exclude_obj.is_none())
+    exclude = is_id_scalar(exclude_obj) ? std::vector<std::string>{id_of(exclude_obj, "exclude", integer)}
+                                        : ids_of(exclude_obj, "exclude", integer);
   rank::RecommendOptions options;
   options.content_weight = content_weight;
   options.candidates = candidates;

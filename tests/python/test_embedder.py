@@ -97,6 +97,8 @@ def test_results_do_not_depend_on_batch_size_threads_or_progress_display(capsys)
     shown = model.encode(texts, batch_size=8, show_progress_bar=True)
     assert_bitwise_equal(shown, reference, "show_progress_bar")
     assert str(len(texts)) in capsys.readouterr().err
+    assert_bitwise_equal(model.encode(texts[:2], show_progress_bar=True), reference[:2], "one batch with progress")
+    assert "2" in capsys.readouterr().err
 
 
 def test_shapes_of_one_text_and_of_none():

@@ -56,6 +56,7 @@ def test_content_only_ranking_is_the_search_without_the_history(shop):
         assert r.closest_similarity == pytest.approx(float(similarity.max()), abs=1e-6)
     excluded = recommender.recommend(profile, history, k=10, exclude=[ids[0]])
     assert excluded[0].id == ids[1]
+    assert [r.id for r in recommender.recommend(profile, history, k=10, exclude=ids[0])] == [r.id for r in excluded]
 
 
 def test_cf_scores_blend_into_the_ranking(shop):
