@@ -5,7 +5,8 @@
 #      source fetched with FetchContent (tests/consumer*),
 #   2. Python tests (pytest) for weights_tools/, and for the Python package
 #      (python/): once as CMake built it in build/python, once as
-#      `pip install ./python` builds and installs it into a fresh venv,
+#      `pip install ./python` builds and installs it into a fresh venv; the
+#      Spark examples (examples/spark/) in local mode,
 #   3. the C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #      in build-asan/, and the thread pool, the kernels and the concurrency
 #      tests (one Embedder, EmbeddingIndex, UserKnn shared by 8 threads)
@@ -73,6 +74,9 @@ rm -rf build/pip-venv
 CMAKE_BUILD_PARALLEL_LEVEL=$jobs build/pip-venv/bin/pip install --quiet --no-build-isolation --no-deps \
   --disable-pip-version-check ./python
 EMBEDRANK_TEST_INSTALLED=1 build/pip-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
+
+echo "== Spark examples (local mode, 2 cores) =="
+.venv-spark/bin/python -m pytest -q -p no:cacheprovider tests/spark
 
 if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
