@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian packages embedrank needs to build, test and run, and
-# .venv-spark (Debian's Python and its numpy/pandas, plus pyspark and pyarrow
-# from PyPI) for the Spark examples' tests. Idempotent and quiet when
-# everything is already installed.
+# Installs the Debian packages embedrank needs to build, test and run:
+#   ./scripts/install_deps.sh [--spark] [MORE_DEBIAN_PACKAGES...]
+# --spark also installs Java and makes .venv-spark (Debian's Python and its
+# numpy/pandas, plus pyspark and pyarrow from PyPI) for the Spark examples'
+# tests (scripts/test.sh asks for it). Idempotent and quiet when everything
+# is already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+spark=0
+if [ "${1:-}" = "--spark" ]; then
+  spark=1
+  shift
+fi
 
 packages=(
   cmake g++ make pkgconf
@@ -14,9 +22,9 @@ packages=(
   # the Python package (python/): pybind11 and the headers to build it, pandas
   # for UserKnn.fit(DataFrame), venv + setuptools + wheel for `pip install ./python`
   pybind11-dev python3-dev python3-pandas python3-venv python3-setuptools python3-wheel
-  openjdk-17-jre-headless  # Spark 3.5, for examples/spark/ and tests/spark/
   "$@"
 )
+[ $spark = 1 ] && packages+=(openjdk-17-jre-headless)  # Spark 3.5 runs on Java 17
 
 missing=()
 for p in "${packages[@]}"; do
@@ -40,7 +48,7 @@ fi
 # a pyarrow that works with Debian's numpy 1.24.
 spark_venv=.venv-spark
 spark_packages=("pyspark==3.5.9" "pyarrow==15.0.2")
-if ! "$spark_venv/bin/python" -c "import pyspark, pyarrow" 2>/dev/null; then
+if [ $spark = 1 ] && ! "$spark_venv/bin/python" -c "import pyspark, pyarrow" 2>/dev/null; then
   echo "installing ${spark_packages[*]} from PyPI into $spark_venv"
   rm -rf "$spark_venv"
   /usr/bin/python3 -m venv --system-site-packages "$spark_venv"

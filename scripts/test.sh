@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install_deps.sh
+./scripts/install_deps.sh --spark
 # The Debian interpreter is the one with python3-numpy and python3-pytest.
 PYTHON=${PYTHON:-/usr/bin/python3}
 jobs=$(nproc)
