@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Installs the Debian packages embedrank needs to build, test and run.
-# Idempotent and quiet when everything is already installed.
+# Installs the Debian packages embedrank needs to build, test and run:
+#   ./scripts/install_deps.sh [--spark] [MORE_DEBIAN_PACKAGES...]
+# --spark also installs Java and makes .venv-spark (Debian's Python and its
+# numpy/pandas, plus pyspark and pyarrow from PyPI) for the Spark examples'
+# tests (scripts/test.sh asks for it). Idempotent and quiet when everything
+# is already installed.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+spark=0
+if [ "${1:-}" = "--spark" ]; then
+  spark=1
+  shift
+fi
 
 packages=(
-  cmake g++ make
+  cmake g++ make pkgconf
   libeigen3-dev
-  sentencepiece  # spm_train, for weights_tools/make_tokenizer_fixtures.py
   catch2 libbenchmark-dev
   python3 python3-numpy python3-pytest
+  # the Python package (python/): pybind11 and the headers to build it, pandas
+  # for UserKnn.fit(DataFrame), venv + setuptools + wheel for `pip install ./python`
+  pybind11-dev python3-dev python3-pandas python3-venv python3-setuptools python3-wheel
   "$@"
 )
+[ $spark = 1 ] && packages+=(openjdk-17-jre-headless)  # Spark 3.5 runs on Java 17
 
 missing=()
 for p in "${packages[@]}"; do
@@ -18,14 +32,28 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "installing Debian packages: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# PySpark 3.5 (Java 17, pandas >= 1.0.5, so Debian's pandas 1.5 serves) and
+# a pyarrow that works with Debian's numpy 1.24.
+spark_venv=.venv-spark
+spark_packages=("pyspark==3.5.9" "pyarrow==15.0.2")
+if [ $spark = 1 ] && ! "$spark_venv/bin/python" -c "import pyspark, pyarrow" 2>/dev/null; then
+  echo "installing ${spark_packages[*]} from PyPI into $spark_venv"
+  rm -rf "$spark_venv"
+  /usr/bin/python3 -m venv --system-site-packages "$spark_venv"
+  if ! "$spark_venv/bin/pip" install --quiet --disable-pip-version-check "${spark_packages[@]}"; then
+    echo "error: could not install ${spark_packages[*]} from PyPI into $spark_venv (needed by tests/spark)" >&2
+    exit 1
+  fi
+fi

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test:
-#   1. C++ tests (Catch2, through ctest) in a Release build in build/,
-#   2. Python tests (pytest) for weights_tools/,
+#   1. C++ tests (Catch2, through ctest) in a Release build in build/; the
+#      installed package used through find_package and pkg-config, and the
+#      source fetched with FetchContent (tests/consumer*),
+#   2. Python tests (pytest) for weights_tools/, and for the Python package
+#      (python/): once as CMake built it in build/python, once as
+#      `pip install ./python` builds and installs it into a fresh venv; the
+#      Spark examples (examples/spark/) in local mode,
 #   3. the C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #      in build-asan/, and the thread pool, the kernels and the concurrency
 #      tests (one Embedder, EmbeddingIndex, UserKnn shared by 8 threads)
@@ -10,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install_deps.sh
+./scripts/install_deps.sh --spark
 # The Debian interpreter is the one with python3-numpy and python3-pytest.
 PYTHON=${PYTHON:-/usr/bin/python3}
 jobs=$(nproc)
@@ -35,13 +40,48 @@ if [ -f models/all-MiniLM-L6-v2.f32.bin ]; then
   build/consumer/consumer models/all-MiniLM-L6-v2.f32.bin
 fi
 
+echo "== Installed package through pkg-config =="
+pc_dir=$(dirname "$(find build/install -name embedrank.pc | head -n 1)")
+# shellcheck disable=SC2046  # pkg-config prints several flags
+c++ -std=c++17 -O2 tests/consumer/main.cpp -o build/consumer/consumer_pkgconfig \
+  $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs embedrank)
+if [ -f models/all-MiniLM-L6-v2.f32.bin ]; then
+  build/consumer/consumer_pkgconfig models/all-MiniLM-L6-v2.f32.bin
+fi
+
+echo "== Fetched with FetchContent from a source archive =="
+# The archive holds the files Git knows of (committed or new, not ignored).
+git ls-files -z --cached --others --exclude-standard |
+  tar -czf build/embedrank-src.tar.gz --null -T - --transform 's,^,embedrank/,'
+rm -rf build/consumer_fetchcontent
+cmake -S tests/consumer_fetchcontent -B build/consumer_fetchcontent -DCMAKE_BUILD_TYPE=Release \
+  -DEMBEDRANK_URL="file://$PWD/build/embedrank-src.tar.gz" >/dev/null
+cmake --build build/consumer_fetchcontent -j"$jobs" >/dev/null
+if [ -f models/all-MiniLM-L6-v2.f32.bin ]; then
+  build/consumer_fetchcontent/consumer models/all-MiniLM-L6-v2.f32.bin
+fi
+
 echo "== Python tests =="
 "$PYTHON" -m pytest -q tests/tools
+
+echo "== Python package (build/python) =="
+"$PYTHON" -m pytest -q tests/python
+
+echo "== Python package, installed with pip as the README shows =="
+rm -rf build/pip-venv
+"$PYTHON" -m venv --system-site-packages build/pip-venv
+# --no-build-isolation: Debian's setuptools, nothing fetched from PyPI
+CMAKE_BUILD_PARALLEL_LEVEL=$jobs build/pip-venv/bin/pip install --quiet --no-build-isolation --no-deps \
+  --disable-pip-version-check ./python
+EMBEDRANK_TEST_INSTALLED=1 build/pip-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
+
+echo "== Spark examples (local mode, 2 cores) =="
+.venv-spark/bin/python -m pytest -q -p no:cacheprovider tests/spark
 
 if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBEDRANK_SANITIZE=ON \
-    -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF \
+    -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF -DEMBEDRANK_BUILD_PYTHON=OFF \
     -DPython3_EXECUTABLE="$PYTHON" >/dev/null
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -50,6 +90,7 @@ if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== Thread pool, kernels and shared models under ThreadSanitizer =="
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-fsanitize=thread \
     -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF \
+    -DEMBEDRANK_BUILD_PYTHON=OFF \
     -DPython3_EXECUTABLE="$PYTHON" >/dev/null
   cmake --build build-tsan -j"$jobs" --target test_nn test_model test_rank test_cf
   ctest --test-dir build-tsan -R convert_fixtures >/dev/null

@@ -1,7 +1,7 @@
 """Writes the tokenizer parity fixtures in tests/data/text/ from the Hugging Face fast tokenizers.
 
 Regenerate (needs a venv with tokenizers, transformers, sentencepiece, protobuf,
-and the Debian `sentencepiece` package for spm_train):
+and the Debian `sentencepiece` package for spm_train: ./scripts/install_deps.sh sentencepiece):
 
     /opt/tokenv/bin/python weights_tools/make_tokenizer_fixtures.py tests/data/text
 
