@@ -74,7 +74,7 @@ T choice(const std::string& flag, const std::string& text, const Choices<T>& cho
 template <typename Enum>
 Choices<Enum> choices_of() {
   Choices<Enum> choices;
-  for (const auto& [value, name] : enum_text(Enum{}).names) choices.emplace_back(name, value);
+  for (const embedrank::EnumName<Enum>& e : enum_text(Enum{})) choices.emplace_back(e.name, e.value);
   return choices;
 }
 

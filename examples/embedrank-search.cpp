@@ -18,10 +18,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <limits>
-#include <map>
 #include <string>
 #include <vector>
 

@@ -46,11 +46,10 @@ enum class DuplicatePolicy {
   Error,     ///< throw InputError "input.duplicate_rating"
 };
 
-inline const EnumText<DuplicatePolicy>& enum_text(DuplicatePolicy) {
-  static const EnumText<DuplicatePolicy> text{"duplicate policy", "unknown_duplicate_policy",
-                                               {{DuplicatePolicy::LastWins, "last_wins"},
-                                                {DuplicatePolicy::Error, "error"}}};
-  return text;
+inline EnumText<DuplicatePolicy> enum_text(DuplicatePolicy) {
+  static constexpr EnumName<DuplicatePolicy> names[] = {{DuplicatePolicy::LastWins, "last_wins"},
+                                                        {DuplicatePolicy::Error, "error"}};
+  return {"duplicate policy", "unknown_duplicate_policy", names};
 }
 
 class Ratings;

@@ -18,11 +18,9 @@ enum class PearsonMean {
   User,     ///< each user's mean over all their ratings (denominators over each user's own items)
 };
 
-inline const EnumText<PearsonMean>& enum_text(PearsonMean) {
-  static const EnumText<PearsonMean> text{"Pearson mean", "unknown_pearson_mean",
-                                           {{PearsonMean::CoRated, "co_rated"},
-                                            {PearsonMean::User, "user"}}};
-  return text;
+inline EnumText<PearsonMean> enum_text(PearsonMean) {
+  static constexpr EnumName<PearsonMean> names[] = {{PearsonMean::CoRated, "co_rated"}, {PearsonMean::User, "user"}};
+  return {"Pearson mean", "unknown_pearson_mean", names};
 }
 
 /// Significance weighting: sim *= factor(n), n = co-rated count.
@@ -33,13 +31,12 @@ enum class Shrinkage {
   Capped,     ///< min(n, S) / S  (Herlocker's significance weighting, S = lambda)
 };
 
-inline const EnumText<Shrinkage>& enum_text(Shrinkage) {
-  static const EnumText<Shrinkage> text{"shrinkage", "unknown_shrinkage",
-                                         {{Shrinkage::None, "none"},
-                                          {Shrinkage::NMinusOne, "n_minus_one"},
-                                          {Shrinkage::N, "n"},
-                                          {Shrinkage::Capped, "capped"}}};
-  return text;
+inline EnumText<Shrinkage> enum_text(Shrinkage) {
+  static constexpr EnumName<Shrinkage> names[] = {{Shrinkage::None, "none"},
+                                                  {Shrinkage::NMinusOne, "n_minus_one"},
+                                                  {Shrinkage::N, "n"},
+                                                  {Shrinkage::Capped, "capped"}};
+  return {"shrinkage", "unknown_shrinkage", names};
 }
 
 /// How the co-rating statistics are computed. All give the same lists
@@ -51,13 +48,12 @@ enum class SimilarityKernel {
   EigenProducts,  ///< six blocked Eigen sparse-sparse products (reference; slower)
 };
 
-inline const EnumText<SimilarityKernel>& enum_text(SimilarityKernel) {
-  static const EnumText<SimilarityKernel> text{"similarity kernel", "unknown_similarity_kernel",
-                                                {{SimilarityKernel::Automatic, "automatic"},
-                                                 {SimilarityKernel::Fused, "fused"},
-                                                 {SimilarityKernel::UpperTriangle, "upper_triangle"},
-                                                 {SimilarityKernel::EigenProducts, "eigen_products"}}};
-  return text;
+inline EnumText<SimilarityKernel> enum_text(SimilarityKernel) {
+  static constexpr EnumName<SimilarityKernel> names[] = {{SimilarityKernel::Automatic, "automatic"},
+                                                         {SimilarityKernel::Fused, "fused"},
+                                                         {SimilarityKernel::UpperTriangle, "upper_triangle"},
+                                                         {SimilarityKernel::EigenProducts, "eigen_products"}};
+  return {"similarity kernel", "unknown_similarity_kernel", names};
 }
 
 /// The largest (U, U) matrix the automatic kernel choice accepts: 64 MiB, U <= 2896.

@@ -71,12 +71,11 @@ void intersect_sorted(const std::int32_t* a, std::size_t na, const std::int32_t*
 enum class KnnAlgorithm { Basic, WithMeans, WithZscore };
 
 /// Names as embedrank-cf's --algo (Surprise's KNNBasic, KNNWithMeans, KNNWithZScore).
-inline const EnumText<KnnAlgorithm>& enum_text(KnnAlgorithm) {
-  static const EnumText<KnnAlgorithm> text{"kNN algorithm", "unknown_knn_algorithm",
-                                            {{KnnAlgorithm::Basic, "knn_basic"},
-                                             {KnnAlgorithm::WithMeans, "knn_with_means"},
-                                             {KnnAlgorithm::WithZscore, "knn_with_zscore"}}};
-  return text;
+inline EnumText<KnnAlgorithm> enum_text(KnnAlgorithm) {
+  static constexpr EnumName<KnnAlgorithm> names[] = {{KnnAlgorithm::Basic, "knn_basic"},
+                                                     {KnnAlgorithm::WithMeans, "knn_with_means"},
+                                                     {KnnAlgorithm::WithZscore, "knn_with_zscore"}};
+  return {"kNN algorithm", "unknown_knn_algorithm", names};
 }
 
 /// How the k neighbours are picked among the item's raters. Both keep only
@@ -87,11 +86,10 @@ enum class NeighborOrder {
                 ///< training order (ties by earlier rating), then drop sim <= 0
 };
 
-inline const EnumText<NeighborOrder>& enum_text(NeighborOrder) {
-  static const EnumText<NeighborOrder> text{"neighbour order", "unknown_neighbor_order",
-                                             {{NeighborOrder::ByUserIndex, "by_user_index"},
-                                              {NeighborOrder::Surprise, "surprise"}}};
-  return text;
+inline EnumText<NeighborOrder> enum_text(NeighborOrder) {
+  static constexpr EnumName<NeighborOrder> names[] = {{NeighborOrder::ByUserIndex, "by_user_index"},
+                                                      {NeighborOrder::Surprise, "surprise"}};
+  return {"neighbour order", "unknown_neighbor_order", names};
 }
 
 /// Where a prediction goes when the neighbour formula cannot be applied.
@@ -100,23 +98,21 @@ enum class FallbackPolicy {
   GlobalMean,  ///< Surprise's default_prediction(): the global mean
 };
 
-inline const EnumText<FallbackPolicy>& enum_text(FallbackPolicy) {
-  static const EnumText<FallbackPolicy> text{"fallback policy", "unknown_fallback_policy",
-                                              {{FallbackPolicy::Chain, "chain"},
-                                               {FallbackPolicy::GlobalMean, "global_mean"}}};
-  return text;
+inline EnumText<FallbackPolicy> enum_text(FallbackPolicy) {
+  static constexpr EnumName<FallbackPolicy> names[] = {{FallbackPolicy::Chain, "chain"},
+                                                       {FallbackPolicy::GlobalMean, "global_mean"}};
+  return {"fallback policy", "unknown_fallback_policy", names};
 }
 
 /// Which level produced a prediction.
 enum class PredictionLevel { Neighbors, UserMean, ItemMean, GlobalMean };
 
-inline const EnumText<PredictionLevel>& enum_text(PredictionLevel) {
-  static const EnumText<PredictionLevel> text{"prediction level", "unknown_prediction_level",
-                                               {{PredictionLevel::Neighbors, "neighbors"},
-                                                {PredictionLevel::UserMean, "user_mean"},
-                                                {PredictionLevel::ItemMean, "item_mean"},
-                                                {PredictionLevel::GlobalMean, "global_mean"}}};
-  return text;
+inline EnumText<PredictionLevel> enum_text(PredictionLevel) {
+  static constexpr EnumName<PredictionLevel> names[] = {{PredictionLevel::Neighbors, "neighbors"},
+                                                        {PredictionLevel::UserMean, "user_mean"},
+                                                        {PredictionLevel::ItemMean, "item_mean"},
+                                                        {PredictionLevel::GlobalMean, "global_mean"}};
+  return {"prediction level", "unknown_prediction_level", names};
 }
 
 struct KnnOptions {

@@ -30,12 +30,11 @@ enum class SimdLevel {
 };
 
 /// Names as EMBEDRANK_SIMD takes them; parse throws InputError "bad_simd_level".
-inline const EnumText<SimdLevel>& enum_text(SimdLevel) {
-  static const EnumText<SimdLevel> text{"SIMD level", "bad_simd_level",
-                                         {{SimdLevel::Portable, "portable"},
-                                          {SimdLevel::Avx2, "avx2"},
-                                          {SimdLevel::Avx512, "avx512"}}};
-  return text;
+inline EnumText<SimdLevel> enum_text(SimdLevel) {
+  static constexpr EnumName<SimdLevel> names[] = {{SimdLevel::Portable, "portable"},
+                                                  {SimdLevel::Avx2, "avx2"},
+                                                  {SimdLevel::Avx512, "avx512"}};
+  return {"SIMD level", "bad_simd_level", names};
 }
 
 /// The best level the CPU supports (CPUID; the OS saving the wide registers

@@ -26,16 +26,15 @@ enum class MetaType : std::uint8_t { Int = 0, Float = 1, Bool = 2, String = 3, B
 
 using MetaValue = std::variant<std::int64_t, double, bool, std::string, Bytes, std::vector<std::string>, std::vector<std::int64_t>>;
 
-inline const EnumText<MetaType>& enum_text(MetaType) {
-  static const EnumText<MetaType> text{"metadata type", "unknown_meta_type",
-                                        {{MetaType::Int, "int"},
-                                         {MetaType::Float, "float"},
-                                         {MetaType::Bool, "bool"},
-                                         {MetaType::String, "string"},
-                                         {MetaType::Bytes, "bytes"},
-                                         {MetaType::StringList, "string list"},
-                                         {MetaType::IntList, "int list"}}};
-  return text;
+inline EnumText<MetaType> enum_text(MetaType) {
+  static constexpr EnumName<MetaType> names[] = {{MetaType::Int, "int"},
+                                                 {MetaType::Float, "float"},
+                                                 {MetaType::Bool, "bool"},
+                                                 {MetaType::String, "string"},
+                                                 {MetaType::Bytes, "bytes"},
+                                                 {MetaType::StringList, "string list"},
+                                                 {MetaType::IntList, "int list"}};
+  return {"metadata type", "unknown_meta_type", names};
 }
 
 /// An ordered map of typed values. Getters throw FormatError naming the key

@@ -36,13 +36,12 @@ inline constexpr int kMaxRank = 4;
 enum class DType : std::uint8_t { F32 = 0, F16 = 1, BF16 = 2, I8 = 3 };
 
 /// Names as convert.py --dtype takes them.
-inline const EnumText<DType>& enum_text(DType) {
-  static const EnumText<DType> text{"dtype", "unknown_dtype",
-                                     {{DType::F32, "f32"},
-                                      {DType::F16, "f16"},
-                                      {DType::BF16, "bf16"},
-                                      {DType::I8, "i8"}}};
-  return text;
+inline EnumText<DType> enum_text(DType) {
+  static constexpr EnumName<DType> names[] = {{DType::F32, "f32"},
+                                              {DType::F16, "f16"},
+                                              {DType::BF16, "bf16"},
+                                              {DType::I8, "i8"}};
+  return {"dtype", "unknown_dtype", names};
 }
 
 inline std::size_t dtype_size(DType d) { return d == DType::F32 ? 4 : d == DType::I8 ? 1 : 2; }

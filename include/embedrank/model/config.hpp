@@ -18,13 +18,12 @@ namespace embedrank::model {
 enum class Family { Bert, Roberta, DistilBert, MPNet };
 
 /// Names as the model file's config.family.
-inline const EnumText<Family>& enum_text(Family) {
-  static const EnumText<Family> text{"model family", "unknown_family",
-                                      {{Family::Bert, "bert"},
-                                       {Family::Roberta, "roberta"},
-                                       {Family::DistilBert, "distilbert"},
-                                       {Family::MPNet, "mpnet"}}};
-  return text;
+inline EnumText<Family> enum_text(Family) {
+  static constexpr EnumName<Family> names[] = {{Family::Bert, "bert"},
+                                               {Family::Roberta, "roberta"},
+                                               {Family::DistilBert, "distilbert"},
+                                               {Family::MPNet, "mpnet"}};
+  return {"model family", "unknown_family", names};
 }
 
 struct EncoderConfig {

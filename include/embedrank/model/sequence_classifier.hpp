@@ -42,14 +42,13 @@ namespace embedrank::model {
 enum class ScoreFunction { Identity, Sigmoid, Softmax, Tanh };
 
 /// Names as the model file's head.function and head.cross_encoder_activation.
-inline const EnumText<ScoreFunction>& enum_text(ScoreFunction) {
-  static const EnumText<ScoreFunction> text{"score function", "unknown_score_function",
-                                            {{ScoreFunction::Identity, "identity"},
-                                             {ScoreFunction::Identity, "none"},
-                                             {ScoreFunction::Sigmoid, "sigmoid"},
-                                             {ScoreFunction::Softmax, "softmax"},
-                                             {ScoreFunction::Tanh, "tanh"}}};
-  return text;
+inline EnumText<ScoreFunction> enum_text(ScoreFunction) {
+  static constexpr EnumName<ScoreFunction> names[] = {{ScoreFunction::Identity, "identity"},
+                                                      {ScoreFunction::Identity, "none"},
+                                                      {ScoreFunction::Sigmoid, "sigmoid"},
+                                                      {ScoreFunction::Softmax, "softmax"},
+                                                      {ScoreFunction::Tanh, "tanh"}};
+  return {"score function", "unknown_score_function", names};
 }
 
 /// Applies `f` to every row of `scores` (B, NL) in place.

@@ -43,14 +43,13 @@ namespace embedrank::model {
 enum class Aggregation { None, Simple, First, Average, Max };
 
 /// Names as the pipeline's aggregation_strategy.
-inline const EnumText<Aggregation>& enum_text(Aggregation) {
-  static const EnumText<Aggregation> text{"aggregation", "unknown_aggregation",
-                                           {{Aggregation::None, "none"},
-                                            {Aggregation::Simple, "simple"},
-                                            {Aggregation::First, "first"},
-                                            {Aggregation::Average, "average"},
-                                            {Aggregation::Max, "max"}}};
-  return text;
+inline EnumText<Aggregation> enum_text(Aggregation) {
+  static constexpr EnumName<Aggregation> names[] = {{Aggregation::None, "none"},
+                                                    {Aggregation::Simple, "simple"},
+                                                    {Aggregation::First, "first"},
+                                                    {Aggregation::Average, "average"},
+                                                    {Aggregation::Max, "max"}};
+  return {"aggregation", "unknown_aggregation", names};
 }
 
 /// A labelled span of the text: [begin, end) in characters (code points) and

@@ -23,17 +23,16 @@ enum class Activation {
 };
 
 /// Names as Hugging Face's hidden_act; parse throws InputError "unknown_activation".
-inline const EnumText<Activation>& enum_text(Activation) {
-  static const EnumText<Activation> text{"activation", "unknown_activation",
-                                          {{Activation::Gelu, "gelu"},
-                                           {Activation::GeluTanh, "gelu_new"},
-                                           {Activation::GeluTanh, "gelu_pytorch_tanh"},
-                                           {Activation::GeluFast, "gelu_fast"},
-                                           {Activation::QuickGelu, "quick_gelu"},
-                                           {Activation::Relu, "relu"},
-                                           {Activation::Silu, "silu"},
-                                           {Activation::Silu, "swish"}}};
-  return text;
+inline EnumText<Activation> enum_text(Activation) {
+  static constexpr EnumName<Activation> names[] = {{Activation::Gelu, "gelu"},
+                                                   {Activation::GeluTanh, "gelu_new"},
+                                                   {Activation::GeluTanh, "gelu_pytorch_tanh"},
+                                                   {Activation::GeluFast, "gelu_fast"},
+                                                   {Activation::QuickGelu, "quick_gelu"},
+                                                   {Activation::Relu, "relu"},
+                                                   {Activation::Silu, "silu"},
+                                                   {Activation::Silu, "swish"}};
+  return {"activation", "unknown_activation", names};
 }
 
 template <typename Scalar>

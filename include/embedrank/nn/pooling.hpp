@@ -27,14 +27,13 @@ enum class PoolingMode {
 };
 
 /// Names as sentence-transformers' pooling config; parse throws InputError "unknown_pooling".
-inline const EnumText<PoolingMode>& enum_text(PoolingMode) {
-  static const EnumText<PoolingMode> text{"pooling mode", "unknown_pooling",
-                                           {{PoolingMode::Cls, "cls"},
-                                            {PoolingMode::Max, "max"},
-                                            {PoolingMode::Mean, "mean"},
-                                            {PoolingMode::MeanSqrtLen, "mean_sqrt_len"},
-                                            {PoolingMode::Pooler, "pooler"}}};
-  return text;
+inline EnumText<PoolingMode> enum_text(PoolingMode) {
+  static constexpr EnumName<PoolingMode> names[] = {{PoolingMode::Cls, "cls"},
+                                                    {PoolingMode::Max, "max"},
+                                                    {PoolingMode::Mean, "mean"},
+                                                    {PoolingMode::MeanSqrtLen, "mean_sqrt_len"},
+                                                    {PoolingMode::Pooler, "pooler"}};
+  return {"pooling mode", "unknown_pooling", names};
 }
 
 /// Pools states (TT, H) into (B, M*H). `pooler` is required for

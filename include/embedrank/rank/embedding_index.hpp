@@ -54,12 +54,11 @@ enum class Metric {
 };
 
 /// Names as embedrank-search's --metric takes them (ip: inner_product).
-inline const EnumText<Metric>& enum_text(Metric) {
-  static const EnumText<Metric> text{"metric", "unknown_metric",
-                                      {{Metric::InnerProduct, "inner_product"},
-                                       {Metric::InnerProduct, "ip"},
-                                       {Metric::Cosine, "cosine"}}};
-  return text;
+inline EnumText<Metric> enum_text(Metric) {
+  static constexpr EnumName<Metric> names[] = {{Metric::InnerProduct, "inner_product"},
+                                               {Metric::InnerProduct, "ip"},
+                                               {Metric::Cosine, "cosine"}};
+  return {"metric", "unknown_metric", names};
 }
 
 /// How item vectors are stored. Queries are always float32.
@@ -69,13 +68,12 @@ enum class Storage {
 };
 
 /// Names as embedrank-search's --storage takes them (f32, f16).
-inline const EnumText<Storage>& enum_text(Storage) {
-  static const EnumText<Storage> text{"storage", "unknown_storage",
-                                       {{Storage::Float32, "float32"},
-                                        {Storage::Float32, "f32"},
-                                        {Storage::Float16, "float16"},
-                                        {Storage::Float16, "f16"}}};
-  return text;
+inline EnumText<Storage> enum_text(Storage) {
+  static constexpr EnumName<Storage> names[] = {{Storage::Float32, "float32"},
+                                                {Storage::Float32, "f32"},
+                                                {Storage::Float16, "float16"},
+                                                {Storage::Float16, "f16"}};
+  return {"storage", "unknown_storage", names};
 }
 
 /// Construction options of an EmbeddingIndex.

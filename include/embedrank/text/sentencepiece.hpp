@@ -37,22 +37,20 @@ namespace embedrank::text {
 /// How piece ids map to model ids; names as the model file's tokenizer.id_mapping.
 enum class SentencePieceIdMapping { Plain, Fairseq };
 
-inline const EnumText<SentencePieceIdMapping>& enum_text(SentencePieceIdMapping) {
-  static const EnumText<SentencePieceIdMapping> text{
-      "SentencePiece id mapping", "unknown_id_mapping",
-      {{SentencePieceIdMapping::Plain, "plain"}, {SentencePieceIdMapping::Fairseq, "fairseq"}}};
-  return text;
+inline EnumText<SentencePieceIdMapping> enum_text(SentencePieceIdMapping) {
+  static constexpr EnumName<SentencePieceIdMapping> names[] = {{SentencePieceIdMapping::Plain, "plain"},
+                                                               {SentencePieceIdMapping::Fairseq, "fairseq"}};
+  return {"SentencePiece id mapping", "unknown_id_mapping", names};
 }
 
 /// The steps around the charsmap and the Unigram model (see the file
 /// comment); names as the model file's tokenizer.sentencepiece_pipeline.
 enum class SentencePiecePipeline { Metaspace, WhitespaceSplit };
 
-inline const EnumText<SentencePiecePipeline>& enum_text(SentencePiecePipeline) {
-  static const EnumText<SentencePiecePipeline> text{
-      "SentencePiece pipeline", "unknown_pipeline",
-      {{SentencePiecePipeline::Metaspace, "metaspace"}, {SentencePiecePipeline::WhitespaceSplit, "whitespace_split"}}};
-  return text;
+inline EnumText<SentencePiecePipeline> enum_text(SentencePiecePipeline) {
+  static constexpr EnumName<SentencePiecePipeline> names[] = {{SentencePiecePipeline::Metaspace, "metaspace"},
+                                                              {SentencePiecePipeline::WhitespaceSplit, "whitespace_split"}};
+  return {"SentencePiece pipeline", "unknown_pipeline", names};
 }
 
 /// Scratch buffers of SentencePieceModel::tokenize, reused between calls.
