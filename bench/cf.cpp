@@ -54,7 +54,7 @@ const Ratings& synthetic(std::int32_t users) {
       builder.add(std::to_string(u), std::to_string(i), std::max(1.0, std::min(5.0, std::round(score))));
     }
   }
-  slot = std::make_unique<Ratings>(builder.build(DuplicatePolicy::last_wins));
+  slot = std::make_unique<Ratings>(builder.build(DuplicatePolicy::LastWins));
   return *slot;
 }
 
@@ -71,7 +71,7 @@ double item_pair_terms(const Ratings& r) {
 void BM_NeighborsFused(benchmark::State& state) {
   const Ratings& r = synthetic(static_cast<std::int32_t>(state.range(0)));
   SimilarityOptions o;
-  o.kernel = SimilarityKernel::fused;
+  o.kernel = SimilarityKernel::Fused;
   o.threads = static_cast<int>(state.range(1));
   for (auto _ : state) benchmark::DoNotOptimize(compute_neighbors(r, o));
   state.SetItemsProcessed(state.iterations() * r.num_users());
@@ -86,7 +86,7 @@ BENCHMARK(BM_NeighborsFused)->ArgsProduct({{1000, 10000}, {1, 2}})->Unit(benchma
 void BM_NeighborsUpperTriangle(benchmark::State& state) {
   const Ratings& r = synthetic(static_cast<std::int32_t>(state.range(0)));
   SimilarityOptions o;
-  o.kernel = SimilarityKernel::upper_triangle;
+  o.kernel = SimilarityKernel::UpperTriangle;
   o.threads = static_cast<int>(state.range(1));
   o.max_neighbors = static_cast<int>(state.range(2));
   for (auto _ : state) benchmark::DoNotOptimize(compute_neighbors(r, o));
@@ -98,7 +98,7 @@ BENCHMARK(BM_NeighborsUpperTriangle)->ArgsProduct({{1000}, {1, 2}, {200, 0}})->U
 void BM_NeighborsFusedUserMean(benchmark::State& state) {
   const Ratings& r = synthetic(static_cast<std::int32_t>(state.range(0)));
   SimilarityOptions o;
-  o.mean = PearsonMean::user;
+  o.mean = PearsonMean::User;
   o.threads = 2;
   for (auto _ : state) benchmark::DoNotOptimize(compute_neighbors(r, o));
   state.SetItemsProcessed(state.iterations() * r.num_users());
@@ -109,7 +109,7 @@ BENCHMARK(BM_NeighborsFusedUserMean)->Arg(1000)->Arg(10000)->Unit(benchmark::kMi
 void BM_NeighborsEigen(benchmark::State& state) {
   const Ratings& r = synthetic(static_cast<std::int32_t>(state.range(0)));
   SimilarityOptions o;
-  o.kernel = SimilarityKernel::eigen_products;
+  o.kernel = SimilarityKernel::EigenProducts;
   o.threads = 2;
   for (auto _ : state) benchmark::DoNotOptimize(compute_neighbors(r, o));
   state.SetItemsProcessed(state.iterations() * r.num_users());

@@ -145,7 +145,7 @@ double peak_gflops(int threads) {
   embedrank::ThreadPool pool(threads);
   std::vector<double> best(static_cast<std::size_t>(threads), 0);
   for (int rep = 0; rep < 3; ++rep)
-    pool.run(static_cast<std::size_t>(threads), [&](std::size_t t) {
+    pool.parallel_for(static_cast<std::size_t>(threads), [&](std::size_t t) {
       const auto t0 = std::chrono::steady_clock::now();
 #if EMBEDRANK_X86_KERNELS
       benchmark::DoNotOptimize(level == embedrank::SimdLevel::Avx512 ? fma_loop_avx512(iterations)
@@ -169,7 +169,7 @@ double read_bandwidth_gbs(int threads) {
   double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
-    pool.parallel_for(buffer.size(), [&](std::size_t begin, std::size_t end) {
+    pool.parallel_ranges(buffer.size(), [&](std::size_t begin, std::size_t end) {
       float lanes[16] = {};
       for (std::size_t i = begin; i + 16 <= end; i += 16)
         for (int l = 0; l < 16; ++l) lanes[l] += buffer[i + static_cast<std::size_t>(l)];
@@ -203,7 +203,7 @@ void report(benchmark::State& state, const TokenBatch& batch, int threads) {
   state.counters["bytes_floor_ms"] =
       static_cast<double>(encoder().packed_weight_bytes()) / (read_bandwidth_gbs(threads) * 1e9) * 1e3;
   state.counters["flops_floor_ms"] = peak > 0 ? flops / (peak * 1e9) * 1e3 : 0;
-  state.SetLabel(embedrank::simd_level_name(embedrank::default_simd_level()));
+  state.SetLabel(embedrank::to_string(embedrank::default_simd_level()));
 }
 
 /// Uniform batches: args = {sequences, tokens per sequence, threads}.

@@ -26,8 +26,7 @@
 #include <vector>
 
 #include "embedrank/core/npy.hpp"
-#include "embedrank/core/parallel.hpp"
-#include "embedrank/rank/detail/work_pool.hpp"
+#include "embedrank/core/thread_pool.hpp"
 #include "embedrank/rank/embedding_index.hpp"
 
 #if defined(__AVX2__)
@@ -53,6 +52,15 @@ struct Workload {
 };
 
 int g_threads = 0;
+// The pool every search and the read reference run on, made once in main().
+std::unique_ptr<embedrank::ThreadPool> g_pool;
+
+embedrank::rank::IndexOptions index_options() {
+  embedrank::rank::IndexOptions options;
+  options.threads = g_threads;
+  options.pool = g_pool.get();
+  return options;
+}
 
 std::uint64_t mix(std::uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -76,8 +84,7 @@ Workload& synthetic(std::size_t n) {
   if (current_n == n) return w;
   w = Workload{};
   current_n = n;
-  w.index = std::make_unique<EmbeddingIndex>(kDim, embedrank::rank::IndexOptions{embedrank::rank::Metric::inner_product,
-                                                                                 embedrank::rank::Storage::float32, g_threads});
+  w.index = std::make_unique<EmbeddingIndex>(kDim, index_options());
   const std::size_t block = 4096;
   MatrixF rows(static_cast<Eigen::Index>(block), static_cast<Eigen::Index>(kDim));  // (block, D)
   for (std::size_t begin = 0; begin < n; begin += block) {
@@ -108,13 +115,12 @@ Workload g_file_workload;
 
 // sum of all floats with all threads: the plain read bandwidth a scan could
 // reach. Same work split as the search (64-row tasks claimed dynamically by
-// the caller and the pool's helpers), so both see the same machine.
-float read_all(const std::vector<float>& buffer, int threads) {
+// the caller and the pool's workers), so both see the same machine.
+float read_all(const std::vector<float>& buffer) {
   const std::size_t blocks = buffer.size() / 64;  // 64-float blocks (256 bytes)
-  const std::size_t slots = static_cast<std::size_t>(std::max(1, threads));
-  const std::size_t tasks = std::min(blocks, slots * 16);
-  std::vector<float> partial(slots, 0.0f);
-  embedrank::rank::detail::WorkPool::shared().run(tasks, threads - 1, [&](std::size_t task, std::size_t slot) {
+  const std::size_t tasks = std::min(blocks, static_cast<std::size_t>(g_pool->size()) * 16);
+  std::vector<float> partial(g_pool->slots(tasks), 0.0f);
+  g_pool->parallel_for(tasks, [&](std::size_t task, std::size_t slot) {
     const float* p = buffer.data() + blocks * task / tasks * 64;
     const float* last = buffer.data() + blocks * (task + 1) / tasks * 64;
 #if defined(__AVX2__)
@@ -173,10 +179,9 @@ void BM_Search(benchmark::State& state) {
 /// Plain read bandwidth over N * D floats with the same threads, arg: N.
 void BM_ReadBandwidth(benchmark::State& state) {
   Workload& w = synthetic(static_cast<std::size_t>(state.range(0)));
-  const int threads = embedrank::resolve_threads(g_threads);
-  for (auto _ : state) benchmark::DoNotOptimize(read_all(w.read_buffer, threads));
+  for (auto _ : state) benchmark::DoNotOptimize(read_all(w.read_buffer));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * w.read_buffer.size() * sizeof(float)));
-  state.counters["threads"] = threads;
+  state.counters["threads"] = g_pool->size();
 }
 
 void register_synthetic() {
@@ -204,8 +209,7 @@ void register_file_mode(const std::string& items_path, const std::string& querie
                         const std::vector<std::size_t>& ks) {
   Workload& w = g_file_workload;
   w.index = std::make_unique<EmbeddingIndex>(
-      EmbeddingIndex::load(items_path, "", embedrank::rank::IndexOptions{embedrank::rank::Metric::inner_product,
-                                                                         embedrank::rank::Storage::float32, g_threads}));
+      EmbeddingIndex::load(items_path, "", index_options()));
   w.queries = embedrank::read_npy(queries_path);
   const std::size_t n = w.index->rows();
   w.excluded = ItemBitmap(n);
@@ -221,8 +225,7 @@ void register_file_mode(const std::string& items_path, const std::string& querie
   fill_read_buffer(w, n);
   const std::size_t batch = static_cast<std::size_t>(w.queries.rows());
   benchmark::RegisterBenchmark("BM_ReadBandwidth", [](benchmark::State& state) {
-    const int threads = embedrank::resolve_threads(g_threads);
-    for (auto _ : state) benchmark::DoNotOptimize(read_all(g_file_workload.read_buffer, threads));
+    for (auto _ : state) benchmark::DoNotOptimize(read_all(g_file_workload.read_buffer));
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * g_file_workload.read_buffer.size() * sizeof(float)));
   })->UseRealTime();
   for (std::size_t k : ks)
@@ -264,6 +267,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&passed_count, passed_on.data());
   if (benchmark::ReportUnrecognizedArguments(passed_count, passed_on.data())) return 1;
   try {
+    g_pool = std::make_unique<embedrank::ThreadPool>(g_threads);
     if (!items_path.empty())
       register_file_mode(items_path, queries_path, exclude_path, ks);
     else

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli.hpp"
+#include "embedrank/model/token_classifier.hpp"
 
 namespace classify_cli {
 
@@ -22,7 +23,8 @@ inline const char* const kUsage =
 using cli::UsageError;
 
 struct Options {
-  std::string model, aggregation = "simple";
+  std::string model;
+  embedrank::model::Aggregation aggregation = embedrank::model::Aggregation::Simple;
   bool tokens = false;
   std::size_t top = 0;  // 0: every label
   std::size_t batch = 32;
@@ -31,26 +33,15 @@ struct Options {
 
 inline Options parse_options(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") throw UsageError{""};
-    if (flag == "--tokens") {
-      o.tokens = true;
-      continue;
-    }
-    if (i + 1 >= argc) throw UsageError{flag.rfind("--", 0) == 0 ? flag + " needs a value" : "unexpected argument '" + flag + "'"};
-    const std::string value = argv[++i];
-    if (flag == "--model") o.model = value;
-    else if (flag == "--aggregation") o.aggregation = value;
-    else if (flag == "--top") o.top = static_cast<std::size_t>(cli::integer(flag, value, 1, 1 << 20));
-    else if (flag == "--batch") o.batch = static_cast<std::size_t>(cli::integer(flag, value, 1, 1 << 16));
-    else if (flag == "--threads") o.threads = static_cast<int>(cli::integer(flag, value, 0, cli::kMaxThreads));
-    else throw UsageError{"unknown option " + flag};
-  }
+  cli::Flags()
+      .text("--model", o.model)
+      .toggle("--tokens", o.tokens)
+      .choice("--aggregation", o.aggregation)
+      .integer("--top", o.top, 1, 1 << 20)
+      .integer("--batch", o.batch, 1, 1 << 16)
+      .threads("--threads", o.threads)
+      .parse(argc, argv);
   if (o.model.empty()) throw UsageError{"--model FILE is required"};
-  if (o.aggregation != "none" && o.aggregation != "simple" && o.aggregation != "first" && o.aggregation != "average" &&
-      o.aggregation != "max")
-    throw UsageError{"--aggregation must be none, simple, first, average or max, got '" + o.aggregation + "'"};
   if (o.top > 0 && o.tokens) throw UsageError{"--top applies to labels, not to --tokens"};
   return o;
 }

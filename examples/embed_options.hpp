@@ -39,41 +39,35 @@ struct Options {
 inline Options parse_options(int argc, char** argv) {
   Options o;
   bool have_input = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw UsageError{flag + " needs a value"};
-      return argv[++i];
-    };
-    if (flag == "--help" || flag == "-h") throw UsageError{""};
-    if (flag == "--model") o.model = value();
-    else if (flag == "--batch") o.batch = static_cast<std::size_t>(cli::integer(flag, value(), 1, 1 << 16));
-    else if (flag == "--threads") o.threads = static_cast<int>(cli::integer(flag, value(), 0, cli::kMaxThreads));
-    else if (flag == "--format") o.format = value();
-    else if (flag == "--out") o.out = value();
-    else if (flag == "--pooling") {
-      const std::string modes = value();
-      std::stringstream list(modes);
-      for (std::string mode; std::getline(list, mode, ',');) {
-        try {
-          o.pooling.push_back(embedrank::nn::pooling_mode_from_name(mode));
-        } catch (const embedrank::Error&) {
-          throw UsageError{"--pooling: unknown mode '" + mode + "' (cls, max, mean, mean_sqrt_len, pooler)"};
-        }
+  const auto pooling = [&](const std::string&, const std::string& modes) {
+    o.pooling.clear();
+    std::stringstream list(modes);
+    for (std::string mode; std::getline(list, mode, ',');) {
+      try {
+        o.pooling.push_back(embedrank::parse<embedrank::nn::PoolingMode>(mode));
+      } catch (const embedrank::Error&) {
+        throw UsageError{"--pooling: unknown mode '" + mode + "' (cls, max, mean, mean_sqrt_len, pooler)"};
       }
-      if (o.pooling.empty() || modes.back() == ',') throw UsageError{"--pooling needs MODE[,MODE...], got '" + modes + "'"};
-    } else if (flag == "--no-normalize") o.normalize = false;
-    else if (flag == "--prompt-name") o.prompt_name = value();
-    else if (flag == "--prompt") o.prompt = value();
-    else if (flag == "--chunk-stride")
-      o.chunk_stride = static_cast<std::size_t>(cli::integer(flag, value(), 1, 1 << 20));
-    else if (flag.size() > 1 && flag[0] == '-' && flag != "-") throw UsageError{"unknown option " + flag};
-    else if (have_input) throw UsageError{"more than one INPUT given"};
-    else {
-      o.input = flag;
-      have_input = true;
     }
-  }
+    if (o.pooling.empty() || modes.back() == ',') throw UsageError{"--pooling needs MODE[,MODE...], got '" + modes + "'"};
+  };
+  cli::Flags()
+      .text("--model", o.model)
+      .integer("--batch", o.batch, 1, 1 << 16)
+      .threads("--threads", o.threads)
+      .text("--format", o.format)
+      .text("--out", o.out)
+      .value("--pooling", pooling)
+      .toggle("--no-normalize", o.normalize, false)
+      .value("--prompt-name", [&](const std::string&, const std::string& v) { o.prompt_name = v; })
+      .value("--prompt", [&](const std::string&, const std::string& v) { o.prompt = v; })
+      .integer("--chunk-stride", o.chunk_stride, 1, 1 << 20)
+      .positional([&](const std::string& input) {
+        if (have_input) throw UsageError{"more than one INPUT given"};
+        o.input = input;
+        have_input = true;
+      })
+      .parse(argc, argv);
   if (o.model.empty()) throw UsageError{"--model FILE is required"};
   if (o.prompt_name && o.prompt) throw UsageError{"give --prompt-name or --prompt, not both"};
   if (o.format.empty()) {

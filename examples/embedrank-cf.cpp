@@ -60,15 +60,13 @@ std::string json_number(double x, const char* name) {
 
 std::string settings_json(const Options& o) {
   const cf::SimilarityOptions& sim = o.knn.similarity;
-  const char* shrinkage[] = {"none", "n_minus_one", "n", "capped"};
   std::ostringstream s;
   s << "\"algo\": \"" << o.algo_name << "\", \"similarity\": \"pearson\", \"mean\": \""
-    << (sim.mean == cf::PearsonMean::co_rated ? "co_rated" : "user") << "\", \"k\": " << o.knn.k
+    << embedrank::to_string(sim.mean) << "\", \"k\": " << o.knn.k
     << ", \"min_k\": " << o.knn.min_k << ", \"min_support\": " << sim.min_support << ", \"shrinkage\": \""
-    << shrinkage[static_cast<int>(sim.shrinkage)] << "\", \"shrinkage_lambda\": " << json_number(sim.shrinkage_lambda, "shrinkage_lambda")
+    << embedrank::to_string(sim.shrinkage) << "\", \"shrinkage_lambda\": " << json_number(sim.shrinkage_lambda, "shrinkage_lambda")
     << ", \"max_neighbors\": " << sim.max_neighbors << ", \"order\": \""
-    << (o.knn.order == cf::NeighborOrder::surprise ? "surprise" : "by_user_index") << "\", \"fallback\": \""
-    << (o.knn.fallback == cf::FallbackPolicy::chain ? "chain" : "global_mean")
+    << embedrank::to_string(o.knn.order) << "\", \"fallback\": \"" << embedrank::to_string(o.knn.fallback)
     << "\", \"clip\": " << (o.knn.clip ? "true" : "false") << ", \"threads\": " << embedrank::resolve_threads(sim.threads);
   return s.str();
 }
@@ -88,7 +86,7 @@ void write_predictions(embedrank::AtomicOutputFile& file, const std::vector<cf::
   out << "user\titem\trating\tprediction\tfell_back\tlevel\tactual_k\n";
   for (std::size_t t = 0; t < test.size(); ++t)
     out << test[t].user << '\t' << test[t].item << '\t' << test[t].rating << '\t' << predictions[t].value << '\t'
-        << (predictions[t].fell_back() ? 1 : 0) << '\t' << cf::to_string(predictions[t].level) << '\t'
+        << (predictions[t].fell_back() ? 1 : 0) << '\t' << embedrank::to_string(predictions[t].level) << '\t'
         << predictions[t].actual_k << '\n';
   file.commit();
 }
@@ -124,8 +122,7 @@ int run(const Options& o) {
   }
   json << "}\n";
   std::cout << json.str();
-  std::cout.flush();
-  if (!std::cout) throw embedrank::FileError("write", "stdout: write failed");
+  cli::check_written(std::cout);
   return 0;
 }
 

@@ -34,24 +34,14 @@ namespace {
 
 using namespace classify_cli;
 
-embedrank::model::Aggregation aggregation_of(const std::string& name) {
-  using embedrank::model::Aggregation;
-  if (name == "none") return Aggregation::None;
-  if (name == "first") return Aggregation::First;
-  if (name == "average") return Aggregation::Average;
-  if (name == "max") return Aggregation::Max;
-  return Aggregation::Simple;
-}
-
 int run_tokens(const Options& o) {
   const auto classifier = embedrank::model::TokenClassifier::open(o.model);
   embedrank::model::EncoderWorkspace<float> ws(o.threads);
   std::ios::sync_with_stdio(false);
   char number[32];
-  for (std::string line; std::getline(std::cin, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  for (std::string line; cli::read_line(std::cin, line);) {
     std::string out = "{\"entities\": [";
-    const auto entities = classifier->entities(line, ws, aggregation_of(o.aggregation));
+    const auto entities = classifier->entities(line, ws, o.aggregation);
     for (std::size_t i = 0; i < entities.size(); ++i) {
       const auto& e = entities[i];
       out += i ? ", {\"label\": " : "{\"label\": ";
@@ -65,8 +55,7 @@ int run_tokens(const Options& o) {
     }
     std::cout << out << "]}\n";
   }
-  std::cout.flush();
-  if (!std::cout) throw embedrank::FileError("write", "stdout: write failed");
+  cli::check_written(std::cout);
   return 0;
 }
 
@@ -95,14 +84,12 @@ int run(const Options& o) {
     std::cout << out;
     texts.clear();
   };
-  for (std::string line; std::getline(std::cin, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  for (std::string line; cli::read_line(std::cin, line);) {
     texts.push_back(line);
     if (texts.size() == 256) flush();
   }
   if (!texts.empty()) flush();
-  std::cout.flush();
-  if (!std::cout) throw embedrank::FileError("write", "stdout: write failed");
+  cli::check_written(std::cout);
   return 0;
 }
 

@@ -50,11 +50,8 @@ using namespace embed_cli;
 /// false once the input is exhausted and nothing was read.
 bool read_slice(std::istream& in, const std::string& name, std::size_t count, std::vector<std::string>& lines) {
   lines.clear();
-  for (std::string line; lines.size() < count && std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-  }
-  if (in.bad()) throw embedrank::FileError("read", name + ": read error");
+  for (std::string line; lines.size() < count && cli::read_line(in, line);) lines.push_back(std::move(line));
+  cli::check_read(in, name);
   return !lines.empty();
 }
 
@@ -130,8 +127,7 @@ int run(const Options& o) {
   if (npy) npy->finish();
   if (text_file) text_file->commit();
   if (!text_file && !npy) {
-    std::cout.flush();
-    if (!std::cout) throw embedrank::FileError("write", "stdout: write failed");
+    cli::check_written(std::cout);
   }
   std::fprintf(stderr, "embedrank-embed: %zu texts embedded (%zu values each)%s%s\n", done, width,
                o.out.empty() ? "" : " into ", o.out.c_str());

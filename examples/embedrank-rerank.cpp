@@ -18,7 +18,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <numeric>
 #include <string>
@@ -57,9 +56,8 @@ void score_pairs(const embedrank::model::SequenceClassifier& classifier, embedra
     std::cout << out;
     pairs.clear();
   };
-  for (std::string line; std::getline(std::cin, line);) {
+  for (std::string line; cli::read_line(std::cin, line);) {
     ++line_number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
     const std::size_t tab = line.find('\t');
     if (tab == std::string::npos)
       throw embedrank::InputError("cli.no_pair", "stdin line " + std::to_string(line_number) +
@@ -77,17 +75,13 @@ void rank_candidates(const embedrank::model::SequenceClassifier& classifier,
     throw embedrank::InputError("rerank.not_a_reranker",
                                 o.model + ": the model gives " + std::to_string(classifier.labels().size()) +
                                     " scores per pair; ranking candidates needs one (a CrossEncoder)");
-  std::ifstream in(o.candidates);
-  if (!in) throw embedrank::FileError("open", o.candidates + ": cannot read the candidates");
   std::vector<std::string> ids;
   std::vector<std::pair<std::string, std::string>> pairs;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  for (const std::string& line : cli::read_lines(o.candidates)) {
     const std::size_t tab = line.find('\t');
     ids.push_back(tab == std::string::npos ? std::to_string(ids.size() + 1) : line.substr(0, tab));
     pairs.emplace_back(o.query, tab == std::string::npos ? line : line.substr(tab + 1));
   }
-  if (in.bad()) throw embedrank::FileError("read", o.candidates + ": read failed");
   const embedrank::MatrixF scores = classifier.predict(pairs, ws, o.batch);  // (candidates, 1)
   std::vector<std::size_t> order(pairs.size());
   std::iota(order.begin(), order.end(), 0);
@@ -118,8 +112,7 @@ int run(const Options& o) {
   std::ios::sync_with_stdio(false);
   if (o.query_given) rank_candidates(*classifier, ws, o);
   else score_pairs(*classifier, ws, o);
-  std::cout.flush();
-  if (!std::cout) throw embedrank::FileError("write", "stdout: write failed");
+  cli::check_written(std::cout);
   return 0;
 }
 

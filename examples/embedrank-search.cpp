@@ -14,13 +14,12 @@
 // counts them.
 // Exit status: 0 on success, 1 on a data or file error, 2 on a usage error.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <limits>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -33,23 +32,6 @@
 namespace {
 
 using namespace search_cli;
-
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 // 9 significant digits read back as the same float; infinities (possible
 // with huge or infinite inputs) are written as Python's json module does
@@ -74,7 +56,9 @@ void write_results(const std::vector<std::vector<embedrank::rank::SearchResult>>
       out += "  {\"query\": " + std::to_string(q) + ", \"results\": [";
       for (std::size_t r = 0; r < results[q].size(); ++r) {
         if (r > 0) out += ", ";
-        out += "{\"id\": " + json_string(results[q][r].id) + ", \"score\": " + score_text(results[q][r].score) + "}";
+        out += "{\"id\": ";
+        cli::append_json_string(results[q][r].id, out);
+        out += ", \"score\": " + score_text(results[q][r].score) + "}";
       }
       out += q + 1 < results.size() ? "]},\n" : "]}\n";
     }
@@ -85,15 +69,8 @@ void write_results(const std::vector<std::vector<embedrank::rank::SearchResult>>
 
 // one id per line; blank lines and repeats are harmless in an exclusion list
 std::vector<std::string> read_exclusions(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw embedrank::FileError("open", path + ": cannot open for reading");
-  std::vector<std::string> ids;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) ids.push_back(line);
-  }
-  if (in.bad()) throw embedrank::FileError("read", path + ": read failed");
+  std::vector<std::string> ids = cli::read_lines(path);
+  ids.erase(std::remove(ids.begin(), ids.end(), std::string()), ids.end());
   return ids;
 }
 

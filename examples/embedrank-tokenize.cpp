@@ -82,9 +82,8 @@ int run(const Options& options) {
   encode.offsets = options.offsets;
   std::ios::sync_with_stdio(false);
   std::size_t line_number = 0;
-  for (std::string line; std::getline(std::cin, line);) {
+  for (std::string line; cli::read_line(std::cin, line);) {
     ++line_number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
     embedrank::text::Encoding encoding;
     if (options.pair) {
       const std::size_t tab = line.find('\t');
@@ -97,8 +96,7 @@ int run(const Options& options) {
     }
     std::cout << format_encoding(encoding, options.json, options.offsets) << '\n';
   }
-  std::cout.flush();
-  if (!std::cout) throw embedrank::FileError("write", "stdout: write failed");
+  cli::check_written(std::cout);
   return 0;
 }
 

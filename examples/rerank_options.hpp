@@ -29,27 +29,23 @@ struct Options {
 
 inline Options parse_options(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") throw UsageError{""};
-    if (i + 1 >= argc) throw UsageError{flag.rfind("--", 0) == 0 ? flag + " needs a value" : "unexpected argument '" + flag + "'"};
-    const std::string value = argv[++i];
-    if (flag == "--model") o.model = value;
-    else if (flag == "--query") {
-      o.query = value;
-      o.query_given = true;
-    } else if (flag == "--candidates") o.candidates = value;
-    else if (flag == "--format") o.format = value;
-    else if (flag == "--top") o.top = static_cast<std::size_t>(cli::integer(flag, value, 1, 1 << 30));
-    else if (flag == "--batch") o.batch = static_cast<std::size_t>(cli::integer(flag, value, 1, 1 << 16));
-    else if (flag == "--threads") o.threads = static_cast<int>(cli::integer(flag, value, 0, cli::kMaxThreads));
-    else throw UsageError{"unknown option " + flag};
-  }
+  cli::Flags()
+      .text("--model", o.model)
+      .value("--query",
+             [&](const std::string&, const std::string& value) {
+               o.query = value;
+               o.query_given = true;
+             })
+      .text("--candidates", o.candidates)
+      .one_of("--format", o.format, {"tsv", "json"})
+      .integer("--top", o.top, 1, 1 << 30)
+      .integer("--batch", o.batch, 1, 1 << 16)
+      .threads("--threads", o.threads)
+      .parse(argc, argv);
   if (o.model.empty()) throw UsageError{"--model FILE is required"};
   if (o.query_given != !o.candidates.empty()) throw UsageError{"--query and --candidates go together"};
   if (o.query_given && o.query.empty()) throw UsageError{"--query is empty"};
   if (o.top > 0 && !o.query_given) throw UsageError{"--top needs --query and --candidates"};
-  if (o.format != "tsv" && o.format != "json") throw UsageError{"--format must be tsv or json, got '" + o.format + "'"};
   return o;
 }
 

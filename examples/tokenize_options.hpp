@@ -24,29 +24,14 @@ struct Options {
 
 inline Options parse_options(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") throw UsageError{""};
-    if (flag == "--no-special") {
-      options.special = false;
-    } else if (flag == "--pair") {
-      options.pair = true;
-    } else if (flag == "--json") {
-      options.json = true;
-    } else if (flag == "--offsets") {
-      options.json = options.offsets = true;
-    } else if (flag == "--model" || flag == "--max-length") {
-      if (i + 1 >= argc) throw UsageError{flag + " needs a value"};
-      const std::string value = argv[++i];
-      if (flag == "--model") {
-        options.model = value;
-      } else {
-        options.max_length = static_cast<std::size_t>(cli::integer(flag, value, 0, 1 << 20));
-      }
-    } else {
-      throw UsageError{"unexpected argument '" + flag + "'"};
-    }
-  }
+  cli::Flags()
+      .text("--model", options.model)
+      .toggle("--no-special", options.special, false)
+      .toggle("--pair", options.pair)
+      .toggle("--json", options.json)
+      .toggle("--offsets", [&] { options.json = options.offsets = true; })
+      .integer("--max-length", options.max_length, 0, 1 << 20)
+      .parse(argc, argv);
   if (options.model.empty()) throw UsageError{"--model is required"};
   return options;
 }

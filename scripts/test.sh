@@ -92,8 +92,9 @@ if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
     -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF \
     -DEMBEDRANK_BUILD_PYTHON=OFF \
     -DPython3_EXECUTABLE="$PYTHON" >/dev/null
-  cmake --build build-tsan -j"$jobs" --target test_nn test_model test_rank test_cf
+  cmake --build build-tsan -j"$jobs" --target test_core test_nn test_model test_rank test_cf
   ctest --test-dir build-tsan -R convert_fixtures >/dev/null
+  TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_core "[thread_pool]"
   TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_nn
   TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_model "[threads],[determinism],[batch]"
   TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_rank "[threads]"

@@ -3,12 +3,14 @@
 /// Umbrella header; each layer can also be included on its own
 /// (docs/architecture.md describes the layers).
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/half.hpp"
 #include "embedrank/core/large_array.hpp"
 #include "embedrank/core/npy.hpp"
-#include "embedrank/core/parallel.hpp"
 #include "embedrank/core/tensor.hpp"
 #include "embedrank/core/thread_pool.hpp"
+#include "embedrank/core/top_k.hpp"
 
 #include "embedrank/io/metadata.hpp"
 #include "embedrank/io/parameters.hpp"

@@ -13,9 +13,9 @@ using Catch::Matchers::WithinAbs;
 TEST_CASE("RMSE and MAE", "[evaluation]") {
   const auto truth = cf_test::triplets({{"a", "x", 4}, {"a", "y", 2}, {"b", "x", 5}});
   std::vector<Prediction> predicted(3);
-  predicted[0] = {3.0, PredictionLevel::neighbors, 3};
-  predicted[1] = {2.5, PredictionLevel::user_mean, 0};
-  predicted[2] = {5.0, PredictionLevel::neighbors, 1};
+  predicted[0] = {3.0, PredictionLevel::Neighbors, 3};
+  predicted[1] = {2.5, PredictionLevel::UserMean, 0};
+  predicted[2] = {5.0, PredictionLevel::Neighbors, 1};
   const Accuracy a = accuracy(truth, predicted);
   // errors 1, -0.5, 0
   CHECK_THAT(a.rmse, WithinAbs(std::sqrt((1.0 + 0.25) / 3.0), 1e-15));
@@ -47,7 +47,7 @@ TEST_CASE("Train/test and cross-validation on the synthetic set", "[evaluation]"
   const auto train = read_rating_triplets(cf_test::data_path("synthetic_train.tsv"));
   const auto test = read_rating_triplets(cf_test::data_path("synthetic_test.tsv"));
   KnnOptions o;
-  o.algorithm = KnnAlgorithm::with_means;
+  o.algorithm = KnnAlgorithm::WithMeans;
 
   const Evaluation e = train_test(train, test, o);
   REQUIRE(e.predictions.size() == test.size());

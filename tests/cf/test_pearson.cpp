@@ -20,10 +20,10 @@ using Catch::Matchers::WithinAbs;
 namespace {
 
 /// Every positive neighbour, the plain formula (no shrinkage).
-SimilarityOptions all_neighbors(SimilarityKernel kernel = SimilarityKernel::automatic) {
+SimilarityOptions all_neighbors(SimilarityKernel kernel = SimilarityKernel::Automatic) {
   SimilarityOptions o;
   o.max_neighbors = 0;
-  o.shrinkage = Shrinkage::none;
+  o.shrinkage = Shrinkage::None;
   o.kernel = kernel;
   return o;
 }
@@ -35,14 +35,14 @@ SimilarityOptions with_kernel(SimilarityKernel kernel) {
 }
 
 /// The kernels that keep top-M lists themselves (Eigen is their reference).
-constexpr SimilarityKernel kRowKernels[] = {SimilarityKernel::fused, SimilarityKernel::upper_triangle};
+constexpr SimilarityKernel kRowKernels[] = {SimilarityKernel::Fused, SimilarityKernel::UpperTriangle};
 
 const char* name_of(SimilarityKernel kernel) {
   switch (kernel) {
-    case SimilarityKernel::automatic: return "automatic";
-    case SimilarityKernel::fused: return "fused";
-    case SimilarityKernel::upper_triangle: return "upper_triangle";
-    case SimilarityKernel::eigen_products: return "eigen_products";
+    case SimilarityKernel::Automatic: return "automatic";
+    case SimilarityKernel::Fused: return "fused";
+    case SimilarityKernel::UpperTriangle: return "upper_triangle";
+    case SimilarityKernel::EigenProducts: return "eigen_products";
   }
   return "?";
 }
@@ -77,7 +77,7 @@ bool same_lists(const NeighborLists& a, const NeighborLists& b, double tolerance
 TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
   const Ratings r = cf_test::alice_ratings();
   const std::int32_t a = user(r, "A"), u1 = user(r, "U1"), u2 = user(r, "U2"), u3 = user(r, "U3");
-  const SimilarityKernel kernel = GENERATE(SimilarityKernel::fused, SimilarityKernel::upper_triangle, SimilarityKernel::eigen_products);
+  const SimilarityKernel kernel = GENERATE(SimilarityKernel::Fused, SimilarityKernel::UpperTriangle, SimilarityKernel::EigenProducts);
   INFO("kernel " << name_of(kernel));
 
   SECTION("co-rated means") {
@@ -105,7 +105,7 @@ TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
   }
   SECTION("user means (centred cosine)") {
     SimilarityOptions o = all_neighbors(kernel);
-    o.mean = PearsonMean::user;
+    o.mean = PearsonMean::User;
     const Matrix<double> sim = similarity_matrix(r, o);
     // Numerator over co-rated items, each user centred on the mean of all their
     // ratings, denominators over each user's own items.
@@ -136,11 +136,11 @@ TEST_CASE("Pearson on the 4 x 5 example, computed by hand", "[pearson]") {
     const double base = 2.0 / std::sqrt(2.0 * 2.75);
     SimilarityOptions o = all_neighbors(kernel);
     o.shrinkage_lambda = 2.0;
-    o.shrinkage = Shrinkage::n_minus_one;
+    o.shrinkage = Shrinkage::NMinusOne;
     CHECK_THAT(similarity_matrix(r, o)(a, u1), WithinAbs(base * 3.0 / 5.0, 1e-12));
-    o.shrinkage = Shrinkage::n;
+    o.shrinkage = Shrinkage::N;
     CHECK_THAT(similarity_matrix(r, o)(a, u1), WithinAbs(base * 4.0 / 6.0, 1e-12));
-    o.shrinkage = Shrinkage::capped;
+    o.shrinkage = Shrinkage::Capped;
     o.shrinkage_lambda = 8.0;
     CHECK_THAT(similarity_matrix(r, o)(a, u1), WithinAbs(base * 4.0 / 8.0, 1e-12));
     o.shrinkage_lambda = 3.0;
@@ -170,9 +170,9 @@ TEST_CASE("Degenerate pairs get similarity 0, never NaN", "[pearson][bad_input]"
                                                                {"y", "f", 1},
                                                                {"y", "g", 3},
                                                                {"one", "a", 5}}));
-  const SimilarityKernel kernel = GENERATE(SimilarityKernel::fused, SimilarityKernel::upper_triangle, SimilarityKernel::eigen_products);
+  const SimilarityKernel kernel = GENERATE(SimilarityKernel::Fused, SimilarityKernel::UpperTriangle, SimilarityKernel::EigenProducts);
   INFO("kernel " << name_of(kernel));
-  for (PearsonMean mean : {PearsonMean::co_rated, PearsonMean::user}) {
+  for (PearsonMean mean : {PearsonMean::CoRated, PearsonMean::User}) {
     SimilarityOptions o = all_neighbors(kernel);
     o.mean = mean;
     const Matrix<double> sim = similarity_matrix(r, o);
@@ -200,10 +200,10 @@ TEST_CASE("A similarity with no defined value is 0, never a clamped +-1", "[pear
                                                                {"v", "a", -big},
                                                                {"v", "b", big},
                                                                {"v", "c", -big / 2}}));
-  for (PearsonMean mean : {PearsonMean::co_rated, PearsonMean::user}) {
+  for (PearsonMean mean : {PearsonMean::CoRated, PearsonMean::User}) {
     SimilarityOptions o = all_neighbors();
     o.mean = mean;
-    o.shrinkage = Shrinkage::none;
+    o.shrinkage = Shrinkage::None;
     const Matrix<double> sim = similarity_matrix(r, o);
     CHECK(sim.allFinite());
     CHECK_THAT(sim(0, 1), WithinAbs(-1.0, 1e-12));
@@ -243,7 +243,7 @@ TEST_CASE("Blocks, threads and budgets do not change the result", "[pearson]") {
     CHECK(same_lists(compute_neighbors(r, varied), expected));
   }
   SimilarityOptions eigen = varied;
-  eigen.kernel = SimilarityKernel::eigen_products;
+  eigen.kernel = SimilarityKernel::EigenProducts;
   eigen.memory_budget_bytes = detail::working_bytes(r, eigen) + 400000;  // blocks of one group or two
   CHECK(same_lists(compute_neighbors(r, eigen), expected));
 
@@ -260,13 +260,13 @@ TEST_CASE("Top-M keeps the M most similar, ties by lower index", "[pearson]") {
   // Under shrinkage the kernel skips pairs whose co-rated count cannot reach
   // the current M-th similarity; the lists must equal a full sort anyway.
   const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
-  const SimilarityKernel kernel = GENERATE(SimilarityKernel::fused, SimilarityKernel::upper_triangle);
+  const SimilarityKernel kernel = GENERATE(SimilarityKernel::Fused, SimilarityKernel::UpperTriangle);
   INFO("kernel " << name_of(kernel));
-  for (Shrinkage shrinkage : {Shrinkage::none, Shrinkage::n_minus_one, Shrinkage::n, Shrinkage::capped}) {
+  for (Shrinkage shrinkage : {Shrinkage::None, Shrinkage::NMinusOne, Shrinkage::N, Shrinkage::Capped}) {
     for (int m : {1, 3, 7, 40}) {
       SimilarityOptions o = all_neighbors(kernel);
       o.shrinkage = shrinkage;
-      o.shrinkage_lambda = shrinkage == Shrinkage::capped ? 12.0 : 25.0;
+      o.shrinkage_lambda = shrinkage == Shrinkage::Capped ? 12.0 : 25.0;
       const NeighborLists all = compute_neighbors(r, o);
       o.max_neighbors = m;
       const NeighborLists top = compute_neighbors(r, o);
@@ -303,12 +303,12 @@ TEST_CASE("Under shrinkage the top M are found among pairs at the cut", "[pearso
     for (int i = 0; i < n; ++i) t.push_back({"v" + std::to_string(j), std::to_string(i), rating_of(i), 0});
   }
   const Ratings r = Ratings::from_triplets(t);
-  const SimilarityKernel kernel = GENERATE(SimilarityKernel::fused, SimilarityKernel::upper_triangle);
+  const SimilarityKernel kernel = GENERATE(SimilarityKernel::Fused, SimilarityKernel::UpperTriangle);
   INFO("kernel " << name_of(kernel));
-  for (Shrinkage shrinkage : {Shrinkage::n_minus_one, Shrinkage::n, Shrinkage::capped}) {
+  for (Shrinkage shrinkage : {Shrinkage::NMinusOne, Shrinkage::N, Shrinkage::Capped}) {
     SimilarityOptions o = all_neighbors(kernel);
     o.shrinkage = shrinkage;
-    o.shrinkage_lambda = shrinkage == Shrinkage::capped ? 35.0 : 10.0;
+    o.shrinkage_lambda = shrinkage == Shrinkage::Capped ? 35.0 : 10.0;
     const NeighborLists all = compute_neighbors(r, o);
     for (int m : {5, 17, 64}) {
       o.max_neighbors = m;
@@ -371,7 +371,7 @@ TEST_CASE("Similarity options are checked", "[pearson][bad_input]") {
   o.min_support = -1;
   CHECK_THROWS_AS(compute_neighbors(r, o), InputError);
   o = SimilarityOptions{};
-  o.shrinkage = Shrinkage::capped;
+  o.shrinkage = Shrinkage::Capped;
   o.shrinkage_lambda = 0.0;
   CHECK_THROWS_AS(compute_neighbors(r, o), InputError);
   o = SimilarityOptions{};
@@ -381,25 +381,25 @@ TEST_CASE("Similarity options are checked", "[pearson][bad_input]") {
 
 TEST_CASE("The fused kernels equal blocked Eigen sparse products", "[pearson]") {
   const Ratings r = read_ratings(cf_test::data_path("synthetic_train.tsv"));
-  const SimilarityKernel kernel = GENERATE(SimilarityKernel::fused, SimilarityKernel::upper_triangle);
+  const SimilarityKernel kernel = GENERATE(SimilarityKernel::Fused, SimilarityKernel::UpperTriangle);
   INFO("kernel " << name_of(kernel));
-  for (PearsonMean mean : {PearsonMean::co_rated, PearsonMean::user}) {
+  for (PearsonMean mean : {PearsonMean::CoRated, PearsonMean::User}) {
     SimilarityOptions fused;
     fused.kernel = kernel;
     fused.mean = mean;
     fused.max_neighbors = 0;
     fused.min_support = 2;
-    fused.shrinkage = Shrinkage::n;
+    fused.shrinkage = Shrinkage::N;
     fused.shrinkage_lambda = 5.0;
     SimilarityOptions eigen = fused;
-    eigen.kernel = SimilarityKernel::eigen_products;
+    eigen.kernel = SimilarityKernel::EigenProducts;
     // Room for the dense result and blocks of one group of users.
     eigen.memory_budget_bytes = detail::working_bytes(r, eigen) + r.num_users() * r.num_users() * 8 + 100000;
     const Matrix<double> expected = similarity_matrix(r, eigen);
     const Matrix<double> got = similarity_matrix(r, fused);
-    INFO("mean " << (mean == PearsonMean::co_rated ? "co_rated" : "user") << ", max difference "
+    INFO("mean " << (mean == PearsonMean::CoRated ? "co_rated" : "user") << ", max difference "
                  << (got - expected).cwiseAbs().maxCoeff());
-    if (mean == PearsonMean::co_rated) {
+    if (mean == PearsonMean::CoRated) {
       // Whole-star ratings: every statistic is an exact sum, so the kernels agree bitwise.
       CHECK((got.array() == expected.array()).all());
     } else {
@@ -456,7 +456,7 @@ TEST_CASE("Float and double sums: same results on and off the rating grid", "[pe
     if (off_grid)
       for (RatingTriplet& x : data) x.rating += 0.1 * static_cast<double>(rng() % 7);
     const Ratings r = Ratings::from_triplets(data);
-    SimilarityOptions eigen = all_neighbors(SimilarityKernel::eigen_products);
+    SimilarityOptions eigen = all_neighbors(SimilarityKernel::EigenProducts);
     const NeighborLists b = compute_neighbors(r, eigen);
     for (SimilarityKernel kernel : kRowKernels) {
       const NeighborLists a = compute_neighbors(r, all_neighbors(kernel));
@@ -477,12 +477,12 @@ TEST_CASE("Row tiles of the fused kernel: every user of a tile touched more than
   for (int u = 0; u < 2100; ++u)
     for (int i = 0; i < 3; ++i) t.push_back({std::to_string(u), std::to_string(i), 1.0 + static_cast<double>(rng() % 5), 0});
   const Ratings r = Ratings::from_triplets(t);
-  SimilarityOptions fused = all_neighbors(SimilarityKernel::fused);
+  SimilarityOptions fused = all_neighbors(SimilarityKernel::Fused);
   fused.max_neighbors = 50;
   SimilarityOptions eigen = fused;
-  eigen.kernel = SimilarityKernel::eigen_products;
+  eigen.kernel = SimilarityKernel::EigenProducts;
   SimilarityOptions triangle = fused;
-  triangle.kernel = SimilarityKernel::upper_triangle;
+  triangle.kernel = SimilarityKernel::UpperTriangle;
   const NeighborLists a = compute_neighbors(r, fused);
   CHECK(a.total() > 2100 * 40);
   CHECK(same_lists(a, compute_neighbors(r, eigen)));
@@ -500,9 +500,9 @@ TEST_CASE("Row tiles of the fused kernel: more users than one tile", "[pearson]"
   const Ratings r = Ratings::from_triplets(t);
   SimilarityOptions fused;
   fused.max_neighbors = 0;
-  fused.kernel = SimilarityKernel::fused;
+  fused.kernel = SimilarityKernel::Fused;
   SimilarityOptions eigen = fused;
-  eigen.kernel = SimilarityKernel::eigen_products;
+  eigen.kernel = SimilarityKernel::EigenProducts;
   const NeighborLists a = compute_neighbors(r, fused);
   const NeighborLists b = compute_neighbors(r, eigen);
   CHECK(a.total() > 9000);
@@ -519,29 +519,29 @@ TEST_CASE("The upper-triangle kernel's matrix is within the budget", "[pearson][
   const auto num_u = static_cast<std::size_t>(r.num_users());
   SimilarityOptions o;
   o.max_neighbors = 20;
-  o.kernel = SimilarityKernel::fused;
+  o.kernel = SimilarityKernel::Fused;
   const NeighborLists expected = compute_neighbors(r, o);
   const std::size_t without_matrix = detail::working_bytes(r, o) + detail::list_bytes_bound(r, o);
   // The matrix, and the position of each rating in the by-item order.
   const std::size_t matrix = num_u * num_u * sizeof(double) + r.num_ratings() * sizeof(std::size_t);
 
-  o.kernel = SimilarityKernel::upper_triangle;
+  o.kernel = SimilarityKernel::UpperTriangle;
   o.memory_budget_bytes = without_matrix + matrix - 1;
   CHECK(error_id([&] { compute_neighbors(r, o); }) == "input.over_budget");
   o.memory_budget_bytes = without_matrix + matrix;
   CHECK(same_lists(compute_neighbors(r, o), expected));
-  CHECK(detail::choose_kernel(r, o, detail::KeptSimilarities::top_positive, without_matrix) == SimilarityKernel::upper_triangle);
+  CHECK(detail::choose_kernel(r, o, detail::KeptSimilarities::TopPositive, without_matrix) == SimilarityKernel::UpperTriangle);
 
   // automatic takes the triangle only when it fits, and gives the same lists either way.
-  o.kernel = SimilarityKernel::automatic;
-  CHECK(detail::choose_kernel(r, o, detail::KeptSimilarities::top_positive, without_matrix) == SimilarityKernel::upper_triangle);
+  o.kernel = SimilarityKernel::Automatic;
+  CHECK(detail::choose_kernel(r, o, detail::KeptSimilarities::TopPositive, without_matrix) == SimilarityKernel::UpperTriangle);
   CHECK(same_lists(compute_neighbors(r, o), expected));
   o.memory_budget_bytes = without_matrix + matrix - 1;
-  CHECK(detail::choose_kernel(r, o, detail::KeptSimilarities::top_positive, without_matrix) == SimilarityKernel::fused);
+  CHECK(detail::choose_kernel(r, o, detail::KeptSimilarities::TopPositive, without_matrix) == SimilarityKernel::Fused);
   CHECK(same_lists(compute_neighbors(r, o), expected));
 
   // Keeping every neighbour, the triangle reserves the lists' worst case: U (U - 1) of them.
-  SimilarityOptions all = all_neighbors(SimilarityKernel::upper_triangle);
+  SimilarityOptions all = all_neighbors(SimilarityKernel::UpperTriangle);
   all.memory_budget_bytes = detail::working_bytes(r, all) + matrix + num_u * (num_u - 1) * 12;
   CHECK(error_id([&] { compute_neighbors(r, all); }) == "input.over_budget");
   all.memory_budget_bytes += num_u * 4;

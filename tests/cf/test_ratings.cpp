@@ -100,7 +100,7 @@ TEST_CASE("Duplicate (user, item) pairs", "[ratings]") {
     CHECK(r.item_ranks()[r.item_begin(0) + 1] == 1);
   }
   SECTION("error on request") {
-    CHECK(error_id([&] { Ratings::from_triplets(t, DuplicatePolicy::error); }) == "input.duplicate_rating");
+    CHECK(error_id([&] { Ratings::from_triplets(t, DuplicatePolicy::Error); }) == "input.duplicate_rating");
   }
 }
 
@@ -139,7 +139,7 @@ TEST_CASE("Ratings files", "[ratings][io]") {
   }
   SECTION("duplicates in a file under the error policy name the line") {
     const std::string path = cf_test::write_scratch("dup.csv", "a,x,1\nb,x,2\na,x,3\n");
-    const std::string message = error_message([&] { read_ratings(path, {',', false}, DuplicatePolicy::error); });
+    const std::string message = error_message([&] { read_ratings(path, {',', false}, DuplicatePolicy::Error); });
     CHECK_THAT(message, Contains("duplicate_rating") && Contains(path + ":3"));
   }
 }

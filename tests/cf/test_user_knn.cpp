@@ -30,9 +30,9 @@ KnnOptions all_neighbors(KnnAlgorithm algorithm, int k) {
 }
 
 KnnAlgorithm algorithm_named(const std::string& name) {
-  if (name == "knn_basic") return KnnAlgorithm::basic;
-  if (name == "knn_with_means") return KnnAlgorithm::with_means;
-  return KnnAlgorithm::with_zscore;
+  if (name == "knn_basic") return KnnAlgorithm::Basic;
+  if (name == "knn_with_means") return KnnAlgorithm::WithMeans;
+  return KnnAlgorithm::WithZscore;
 }
 
 struct SurpriseRow {
@@ -51,39 +51,39 @@ TEST_CASE("Predictions on the 4 x 5 example", "[knn]") {
   const Ratings r = cf_test::alice_ratings();
 
   SECTION("basic: similarity-weighted mean of the neighbours' ratings of i5 (U1: 3, U2: 5)") {
-    const UserKnn model(r, all_neighbors(KnnAlgorithm::basic, 40));
+    const UserKnn model(r, all_neighbors(KnnAlgorithm::Basic, 40));
     const Prediction p = model.predict("A", "i5");
-    CHECK(p.level == PredictionLevel::neighbors);
+    CHECK(p.level == PredictionLevel::Neighbors);
     CHECK(p.actual_k == 2);
     CHECK_THAT(p.value, WithinAbs((s1 * 3 + s2 * 5) / (s1 + s2), 1e-12));
   }
   SECTION("with means: A's mean 4 plus the weighted deviations from U1's 2.4 and U2's 3.8") {
-    const UserKnn model(r, all_neighbors(KnnAlgorithm::with_means, 40));
+    const UserKnn model(r, all_neighbors(KnnAlgorithm::WithMeans, 40));
     CHECK_THAT(model.predict("A", "i5").value, WithinAbs(4.0 + (s1 * 0.6 + s2 * 1.2) / (s1 + s2), 1e-12));
   }
   SECTION("with z-score: deviations over population standard deviations") {
     // sigma_A = sqrt(2/4), sigma_U1 = sqrt(3.2/5), sigma_U2 = sqrt(2.8/5).
     const double sa = std::sqrt(0.5), su1 = std::sqrt(0.64), su2 = std::sqrt(0.56);
-    const UserKnn model(r, all_neighbors(KnnAlgorithm::with_zscore, 40));
+    const UserKnn model(r, all_neighbors(KnnAlgorithm::WithZscore, 40));
     CHECK_THAT(model.predict("A", "i5").value,
                WithinAbs(4.0 + sa * (s1 * 0.6 / su1 + s2 * 1.2 / su2) / (s1 + s2), 1e-12));
   }
   SECTION("k = 1 keeps the most similar rater only") {
-    const UserKnn model(r, all_neighbors(KnnAlgorithm::basic, 1));
+    const UserKnn model(r, all_neighbors(KnnAlgorithm::Basic, 1));
     const Prediction p = model.predict("A", "i5");
     CHECK(p.actual_k == 1);
     CHECK_THAT(p.value, WithinAbs(3.0, 1e-12));
   }
   SECTION("min_k above the available neighbours") {
-    KnnOptions o = all_neighbors(KnnAlgorithm::basic, 40);
+    KnnOptions o = all_neighbors(KnnAlgorithm::Basic, 40);
     o.min_k = 3;
     const Prediction basic = UserKnn(r, o).predict("A", "i5");
-    CHECK(basic.level == PredictionLevel::user_mean);
+    CHECK(basic.level == PredictionLevel::UserMean);
     CHECK(basic.value == 4.0);
     CHECK(basic.actual_k == 2);
-    o.algorithm = KnnAlgorithm::with_means;
+    o.algorithm = KnnAlgorithm::WithMeans;
     const Prediction means = UserKnn(r, o).predict("A", "i5");
-    CHECK(means.level == PredictionLevel::user_mean);
+    CHECK(means.level == PredictionLevel::UserMean);
     CHECK(means.value == 4.0);
   }
 }
@@ -92,31 +92,31 @@ TEST_CASE("Fallback chain and Surprise's global mean", "[knn][fallback]") {
   const Ratings r = cf_test::alice_ratings();
   const double global = r.global_mean();
   SECTION("chain: user mean, then item mean, then global mean") {
-    const UserKnn model(r, all_neighbors(KnnAlgorithm::basic, 40));
+    const UserKnn model(r, all_neighbors(KnnAlgorithm::Basic, 40));
     const Prediction unknown_item = model.predict("U1", "new item");
-    CHECK(unknown_item.level == PredictionLevel::user_mean);
+    CHECK(unknown_item.level == PredictionLevel::UserMean);
     CHECK_THAT(unknown_item.value, WithinAbs(2.4, 1e-12));
     const Prediction unknown_user = model.predict("new user", "i5");
-    CHECK(unknown_user.level == PredictionLevel::item_mean);
+    CHECK(unknown_user.level == PredictionLevel::ItemMean);
     CHECK_THAT(unknown_user.value, WithinAbs(4.0, 1e-12));
     const Prediction neither = model.predict("new user", "new item");
-    CHECK(neither.level == PredictionLevel::global_mean);
+    CHECK(neither.level == PredictionLevel::GlobalMean);
     CHECK_THAT(neither.value, WithinAbs(global, 1e-12));
     CHECK(neither.fell_back());
     // U3 rated i1 itself; it is not its own neighbour, U1 (sim > 0) is.
     const Prediction rated = model.predict("U3", "i1");
-    CHECK(rated.level == PredictionLevel::neighbors);
+    CHECK(rated.level == PredictionLevel::Neighbors);
     CHECK(rated.actual_k == 1);
     CHECK_THAT(rated.value, WithinAbs(3.0, 1e-12));
   }
   SECTION("Surprise-compatible: every impossible prediction is the global mean") {
-    const UserKnn model(r, surprise_compatible(KnnAlgorithm::basic));
-    CHECK(model.predict("U1", "new item").level == PredictionLevel::global_mean);
-    CHECK(model.predict("new user", "i5").level == PredictionLevel::global_mean);
+    const UserKnn model(r, surprise_compatible(KnnAlgorithm::Basic));
+    CHECK(model.predict("U1", "new item").level == PredictionLevel::GlobalMean);
+    CHECK(model.predict("new user", "i5").level == PredictionLevel::GlobalMean);
     CHECK_THAT(model.predict("new user", "i5").value, WithinAbs(global, 1e-12));
   }
   SECTION("clipping to the training scale or a given one") {
-    KnnOptions o = all_neighbors(KnnAlgorithm::with_means, 40);
+    KnnOptions o = all_neighbors(KnnAlgorithm::WithMeans, 40);
     o.clip = true;
     o.clip_max = 4.5;
     const Prediction p = UserKnn(r, o).predict("A", "i5");
@@ -185,9 +185,9 @@ TEST_CASE("Predictions equal Surprise's KNNBasic, KNNWithMeans, KNNWithZScore", 
                       << "), Surprise " << row.est << " (impossible " << row.impossible << ", k " << row.actual_k << ")");
         REQUIRE_THAT(p.value, WithinAbs(row.est, 1e-6));
         // Surprise's was_impossible is our global-mean level in this configuration.
-        CHECK(row.impossible == (p.level == PredictionLevel::global_mean));
+        CHECK(row.impossible == (p.level == PredictionLevel::GlobalMean));
         if (!row.impossible) CHECK(p.actual_k == row.actual_k);
-        neighbor_predictions += p.level == PredictionLevel::neighbors;
+        neighbor_predictions += p.level == PredictionLevel::Neighbors;
       }
       // The batch path gives the same predictions, bit for bit.
       std::vector<std::pair<std::int32_t, std::int32_t>> pairs;
@@ -209,7 +209,7 @@ TEST_CASE("Predictions equal Surprise's KNNBasic, KNNWithMeans, KNNWithZScore", 
 TEST_CASE("One fitted model serves 8 threads at once, each result as when alone", "[knn][threads]") {
   const Ratings train = read_ratings(cf_test::data_path("synthetic_train.tsv"));
   KnnOptions o;
-  o.algorithm = KnnAlgorithm::with_means;
+  o.algorithm = KnnAlgorithm::WithMeans;
   o.k = 10;
   const UserKnn model(train, o);
   std::vector<std::pair<std::int32_t, std::int32_t>> pairs;
@@ -248,8 +248,8 @@ TEST_CASE("Batch predictions equal single ones, for any order of pairs and threa
   for (std::int32_t u = -1; u < train.num_users(); u += 5)
     for (std::int32_t i = -1; i < train.num_items(); i += 4) pairs.emplace_back(u, i);
   std::shuffle(pairs.begin(), pairs.end(), std::mt19937_64(17));
-  for (KnnAlgorithm algorithm : {KnnAlgorithm::basic, KnnAlgorithm::with_means, KnnAlgorithm::with_zscore}) {
-    for (NeighborOrder order : {NeighborOrder::by_user_index, NeighborOrder::surprise}) {
+  for (KnnAlgorithm algorithm : {KnnAlgorithm::Basic, KnnAlgorithm::WithMeans, KnnAlgorithm::WithZscore}) {
+    for (NeighborOrder order : {NeighborOrder::ByUserIndex, NeighborOrder::Surprise}) {
       for (int max_neighbors : {0, 30}) {
         KnnOptions o;
         o.algorithm = algorithm;
@@ -268,7 +268,7 @@ TEST_CASE("Batch predictions equal single ones, for any order of pairs and threa
             REQUIRE(batch[t].value == p.value);
             REQUIRE(batch[t].level == p.level);
             REQUIRE(batch[t].actual_k == p.actual_k);
-            by_neighbors += p.level == PredictionLevel::neighbors;
+            by_neighbors += p.level == PredictionLevel::Neighbors;
           }
           CHECK(by_neighbors > pairs.size() / 4);
         }
@@ -295,12 +295,12 @@ TEST_CASE("Batch predictions with more users than a cached row: both ways of fin
     if (u % 50 == 0) t.push_back({std::to_string(u), "rare" + std::to_string(rng() % 20), 1.0 + static_cast<double>(rng() % 5), 0});
   }
   const Ratings train = Ratings::from_triplets(t);
-  for (NeighborOrder order : {NeighborOrder::by_user_index, NeighborOrder::surprise}) {
+  for (NeighborOrder order : {NeighborOrder::ByUserIndex, NeighborOrder::Surprise}) {
     KnnOptions o;
     o.order = order;
     o.k = 5;
     o.similarity.max_neighbors = 20;
-    o.similarity.shrinkage = Shrinkage::none;
+    o.similarity.shrinkage = Shrinkage::None;
     const UserKnn model(train, o);
     std::vector<std::pair<std::int32_t, std::int32_t>> pairs;
     for (std::int32_t u = 0; u < train.num_users(); u += 97) {
@@ -313,7 +313,7 @@ TEST_CASE("Batch predictions with more users than a cached row: both ways of fin
       const Prediction single = model.predict(pairs[p].first, pairs[p].second);
       REQUIRE(batch[p].value == single.value);
       REQUIRE(batch[p].actual_k == single.actual_k);
-      by_neighbors += single.level == PredictionLevel::neighbors;
+      by_neighbors += single.level == PredictionLevel::Neighbors;
     }
     CHECK(by_neighbors > 100);
   }
@@ -321,13 +321,13 @@ TEST_CASE("Batch predictions with more users than a cached row: both ways of fin
 
 TEST_CASE("Neighbour order switch only moves ties at the k-th place", "[knn]") {
   const Ratings train = read_ratings(cf_test::data_path("synthetic_train.tsv"));
-  KnnOptions by_index = surprise_compatible(KnnAlgorithm::basic, 40, 1, 1);
-  by_index.order = NeighborOrder::by_user_index;
+  KnnOptions by_index = surprise_compatible(KnnAlgorithm::Basic, 40, 1, 1);
+  by_index.order = NeighborOrder::ByUserIndex;
   const UserKnn a(train, by_index);
-  const UserKnn b(train, surprise_compatible(KnnAlgorithm::basic, 40, 1, 1));
+  const UserKnn b(train, surprise_compatible(KnnAlgorithm::Basic, 40, 1, 1));
   // With k larger than any item's positive raters there is no k-th place to tie at.
   const UserKnn c(train, [&] { KnnOptions o = by_index; o.k = 100000; return o; }());
-  const UserKnn d(train, [&] { KnnOptions o = surprise_compatible(KnnAlgorithm::basic, 100000, 1, 1); return o; }());
+  const UserKnn d(train, [&] { KnnOptions o = surprise_compatible(KnnAlgorithm::Basic, 100000, 1, 1); return o; }());
   std::size_t differing = 0;
   for (std::int32_t u = 0; u < train.num_users(); u += 7)
     for (std::int32_t i = 0; i < train.num_items(); i += 3) {
@@ -339,7 +339,7 @@ TEST_CASE("Neighbour order switch only moves ties at the k-th place", "[knn]") {
 
 TEST_CASE("Top-N recommendations", "[knn][recommend]") {
   const Ratings train = read_ratings(cf_test::data_path("synthetic_train.tsv"));
-  for (KnnAlgorithm algorithm : {KnnAlgorithm::basic, KnnAlgorithm::with_means, KnnAlgorithm::with_zscore}) {
+  for (KnnAlgorithm algorithm : {KnnAlgorithm::Basic, KnnAlgorithm::WithMeans, KnnAlgorithm::WithZscore}) {
     KnnOptions o;
     o.algorithm = algorithm;
     o.k = 10;
@@ -352,7 +352,7 @@ TEST_CASE("Top-N recommendations", "[knn][recommend]") {
         INFO("user " << u << " rank " << n);
         CHECK(std::isnan(train.rating(u, top[n].item)));  // unseen
         const Prediction p = model.predict(u, top[n].item);
-        CHECK(p.level == PredictionLevel::neighbors);
+        CHECK(p.level == PredictionLevel::Neighbors);
         CHECK(p.actual_k == top[n].actual_k);
         CHECK_THAT(top[n].score, WithinAbs(p.value, 1e-12));
         if (n > 0) CHECK(top[n - 1].score >= top[n].score);
@@ -362,7 +362,7 @@ TEST_CASE("Top-N recommendations", "[knn][recommend]") {
         for (std::int32_t i = 0; i < train.num_items(); ++i) {
           if (!std::isnan(train.rating(u, i))) continue;
           const Prediction p = model.predict(u, i);
-          if (p.level != PredictionLevel::neighbors) continue;
+          if (p.level != PredictionLevel::Neighbors) continue;
           const bool kept = std::any_of(top.begin(), top.end(), [&](const Recommendation& t) { return t.item == i; });
           if (!kept) CHECK(p.value <= top.back().score + 1e-12);
         }

@@ -163,14 +163,14 @@ inline void ratings(const std::uint8_t* data, std::size_t size) {
   const char separators[4] = {'\t', ',', ';', ' '};
   options.separator = separators[data[0] & 3];
   options.header = (data[0] & 4) != 0;
-  const cf::DuplicatePolicy duplicates = (data[0] & 8) ? cf::DuplicatePolicy::error : cf::DuplicatePolicy::last_wins;
+  const cf::DuplicatePolicy duplicates = (data[0] & 8) ? cf::DuplicatePolicy::Error : cf::DuplicatePolicy::LastWins;
   const std::string path = input_file(data + 1, size - 1, ".ratings");
   try {
     cf::Ratings ratings = cf::read_ratings(path, options, duplicates);
     cf::KnnOptions knn;
-    knn.algorithm = (data[0] & 16) ? cf::KnnAlgorithm::with_zscore : cf::KnnAlgorithm::with_means;
+    knn.algorithm = (data[0] & 16) ? cf::KnnAlgorithm::WithZscore : cf::KnnAlgorithm::WithMeans;
     knn.k = 3;
-    knn.similarity.mean = (data[0] & 32) ? cf::PearsonMean::user : cf::PearsonMean::co_rated;
+    knn.similarity.mean = (data[0] & 32) ? cf::PearsonMean::User : cf::PearsonMean::CoRated;
     knn.similarity.threads = 1;
     const std::int32_t users = ratings.num_users(), items = ratings.num_items();
     cf::UserKnn model(std::move(ratings), knn);
@@ -190,7 +190,7 @@ inline void npy(const std::uint8_t* data, std::size_t size) {
     const embedrank::MatrixF values = embedrank::read_npy(path);
     check(values.rows() >= 0 && values.cols() >= 0, "non-negative dimensions");
     embedrank::rank::IndexOptions options;
-    options.metric = embedrank::rank::Metric::cosine;
+    options.metric = embedrank::rank::Metric::Cosine;
     options.threads = 1;
     const auto index = embedrank::rank::EmbeddingIndex::load(path, "", options);
     if (index.rows() > 0) {
@@ -253,9 +253,7 @@ inline void cli_options(const std::uint8_t* data, std::size_t size) {
       case 5: {
         const auto o = classify_cli::parse_options(argc, argv.data());
         check(!o.model.empty() && o.batch >= 1 && o.threads >= 0 && (o.top == 0 || !o.tokens), "classify: a model, batch >= 1");
-        check(o.aggregation == "none" || o.aggregation == "simple" || o.aggregation == "first" ||
-                  o.aggregation == "average" || o.aggregation == "max",
-              "classify: a known aggregation");
+        check(std::string(embedrank::to_string(o.aggregation)) != "unknown", "classify: a known aggregation");
         break;
       }
       default: {

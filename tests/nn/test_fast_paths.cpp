@@ -141,7 +141,7 @@ TEST_CASE("int8 GEMM equals the product with the weights it represents, at every
         }
       MatrixF first_level;  // every level computes the same integer sums: the same bits
       for (const SimdLevel level : runnable_levels()) {
-        INFO(bits << "-bit activations, " << embedrank::simd_level_name(level) << " T=" << s.T << " out=" << s.out
+        INFO(bits << "-bit activations, " << embedrank::to_string(level) << " T=" << s.T << " out=" << s.out
                   << " in=" << s.in);
         const nn::PackedLinear packed(q.q.data(), io::DType::I8, bias.data(), s.out, s.in, level, q.scale.data(), bits);
         CHECK(packed.activation_bits() == bits);
@@ -166,7 +166,7 @@ TEST_CASE("int8 GEMM equals the product with the weights it represents, at every
 TEST_CASE("int8 GEMM rows are bitwise the same for any thread count and any batch", "[linear][determinism][int8]") {
   for (const int bits : {16, 8})
   for (const SimdLevel level : runnable_levels()) {
-    INFO(bits << "-bit activations, " << embedrank::simd_level_name(level));
+    INFO(bits << "-bit activations, " << embedrank::to_string(level));
     const Eigen::Index in = 200, out = 150;
     MatrixF w = random_matrix(out, in, 14);
     const Int8Weight q = quantize_int8(w);
@@ -186,7 +186,7 @@ TEST_CASE("int8 rows of subnormal values quantize without overflow", "[linear][i
   x(1, 3) = 1e-45f;  // the smallest subnormal, alone in its row
   for (const int bits : {16, 8})
     for (const SimdLevel level : runnable_levels()) {
-      INFO(bits << "-bit activations, " << embedrank::simd_level_name(level));
+      INFO(bits << "-bit activations, " << embedrank::to_string(level));
       const nn::PackedLinear packed(q.q.data(), io::DType::I8, nullptr, 6, 40, level, q.scale.data(), bits);
       ThreadPool pool(1);
       MatrixF y(2, 6);
@@ -228,7 +228,7 @@ TEST_CASE("packed GEMM equals Eigen at every SIMD level, weight type and shape",
       // few-token (column split) and many-token (row blocks) paths, panel
       // and tile remainders, a single row and a single column
       for (const Shape s : {Shape{1, 45, 29}, Shape{7, 96, 64}, Shape{33, 50, 384}, Shape{300, 70, 37}, Shape{5, 1, 8}}) {
-        INFO(embedrank::simd_level_name(level) << " " << io::dtype_name(dtype) << " T=" << s.T << " out=" << s.out
+        INFO(embedrank::to_string(level) << " " << embedrank::to_string(dtype) << " T=" << s.T << " out=" << s.out
                                                << " in=" << s.in);
         MatrixF w = random_matrix(s.out, s.in, 1);
         const MatrixF x = random_matrix(s.T, s.in, 2);
@@ -278,7 +278,7 @@ TEST_CASE("packed GEMM equals Eigen at every SIMD level, weight type and shape",
 
 TEST_CASE("packed GEMM rows are bitwise the same for any thread count and any batch they share", "[linear][determinism]") {
   for (const SimdLevel level : runnable_levels()) {
-    INFO(embedrank::simd_level_name(level));
+    INFO(embedrank::to_string(level));
     const Eigen::Index in = 200, out = 150;
     const MatrixF w = random_matrix(out, in, 4), bias = random_matrix(1, out, 5);
     const MatrixF x = random_matrix(100, in, 6);
@@ -306,7 +306,7 @@ TEST_CASE("fused attention equals the reference at every SIMD level", "[attentio
       nn::RelativePositionBias<double> bias_double{bias.values.cast<double>(), bias.radius};
       for (const bool scale_first : {false, true})
       for (const bool with_bias : {false, true}) {
-        INFO(embedrank::simd_level_name(level) << " H=" << c.H << " NH=" << c.NH << " scale_first=" << scale_first
+        INFO(embedrank::to_string(level) << " H=" << c.H << " NH=" << c.NH << " scale_first=" << scale_first
                                                << " bias=" << with_bias);
         Matrix<double> expected(TT, c.H);
         std::vector<Matrix<double>> reference_scratch;
@@ -336,10 +336,10 @@ TEST_CASE("fused attention equals the reference at every SIMD level", "[attentio
 }
 
 TEST_CASE("the SIMD level can be named and capped", "[kernels]") {
-  CHECK(embedrank::simd_level_from_name("portable") == SimdLevel::Portable);
-  CHECK(embedrank::simd_level_from_name("avx2") == SimdLevel::Avx2);
-  CHECK(embedrank::simd_level_from_name("avx512") == SimdLevel::Avx512);
-  CHECK_THROWS_WITH(embedrank::simd_level_from_name("sse"), Catch::Contains("[embedrank.input.bad_simd_level]"));
+  CHECK(embedrank::parse<embedrank::SimdLevel>("portable") == SimdLevel::Portable);
+  CHECK(embedrank::parse<embedrank::SimdLevel>("avx2") == SimdLevel::Avx2);
+  CHECK(embedrank::parse<embedrank::SimdLevel>("avx512") == SimdLevel::Avx512);
+  CHECK_THROWS_WITH(embedrank::parse<embedrank::SimdLevel>("sse"), Catch::Contains("[embedrank.input.bad_simd_level]"));
   CHECK(embedrank::supported_simd_level(SimdLevel::Portable) == SimdLevel::Portable);
   CHECK(static_cast<int>(embedrank::supported_simd_level(SimdLevel::Avx512)) <=
         static_cast<int>(embedrank::detected_simd_level()));

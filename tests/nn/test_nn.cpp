@@ -21,7 +21,7 @@ TEST_CASE("activations: vectorised equals the scalar formula, and known values",
   const MatrixF x = MatrixF::Random(7, 33) * 6.0f;
   for (const char* name : {"gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "quick_gelu", "relu", "silu", "swish"}) {
     SECTION(name) {
-      const auto act = nn::activation_from_name(name);
+      const auto act = embedrank::parse<nn::Activation>(name);
       MatrixF y = x;
       nn::activate_inplace(act, y);
       for (Eigen::Index i = 0; i < x.size(); ++i)
@@ -31,7 +31,7 @@ TEST_CASE("activations: vectorised equals the scalar formula, and known values",
   CHECK_THAT(nn::activate<double>(nn::Activation::Gelu, 1.0), WithinAbs(0.8413447460685429, 1e-15));
   CHECK_THAT(nn::activate<double>(nn::Activation::GeluTanh, 1.0), WithinAbs(0.8411919906082768, 1e-15));
   CHECK_THAT(nn::activate<double>(nn::Activation::Silu, -2.0), WithinAbs(-0.2384058440442351, 1e-15));
-  CHECK_THROWS_AS(nn::activation_from_name("mish"), embedrank::InputError);
+  CHECK_THROWS_AS(embedrank::parse<nn::Activation>("mish"), embedrank::InputError);
 }
 
 TEST_CASE("layer norm uses the biased variance and eps inside the root", "[layer_norm]") {
@@ -112,5 +112,5 @@ TEST_CASE("pooling modes on hand-computed values", "[pooling]") {
   CHECK_THAT(v(0, 0), WithinAbs(0.6, 1e-15));
   CHECK(v(1, 0) == 0.0);  // a zero vector stays zero (eps 1e-12), never NaN
   CHECK_THROWS_AS(nn::pool<double>(states, offsets, {M::Pooler}), embedrank::InputError);
-  CHECK_THROWS_AS(nn::pooling_mode_from_name("weightedmean"), embedrank::InputError);
+  CHECK_THROWS_AS(embedrank::parse<nn::PoolingMode>("weightedmean"), embedrank::InputError);
 }

@@ -122,9 +122,9 @@ double inverse_norm(const float* v, std::size_t d) {
 TEST_CASE("search equals brute force for every k, filter and thread count", "[embedding_index]") {
   const std::size_t n = 150, d = 37;
   const auto c = make_catalogue(n, d, 4, 42);
-  const Metric metric = GENERATE(Metric::inner_product, Metric::cosine);
-  INFO("metric " << (metric == Metric::cosine ? "cosine" : "inner product"));
-  EmbeddingIndex index(d, IndexOptions{metric, Storage::float32, 1});
+  const Metric metric = GENERATE(Metric::InnerProduct, Metric::Cosine);
+  INFO("metric " << (metric == Metric::Cosine ? "cosine" : "inner product"));
+  EmbeddingIndex index(d, IndexOptions{metric, Storage::Float32, 1});
   index.add_rows(c.ids, c.items);
   REQUIRE(index.size() == n);
 
@@ -150,7 +150,7 @@ TEST_CASE("search equals brute force for every k, filter and thread count", "[em
   for (const auto& named : filters) {
     for (Eigen::Index q = 0; q < c.queries.rows(); ++q) {
       const float* query = c.queries.row(q).data();
-      const double scale = metric == Metric::cosine ? inverse_norm(query, d) : 1.0;
+      const double scale = metric == Metric::Cosine ? inverse_norm(query, d) : 1.0;
       const auto full = brute_force(index, query, *named.second, n + 5);
       for (std::size_t k = 1; k <= n + 5; ++k) {
         INFO(named.first << ", query " << q << ", k = " << k);
@@ -176,7 +176,7 @@ TEST_CASE("search equals brute force for every k, filter and thread count", "[em
 TEST_CASE("one index serves 8 threads at once, each result as when alone", "[embedding_index][threads]") {
   const std::size_t n = 3000, d = 16;
   const auto c = make_catalogue(n, d, 6, 11);
-  EmbeddingIndex index(d, IndexOptions{Metric::cosine, Storage::float16, 2});
+  EmbeddingIndex index(d, IndexOptions{Metric::Cosine, Storage::Float16, 2});
   index.add_rows(c.ids, c.items);
   ItemBitmap some(n);
   for (std::size_t row = 0; row < n; row += 7) some.set(row);
@@ -206,9 +206,9 @@ TEST_CASE("one index serves 8 threads at once, each result as when alone", "[emb
 TEST_CASE("results do not depend on the thread count, batch equals single queries", "[embedding_index]") {
   const std::size_t n = 20000, d = 8;
   const auto c = make_catalogue(n, d, 7, 5);
-  const Storage storage = GENERATE(Storage::float32, Storage::float16);
-  INFO("storage " << (storage == Storage::float16 ? "float16" : "float32"));
-  EmbeddingIndex index(d, IndexOptions{Metric::inner_product, storage, 1});
+  const Storage storage = GENERATE(Storage::Float32, Storage::Float16);
+  INFO("storage " << (storage == Storage::Float16 ? "float16" : "float32"));
+  EmbeddingIndex index(d, IndexOptions{Metric::InnerProduct, storage, 1});
   index.add_rows(c.ids, c.items);
   ItemBitmap some(n);
   for (std::size_t row = 0; row < n; row += 10) some.set(row);
@@ -240,7 +240,7 @@ TEST_CASE("results do not depend on the thread count, batch equals single querie
 
 TEST_CASE("float16 storage scores the rounded vectors", "[embedding_index]") {
   const std::size_t d = 16;
-  EmbeddingIndex index(d, IndexOptions{Metric::inner_product, Storage::float16, 1});
+  EmbeddingIndex index(d, IndexOptions{Metric::InnerProduct, Storage::Float16, 1});
   std::vector<float> v(d, 0.0f);
   v[0] = 1.0f + 1.0f / 4096.0f;  // not representable in float16: rounds to 1
   index.add("a", v.data(), d);
@@ -352,13 +352,13 @@ TEST_CASE("save and load round-trip vectors, ids and results", "[embedding_index
   const std::string dir = EMBEDRANK_TEST_WORK_DIR;
   const std::string vectors_path = dir + "/rank_index_vectors.npy";
   const std::string ids_path = dir + "/rank_index_ids.txt";
-  const Metric metric = GENERATE(Metric::inner_product, Metric::cosine);
+  const Metric metric = GENERATE(Metric::InnerProduct, Metric::Cosine);
 
-  EmbeddingIndex index(d, IndexOptions{metric, Storage::float32, 2});
+  EmbeddingIndex index(d, IndexOptions{metric, Storage::Float32, 2});
   index.add_rows(c.ids, c.items);
   index.remove("sku-4");
   index.save(vectors_path, ids_path);
-  const auto loaded = EmbeddingIndex::load(vectors_path, ids_path, IndexOptions{metric, Storage::float32, 2});
+  const auto loaded = EmbeddingIndex::load(vectors_path, ids_path, IndexOptions{metric, Storage::Float32, 2});
   REQUIRE(loaded.size() == n - 1);
   REQUIRE_FALSE(loaded.contains("sku-4"));
   for (Eigen::Index q = 0; q < c.queries.rows(); ++q) {

@@ -119,7 +119,7 @@ TEST_CASE("collaborative-filtering scores blend in for users the CF model knows"
       {"u3", "shoes", 1}, {"u3", "bottle", 5}, {"u3", "pan", 1}, {"u3", "socks", 4},
   };
   embedrank::cf::KnnOptions knn;
-  knn.algorithm = embedrank::cf::KnnAlgorithm::with_means;
+  knn.algorithm = embedrank::cf::KnnAlgorithm::WithMeans;
   const embedrank::cf::UserKnn cf(embedrank::cf::Ratings::from_triplets(triplets), knn);
   const Recommender rec(index, &cf);
   const std::vector<HistoryItem> history{{"shoes", 2.0}, {"bottle", 1.0}};

@@ -1,5 +1,5 @@
 // Tests of the selection primitives (rank/topk.hpp) and the dot kernels
-// (rank/detail/dot.hpp, rank/detail/half.hpp).
+// (rank/detail/dot.hpp, core/half.hpp).
 
 #include <catch2/catch.hpp>
 
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "embedrank/rank/detail/dot.hpp"
-#include "embedrank/rank/detail/half.hpp"
+#include "embedrank/core/half.hpp"
 #include "embedrank/rank/topk.hpp"
 
 using embedrank::rank::Hit;
@@ -152,7 +152,7 @@ TEST_CASE("dot tiles are bit-identical to the canonical reference order", "[topk
   for (auto& v : queries) v = normal(rng);
   for (auto& v : items) v = normal(rng);
   std::vector<std::uint16_t> halves(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) halves[i] = detail::float_to_half(items[i]);
+  for (std::size_t i = 0; i < items.size(); ++i) halves[i] = embedrank::float_to_fp16(items[i]);
 
   SECTION("float32 items") {
     check_tile_against_reference<1, 1>(queries, items, dp);
@@ -175,20 +175,20 @@ TEST_CASE("dot tiles are bit-identical to the canonical reference order", "[topk
 TEST_CASE("float16 conversion rounds to nearest even and round-trips halves", "[topk][half]") {
   namespace detail = embedrank::rank::detail;
   SECTION("known values") {
-    REQUIRE(detail::float_to_half(1.0f) == 0x3C00);
-    REQUIRE(detail::float_to_half(-2.0f) == 0xC000);
-    REQUIRE(detail::float_to_half(65504.0f) == 0x7BFF);
-    REQUIRE(detail::float_to_half(65520.0f) == 0x7C00);
-    REQUIRE(detail::float_to_half(5.9604644775390625e-8f) == 0x0001);
-    REQUIRE(detail::float_to_half(1.0f + 1.0f / 2048.0f) == 0x3C00);       // tie -> even
-    REQUIRE(detail::float_to_half(1.0f + 3.0f / 2048.0f) == 0x3C02);       // tie -> even
-    REQUIRE(std::isnan(detail::half_to_float(detail::float_to_half(std::numeric_limits<float>::quiet_NaN()))));
+    REQUIRE(embedrank::float_to_fp16(1.0f) == 0x3C00);
+    REQUIRE(embedrank::float_to_fp16(-2.0f) == 0xC000);
+    REQUIRE(embedrank::float_to_fp16(65504.0f) == 0x7BFF);
+    REQUIRE(embedrank::float_to_fp16(65520.0f) == 0x7C00);
+    REQUIRE(embedrank::float_to_fp16(5.9604644775390625e-8f) == 0x0001);
+    REQUIRE(embedrank::float_to_fp16(1.0f + 1.0f / 2048.0f) == 0x3C00);       // tie -> even
+    REQUIRE(embedrank::float_to_fp16(1.0f + 3.0f / 2048.0f) == 0x3C02);       // tie -> even
+    REQUIRE(std::isnan(embedrank::fp16_to_float(embedrank::float_to_fp16(std::numeric_limits<float>::quiet_NaN()))));
   }
   SECTION("every finite half converts to float and back unchanged") {
     for (std::uint32_t bits = 0; bits < 0x10000; ++bits) {
       const auto half = static_cast<std::uint16_t>(bits);
       if ((half & 0x7C00) == 0x7C00) continue;  // inf and NaN
-      REQUIRE(detail::float_to_half(detail::half_to_float(half)) == half);
+      REQUIRE(embedrank::float_to_fp16(embedrank::fp16_to_float(half)) == half);
     }
   }
 }

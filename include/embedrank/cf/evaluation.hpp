@@ -16,10 +16,9 @@
 #include "embedrank/cf/ratings.hpp"
 #include "embedrank/cf/user_knn.hpp"
 #include "embedrank/core/error.hpp"
-#include "embedrank/core/parallel.hpp"
+#include "embedrank/core/thread_pool.hpp"
 
-namespace embedrank {
-namespace cf {
+namespace embedrank::cf {
 
 struct Accuracy {
   double rmse = 0.0;
@@ -50,14 +49,17 @@ inline Accuracy accuracy(const std::vector<RatingTriplet>& truth, const std::vec
   return a;
 }
 
-/// Predictions for each test triplet (T), computed in parallel over
-/// model.options().similarity.threads; the result does not depend on it.
+/// Predictions for each test triplet (T), computed on
+/// model.options().similarity.pool, else on a pool of its `threads`; the
+/// result does not depend on it.
 /// Unknown users or items fall back.
 inline std::vector<Prediction> predict_all(const UserKnn& model, const std::vector<RatingTriplet>& test) {
   std::vector<std::pair<std::int32_t, std::int32_t>> pairs(test.size());  // (T) dense indices, -1 unknown
   for (std::size_t t = 0; t < test.size(); ++t)
     pairs[t] = {model.ratings().find_user(test[t].user), model.ratings().find_item(test[t].item)};
-  return model.predict_many(pairs, model.options().similarity.threads);
+  const SimilarityOptions& similarity = model.options().similarity;
+  if (similarity.pool != nullptr) return model.predict_many(pairs, *similarity.pool);
+  return model.predict_many(pairs, similarity.threads);
 }
 
 struct Evaluation {
@@ -87,7 +89,7 @@ inline Evaluation train_test(Ratings train, const std::vector<RatingTriplet>& te
 /// Fits on `train`, predicts every test triplet, scores them. Throws what
 /// Ratings::from_triplets and UserKnn throw, and accuracy()'s errors.
 inline Evaluation train_test(const std::vector<RatingTriplet>& train, const std::vector<RatingTriplet>& test,
-                             const KnnOptions& options, DuplicatePolicy duplicates = DuplicatePolicy::last_wins) {
+                             const KnnOptions& options, DuplicatePolicy duplicates = DuplicatePolicy::LastWins) {
   using Clock = std::chrono::steady_clock;
   // fit_seconds here also counts building the Ratings from the triplets.
   const auto build_start = Clock::now();
@@ -131,7 +133,7 @@ struct CrossValidation {
 /// Throws InputError "input.bad_folds" and whatever train_test throws.
 inline CrossValidation cross_validate(const std::vector<RatingTriplet>& ratings, int folds, std::uint64_t seed,
                                       const KnnOptions& options,
-                                      DuplicatePolicy duplicates = DuplicatePolicy::last_wins) {
+                                      DuplicatePolicy duplicates = DuplicatePolicy::LastWins) {
   const std::vector<int> fold_of = kfold_assignment(ratings.size(), folds, seed);
   CrossValidation cv;
   for (int f = 0; f < folds; ++f) {
@@ -147,5 +149,4 @@ inline CrossValidation cross_validate(const std::vector<RatingTriplet>& ratings,
   return cv;
 }
 
-}  // namespace cf
-}  // namespace embedrank
+}  // namespace embedrank::cf

@@ -9,9 +9,9 @@
 ///   similarity_options.hpp               options and enums
 ///   neighbor_lists.hpp                   the kept neighbours (the result)
 ///   detail/pearson_formula.hpp           one pair's similarity, shrinkage, clamp, shifted operands
-///   detail/kernel_fused.hpp              SimilarityKernel::fused
-///   detail/kernel_upper_triangle.hpp     SimilarityKernel::upper_triangle
-///   detail/kernel_eigen.hpp              SimilarityKernel::eigen_products
+///   detail/kernel_fused.hpp              SimilarityKernel::Fused
+///   detail/kernel_upper_triangle.hpp     SimilarityKernel::UpperTriangle
+///   detail/kernel_eigen.hpp              SimilarityKernel::EigenProducts
 ///   detail/memory_budget.hpp             working memory, list bound, over-budget error, kernel choice
 ///   detail/row_selection.hpp             which similarities of a row are kept (top-M, k-th largest)
 ///   detail/group_similarity_rows.hpp     the rows a kernel hands over, a group of users at a time
@@ -34,7 +34,7 @@
 #include "embedrank/cf/ratings.hpp"
 #include "embedrank/cf/similarity_options.hpp"
 #include "embedrank/core/error.hpp"
-#include "embedrank/core/parallel.hpp"
+#include "embedrank/core/thread_pool.hpp"
 #include "embedrank/core/tensor.hpp"
 
 namespace embedrank::cf {
@@ -56,20 +56,21 @@ void for_each_similarity_group(const Ratings& ratings, const SimilarityOptions& 
   if (fixed > options.memory_budget_bytes)
     throw over_budget_error("the similarity computation", fixed, options.memory_budget_bytes);
   const SimilarityKernel kernel = choose_kernel(ratings, options, keep, fixed);
-  const bool eigen = kernel == SimilarityKernel::eigen_products;
+  const bool eigen = kernel == SimilarityKernel::EigenProducts;
   const PearsonOperands op = make_operands(ratings, options.mean, /*with_eigen_operands=*/eigen);
-  const int threads = resolve_threads(options.threads);
-  const bool co_rated = options.mean == PearsonMean::co_rated;
-  if (eigen)
-    similarity_rows_eigen(ratings, options, op, keep, threads, options.memory_budget_bytes - fixed, group_done);
-  else if (kernel == SimilarityKernel::upper_triangle && co_rated)
-    similarity_rows_upper_triangle<true>(ratings, options, op, keep, threads, group_done);
-  else if (kernel == SimilarityKernel::upper_triangle)
-    similarity_rows_upper_triangle<false>(ratings, options, op, keep, threads, group_done);
-  else if (co_rated)
-    similarity_rows_fused<true>(ratings, options, op, keep, threads, group_done);
-  else
-    similarity_rows_fused<false>(ratings, options, op, keep, threads, group_done);
+  const bool co_rated = options.mean == PearsonMean::CoRated;
+  with_pool(options.pool, options.threads, [&](ThreadPool& pool) {
+    if (eigen)
+      similarity_rows_eigen(ratings, options, op, keep, pool, options.memory_budget_bytes - fixed, group_done);
+    else if (kernel == SimilarityKernel::UpperTriangle && co_rated)
+      similarity_rows_upper_triangle<true>(ratings, options, op, keep, pool, group_done);
+    else if (kernel == SimilarityKernel::UpperTriangle)
+      similarity_rows_upper_triangle<false>(ratings, options, op, keep, pool, group_done);
+    else if (co_rated)
+      similarity_rows_fused<true>(ratings, options, op, keep, pool, group_done);
+    else
+      similarity_rows_fused<false>(ratings, options, op, keep, pool, group_done);
+  });
 }
 
 }  // namespace detail
@@ -85,14 +86,14 @@ inline NeighborLists compute_neighbors(const Ratings& ratings, const SimilarityO
   NeighborLists lists(ratings.num_users());
   const std::size_t bound = detail::list_bytes_bound(ratings, options);
   if (bound > 0) {
-    detail::for_each_similarity_group(ratings, options, detail::KeptSimilarities::top_positive, bound,
+    detail::for_each_similarity_group(ratings, options, detail::KeptSimilarities::TopPositive, bound,
                                       [&](const detail::GroupSimilarityRows& rows) { lists.set_group(rows); });
     return lists;
   }
   // Every positive neighbour: the lists' size is known only as they grow.
   const std::size_t room = options.memory_budget_bytes - std::min(options.memory_budget_bytes, detail::working_bytes(ratings, options));
   std::atomic<std::size_t> kept_bytes{static_cast<std::size_t>(ratings.num_users()) * sizeof(std::uint32_t)};
-  detail::for_each_similarity_group(ratings, options, detail::KeptSimilarities::top_positive, 0,
+  detail::for_each_similarity_group(ratings, options, detail::KeptSimilarities::TopPositive, 0,
                                     [&](const detail::GroupSimilarityRows& rows) {
     const std::size_t bytes = kept_bytes += rows.size() * (sizeof(std::int32_t) + sizeof(double));
     if (bytes > room) throw detail::over_budget_error("keeping every positive neighbour", bytes, room);
@@ -113,7 +114,7 @@ inline Matrix<double> similarity_matrix(const Ratings& ratings, const Similarity
                                         " similarity matrix exceeds the memory budget; use compute_neighbors");
   const auto matrix_bytes = static_cast<std::size_t>(num_u * num_u * sizeof(double));
   Matrix<double> sim = Matrix<double>::Zero(ratings.num_users(), ratings.num_users());  // (U, U)
-  detail::for_each_similarity_group(ratings, options, detail::KeptSimilarities::nonzero, matrix_bytes,
+  detail::for_each_similarity_group(ratings, options, detail::KeptSimilarities::Nonzero, matrix_bytes,
                                     [&](const detail::GroupSimilarityRows& rows) {
     for (std::int32_t r = 0; r < rows.rows(); ++r)
       for (std::size_t e = rows.offsets[static_cast<std::size_t>(r)]; e < rows.offsets[static_cast<std::size_t>(r) + 1]; ++e)

@@ -21,10 +21,10 @@
 #include <utility>
 #include <vector>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 
-namespace embedrank {
-namespace cf {
+namespace embedrank::cf {
 
 /// The largest |rating| accepted: up to it, every statistic over up to 2^31
 /// ratings stays finite, down to the co-rated Pearson formula's product of
@@ -42,9 +42,15 @@ struct RatingTriplet {
 
 /// What to do when the same (user, item) pair is rated twice.
 enum class DuplicatePolicy {
-  last_wins,  ///< the later rating replaces the earlier one (keeping the earlier one's position)
-  error,      ///< throw InputError "input.duplicate_rating"
+  LastWins,  ///< the later rating replaces the earlier one (keeping the earlier one's position)
+  Error,     ///< throw InputError "input.duplicate_rating"
 };
+
+inline EnumText<DuplicatePolicy> enum_text(DuplicatePolicy) {
+  static constexpr EnumName<DuplicatePolicy> names[] = {{DuplicatePolicy::LastWins, "last_wins"},
+                                                        {DuplicatePolicy::Error, "error"}};
+  return {"duplicate policy", "unknown_duplicate_policy", names};
+}
 
 class Ratings;
 
@@ -79,8 +85,8 @@ class RatingsBuilder {
 
   /// Builds and empties the builder. Throws InputError "input.empty_ratings"
   /// when nothing was added, "input.duplicate_rating" for a repeated
-  /// (user, item) under DuplicatePolicy::error (naming the later line).
-  inline Ratings build(DuplicatePolicy duplicates = DuplicatePolicy::last_wins);
+  /// (user, item) under DuplicatePolicy::Error (naming the later line).
+  inline Ratings build(DuplicatePolicy duplicates = DuplicatePolicy::LastWins);
 
  private:
   friend class Ratings;
@@ -116,7 +122,7 @@ class Ratings {
   /// Builds from triplets in order. `source` names the origin in error messages.
   /// Throws what RatingsBuilder::add and RatingsBuilder::build throw.
   static Ratings from_triplets(const std::vector<RatingTriplet>& triplets,
-                               DuplicatePolicy duplicates = DuplicatePolicy::last_wins,
+                               DuplicatePolicy duplicates = DuplicatePolicy::LastWins,
                                const std::string& source = "ratings") {
     RatingsBuilder builder(source);
     for (const RatingTriplet& t : triplets) builder.add(t.user, t.item, t.rating, t.line);
@@ -223,7 +229,7 @@ class Ratings {
         auto run_end = it + 1;
         while (run_end != last && b.items_[*run_end] == b.items_[*it]) ++run_end;
         if (run_end - it > 1) {
-          if (duplicates == DuplicatePolicy::error)
+          if (duplicates == DuplicatePolicy::Error)
             throw InputError("duplicate_rating", b.where(b.lines_[*(it + 1)]) + ": user '" + user_ids_[u] +
                                                      "' rated item '" + item_ids_[static_cast<std::size_t>(b.items_[*it])] +
                                                      "' more than once");
@@ -421,7 +427,7 @@ inline std::vector<RatingTriplet> read_rating_triplets(const std::string& path,
 /// Reads a ratings file straight into Ratings, without holding the file as
 /// triplets. Throws what read_rating_triplets and RatingsBuilder throw.
 inline Ratings read_ratings(const std::string& path, const RatingsFileOptions& options = {},
-                            DuplicatePolicy duplicates = DuplicatePolicy::last_wins) {
+                            DuplicatePolicy duplicates = DuplicatePolicy::LastWins) {
   RatingsBuilder builder(path);
   detail::parse_ratings_file(path, options,
                              [&](const std::string& user, const std::string& item, double rating, std::size_t line) {
@@ -430,5 +436,4 @@ inline Ratings read_ratings(const std::string& path, const RatingsFileOptions& o
   return builder.build(duplicates);
 }
 
-}  // namespace cf
-}  // namespace embedrank
+}  // namespace embedrank::cf

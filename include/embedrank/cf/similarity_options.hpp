@@ -6,44 +6,67 @@
 #include <cmath>
 #include <cstddef>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/thread_pool.hpp"
 
 namespace embedrank::cf {
 
 /// Which mean the ratings are centred on.
 enum class PearsonMean {
-  co_rated,  ///< each user's mean over the items both users rated (the textbook correlation)
-  user,      ///< each user's mean over all their ratings (denominators over each user's own items)
+  CoRated,  ///< each user's mean over the items both users rated (the textbook correlation)
+  User,     ///< each user's mean over all their ratings (denominators over each user's own items)
 };
+
+inline EnumText<PearsonMean> enum_text(PearsonMean) {
+  static constexpr EnumName<PearsonMean> names[] = {{PearsonMean::CoRated, "co_rated"}, {PearsonMean::User, "user"}};
+  return {"Pearson mean", "unknown_pearson_mean", names};
+}
 
 /// Significance weighting: sim *= factor(n), n = co-rated count.
 enum class Shrinkage {
-  none,         ///< factor 1
-  n_minus_one,  ///< (n - 1) / (n - 1 + lambda)  (Surprise's pearson_baseline)
-  n,            ///< n / (n + lambda)
-  capped,       ///< min(n, S) / S  (Herlocker's significance weighting, S = lambda)
+  None,       ///< factor 1
+  NMinusOne,  ///< (n - 1) / (n - 1 + lambda)  (Surprise's pearson_baseline)
+  N,          ///< n / (n + lambda)
+  Capped,     ///< min(n, S) / S  (Herlocker's significance weighting, S = lambda)
 };
+
+inline EnumText<Shrinkage> enum_text(Shrinkage) {
+  static constexpr EnumName<Shrinkage> names[] = {{Shrinkage::None, "none"},
+                                                  {Shrinkage::NMinusOne, "n_minus_one"},
+                                                  {Shrinkage::N, "n"},
+                                                  {Shrinkage::Capped, "capped"}};
+  return {"shrinkage", "unknown_shrinkage", names};
+}
 
 /// How the co-rating statistics are computed. All give the same lists
 /// (bitwise on a rating grid; docs/cf.md).
 enum class SimilarityKernel {
-  automatic,       ///< upper_triangle when its matrix is at most kUpperTriangleAutoBytes and fits the budget, else fused (default)
-  fused,           ///< one row-by-row pass for all six statistics, O(U) memory per thread; each pair is met from both ends
-  upper_triangle,  ///< the fused rows for v > u only, into a dense (U, U) matrix that is then mirrored: each pair once, U^2 doubles
-  eigen_products,  ///< six blocked Eigen sparse-sparse products (reference; slower)
+  Automatic,      ///< UpperTriangle when its matrix is at most kUpperTriangleAutoBytes and fits the budget, else fused (default)
+  Fused,          ///< one row-by-row pass for all six statistics, O(U) memory per thread; each pair is met from both ends
+  UpperTriangle,  ///< the fused rows for v > u only, into a dense (U, U) matrix that is then mirrored: each pair once, U^2 doubles
+  EigenProducts,  ///< six blocked Eigen sparse-sparse products (reference; slower)
 };
+
+inline EnumText<SimilarityKernel> enum_text(SimilarityKernel) {
+  static constexpr EnumName<SimilarityKernel> names[] = {{SimilarityKernel::Automatic, "automatic"},
+                                                         {SimilarityKernel::Fused, "fused"},
+                                                         {SimilarityKernel::UpperTriangle, "upper_triangle"},
+                                                         {SimilarityKernel::EigenProducts, "eigen_products"}};
+  return {"similarity kernel", "unknown_similarity_kernel", names};
+}
 
 /// The largest (U, U) matrix the automatic kernel choice accepts: 64 MiB, U <= 2896.
 constexpr std::size_t kUpperTriangleAutoBytes = std::size_t{64} << 20;
 
 /// How compute_neighbors and similarity_matrix compute and keep similarities.
 struct SimilarityOptions {
-  PearsonMean mean = PearsonMean::co_rated;
+  PearsonMean mean = PearsonMean::CoRated;
   /// Pairs with fewer co-rated items get similarity 0 (Surprise's min_support).
   int min_support = 1;
   /// Default (n - 1) / (n - 1 + 100): without it, pairs with two co-rated
   /// items score +-1 and fill the top-M lists (docs/cf.md measures the cost).
-  Shrinkage shrinkage = Shrinkage::n_minus_one;
+  Shrinkage shrinkage = Shrinkage::NMinusOne;
   double shrinkage_lambda = 100.0;
   /// Neighbours kept per user (positive similarity only, highest first, ties by
   /// user index); 0 keeps every positive neighbour.
@@ -56,9 +79,14 @@ struct SimilarityOptions {
   /// (U M 12 bytes at most) and as the lists grow when it is 0:
   /// InputError "input.over_budget" either way.
   std::size_t memory_budget_bytes = std::size_t{4} << 30;
-  SimilarityKernel kernel = SimilarityKernel::automatic;
-  /// Threads; <= 0 means every CPU this process may use. Results do not depend on it.
+  SimilarityKernel kernel = SimilarityKernel::Automatic;
+  /// Threads of the pool made for the call when `pool` is null; <= 0 means
+  /// every CPU this process may use. Results do not depend on it.
   int threads = 0;
+  /// Runs the computation on this pool instead of one made for the call.
+  /// Not owned: it must outlive the calls that use it (compute_neighbors,
+  /// similarity_matrix, UserKnn's constructor, predict_all).
+  ThreadPool* pool = nullptr;
 };
 
 /// Relative tolerance under which a variance or covariance that should be an
@@ -67,13 +95,18 @@ constexpr double kPearsonZeroTolerance = 1e-12;
 
 namespace detail {
 
+/// Threads the computation runs on: the pool's, else options.threads resolved.
+inline int similarity_threads(const SimilarityOptions& options) {
+  return options.pool != nullptr ? options.pool->size() : resolve_threads(options.threads);
+}
+
 /// Throws InputError "input.bad_option" for options no kernel accepts.
 inline void check_similarity_options(const SimilarityOptions& options) {
   if (options.min_support < 0) throw InputError("bad_option", "min_support must be >= 0");
   if (options.max_neighbors < 0) throw InputError("bad_option", "max_neighbors must be >= 0");
-  if (options.shrinkage != Shrinkage::none && !(options.shrinkage_lambda >= 0.0 && std::isfinite(options.shrinkage_lambda)))
+  if (options.shrinkage != Shrinkage::None && !(options.shrinkage_lambda >= 0.0 && std::isfinite(options.shrinkage_lambda)))
     throw InputError("bad_option", "shrinkage lambda must be finite and >= 0");
-  if (options.shrinkage == Shrinkage::capped && !(options.shrinkage_lambda > 0.0))
+  if (options.shrinkage == Shrinkage::Capped && !(options.shrinkage_lambda > 0.0))
     throw InputError("bad_option", "capped shrinkage needs lambda > 0");
 }
 

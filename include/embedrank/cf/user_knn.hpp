@@ -21,11 +21,12 @@
 
 #include "embedrank/cf/pearson.hpp"
 #include "embedrank/cf/ratings.hpp"
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
-#include "embedrank/core/parallel.hpp"
+#include "embedrank/core/thread_pool.hpp"
+#include "embedrank/core/top_k.hpp"
 
-namespace embedrank {
-namespace cf {
+namespace embedrank::cf {
 
 namespace detail {
 
@@ -67,41 +68,59 @@ void intersect_sorted(const std::int32_t* a, std::size_t na, const std::int32_t*
 
 }  // namespace detail
 
-enum class KnnAlgorithm { basic, with_means, with_zscore };
+enum class KnnAlgorithm { Basic, WithMeans, WithZscore };
+
+/// Names as embedrank-cf's --algo (Surprise's KNNBasic, KNNWithMeans, KNNWithZScore).
+inline EnumText<KnnAlgorithm> enum_text(KnnAlgorithm) {
+  static constexpr EnumName<KnnAlgorithm> names[] = {{KnnAlgorithm::Basic, "knn_basic"},
+                                                     {KnnAlgorithm::WithMeans, "knn_with_means"},
+                                                     {KnnAlgorithm::WithZscore, "knn_with_zscore"}};
+  return {"kNN algorithm", "unknown_knn_algorithm", names};
+}
 
 /// How the k neighbours are picked among the item's raters. Both keep only
 /// sim > 0 and give the same set of users up to ties at the k-th place.
 enum class NeighborOrder {
-  by_user_index,  ///< highest similarity first, ties by lower user index
-  surprise,       ///< Surprise: heapq.nlargest(k) by similarity over the item's raters in
-                  ///< training order (ties by earlier rating), then drop sim <= 0
+  ByUserIndex,  ///< highest similarity first, ties by lower user index
+  Surprise,     ///< Surprise: heapq.nlargest(k) by similarity over the item's raters in
+                ///< training order (ties by earlier rating), then drop sim <= 0
 };
+
+inline EnumText<NeighborOrder> enum_text(NeighborOrder) {
+  static constexpr EnumName<NeighborOrder> names[] = {{NeighborOrder::ByUserIndex, "by_user_index"},
+                                                      {NeighborOrder::Surprise, "surprise"}};
+  return {"neighbour order", "unknown_neighbor_order", names};
+}
 
 /// Where a prediction goes when the neighbour formula cannot be applied.
 enum class FallbackPolicy {
-  chain,        ///< user mean, else item mean, else global mean
-  global_mean,  ///< Surprise's default_prediction(): the global mean
+  Chain,       ///< user mean, else item mean, else global mean
+  GlobalMean,  ///< Surprise's default_prediction(): the global mean
 };
 
-/// Which level produced a prediction.
-enum class PredictionLevel { neighbors, user_mean, item_mean, global_mean };
+inline EnumText<FallbackPolicy> enum_text(FallbackPolicy) {
+  static constexpr EnumName<FallbackPolicy> names[] = {{FallbackPolicy::Chain, "chain"},
+                                                       {FallbackPolicy::GlobalMean, "global_mean"}};
+  return {"fallback policy", "unknown_fallback_policy", names};
+}
 
-inline const char* to_string(PredictionLevel level) {
-  switch (level) {
-    case PredictionLevel::neighbors: return "neighbors";
-    case PredictionLevel::user_mean: return "user_mean";
-    case PredictionLevel::item_mean: return "item_mean";
-    case PredictionLevel::global_mean: return "global_mean";
-  }
-  return "unknown";
+/// Which level produced a prediction.
+enum class PredictionLevel { Neighbors, UserMean, ItemMean, GlobalMean };
+
+inline EnumText<PredictionLevel> enum_text(PredictionLevel) {
+  static constexpr EnumName<PredictionLevel> names[] = {{PredictionLevel::Neighbors, "neighbors"},
+                                                        {PredictionLevel::UserMean, "user_mean"},
+                                                        {PredictionLevel::ItemMean, "item_mean"},
+                                                        {PredictionLevel::GlobalMean, "global_mean"}};
+  return {"prediction level", "unknown_prediction_level", names};
 }
 
 struct KnnOptions {
-  KnnAlgorithm algorithm = KnnAlgorithm::with_means;
+  KnnAlgorithm algorithm = KnnAlgorithm::WithMeans;
   int k = 40;      ///< maximum neighbours per prediction
   int min_k = 1;   ///< fewer neighbours than this: fall back (basic) or the user's mean (others)
-  NeighborOrder order = NeighborOrder::by_user_index;
-  FallbackPolicy fallback = FallbackPolicy::chain;
+  NeighborOrder order = NeighborOrder::ByUserIndex;
+  FallbackPolicy fallback = FallbackPolicy::Chain;
   bool clip = false;  ///< clip predictions to [clip_min, clip_max]
   double clip_min = std::numeric_limits<double>::quiet_NaN();  ///< NaN: the lowest training rating
   double clip_max = std::numeric_limits<double>::quiet_NaN();  ///< NaN: the highest training rating
@@ -117,20 +136,20 @@ inline KnnOptions surprise_compatible(KnnAlgorithm algorithm, int k = 40, int mi
   options.algorithm = algorithm;
   options.k = k;
   options.min_k = min_k;
-  options.order = NeighborOrder::surprise;
-  options.fallback = FallbackPolicy::global_mean;
-  options.similarity.mean = PearsonMean::co_rated;
+  options.order = NeighborOrder::Surprise;
+  options.fallback = FallbackPolicy::GlobalMean;
+  options.similarity.mean = PearsonMean::CoRated;
   options.similarity.min_support = min_support;
-  options.similarity.shrinkage = Shrinkage::none;
+  options.similarity.shrinkage = Shrinkage::None;
   options.similarity.max_neighbors = 0;
   return options;
 }
 
 struct Prediction {
   double value = 0.0;
-  PredictionLevel level = PredictionLevel::global_mean;
+  PredictionLevel level = PredictionLevel::GlobalMean;
   int actual_k = 0;  ///< neighbours that entered the formula
-  bool fell_back() const { return level != PredictionLevel::neighbors; }
+  bool fell_back() const { return level != PredictionLevel::Neighbors; }
 };
 
 /// One neighbour's part in a prediction: a user similar to the one predicted
@@ -151,6 +170,9 @@ struct Recommendation {
 /// recommend are const and safe to call from several threads.
 class UserKnn {
  public:
+  /// Pairs per task of predict_many.
+  static constexpr std::size_t kPairsPerTask = 1024;
+
   /// Fits: keeps the ratings and computes the neighbour lists.
   /// Throws InputError "input.bad_option" for invalid options.
   explicit UserKnn(Ratings ratings, KnnOptions options = {})
@@ -197,8 +219,8 @@ class UserKnn {
   }
 
   /// Predictions for many (user, item) index pairs, equal to predict() on
-  /// each bit for bit, on `threads` threads (<= 0: every CPU; the result
-  /// does not depend on it). Taken user by user: a user's neighbour
+  /// each bit for bit, on `pool` (the result does not depend on its size),
+  /// kPairsPerTask pairs a task. Taken user by user: a user's neighbour
   /// similarities are spread once over a (U) array, so a prediction reads
   /// its item's raters' similarities directly instead of intersecting two
   /// sorted lists; that array is read at random, so when it is larger than
@@ -207,7 +229,7 @@ class UserKnn {
   /// raters). Throws InputError "input.bad_index" (before any work) as
   /// predict() does.
   std::vector<Prediction> predict_many(const std::vector<std::pair<std::int32_t, std::int32_t>>& pairs,
-                                       int threads = 0) const {
+                                       ThreadPool& pool) const {
     for (const auto& p : pairs) check_index(p.first, p.second);
     // Pair indices grouped by user (counting sort; unknown users first).
     const auto num_u = static_cast<std::size_t>(ratings_.num_users());
@@ -217,38 +239,54 @@ class UserKnn {
     std::vector<std::size_t> order(pairs.size());  // (T) pair indices, by user
     for (std::size_t t = 0; t < pairs.size(); ++t) order[start[static_cast<std::size_t>(pairs[t].first + 1)]++] = t;
 
-    std::vector<Prediction> out(pairs.size());  // (T)
-    const bool row_in_cache = num_u * sizeof(double) <= (std::size_t{256} << 10);
-    parallel_chunks(order.size(), resolve_threads(threads), [&](std::size_t begin, std::size_t end, std::size_t) {
-      std::vector<double> similarity_to(num_u, 0.0);  // (U) the current user's kept similarities, 0 elsewhere
+    // What a slot keeps from task to task: the similarities of its current user.
+    struct SlotState {
+      std::vector<double> similarity_to;  // (U) the current user's kept similarities, 0 elsewhere
       Scratch scratch;
       std::int32_t current = -1;
+    };
+    std::vector<Prediction> out(pairs.size());  // (T)
+    const bool row_in_cache = num_u * sizeof(double) <= (std::size_t{256} << 10);
+    const std::size_t tasks = (order.size() + kPairsPerTask - 1) / kPairsPerTask;
+    std::vector<SlotState> slots(pool.slots(tasks));
+    pool.parallel_for(tasks, [&](std::size_t task, std::size_t slot) {
+      SlotState& state = slots[slot];
+      if (state.similarity_to.empty()) state.similarity_to.assign(num_u, 0.0);
       const auto spread = [&](std::int32_t u, bool clear) {
         const NeighborSpan nb = neighbors_.of(u);
         for (std::size_t e = 0; e < nb.size; ++e)
-          similarity_to[static_cast<std::size_t>(nb.users[e])] = clear ? 0.0 : nb.similarities[e];
+          state.similarity_to[static_cast<std::size_t>(nb.users[e])] = clear ? 0.0 : nb.similarities[e];
       };
-      for (std::size_t o = begin; o < end; ++o) {
+      const std::size_t end = std::min(order.size(), (task + 1) * kPairsPerTask);
+      for (std::size_t o = task * kPairsPerTask; o < end; ++o) {
         const std::size_t t = order[o];
         const std::int32_t u = pairs[t].first, i = pairs[t].second;
         if (u < 0 || i < 0) {
           out[t] = finish(fallback(u, i, 0));
           continue;
         }
-        if (u != current) {
-          if (current >= 0) spread(current, /*clear=*/true);
+        if (u != state.current) {
+          if (state.current >= 0) spread(state.current, /*clear=*/true);
           spread(u, /*clear=*/false);
-          current = u;
+          state.current = u;
         }
         const std::size_t item_raters = ratings_.item_end(i) - ratings_.item_begin(i);
         if (row_in_cache || item_raters <= 4 * neighbors_.of(u).size)
-          collect_by_lookup(i, similarity_to.data(), scratch.raters);
+          collect_by_lookup(i, state.similarity_to.data(), state.scratch.raters);
         else
-          collect_by_intersection(u, i, scratch.raters);
-        out[t] = predict_from(u, i, scratch);
+          collect_by_intersection(u, i, state.scratch.raters);
+        out[t] = predict_from(u, i, state.scratch);
       }
     });
     return out;
+  }
+
+  /// predict_many() on a pool of `threads` threads made for the call (<= 0:
+  /// every CPU).
+  std::vector<Prediction> predict_many(const std::vector<std::pair<std::int32_t, std::int32_t>>& pairs,
+                                       int threads = 0) const {
+    ThreadPool pool(threads_for(threads, (pairs.size() + kPairsPerTask - 1) / kPairsPerTask));
+    return predict_many(pairs, pool);
   }
 
   /// Predicts by external ids; unknown ids fall back.
@@ -259,7 +297,7 @@ class UserKnn {
   /// The n unseen items with the highest neighbour prediction for user u
   /// (score desc, ties by item index); items with fewer than max(min_k, 1)
   /// neighbours are left out. Scores equal predict(u, i) under
-  /// NeighborOrder::by_user_index up to rounding (the same neighbours,
+  /// NeighborOrder::ByUserIndex up to rounding (the same neighbours,
   /// summed most similar first here, in user order there). Throws InputError "input.bad_index".
   std::vector<Recommendation> recommend(std::int32_t u, std::size_t n) const {
     if (u < 0 || u >= ratings_.num_users()) throw InputError("bad_index", "user index " + std::to_string(u) + " out of range");
@@ -295,12 +333,9 @@ class UserKnn {
       const Prediction p = finish(combine(u, i, a));
       out.push_back({i, p.value, p.actual_k});
     }
-    const auto better = [](const Recommendation& a, const Recommendation& b) {
+    keep_sorted_best(out, n, [](const Recommendation& a, const Recommendation& b) {
       return a.score > b.score || (a.score == b.score && a.item < b.item);
-    };
-    const std::size_t keep = std::min(n, out.size());
-    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(keep), out.end(), better);
-    out.resize(keep);
+    });
     return out;
   }
 
@@ -331,7 +366,7 @@ class UserKnn {
   };
 
   std::uint32_t tie_of(std::size_t at) const {
-    return options_.order == NeighborOrder::by_user_index ? static_cast<std::uint32_t>(ratings_.item_users()[at])
+    return options_.order == NeighborOrder::ByUserIndex ? static_cast<std::uint32_t>(ratings_.item_users()[at])
                                                           : ratings_.item_ranks()[at];
   }
 
@@ -368,7 +403,7 @@ class UserKnn {
         count += sim > 0.0 ? 1 : 0;
       }
     };
-    if (options_.order == NeighborOrder::by_user_index)
+    if (options_.order == NeighborOrder::ByUserIndex)
       collect(item_users);
     else
       collect(ratings_.item_ranks().data());
@@ -382,36 +417,16 @@ class UserKnn {
     std::vector<std::uint32_t> ties;   // tie keys of the raters at the k-th similarity
   };
 
-  // Keeps the k best raters (k < raters.size()) in their order: the k-th
-  // best similarity t by a branch-free quickselect, then every rater above
-  // t and, of those at t, the ones with the lowest tie keys. No sort.
+  // Keeps the k best raters (k < raters.size()) in their order: every rater
+  // above the k-th best similarity and, of those at it, the ones with the
+  // lowest tie keys (core/top_k.hpp). No sort.
   static void keep_best(std::size_t k, Scratch& scratch) {
     std::vector<Rater>& raters = scratch.raters;
-    const std::size_t count = raters.size();
-    scratch.values.resize(count);
-    scratch.ties.resize(count);
-    for (std::size_t e = 0; e < count; ++e) scratch.values[e] = raters[e].sim;
-    const double t = detail::kth_largest(scratch.values.data(), count, k - 1);
-    std::size_t above = 0, tied = 0;
-    for (std::size_t e = 0; e < count; ++e) {
-      above += raters[e].sim > t ? 1 : 0;
-      scratch.ties[tied] = raters[e].tie;
-      tied += raters[e].sim == t ? 1 : 0;
-    }
-    const std::size_t wanted = k - above;  // >= 1: t is the k-th best
-    std::uint32_t cutoff = std::numeric_limits<std::uint32_t>::max();  // highest tie key kept at t
-    if (tied > wanted) {
-      const auto nth = scratch.ties.begin() + static_cast<std::ptrdiff_t>(wanted) - 1;
-      std::nth_element(scratch.ties.begin(), nth, scratch.ties.begin() + static_cast<std::ptrdiff_t>(tied));
-      cutoff = *nth;
-    }
-    std::size_t kept = 0;
-    for (std::size_t e = 0; e < count; ++e) {
-      const Rater r = raters[e];
-      raters[kept] = r;
-      kept += r.sim > t || (r.sim == t && r.tie <= cutoff) ? 1 : 0;
-    }
-    raters.resize(kept);
+    scratch.values.resize(raters.size());
+    scratch.ties.resize(raters.size());
+    raters.resize(keep_best_in_order</*TiesInOrder=*/false>(
+        raters.data(), raters.size(), k, [](const Rater& r) { return r.sim; }, [](const Rater& r) { return r.tie; },
+        scratch.values.data(), scratch.ties.data()));
   }
 
   // The prediction from the item's raters with positive similarity (users
@@ -432,8 +447,8 @@ class UserKnn {
 
   void add(Accumulator& acc, std::int32_t v, double sim, double rating) const {
     double term = rating;
-    if (options_.algorithm != KnnAlgorithm::basic) term -= ratings_.user_means()[static_cast<std::size_t>(v)];
-    if (options_.algorithm == KnnAlgorithm::with_zscore) {
+    if (options_.algorithm != KnnAlgorithm::Basic) term -= ratings_.user_means()[static_cast<std::size_t>(v)];
+    if (options_.algorithm == KnnAlgorithm::WithZscore) {
       const double s = sigma(v);
       term = s > 0.0 ? term / s : 0.0;
     }
@@ -444,24 +459,24 @@ class UserKnn {
 
   Prediction combine(std::int32_t u, std::int32_t i, const Accumulator& acc) const {
     const bool enough = acc.count >= options_.min_k && acc.count > 0;
-    if (options_.algorithm == KnnAlgorithm::basic) {
+    if (options_.algorithm == KnnAlgorithm::Basic) {
       if (!enough) return fallback(u, i, acc.count);
-      return {acc.sum_weighted / acc.sum_sim, PredictionLevel::neighbors, acc.count};
+      return {acc.sum_weighted / acc.sum_sim, PredictionLevel::Neighbors, acc.count};
     }
     // With means: too few neighbours leave the user's mean (the formula with an empty sum).
     const double mu = ratings_.user_means()[static_cast<std::size_t>(u)];
-    if (!enough) return {mu, PredictionLevel::user_mean, acc.count};
+    if (!enough) return {mu, PredictionLevel::UserMean, acc.count};
     double deviation = acc.sum_weighted / acc.sum_sim;
-    if (options_.algorithm == KnnAlgorithm::with_zscore) deviation *= sigma(u);
-    return {mu + deviation, PredictionLevel::neighbors, acc.count};
+    if (options_.algorithm == KnnAlgorithm::WithZscore) deviation *= sigma(u);
+    return {mu + deviation, PredictionLevel::Neighbors, acc.count};
   }
 
   Prediction fallback(std::int32_t u, std::int32_t i, int actual_k) const {
-    if (options_.fallback == FallbackPolicy::chain) {
-      if (u >= 0) return {ratings_.user_means()[static_cast<std::size_t>(u)], PredictionLevel::user_mean, actual_k};
-      if (i >= 0) return {ratings_.item_means()[static_cast<std::size_t>(i)], PredictionLevel::item_mean, actual_k};
+    if (options_.fallback == FallbackPolicy::Chain) {
+      if (u >= 0) return {ratings_.user_means()[static_cast<std::size_t>(u)], PredictionLevel::UserMean, actual_k};
+      if (i >= 0) return {ratings_.item_means()[static_cast<std::size_t>(i)], PredictionLevel::ItemMean, actual_k};
     }
-    return {ratings_.global_mean(), PredictionLevel::global_mean, actual_k};
+    return {ratings_.global_mean(), PredictionLevel::GlobalMean, actual_k};
   }
 
   Prediction finish(Prediction p) const {
@@ -476,5 +491,4 @@ class UserKnn {
   double clip_max_ = 0.0;
 };
 
-}  // namespace cf
-}  // namespace embedrank
+}  // namespace embedrank::cf

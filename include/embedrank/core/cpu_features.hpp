@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
@@ -28,13 +29,12 @@ enum class SimdLevel {
   Avx512 = 2,    ///< AVX-512 F/BW/VL/DQ (512-bit)
 };
 
-inline const char* simd_level_name(SimdLevel level) {
-  switch (level) {
-    case SimdLevel::Portable: return "portable";
-    case SimdLevel::Avx2: return "avx2";
-    case SimdLevel::Avx512: return "avx512";
-  }
-  return "unknown";
+/// Names as EMBEDRANK_SIMD takes them; parse throws InputError "bad_simd_level".
+inline EnumText<SimdLevel> enum_text(SimdLevel) {
+  static constexpr EnumName<SimdLevel> names[] = {{SimdLevel::Portable, "portable"},
+                                                  {SimdLevel::Avx2, "avx2"},
+                                                  {SimdLevel::Avx512, "avx512"}};
+  return {"SIMD level", "bad_simd_level", names};
 }
 
 /// The best level the CPU supports (CPUID; the OS saving the wide registers
@@ -54,14 +54,6 @@ inline SimdLevel detected_simd_level() {
   return SimdLevel::Portable;
 }
 
-/// Parses "portable", "avx2" or "avx512"; throws InputError naming the value.
-inline SimdLevel simd_level_from_name(const std::string& name) {
-  if (name == "portable") return SimdLevel::Portable;
-  if (name == "avx2") return SimdLevel::Avx2;
-  if (name == "avx512") return SimdLevel::Avx512;
-  throw InputError("bad_simd_level", "SIMD level '" + name + "' is not portable, avx2 or avx512");
-}
-
 /// `wanted` capped by what the CPU supports.
 inline SimdLevel supported_simd_level(SimdLevel wanted) {
   const SimdLevel cpu = detected_simd_level();
@@ -74,7 +66,7 @@ inline SimdLevel default_simd_level() {
   const char* forced = std::getenv("EMBEDRANK_SIMD");
   if (forced == nullptr || *forced == '\0') return detected_simd_level();
   try {
-    return supported_simd_level(simd_level_from_name(forced));
+    return supported_simd_level(parse<SimdLevel>(forced));
   } catch (const InputError&) {
     throw InputError("bad_simd_level", std::string("EMBEDRANK_SIMD='") + forced + "' is not portable, avx2 or avx512");
   }

@@ -1,9 +1,21 @@
 #pragma once
-/// A small fixed-size pool for fork-join parallel regions. run(fn) calls
-/// fn(chunk) for chunk = 0 .. size()-1, chunk 0 on the calling thread, and
-/// returns when all chunks are done. A pool serves one caller at a time: give
-/// each concurrently running request its own pool (the encoder keeps one per
-/// workspace), so nothing is shared between requests.
+/// The one thread pool. Every parallel region in the library (encoder,
+/// tokenizer batches, the CF kernels and predictions, the ranker's scans)
+/// runs on a ThreadPool that a workspace owns or that the caller hands in;
+/// there are no hidden static pools and no threads created per call except
+/// by the with_pool() fallback for callers that give no pool.
+///
+/// parallel_for(tasks, fn) calls fn(task) or fn(task, slot) once for every
+/// task in [0, tasks). The calling thread works too (slot 0); up to size() - 1
+/// workers join in (slots 1..), each claiming the next task from one atomic
+/// counter, so uneven tasks even out. A slot is used by one thread at a time:
+/// per-slot accumulators need no locking. Results must not depend on which
+/// slot ran which task (callers combine per-slot results in a fixed order).
+///
+/// The caller waits only for tasks that have been claimed: a worker that
+/// wakes late finds no task left and leaves. A pool runs one region at a
+/// time; a caller that finds it busy (another thread's region, or a task
+/// calling back into its own pool) runs its region on its own thread.
 
 #include <algorithm>
 #include <atomic>
@@ -15,28 +27,57 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #include "embedrank/core/error.hpp"
-#include "embedrank/core/parallel.hpp"
 
 namespace embedrank {
 
+/// Number of CPUs this process may run on (affinity mask), at least 1.
+inline int available_cpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#endif
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+/// Resolves a caller's thread request: <= 0 means "all available CPUs".
+inline int resolve_threads(int requested) { return requested > 0 ? requested : available_cpus(); }
+
+/// Threads worth starting for `tasks` tasks when `requested` are asked for
+/// (<= 0: all available CPUs): between 1 and the task count.
+inline int threads_for(int requested, std::size_t tasks) {
+  return static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(tasks, static_cast<std::size_t>(resolve_threads(requested)))));
+}
+
 class ThreadPool {
  public:
-  /// `threads` <= 0 means all available CPUs; 1 runs everything inline.
-  /// Throws InputError "too_many_threads" past 65535 threads.
+  /// `threads` <= 0 means all available CPUs; 1 starts no thread (everything
+  /// runs on the caller). Throws InputError "too_many_threads" past 65535.
   explicit ThreadPool(int threads = 0) : size_(resolve_threads(threads)) {
-    if (size_ > static_cast<int>(kChunkMask))
+    if (size_ > kMaxThreads)
       throw InputError("too_many_threads", std::to_string(size_) + " threads requested; at most " +
-                                               std::to_string(kChunkMask) + " are supported");
+                                               std::to_string(kMaxThreads) + " are supported");
+    workers_.reserve(static_cast<std::size_t>(size_ - 1));
     for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i] { worker_loop(static_cast<std::size_t>(i)); });
   }
 
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stopping_.store(true, std::memory_order_release);
+      stopping_.store(true);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
@@ -45,107 +86,184 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
+  /// Threads of the pool, the caller's included.
   int size() const { return size_; }
 
-  /// Runs fn(chunk) for every chunk in [0, chunks) (chunks <= size()), then
-  /// rethrows the first exception any chunk threw.
-  void run(std::size_t chunks, const std::function<void(std::size_t)>& fn) {
-    if (chunks == 0) return;
-    if (chunks > static_cast<std::size_t>(size_)) chunks = static_cast<std::size_t>(size_);
-    if (chunks == 1) {
-      fn(0);
-      return;
-    }
-    errors_.assign(chunks, nullptr);
-    job_ = &fn;
-    pending_.store(chunks - 1, std::memory_order_relaxed);
-    {
-      // A new ticket (generation and chunk count in one word, so a worker
-      // never pairs one region's generation with another's count) is
-      // published under the mutex: a worker about to sleep either sees it or
-      // is woken by the notify.
-      std::lock_guard<std::mutex> lock(mutex_);
-      const std::uint64_t generation = (ticket_.load(std::memory_order_relaxed) >> kChunkBits) + 1;
-      ticket_.store(generation << kChunkBits | chunks, std::memory_order_release);
-    }
-    wake_.notify_all();
-    run_chunk(0);
-    // A parallel region of the encoder lasts tens of microseconds: spin a
-    // little before sleeping, so that waking costs no system call.
-    for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
-    if (pending_.load(std::memory_order_acquire) != 0) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
-    }
-    job_ = nullptr;
-    for (auto& e : errors_)
-      if (e) std::rethrow_exception(e);
+  /// Slots a region of `tasks` tasks uses with at most `max_threads` threads
+  /// (<= 0: no limit): min(size(), tasks, max_threads). Size per-slot state by it.
+  std::size_t slots(std::size_t tasks, int max_threads = 0) const {
+    std::size_t n = std::min(tasks, static_cast<std::size_t>(size_));
+    if (max_threads > 0) n = std::min(n, static_cast<std::size_t>(max_threads));
+    return n;
   }
 
-  /// Splits [0, n) into at most size() contiguous ranges, calls fn(begin, end).
+  /// Runs fn(task) or fn(task, slot) for every task in [0, tasks) on
+  /// slots(tasks, max_threads) slots, returns when all are done and rethrows
+  /// the first exception a task threw (the tasks not yet started are then
+  /// skipped).
   template <typename Fn>
-  void parallel_for(std::size_t n, Fn&& fn) {
-    const std::size_t chunks = std::min<std::size_t>(n, static_cast<std::size_t>(size_));
-    if (chunks == 0) return;
-    run(chunks, [&](std::size_t c) { fn(n * c / chunks, n * (c + 1) / chunks); });
+  void parallel_for(std::size_t tasks, Fn&& fn, int max_threads = 0) {
+    // the region holds a wrapper of one reference: no allocation
+    if constexpr (std::is_invocable_v<Fn&, std::size_t, std::size_t>) {
+      run_region(tasks, slots(tasks, max_threads), Task([&fn](std::size_t task, std::size_t slot) { fn(task, slot); }));
+    } else {
+      run_region(tasks, slots(tasks, max_threads), Task([&fn](std::size_t task, std::size_t) { fn(task); }));
+    }
+  }
+
+  /// Splits [0, n) into slots(n) contiguous ranges of near-equal size and
+  /// calls fn(begin, end) on each, one range per task.
+  template <typename Fn>
+  void parallel_ranges(std::size_t n, Fn&& fn) {
+    const std::size_t parts = slots(n);
+    parallel_for(parts, [&](std::size_t p) { fn(n * p / parts, n * (p + 1) / parts); });
   }
 
  private:
-  void run_chunk(std::size_t chunk) {
-    try {
-      (*job_)(chunk);
-    } catch (...) {
-      errors_[chunk] = std::current_exception();
+  using Task = std::function<void(std::size_t, std::size_t)>;
+
+  // One parallel region. Workers enter it through its generation: a worker
+  // announces itself (visitors), then checks the generation; the caller
+  // closes a region (generation 0) and waits for visitors to leave before
+  // reusing it. Four regions rotate, so a worker late for one region never
+  // delays the caller of the next.
+  struct Region {
+    std::atomic<std::uint64_t> generation{0};
+    std::atomic<int> visitors{0};
+    const Task* fn = nullptr;
+    std::size_t tasks = 0;
+    std::size_t slots = 0;
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> done{0};
+    std::atomic<bool> failed{false};
+    std::mutex error_mutex;
+    std::exception_ptr error;
+
+    // Claims tasks until none is left; every claimed task counts in `done`.
+    // Returns true if this thread finished the region's last task.
+    bool work(std::size_t slot) {
+      bool last = false;
+      for (std::size_t task = next.fetch_add(1); task < tasks; task = next.fetch_add(1)) {
+        if (!failed.load(std::memory_order_relaxed)) {
+          try {
+            (*fn)(task, slot);
+          } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mutex);
+            if (!error) error = std::current_exception();
+            failed.store(true);
+          }
+        }
+        if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) last = true;
+      }
+      return last;
     }
+  };
+
+  static void run_inline(std::size_t tasks, const Task& fn) {
+    for (std::size_t task = 0; task < tasks; ++task) fn(task, 0);
+  }
+
+  void run_region(std::size_t tasks, std::size_t slot_count, const Task& fn) {
+    if (tasks == 0) return;
+    bool idle = false;
+    if (slot_count <= 1 || !busy_.compare_exchange_strong(idle, true)) return run_inline(tasks, fn);
+    struct Release {
+      std::atomic<bool>& busy;
+      ~Release() { busy.store(false); }
+    } release{busy_};
+
+    const std::uint64_t generation = ++last_generation_;
+    Region& r = regions_[generation % kRegions];
+    r.generation.store(0);  // closed: late visitors of its previous use leave
+    while (r.visitors.load() != 0) cpu_relax();
+    r.fn = &fn;
+    r.tasks = tasks;
+    r.slots = slot_count;
+    r.next.store(0);
+    r.done.store(0);
+    r.failed.store(false);
+    r.error = nullptr;
+    r.generation.store(generation);
+    {
+      // published under the mutex: a worker about to sleep either sees the
+      // new ticket or is woken by the notify
+      std::lock_guard<std::mutex> lock(mutex_);
+      ticket_.store(generation);
+    }
+    wake_.notify_all();
+
+    r.work(0);
+    // A region of the encoder lasts tens of microseconds: spin a little
+    // before sleeping, so that waking costs no system call.
+    for (int i = 0; i < kSpinIterations && r.done.load(std::memory_order_acquire) != tasks; ++i) cpu_relax();
+    if (r.done.load(std::memory_order_acquire) != tasks) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [&] { return r.done.load(std::memory_order_acquire) == tasks; });
+    }
+    if (r.error) std::rethrow_exception(r.error);
   }
 
   static void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
+#else
+    std::this_thread::yield();
 #endif
   }
 
-  void worker_loop(std::size_t index) {
+  void enter(std::uint64_t generation, std::size_t slot) {
+    Region& r = regions_[generation % kRegions];
+    r.visitors.fetch_add(1);
+    if (r.generation.load() == generation && slot < r.slots && r.work(slot)) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_.notify_all();
+    }
+    r.visitors.fetch_sub(1);
+  }
+
+  void worker_loop(std::size_t slot) {
     std::uint64_t seen = 0;
     for (;;) {
       // Spin briefly for the next region (they follow each other closely in
       // the encoder), then sleep on the condition variable.
-      for (int i = 0; i < kSpinIterations && ticket_.load(std::memory_order_acquire) == seen &&
-                      !stopping_.load(std::memory_order_acquire);
-           ++i)
+      for (int i = 0; i < kSpinIterations && ticket_.load(std::memory_order_acquire) == seen && !stopping_.load(); ++i)
         cpu_relax();
-      if (ticket_.load(std::memory_order_acquire) == seen && !stopping_.load(std::memory_order_acquire)) {
+      if (ticket_.load(std::memory_order_acquire) == seen && !stopping_.load()) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] {
-          return stopping_.load(std::memory_order_acquire) || ticket_.load(std::memory_order_acquire) != seen;
-        });
+        wake_.wait(lock, [&] { return stopping_.load() || ticket_.load(std::memory_order_acquire) != seen; });
       }
-      if (stopping_.load(std::memory_order_acquire)) return;
+      if (stopping_.load()) return;
       seen = ticket_.load(std::memory_order_acquire);
-      if (index >= (seen & kChunkMask)) continue;
-      run_chunk(index);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        done_.notify_one();
-      }
+      enter(seen, slot);
     }
   }
 
   /// About 20-50 microseconds of pause instructions.
   static constexpr int kSpinIterations = 1 << 12;
-  static constexpr int kChunkBits = 16;
-  static constexpr std::uint64_t kChunkMask = (std::uint64_t{1} << kChunkBits) - 1;
+  static constexpr int kMaxThreads = 65535;
+  static constexpr std::size_t kRegions = 4;
 
   int size_;
   std::vector<std::thread> workers_;
+  std::atomic<bool> busy_{false};  // a region is running
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  const std::function<void(std::size_t)>* job_ = nullptr;
-  std::atomic<std::size_t> pending_{0};
-  std::atomic<std::uint64_t> ticket_{0};  // generation << kChunkBits | chunks
+  std::atomic<std::uint64_t> ticket_{0};  // generation of the latest region
   std::atomic<bool> stopping_{false};
-  std::vector<std::exception_ptr> errors_;
+  std::uint64_t last_generation_ = 0;  // written by the caller holding busy_
+  Region regions_[kRegions];
 };
+
+/// Runs fn(pool) on `pool` when one is given, else on a temporary pool of
+/// `threads` threads (<= 0: all CPUs; 1 starts no thread) that lives for the
+/// call. Hand in a long-lived pool wherever calls repeat: starting threads
+/// costs tens of microseconds and, on a busy machine, a time slice.
+template <typename Fn>
+decltype(auto) with_pool(ThreadPool* pool, int threads, Fn&& fn) {
+  if (pool != nullptr) return fn(*pool);
+  ThreadPool temporary(threads);
+  return fn(temporary);
+}
 
 }  // namespace embedrank

@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 
 namespace embedrank::io {
@@ -24,17 +26,15 @@ enum class MetaType : std::uint8_t { Int = 0, Float = 1, Bool = 2, String = 3, B
 
 using MetaValue = std::variant<std::int64_t, double, bool, std::string, Bytes, std::vector<std::string>, std::vector<std::int64_t>>;
 
-inline const char* meta_type_name(MetaType type) {
-  switch (type) {
-    case MetaType::Int: return "int";
-    case MetaType::Float: return "float";
-    case MetaType::Bool: return "bool";
-    case MetaType::String: return "string";
-    case MetaType::Bytes: return "bytes";
-    case MetaType::StringList: return "string list";
-    case MetaType::IntList: return "int list";
-  }
-  return "unknown";
+inline EnumText<MetaType> enum_text(MetaType) {
+  static constexpr EnumName<MetaType> names[] = {{MetaType::Int, "int"},
+                                                 {MetaType::Float, "float"},
+                                                 {MetaType::Bool, "bool"},
+                                                 {MetaType::String, "string"},
+                                                 {MetaType::Bytes, "bytes"},
+                                                 {MetaType::StringList, "string list"},
+                                                 {MetaType::IntList, "int list"}};
+  return {"metadata type", "unknown_meta_type", names};
 }
 
 /// An ordered map of typed values. Getters throw FormatError naming the key
@@ -83,6 +83,20 @@ class Metadata {
     return has(key) ? get_string(key) : fallback;
   }
 
+  /// The enum value the string at `key` names (parse<Enum>; `fallback` when
+  /// the key is absent, if given). FormatError `error_id` names the source,
+  /// the key, the text and the names accepted.
+  template <typename Enum>
+  Enum get_enum(const std::string& key, const char* error_id, std::optional<Enum> fallback = std::nullopt) const {
+    if (fallback && !has(key)) return *fallback;
+    const std::string& text = get_string(key);
+    try {
+      return parse<Enum>(text);
+    } catch (const InputError&) {
+      throw FormatError(error_id, source_ + ": " + key + " '" + text + "' is not one of " + enum_names<Enum>());
+    }
+  }
+
  private:
   std::map<std::string, MetaValue>::const_iterator find(const std::string& key) const {
     auto it = values_.find(key);
@@ -94,8 +108,8 @@ class Metadata {
   const T& get(const std::string& key, MetaType expected) const {
     auto it = find(key);
     if (const T* v = std::get_if<T>(&it->second)) return *v;
-    throw FormatError("metadata_type", source_ + ": metadata key '" + key + "' is not of type " + meta_type_name(expected) +
-                                           " (stored as " + meta_type_name(static_cast<MetaType>(it->second.index())) + ")");
+    throw FormatError("metadata_type", source_ + ": metadata key '" + key + "' is not of type " + to_string(expected) +
+                                           " (stored as " + to_string(static_cast<MetaType>(it->second.index())) + ")");
   }
 
   std::string source_;

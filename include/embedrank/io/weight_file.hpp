@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/mapped_file.hpp"
 #include "embedrank/io/metadata.hpp"
@@ -34,14 +35,13 @@ inline constexpr int kMaxRank = 4;
 /// Storage type of a tensor; compute is always in the caller's Scalar.
 enum class DType : std::uint8_t { F32 = 0, F16 = 1, BF16 = 2, I8 = 3 };
 
-inline const char* dtype_name(DType d) {
-  switch (d) {
-    case DType::F32: return "f32";
-    case DType::F16: return "f16";
-    case DType::BF16: return "bf16";
-    case DType::I8: return "i8";
-  }
-  return "unknown";
+/// Names as convert.py --dtype takes them.
+inline EnumText<DType> enum_text(DType) {
+  static constexpr EnumName<DType> names[] = {{DType::F32, "f32"},
+                                              {DType::F16, "f16"},
+                                              {DType::BF16, "bf16"},
+                                              {DType::I8, "i8"}};
+  return {"dtype", "unknown_dtype", names};
 }
 
 inline std::size_t dtype_size(DType d) { return d == DType::F32 ? 4 : d == DType::I8 ? 1 : 2; }
@@ -247,7 +247,7 @@ class WeightFile {
     t.offset = cursor.read<std::uint64_t>(what + " offset");
     t.nbytes = cursor.read<std::uint64_t>(what + " size");
     if (numel > std::numeric_limits<std::uint64_t>::max() / dtype_size(t.dtype) || numel * dtype_size(t.dtype) != t.nbytes)
-      fail("size_mismatch", what + ": shape " + t.shape_string() + " of " + dtype_name(t.dtype) + " needs " +
+      fail("size_mismatch", what + ": shape " + t.shape_string() + " of " + to_string(t.dtype) + " needs " +
                                 std::to_string(numel * dtype_size(t.dtype)) + " bytes, the table says " + std::to_string(t.nbytes));
     if (t.offset % kAlignment != 0) fail("misaligned", what + " offset " + std::to_string(t.offset) + " is not 64-byte aligned");
     if (t.offset > data_size || t.nbytes > data_size - t.offset)

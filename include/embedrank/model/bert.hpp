@@ -72,6 +72,8 @@ template <typename Scalar>
 struct EncoderWorkspace {
   explicit EncoderWorkspace(int threads = 0) : pool(threads) {}
   ThreadPool pool;
+  std::vector<std::int32_t> position_ids;      // (TT)
+  Matrix<Scalar> layer_scratch;                // (TT, H) a layer's attention output before its residual
   Matrix<Scalar> qkv;                          // (TT, 3H)
   Matrix<Scalar> context_layer;                // (TT, H)
   Matrix<Scalar> intermediate;                 // (TT, I)
@@ -216,13 +218,12 @@ struct BertLayer {
   }
 };
 
-/// BERT positions: 0, 1, ..., T-1 within each sequence.
-inline std::vector<std::int32_t> bert_position_ids(const TokenBatch& batch) {
-  std::vector<std::int32_t> positions(batch.total_tokens());
+/// BERT positions: 0, 1, ..., T-1 within each sequence, into positions (TT).
+inline void bert_position_ids(const TokenBatch& batch, std::vector<std::int32_t>& positions) {
+  positions.resize(batch.total_tokens());
   for (std::size_t b = 0; b < batch.size(); ++b)
     for (std::size_t t = batch.offsets[b]; t < batch.offsets[b + 1]; ++t)
       positions[t] = static_cast<std::int32_t>(t - batch.offsets[b]);
-  return positions;
 }
 
 }  // namespace embedrank::model

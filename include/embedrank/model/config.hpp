@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/io/metadata.hpp"
 #include "embedrank/nn/activations.hpp"
@@ -16,14 +17,13 @@ namespace embedrank::model {
 /// distilbert.hpp, mpnet.hpp).
 enum class Family { Bert, Roberta, DistilBert, MPNet };
 
-inline const char* family_name(Family f) {
-  switch (f) {
-    case Family::Bert: return "bert";
-    case Family::Roberta: return "roberta";
-    case Family::DistilBert: return "distilbert";
-    case Family::MPNet: return "mpnet";
-  }
-  return "unknown";
+/// Names as the model file's config.family.
+inline EnumText<Family> enum_text(Family) {
+  static constexpr EnumName<Family> names[] = {{Family::Bert, "bert"},
+                                               {Family::Roberta, "roberta"},
+                                               {Family::DistilBert, "distilbert"},
+                                               {Family::MPNet, "mpnet"}};
+  return {"model family", "unknown_family", names};
 }
 
 struct EncoderConfig {
@@ -57,13 +57,7 @@ struct EncoderConfig {
   /// Reads and validates the config; FormatError names the file and key.
   static EncoderConfig from_metadata(const io::Metadata& meta) {
     EncoderConfig c;
-    const std::string& family = meta.get_string("config.family");
-    if (family == "bert") c.family = Family::Bert;
-    else if (family == "roberta") c.family = Family::Roberta;
-    else if (family == "distilbert") c.family = Family::DistilBert;
-    else if (family == "mpnet") c.family = Family::MPNet;
-    else throw FormatError("unknown_family", meta.source() + ": config.family '" + family +
-                                                 "' is not bert, roberta, distilbert or mpnet");
+    c.family = meta.get_enum<Family>("config.family", "unknown_family");
 
     auto positive = [&](const char* key) {
       const std::int64_t v = meta.get_int(key);
@@ -89,7 +83,7 @@ struct EncoderConfig {
     const bool has_token_types = c.family == Family::Bert || c.family == Family::Roberta;
     if (c.type_vocab_size < 0 || (!has_token_types && c.type_vocab_size != 0))
       throw FormatError("bad_config", meta.source() + ": config.type_vocab_size " + std::to_string(c.type_vocab_size) +
-                                          " is invalid for family " + family);
+                                          " is invalid for family " + to_string(c.family));
     if (c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size)
       throw FormatError("bad_config", meta.source() + ": config.pad_token_id " + std::to_string(c.pad_token_id) +
                                           " is outside the vocabulary");
@@ -105,7 +99,7 @@ struct EncoderConfig {
     if (c.max_positions() <= 0)
       throw FormatError("bad_config", meta.source() + ": config.max_position_embeddings leaves no usable position");
     try {
-      c.activation = nn::activation_from_name(c.hidden_act);
+      c.activation = parse<nn::Activation>(c.hidden_act);
     } catch (const InputError&) {
       throw FormatError("bad_config", meta.source() + ": config.hidden_act '" + c.hidden_act + "' is not supported");
     }

@@ -15,8 +15,8 @@
 
 namespace embedrank::model {
 
-inline std::vector<std::int32_t> roberta_position_ids(const TokenBatch& batch, std::int32_t padding_idx) {
-  std::vector<std::int32_t> positions(batch.total_tokens());
+inline void roberta_position_ids(const TokenBatch& batch, std::int32_t padding_idx, std::vector<std::int32_t>& positions) {
+  positions.resize(batch.total_tokens());
   for (std::size_t b = 0; b < batch.size(); ++b) {
     std::int32_t non_pad_seen = 0;
     for (std::size_t t = batch.offsets[b]; t < batch.offsets[b + 1]; ++t) {
@@ -25,7 +25,6 @@ inline std::vector<std::int32_t> roberta_position_ids(const TokenBatch& batch, s
       positions[t] = is_pad ? padding_idx : padding_idx + non_pad_seen;
     }
   }
-  return positions;
 }
 
 }  // namespace embedrank::model

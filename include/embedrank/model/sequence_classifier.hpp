@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/io/parameters.hpp"
 #include "embedrank/io/weight_file.hpp"
@@ -40,13 +41,14 @@ namespace embedrank::model {
 /// A function applied to each row of logits.
 enum class ScoreFunction { Identity, Sigmoid, Softmax, Tanh };
 
-inline ScoreFunction score_function_from_name(const std::string& name, const std::string& key,
-                                              const std::string& source) {
-  if (name == "identity" || name == "none") return ScoreFunction::Identity;
-  if (name == "sigmoid") return ScoreFunction::Sigmoid;
-  if (name == "softmax") return ScoreFunction::Softmax;
-  if (name == "tanh") return ScoreFunction::Tanh;
-  throw FormatError("bad_head", source + ": " + key + " '" + name + "' is not identity, sigmoid, softmax or tanh");
+/// Names as the model file's head.function and head.cross_encoder_activation.
+inline EnumText<ScoreFunction> enum_text(ScoreFunction) {
+  static constexpr EnumName<ScoreFunction> names[] = {{ScoreFunction::Identity, "identity"},
+                                                      {ScoreFunction::Identity, "none"},
+                                                      {ScoreFunction::Sigmoid, "sigmoid"},
+                                                      {ScoreFunction::Softmax, "softmax"},
+                                                      {ScoreFunction::Tanh, "tanh"}};
+  return {"score function", "unknown_score_function", names};
 }
 
 /// Applies `f` to every row of `scores` (B, NL) in place.
@@ -96,9 +98,8 @@ class SequenceClassifier {
     else throw FormatError("bad_head", source + ": head.style '" + style + "' is not bert_pooler, dense_tanh or dense_relu");
     if (style_ == HeadStyle::BertPooler && !encoder_->config().has_pooler)
       throw FormatError("bad_head", source + ": head.style bert_pooler needs pooler.dense weights");
-    classify_function_ = score_function_from_name(meta.get_string("head.function"), "head.function", source);
-    predict_function_ = score_function_from_name(meta.get_string("head.cross_encoder_activation"),
-                                                 "head.cross_encoder_activation", source);
+    classify_function_ = meta.get_enum<ScoreFunction>("head.function", "bad_head");
+    predict_function_ = meta.get_enum<ScoreFunction>("head.cross_encoder_activation", "bad_head");
     const auto H = encoder_->config().hidden_size;
     const auto NL = static_cast<std::int64_t>(labels_.size());
     if (NL == 0) throw FormatError("bad_head", source + ": head.labels is empty");

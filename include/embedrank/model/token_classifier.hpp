@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/io/parameters.hpp"
 #include "embedrank/io/weight_file.hpp"
@@ -50,6 +51,16 @@
 namespace embedrank::model {
 
 enum class Aggregation { None, Simple, First, Average, Max };
+
+/// Names as the pipeline's aggregation_strategy.
+inline EnumText<Aggregation> enum_text(Aggregation) {
+  static constexpr EnumName<Aggregation> names[] = {{Aggregation::None, "none"},
+                                                    {Aggregation::Simple, "simple"},
+                                                    {Aggregation::First, "first"},
+                                                    {Aggregation::Average, "average"},
+                                                    {Aggregation::Max, "max"}};
+  return {"aggregation", "unknown_aggregation", names};
+}
 
 /// A labelled span of the text: [begin, end) in characters (code points) and
 /// in UTF-8 bytes, and the text itself.

@@ -38,7 +38,7 @@ struct PoolingConfig {
     p.modes.clear();
     for (const auto& name : meta.get_string_list("pooling.modes")) {
       try {
-        p.modes.push_back(nn::pooling_mode_from_name(name));
+        p.modes.push_back(parse<nn::PoolingMode>(name));
       } catch (const InputError&) {
         throw FormatError("bad_pooling", meta.source() + ": pooling.modes has unknown mode '" + name + "'");
       }
@@ -140,17 +140,17 @@ class TransformerEncoder {
     validate(batch);
     Matrix<Scalar> hidden;  // (TT, H)
     if (batch.total_tokens() == 0) return Matrix<Scalar>(0, config_.hidden_size);
-    const std::vector<std::int32_t> positions =
-        config_.positions_after_padding() ? roberta_position_ids(batch, static_cast<std::int32_t>(config_.pad_token_id))
-                                          : bert_position_ids(batch);
-    embeddings_.forward(batch, positions, hidden);
+    if (config_.positions_after_padding())
+      roberta_position_ids(batch, static_cast<std::int32_t>(config_.pad_token_id), ws.position_ids);
+    else
+      bert_position_ids(batch, ws.position_ids);
+    embeddings_.forward(batch, ws.position_ids, hidden);
     if (hidden_states) hidden_states->assign(1, hidden);
     // MPNet: one relative position bias for every layer, as compute_position_bias
     std::optional<nn::RelativePositionBias<Scalar>> position_bias;
     if (config_.family == Family::MPNet) position_bias = relative_attention_bias_.for_length(longest(batch));
-    Matrix<Scalar> scratch;  // (TT, H)
     for (const auto& layer : layers_) {
-      layer.forward(hidden, scratch, batch, position_bias ? &*position_bias : nullptr, ws);
+      layer.forward(hidden, ws.layer_scratch, batch, position_bias ? &*position_bias : nullptr, ws);
       if (hidden_states) hidden_states->push_back(hidden);
     }
     return hidden;

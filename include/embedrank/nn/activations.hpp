@@ -8,6 +8,7 @@
 #include <Eigen/Core>
 #include <unsupported/Eigen/SpecialFunctions>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 
 namespace embedrank::nn {
@@ -21,15 +22,17 @@ enum class Activation {
   Silu,       // "silu", "swish": x * sigmoid(x)
 };
 
-/// Throws InputError naming the activation when it is not supported.
-inline Activation activation_from_name(const std::string& name) {
-  if (name == "gelu") return Activation::Gelu;
-  if (name == "gelu_new" || name == "gelu_pytorch_tanh") return Activation::GeluTanh;
-  if (name == "gelu_fast") return Activation::GeluFast;
-  if (name == "quick_gelu") return Activation::QuickGelu;
-  if (name == "relu") return Activation::Relu;
-  if (name == "silu" || name == "swish") return Activation::Silu;
-  throw InputError("unknown_activation", "activation '" + name + "' is not supported");
+/// Names as Hugging Face's hidden_act; parse throws InputError "unknown_activation".
+inline EnumText<Activation> enum_text(Activation) {
+  static constexpr EnumName<Activation> names[] = {{Activation::Gelu, "gelu"},
+                                                   {Activation::GeluTanh, "gelu_new"},
+                                                   {Activation::GeluTanh, "gelu_pytorch_tanh"},
+                                                   {Activation::GeluFast, "gelu_fast"},
+                                                   {Activation::QuickGelu, "quick_gelu"},
+                                                   {Activation::Relu, "relu"},
+                                                   {Activation::Silu, "silu"},
+                                                   {Activation::Silu, "swish"}};
+  return {"activation", "unknown_activation", names};
 }
 
 template <typename Scalar>

@@ -103,7 +103,7 @@ void multi_head_attention_reference(const Matrix<Scalar>& qkv, const std::vector
   const std::size_t pairs = B * static_cast<std::size_t>(num_heads);
   scratch.resize(static_cast<std::size_t>(pool.size()));
 
-  pool.run(std::min<std::size_t>(pairs, static_cast<std::size_t>(pool.size())), [&](std::size_t chunk) {
+  pool.parallel_for(std::min<std::size_t>(pairs, static_cast<std::size_t>(pool.size())), [&](std::size_t chunk) {
     const std::size_t chunks = std::min<std::size_t>(pairs, static_cast<std::size_t>(pool.size()));
     for (std::size_t pair = pairs * chunk / chunks; pair < pairs * (chunk + 1) / chunks; ++pair) {
       const std::size_t b = pair / static_cast<std::size_t>(num_heads);

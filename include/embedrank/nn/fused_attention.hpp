@@ -159,7 +159,7 @@ void multi_head_attention(const Matrix<Scalar>& qkv, const std::vector<std::size
     const detail::GemmKernel kernel = detail::gemm_kernel(level, io::DType::F32);
     const std::size_t chunks = std::min<std::size_t>(pairs, static_cast<std::size_t>(pool.size()));
     if (scratch.size() < chunks) scratch.resize(chunks);
-    pool.run(chunks, [&](std::size_t chunk) {
+    pool.parallel_for(chunks, [&](std::size_t chunk) {
       for (std::size_t pair = pairs * chunk / chunks; pair < pairs * (chunk + 1) / chunks; ++pair) {
         const std::size_t b = pair / static_cast<std::size_t>(num_heads);
         const auto h = static_cast<Eigen::Index>(pair % static_cast<std::size_t>(num_heads));

@@ -45,7 +45,7 @@ struct Linear {
     } else {
       const ConstMatrixMap<Scalar> W(weight, out_features, in_features);
       const Eigen::Map<const RowVector<Scalar>> b(bias, out_features);
-      pool.parallel_for(static_cast<std::size_t>(T), [&](std::size_t begin, std::size_t end) {
+      pool.parallel_ranges(static_cast<std::size_t>(T), [&](std::size_t begin, std::size_t end) {
         const auto r0 = static_cast<Eigen::Index>(begin), rows = static_cast<Eigen::Index>(end - begin);
         auto y_rows = y.middleRows(r0, rows);
         y_rows.noalias() = (x.middleRows(r0, rows) * W.transpose()).rowwise() + b;

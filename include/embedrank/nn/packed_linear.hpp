@@ -242,11 +242,11 @@ class PackedLinear {
     if (T <= kFewTokens) {
       quantize(x, ldx, 0, T, rows);
       // Threads split the panels; every panel is streamed once for all rows.
-      pool.parallel_for(static_cast<std::size_t>(panels_), [&](std::size_t p0, std::size_t p1) {
+      pool.parallel_ranges(static_cast<std::size_t>(panels_), [&](std::size_t p0, std::size_t p1) {
         run(x, ldx, 0, T, static_cast<Eigen::Index>(p0), static_cast<Eigen::Index>(p1), y, ldy, act, rows);
       });
       if constexpr (!std::is_same<std::decay_t<RowEpilogue>, NoRowEpilogue>::value)
-        pool.parallel_for(static_cast<std::size_t>(T), [&](std::size_t r0, std::size_t r1) {
+        pool.parallel_ranges(static_cast<std::size_t>(T), [&](std::size_t r0, std::size_t r1) {
           row_epilogue(static_cast<Eigen::Index>(r0), static_cast<Eigen::Index>(r1));
         });
       return;
@@ -256,7 +256,7 @@ class PackedLinear {
     const Eigen::Index mr = kernel_.mr;
     const Eigen::Index block = std::max<Eigen::Index>(mr, (96 * 1024 / (4 * in_)) / mr * mr);
     const Eigen::Index blocks = (T + block - 1) / block;
-    pool.parallel_for(static_cast<std::size_t>(blocks), [&](std::size_t b0, std::size_t b1) {
+    pool.parallel_ranges(static_cast<std::size_t>(blocks), [&](std::size_t b0, std::size_t b1) {
       for (auto b = static_cast<Eigen::Index>(b0); b < static_cast<Eigen::Index>(b1); ++b) {
         const Eigen::Index r0 = b * block, r1 = std::min(T, r0 + block);
         quantize(x, ldx, r0, r1, rows);

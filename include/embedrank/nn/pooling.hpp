@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/tensor.hpp"
 #include "embedrank/nn/linear.hpp"
@@ -25,25 +26,14 @@ enum class PoolingMode {
   Pooler,       // "pooler": BertPooler, tanh(W h_first + b)
 };
 
-/// Throws InputError naming the mode when it is unknown.
-inline PoolingMode pooling_mode_from_name(const std::string& name) {
-  if (name == "cls") return PoolingMode::Cls;
-  if (name == "max") return PoolingMode::Max;
-  if (name == "mean") return PoolingMode::Mean;
-  if (name == "mean_sqrt_len") return PoolingMode::MeanSqrtLen;
-  if (name == "pooler") return PoolingMode::Pooler;
-  throw InputError("unknown_pooling", "pooling mode '" + name + "' is not one of cls, max, mean, mean_sqrt_len, pooler");
-}
-
-inline const char* pooling_mode_name(PoolingMode mode) {
-  switch (mode) {
-    case PoolingMode::Cls: return "cls";
-    case PoolingMode::Max: return "max";
-    case PoolingMode::Mean: return "mean";
-    case PoolingMode::MeanSqrtLen: return "mean_sqrt_len";
-    case PoolingMode::Pooler: return "pooler";
-  }
-  return "unknown";
+/// Names as sentence-transformers' pooling config; parse throws InputError "unknown_pooling".
+inline EnumText<PoolingMode> enum_text(PoolingMode) {
+  static constexpr EnumName<PoolingMode> names[] = {{PoolingMode::Cls, "cls"},
+                                                    {PoolingMode::Max, "max"},
+                                                    {PoolingMode::Mean, "mean"},
+                                                    {PoolingMode::MeanSqrtLen, "mean_sqrt_len"},
+                                                    {PoolingMode::Pooler, "pooler"}};
+  return {"pooling mode", "unknown_pooling", names};
 }
 
 /// Pools states (TT, H) into (B, M*H). `pooler` is required for

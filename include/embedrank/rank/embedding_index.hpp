@@ -4,7 +4,7 @@
 /// N = stored rows (live + removed), D = vector dimension,
 /// DP = D padded to a multiple of 8, Q = queries in a batch, k = results.
 ///
-/// Scores are inner products <query, item>; with Metric::cosine the rows are
+/// Scores are inner products <query, item>; with Metric::Cosine the rows are
 /// L2-normalised when added and each query when searched. Results are
 /// exactly min(k, eligible) hits, best first, in the total order
 /// (score descending, row ascending); see rank/topk.hpp and docs/ranking.md.
@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -30,36 +31,61 @@
 
 #include <Eigen/Core>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/npy.hpp"
 #include "embedrank/core/output_file.hpp"
-#include "embedrank/core/parallel.hpp"
+#include "embedrank/core/thread_pool.hpp"
 #include "embedrank/core/tensor.hpp"
 #include "embedrank/rank/detail/dot.hpp"
-#include "embedrank/rank/detail/half.hpp"
-#include "embedrank/rank/detail/work_pool.hpp"
+#include "embedrank/core/half.hpp"
 #include "embedrank/rank/topk.hpp"
 
-namespace embedrank {
-namespace rank {
+namespace embedrank::rank {
 
 /// How a query is scored against an item.
 enum class Metric {
-  inner_product,  ///< <query, item>
-  cosine,         ///< <query / |query|, item / |item|>; rows are normalised at add time
+  InnerProduct,  ///< <query, item>
+  Cosine,        ///< <query / |query|, item / |item|>; rows are normalised at add time
+  /// The spellings before the library settled on CamelCase enumerators,
+  /// kept while the example programs move to the ones above.
+  inner_product = InnerProduct,
+  cosine = Cosine,
 };
+
+/// Names as embedrank-search's --metric takes them (ip: inner_product).
+inline EnumText<Metric> enum_text(Metric) {
+  static constexpr EnumName<Metric> names[] = {{Metric::InnerProduct, "inner_product"},
+                                               {Metric::InnerProduct, "ip"},
+                                               {Metric::Cosine, "cosine"}};
+  return {"metric", "unknown_metric", names};
+}
 
 /// How item vectors are stored. Queries are always float32.
 enum class Storage {
-  float32,
-  float16,  ///< IEEE binary16, round to nearest even; halves memory and scan traffic
+  Float32,
+  Float16,  ///< IEEE binary16, round to nearest even; halves memory and scan traffic
 };
+
+/// Names as embedrank-search's --storage takes them (f32, f16).
+inline EnumText<Storage> enum_text(Storage) {
+  static constexpr EnumName<Storage> names[] = {{Storage::Float32, "float32"},
+                                                {Storage::Float32, "f32"},
+                                                {Storage::Float16, "float16"},
+                                                {Storage::Float16, "f16"}};
+  return {"storage", "unknown_storage", names};
+}
 
 /// Construction options of an EmbeddingIndex.
 struct IndexOptions {
-  Metric metric = Metric::inner_product;
-  Storage storage = Storage::float32;
+  Metric metric = Metric::InnerProduct;
+  Storage storage = Storage::Float32;
   int threads = 0;  ///< threads per search; <= 0 means available_cpus()
+  /// Searches run on this pool (not owned; it must outlive the searches and
+  /// may be shared by several indexes); null: the index keeps a pool of
+  /// `threads` of its own (none for one thread). A pool runs one search at
+  /// a time; concurrent searches that find it busy run on their own thread.
+  ThreadPool* pool = nullptr;
 };
 
 /// One bit per catalogue row; a set bit excludes that row from a search.
@@ -125,15 +151,24 @@ class EmbeddingIndex {
   explicit EmbeddingIndex(std::size_t dim, IndexOptions options = {})
       : dim_(dim), padded_dim_(detail::padded_dimension(dim)), options_(options) {
     if (dim == 0) throw InputError("zero_dimension", "an EmbeddingIndex needs a dimension > 0");
+    make_own_pool();
   }
 
   std::size_t dim() const { return dim_; }
   Metric metric() const { return options_.metric; }
   Storage storage() const { return options_.storage; }
-  /// Threads a search uses (the resolved count).
-  int threads() const { return resolve_threads(options_.threads); }
+  /// Threads a search uses at most: the pool's size, else the resolved `threads` option.
+  int threads() const { return options_.pool != nullptr ? options_.pool->size() : resolve_threads(options_.threads); }
   /// Sets the threads per search; <= 0 means available_cpus(). Results do not depend on it.
-  void set_threads(int threads) { options_.threads = threads; }
+  void set_threads(int threads) {
+    options_.threads = threads;
+    make_own_pool();
+  }
+  /// Sets the pool searches run on (null: one of the index's own; see IndexOptions::pool).
+  void set_pool(ThreadPool* pool) {
+    options_.pool = pool;
+    make_own_pool();
+  }
 
   /// Live items (added and not removed).
   std::size_t size() const { return ids_.size() - removed_count_; }
@@ -195,7 +230,7 @@ class EmbeddingIndex {
     for (std::size_t row = 0; row < ids_.size(); ++row) {
       if (is_removed(row)) continue;
       if (kept != row) {
-        if (options_.storage == Storage::float32)
+        if (options_.storage == Storage::Float32)
           std::copy_n(&f32_[row * padded_dim_], padded_dim_, &f32_[kept * padded_dim_]);
         else
           std::copy_n(&f16_[row * padded_dim_], padded_dim_, &f16_[kept * padded_dim_]);
@@ -204,8 +239,8 @@ class EmbeddingIndex {
       ++kept;
     }
     ids_.resize(kept);
-    f32_.resize(options_.storage == Storage::float32 ? kept * padded_dim_ : 0);
-    f16_.resize(options_.storage == Storage::float16 ? kept * padded_dim_ : 0);
+    f32_.resize(options_.storage == Storage::Float32 ? kept * padded_dim_ : 0);
+    f16_.resize(options_.storage == Storage::Float16 ? kept * padded_dim_ : 0);
     removed_.assign((kept + 63) / 64, 0);
     removed_count_ = 0;
     row_of_.clear();
@@ -230,8 +265,8 @@ class EmbeddingIndex {
     check_row(row);
     VectorF out(static_cast<Eigen::Index>(dim_));
     for (std::size_t j = 0; j < dim_; ++j)
-      out[static_cast<Eigen::Index>(j)] = options_.storage == Storage::float32 ? f32_[row * padded_dim_ + j]
-                                                                               : detail::half_to_float(f16_[row * padded_dim_ + j]);
+      out[static_cast<Eigen::Index>(j)] = options_.storage == Storage::Float32 ? f32_[row * padded_dim_ + j]
+                                                                               : fp16_to_float(f16_[row * padded_dim_ + j]);
     return out;
   }
 
@@ -272,7 +307,7 @@ class EmbeddingIndex {
     if (count == 0 || k_used == 0) return results;
 
     const std::vector<float, Eigen::aligned_allocator<float>> padded = prepare_queries(queries, count);  // (Q, DP)
-    const std::vector<std::vector<Hit>> hits = options_.storage == Storage::float32
+    const std::vector<std::vector<Hit>> hits = options_.storage == Storage::Float32
                                                    ? scan(f32_.data(), padded.data(), count, k_used, filter)
                                                    : scan(f16_.data(), padded.data(), count, k_used, filter);
     for (std::size_t q = 0; q < count; ++q) {
@@ -296,7 +331,7 @@ class EmbeddingIndex {
     const auto padded = prepare_queries(query, 1);  // (1, DP)
     std::vector<float> out(rows());                 // (N)
     for (std::size_t row = 0; row < rows(); ++row)
-      out[row] = options_.storage == Storage::float32
+      out[row] = options_.storage == Storage::Float32
                      ? detail::dot_reference(padded.data(), &f32_[row * padded_dim_], padded_dim_)
                      : detail::dot_reference(padded.data(), &f16_[row * padded_dim_], padded_dim_);
     return out;
@@ -337,7 +372,7 @@ class EmbeddingIndex {
 
   /// Loads a (N, D) float32 .npy file and its ids file (one id per line,
   /// a trailing '\r' ignored); an empty ids_path names the items "0".."N-1".
-  /// With Metric::cosine the rows are normalised again (idempotent up to
+  /// With Metric::Cosine the rows are normalised again (idempotent up to
   /// rounding). Throws FileError, FormatError (bad .npy, D == 0, id count
   /// differs from N) or ParseError (empty or duplicate id, with file and line).
   static EmbeddingIndex load(const std::string& vectors_path, const std::string& ids_path, IndexOptions options = {}) {
@@ -402,7 +437,7 @@ class EmbeddingIndex {
   std::size_t rows_count_after(std::size_t added) const { return ids_.size() + added; }
 
   void reserve(std::size_t total_rows) {
-    if (options_.storage == Storage::float32)
+    if (options_.storage == Storage::Float32)
       f32_.reserve(total_rows * padded_dim_);
     else
       f16_.reserve(total_rows * padded_dim_);
@@ -440,19 +475,26 @@ class EmbeddingIndex {
   // row <- vector, L2-normalised for cosine (a zero or non-finite norm leaves it as is)
   void append_row(const std::string& id, const float* vector) {
     double scale = 1.0;
-    if (options_.metric == Metric::cosine) scale = inverse_norm(vector);
+    if (options_.metric == Metric::Cosine) scale = inverse_norm(vector);
     const std::size_t row = ids_.size();
-    if (options_.storage == Storage::float32) {
+    if (options_.storage == Storage::Float32) {
       f32_.resize((row + 1) * padded_dim_, 0.0f);
       for (std::size_t j = 0; j < dim_; ++j) f32_[row * padded_dim_ + j] = static_cast<float>(vector[j] * scale);
     } else {
       f16_.resize((row + 1) * padded_dim_, 0);
       for (std::size_t j = 0; j < dim_; ++j)
-        f16_[row * padded_dim_ + j] = detail::float_to_half(static_cast<float>(vector[j] * scale));
+        f16_[row * padded_dim_ + j] = float_to_fp16(static_cast<float>(vector[j] * scale));
     }
     ids_.push_back(id);
     row_of_.emplace(id, row);
     if (removed_.size() * 64 < ids_.size()) removed_.push_back(0);
+  }
+
+  // The index's own pool, when searches may use more than one thread and no pool is handed in.
+  void make_own_pool() {
+    own_pool_.reset();
+    if (options_.pool == nullptr && resolve_threads(options_.threads) > 1)
+      own_pool_ = std::make_shared<ThreadPool>(options_.threads);
   }
 
   double inverse_norm(const float* vector) const {
@@ -467,7 +509,7 @@ class EmbeddingIndex {
     AlignedFloats padded(count * padded_dim_, 0.0f);  // (Q, DP)
     for (std::size_t q = 0; q < count; ++q) {
       const float* query = queries + q * dim_;
-      const double scale = options_.metric == Metric::cosine ? inverse_norm(query) : 1.0;
+      const double scale = options_.metric == Metric::Cosine ? inverse_norm(query) : 1.0;
       for (std::size_t j = 0; j < dim_; ++j) padded[q * padded_dim_ + j] = static_cast<float>(query[j] * scale);
     }
     return padded;
@@ -475,7 +517,7 @@ class EmbeddingIndex {
 
   // Exact top-k of every query over all eligible rows. The rows are cut into
   // contiguous 64-row-aligned tasks that the calling thread and the pool's
-  // helpers claim dynamically; each thread (slot) keeps a TopK per query over
+  // workers claim dynamically; each thread (slot) keeps a TopK per query over
   // the tasks it ran, and the per-slot lists are merged in the total order,
   // so the result does not depend on which thread ran which task.
   template <typename Item>
@@ -486,17 +528,24 @@ class EmbeddingIndex {
     const std::size_t threads = std::max<std::size_t>(
         1, std::min<std::size_t>(static_cast<std::size_t>(this->threads()), pairs / kMinPairsPerThread));
     const std::size_t tasks = std::min(words, threads * kTasksPerThread);
-    std::vector<std::vector<TopK>> tops(threads, std::vector<TopK>(query_count, TopK(k)));  // (slots, Q)
-    detail::WorkPool::shared().run(tasks, static_cast<int>(threads) - 1, [&](std::size_t task, std::size_t slot) {
-      scan_words(items, queries, query_count, words * task / tasks, words * (task + 1) / tasks, filter,
-                 tops[slot].data());
-    });
     std::vector<std::vector<Hit>> merged(query_count);
-    std::vector<std::vector<Hit>> per_slot(threads);
-    for (std::size_t q = 0; q < query_count; ++q) {
-      for (std::size_t slot = 0; slot < threads; ++slot) per_slot[slot] = tops[slot][q].take_sorted();
-      merged[q] = merge_top_k(per_slot, k);
-    }
+    ThreadPool* given = options_.pool != nullptr ? options_.pool : own_pool_.get();
+    with_pool(given, static_cast<int>(threads), [&](ThreadPool& pool) {
+      const std::size_t slots = pool.slots(tasks, static_cast<int>(threads));
+      std::vector<std::vector<TopK>> tops(slots, std::vector<TopK>(query_count, TopK(k)));  // (slots, Q)
+      pool.parallel_for(
+          tasks,
+          [&](std::size_t task, std::size_t slot) {
+            scan_words(items, queries, query_count, words * task / tasks, words * (task + 1) / tasks, filter,
+                       tops[slot].data());
+          },
+          static_cast<int>(threads));
+      std::vector<std::vector<Hit>> per_slot(slots);
+      for (std::size_t q = 0; q < query_count; ++q) {
+        for (std::size_t slot = 0; slot < slots; ++slot) per_slot[slot] = tops[slot][q].take_sorted();
+        merged[q] = merge_top_k(per_slot, k);
+      }
+    });
     return merged;
   }
 
@@ -565,6 +614,7 @@ class EmbeddingIndex {
   std::size_t dim_;         // D
   std::size_t padded_dim_;  // DP
   IndexOptions options_;
+  std::shared_ptr<ThreadPool> own_pool_;             // when no pool is handed in and threads > 1; shared by copies
   AlignedFloats f32_;                                // (N, DP) when storage is float32
   AlignedHalves f16_;                                // (N, DP) when storage is float16
   std::vector<std::string> ids_;                     // (N)
@@ -573,5 +623,4 @@ class EmbeddingIndex {
   std::size_t removed_count_ = 0;
 };
 
-}  // namespace rank
-}  // namespace embedrank
+}  // namespace embedrank::rank

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/text/detail/alignment.hpp"
 #include "embedrank/text/detail/precompiled_charsmap.hpp"
@@ -33,10 +34,24 @@
 
 namespace embedrank::text {
 
+/// How piece ids map to model ids; names as the model file's tokenizer.id_mapping.
 enum class SentencePieceIdMapping { Plain, Fairseq };
 
-/// The steps around the charsmap and the Unigram model (see the file comment).
+inline EnumText<SentencePieceIdMapping> enum_text(SentencePieceIdMapping) {
+  static constexpr EnumName<SentencePieceIdMapping> names[] = {{SentencePieceIdMapping::Plain, "plain"},
+                                                               {SentencePieceIdMapping::Fairseq, "fairseq"}};
+  return {"SentencePiece id mapping", "unknown_id_mapping", names};
+}
+
+/// The steps around the charsmap and the Unigram model (see the file
+/// comment); names as the model file's tokenizer.sentencepiece_pipeline.
 enum class SentencePiecePipeline { Metaspace, WhitespaceSplit };
+
+inline EnumText<SentencePiecePipeline> enum_text(SentencePiecePipeline) {
+  static constexpr EnumName<SentencePiecePipeline> names[] = {{SentencePiecePipeline::Metaspace, "metaspace"},
+                                                              {SentencePiecePipeline::WhitespaceSplit, "whitespace_split"}};
+  return {"SentencePiece pipeline", "unknown_pipeline", names};
+}
 
 /// Scratch buffers of SentencePieceModel::tokenize, reused between calls.
 struct SentencePieceScratch {

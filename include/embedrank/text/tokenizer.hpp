@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "embedrank/core/error.hpp"
-#include "embedrank/core/parallel.hpp"
+#include "embedrank/core/thread_pool.hpp"
 #include "embedrank/io/metadata.hpp"
 #include "embedrank/text/added_tokens.hpp"
 #include "embedrank/text/sentencepiece.hpp"
@@ -90,26 +90,10 @@ class Tokenizer {
       impl->vocab_size = impl->wordpiece->vocab_size();
     } else if (type == "sentencepiece") {
       impl->kind = Kind::SentencePiece;
-      const std::string& mapping = metadata.get_string("tokenizer.id_mapping");
-      SentencePieceIdMapping id_mapping;
-      if (mapping == "fairseq") {
-        id_mapping = SentencePieceIdMapping::Fairseq;
-      } else if (mapping == "plain") {
-        id_mapping = SentencePieceIdMapping::Plain;
-      } else {
-        throw FormatError("tokenizer.bad_value", source + ": tokenizer.id_mapping '" + mapping + "' is not fairseq or plain");
-      }
+      const auto id_mapping = metadata.get_enum<SentencePieceIdMapping>("tokenizer.id_mapping", "tokenizer.bad_value");
       // Optional: files written before the key existed hold the Metaspace pipeline.
-      const std::string pipeline_name = metadata.get_string("tokenizer.sentencepiece_pipeline", "metaspace");
-      SentencePiecePipeline pipeline;
-      if (pipeline_name == "metaspace") {
-        pipeline = SentencePiecePipeline::Metaspace;
-      } else if (pipeline_name == "whitespace_split") {
-        pipeline = SentencePiecePipeline::WhitespaceSplit;
-      } else {
-        throw FormatError("tokenizer.bad_value", source + ": tokenizer.sentencepiece_pipeline '" + pipeline_name +
-                                                     "' is not metaspace or whitespace_split");
-      }
+      const auto pipeline = metadata.get_enum<SentencePiecePipeline>("tokenizer.sentencepiece_pipeline",
+                                                                     "tokenizer.bad_value", SentencePiecePipeline::Metaspace);
       impl->sentencepiece.emplace(metadata.get_bytes("tokenizer.sentencepiece_model"), id_mapping, impl->unk_id, pipeline,
                                   source);
       const std::int64_t size = metadata.get_int("tokenizer.vocab_size");
@@ -117,7 +101,7 @@ class Tokenizer {
       if (impl->sentencepiece->id_end() > size)
         throw FormatError("tokenizer.bad_value",
                           source + ": tokenizer.sentencepiece_model has " +
-                              std::to_string(impl->sentencepiece->piece_count()) + " pieces, which with the " + mapping +
+                              std::to_string(impl->sentencepiece->piece_count()) + " pieces, which with the " + to_string(id_mapping) +
                               " id mapping need ids up to " + std::to_string(impl->sentencepiece->id_end() - 1) +
                               ", past tokenizer.vocab_size " + std::to_string(size));
       impl->vocab_size = static_cast<std::size_t>(size);
@@ -223,15 +207,27 @@ class Tokenizer {
     return finish(ids, nullptr, options);
   }
 
-  /// Encodes many texts on `threads` threads (<= 0: all available CPUs); the
-  /// result does not depend on the thread count.
+  /// Texts per task of encode_batch.
+  static constexpr std::size_t kTextsPerTask = 16;
+
+  /// Encodes many texts on `pool`, kTextsPerTask texts a task; the result does not
+  /// depend on the pool's size.
   std::vector<Encoding> encode_batch(const std::vector<std::string>& texts, const EncodeOptions& options,
-                                     int threads = 1) const {
+                                     ThreadPool& pool) const {
     std::vector<Encoding> out(texts.size());
-    parallel_chunks(texts.size(), resolve_threads(threads), [&](std::size_t begin, std::size_t end, std::size_t) {
-      for (std::size_t i = begin; i < end; ++i) out[i] = encode(texts[i], options);
+    pool.parallel_for((texts.size() + kTextsPerTask - 1) / kTextsPerTask, [&](std::size_t task) {
+      const std::size_t end = std::min(texts.size(), (task + 1) * kTextsPerTask);
+      for (std::size_t i = task * kTextsPerTask; i < end; ++i) out[i] = encode(texts[i], options);
     });
     return out;
+  }
+
+  /// encode_batch() on a pool of `threads` threads made for the call (<= 0:
+  /// all available CPUs; 1: on the calling thread).
+  std::vector<Encoding> encode_batch(const std::vector<std::string>& texts, const EncodeOptions& options,
+                                     int threads = 1) const {
+    ThreadPool pool(threads_for(threads, (texts.size() + kTextsPerTask - 1) / kTextsPerTask));
+    return encode_batch(texts, options, pool);
   }
 
   /// Ids of `text` without special tokens and without truncation; `ids` is

@@ -1,31 +1,27 @@
 #pragma once
-/// How every kernel spreads its users over threads: blocks handed out in
-/// order, the first exception stopping the others.
+/// How every kernel spreads its users over the pool: blocks claimed in
+/// order, one worker (its scratch) per slot, the first exception stopping
+/// the others.
 
-#include <atomic>
 #include <cstddef>
+#include <optional>
+#include <vector>
 
-#include "embedrank/core/parallel.hpp"
+#include "embedrank/core/thread_pool.hpp"
 
 namespace embedrank::cf::detail {
 
-/// Hands blocks 0..num_blocks-1 out to `threads` threads in order. Each
-/// thread calls make_worker() once and runs the returned callable on each
-/// block it takes. The first exception stops every thread at its next block
-/// and is rethrown.
+/// Runs blocks 0..num_blocks-1 on `pool`, claimed in order. Each slot calls
+/// make_worker() once, on its first block, and runs the returned callable
+/// on each block it claims. The first exception skips the blocks not yet
+/// started and is rethrown.
 template <typename MakeWorker>
-void run_blocks(std::size_t num_blocks, int threads, MakeWorker&& make_worker) {
-  std::atomic<std::size_t> next_block{0};
-  std::atomic<bool> failed{false};
-  parallel_chunks(static_cast<std::size_t>(threads), threads, [&](std::size_t, std::size_t, std::size_t) {
-    auto worker = make_worker();
-    try {
-      for (std::size_t b = next_block++; b < num_blocks && !failed.load(std::memory_order_relaxed); b = next_block++)
-        worker(b);
-    } catch (...) {
-      failed = true;
-      throw;
-    }
+void run_blocks(std::size_t num_blocks, ThreadPool& pool, MakeWorker&& make_worker) {
+  using Worker = decltype(make_worker());
+  std::vector<std::optional<Worker>> workers(pool.slots(num_blocks));  // (slots)
+  pool.parallel_for(num_blocks, [&](std::size_t block, std::size_t slot) {
+    if (!workers[slot]) workers[slot].emplace(make_worker());
+    (*workers[slot])(block);
   });
 }
 

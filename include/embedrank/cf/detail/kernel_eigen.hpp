@@ -1,5 +1,5 @@
 #pragma once
-/// The Eigen kernel (SimilarityKernel::eigen_products): the co-rating sums
+/// The Eigen kernel (SimilarityKernel::EigenProducts): the co-rating sums
 /// as Eigen sparse-sparse products over blocks of users. The reference the
 /// fused kernels are tested against; several times slower.
 ///
@@ -59,15 +59,15 @@ inline bool same_structure(const SparseRows& a, const SparseRows& b) {
 /// reference the fused kernel is tested against.
 template <typename GroupDone>
 void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
-                           KeptSimilarities keep, int threads, std::size_t block_budget, GroupDone& group_done) {
+                           KeptSimilarities keep, ThreadPool& pool, std::size_t block_budget, GroupDone& group_done) {
   const std::int32_t num_u = ratings.num_users();
-  const bool co_rated = options.mean == PearsonMean::co_rated;
+  const bool co_rated = options.mean == PearsonMean::CoRated;
 
   // Bytes per touched pair in a block: the sparse results (value + index) of
   // every product, one transient copy for the product being formed, the candidate.
   const double bytes_per_pair = (co_rated ? 6.0 : 2.0) * 12.0 + 24.0 + 16.0;
   const double pair_budget =
-      std::max(1.0, static_cast<double>(block_budget) / threads / bytes_per_pair);
+      std::max(1.0, static_cast<double>(block_budget) / pool.size() / bytes_per_pair);
 
   // Blocks of consecutive users whose estimated touched pairs fit the per-thread budget.
   std::vector<std::int32_t> block_start{0};
@@ -84,7 +84,7 @@ void similarity_rows_eigen(const Ratings& ratings, const SimilarityOptions& opti
   block_start.push_back(num_u);
   const std::size_t num_blocks = block_start.size() - 1;
 
-  run_blocks(num_blocks, threads, [&] {
+  run_blocks(num_blocks, pool, [&] {
     return [&, selector = RowSelector(keep, options.max_neighbors), rows = GroupSimilarityRows()](std::size_t b) mutable {
       const std::int32_t first = block_start[b];
       const std::int32_t last = block_start[b + 1];

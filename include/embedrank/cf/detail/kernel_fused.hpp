@@ -1,5 +1,5 @@
 #pragma once
-/// The fused kernel (SimilarityKernel::fused): the six co-rating sums of a
+/// The fused kernel (SimilarityKernel::Fused): the six co-rating sums of a
 /// row computed together, row by row (Gustavson), over cache-sized tiles of
 /// users, in float where float is exact. Its rows are also what the
 /// upper-triangle kernel runs (for v > u only). docs/cf.md, "Computation".
@@ -265,12 +265,12 @@ struct FusedScratch {
 /// KiB of scratch per thread. Users go to threads in blocks of 64.
 template <bool CoRated, typename GroupDone>
 void similarity_rows_fused(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
-                           KeptSimilarities keep, int threads, GroupDone& group_done) {
+                           KeptSimilarities keep, ThreadPool& pool, GroupDone& group_done) {
   const std::int32_t num_u = ratings.num_users();
   const ShiftedRatings in = shift_ratings(ratings, op, CoRated);
   constexpr std::int32_t kBlock = NeighborLists::kGroupUsers;  // users per task
   const auto num_blocks = static_cast<std::size_t>((num_u + kBlock - 1) / kBlock);
-  run_blocks(num_blocks, threads, [&] {
+  run_blocks(num_blocks, pool, [&] {
     return [&, scratch = FusedScratch(), selector = RowSelector(keep, options.max_neighbors),
             rows = GroupSimilarityRows()](std::size_t b) mutable {
       const auto first = static_cast<std::int32_t>(b) * kBlock;

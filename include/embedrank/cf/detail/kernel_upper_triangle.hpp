@@ -1,6 +1,6 @@
 #pragma once
-/// The upper-triangle kernel (SimilarityKernel::upper_triangle), which
-/// SimilarityKernel::automatic picks for small U (docs/cf.md, "Computation").
+/// The upper-triangle kernel (SimilarityKernel::UpperTriangle), which
+/// SimilarityKernel::Automatic picks for small U (docs/cf.md, "Computation").
 ///
 /// U = users, M = neighbours kept per user.
 
@@ -38,7 +38,7 @@ struct DenseRowSink {
 /// like the fused kernel's, scanning v in order.
 template <bool CoRated, typename GroupDone>
 void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOptions& options, const PearsonOperands& op,
-                                    KeptSimilarities keep, int threads, GroupDone& group_done) {
+                                    KeptSimilarities keep, ThreadPool& pool, GroupDone& group_done) {
   const std::int32_t num_u = ratings.num_users();
   const auto stride = static_cast<std::size_t>(num_u);
   ShiftedRatings in = shift_ratings(ratings, op, CoRated);
@@ -55,7 +55,7 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
 
   // Upper triangle. Early rows carry the most pairs; blocks go out in order,
   // so the light ones at the end even out the threads. Every cell has one writer.
-  run_blocks(num_blocks, threads, [&] {
+  run_blocks(num_blocks, pool, [&] {
     return [&, scratch = FusedScratch()](std::size_t b) mutable {
       const auto first = static_cast<std::int32_t>(b) * kBlock;
       const std::int32_t last = std::min(num_u, first + kBlock);
@@ -70,7 +70,7 @@ void similarity_rows_upper_triangle(const Ratings& ratings, const SimilarityOpti
 
   // Each block of rows copies its lower triangle from the upper one (which
   // nothing writes any more) in kBlock x kBlock tiles, then cuts its rows.
-  run_blocks(num_blocks, threads, [&] {
+  run_blocks(num_blocks, pool, [&] {
     return [&, kept = std::vector<UserSimilarity>(stride), values = std::vector<double>(stride),
             rows = GroupSimilarityRows()](std::size_t b) mutable {
       const auto first = static_cast<std::int32_t>(b) * kBlock;

@@ -16,7 +16,6 @@
 #include "embedrank/cf/ratings.hpp"
 #include "embedrank/cf/similarity_options.hpp"
 #include "embedrank/core/error.hpp"
-#include "embedrank/core/parallel.hpp"
 
 namespace embedrank::cf::detail {
 
@@ -27,12 +26,12 @@ namespace embedrank::cf::detail {
 inline std::size_t working_bytes(const Ratings& ratings, const SimilarityOptions& options) {
   const auto num_r = static_cast<double>(ratings.num_ratings());
   const auto num_ui = static_cast<double>(ratings.num_users()) + ratings.num_items() + 2.0;
-  const double threads = resolve_threads(options.threads);
+  const double threads = similarity_threads(options);
   // A group's rows before they are set, per thread.
   const double row_bound = std::max(0.0, options.max_neighbors > 0 ? std::min<double>(options.max_neighbors, ratings.num_users() - 1.0)
                                                                    : ratings.num_users() - 1.0);
   const double staged = static_cast<double>(NeighborLists::kGroupUsers) * sizeof(UserSimilarity) * row_bound;
-  if (options.kernel == SimilarityKernel::eigen_products)
+  if (options.kernel == SimilarityKernel::EigenProducts)
     return static_cast<std::size_t>(3.0 * (12.0 * num_r + 4.0 * num_ui) + threads * staged);
   // Float and double tiles, the selector.
   const double scratch = 2.0 * 64.0 * 1024.0 * 1.25 + 32.0 * options.max_neighbors + staged;
@@ -68,20 +67,20 @@ inline SimilarityKernel choose_kernel(const Ratings& ratings, const SimilarityOp
   const auto num_u = static_cast<double>(ratings.num_users());
   const double matrix = num_u * num_u * sizeof(double);
   const double positions = static_cast<double>(ratings.num_ratings()) * sizeof(std::size_t);  // ShiftedRatings::item_position
-  const double lists = keep == KeptSimilarities::top_positive && options.max_neighbors == 0
+  const double lists = keep == KeptSimilarities::TopPositive && options.max_neighbors == 0
                            ? num_u * ((num_u - 1.0) * (sizeof(std::int32_t) + sizeof(double)) + sizeof(std::uint32_t))
                            : 0.0;
   const double total = static_cast<double>(fixed) + matrix + positions + lists;
   const bool fits = total <= static_cast<double>(options.memory_budget_bytes);
   switch (options.kernel) {
-    case SimilarityKernel::automatic:
-      return matrix <= static_cast<double>(kUpperTriangleAutoBytes) && fits ? SimilarityKernel::upper_triangle
-                                                                            : SimilarityKernel::fused;
-    case SimilarityKernel::upper_triangle:
+    case SimilarityKernel::Automatic:
+      return matrix <= static_cast<double>(kUpperTriangleAutoBytes) && fits ? SimilarityKernel::UpperTriangle
+                                                                            : SimilarityKernel::Fused;
+    case SimilarityKernel::UpperTriangle:
       if (!fits)
         throw over_budget_error("the upper-triangle kernel's (U, U) matrix",
                                 static_cast<std::size_t>(std::min(total, 1e18)), options.memory_budget_bytes);
-      return SimilarityKernel::upper_triangle;
+      return SimilarityKernel::UpperTriangle;
     default: return options.kernel;
   }
 }

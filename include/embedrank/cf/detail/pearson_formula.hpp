@@ -33,10 +33,10 @@ using SparseRows = Eigen::SparseMatrix<double, Eigen::RowMajor, int>;
 inline double shrinkage_factor(const SimilarityOptions& options, double n) {
   const double lambda = options.shrinkage_lambda;
   switch (options.shrinkage) {
-    case Shrinkage::none: return 1.0;
-    case Shrinkage::n_minus_one: return n - 1.0 + lambda > 0.0 ? (n - 1.0) / (n - 1.0 + lambda) : 0.0;
-    case Shrinkage::n: return n + lambda > 0.0 ? n / (n + lambda) : 0.0;
-    case Shrinkage::capped: return std::min(n, lambda) / lambda;
+    case Shrinkage::None: return 1.0;
+    case Shrinkage::NMinusOne: return n - 1.0 + lambda > 0.0 ? (n - 1.0) / (n - 1.0 + lambda) : 0.0;
+    case Shrinkage::N: return n + lambda > 0.0 ? n / (n + lambda) : 0.0;
+    case Shrinkage::Capped: return std::min(n, lambda) / lambda;
   }
   return 1.0;
 }
@@ -64,7 +64,7 @@ inline PearsonOperands make_operands(const Ratings& ratings, PearsonMean mean, b
   if (with_eigen_operands) op.product_terms.assign(static_cast<std::size_t>(num_u), 0.0);
   for (std::int32_t u = 0; u < num_u; ++u) {
     const double mu = ratings.user_means()[static_cast<std::size_t>(u)];
-    const double shift = mean == PearsonMean::co_rated ? std::round(mu * 16.0) / 16.0 : mu;
+    const double shift = mean == PearsonMean::CoRated ? std::round(mu * 16.0) / 16.0 : mu;
     double squares_sum = 0.0;
     for (std::size_t k = ratings.user_begin(u); k < ratings.user_end(u); ++k) {
       const double x = ratings.user_values()[k] - shift;
@@ -102,7 +102,7 @@ inline PearsonOperands make_operands(const Ratings& ratings, PearsonMean mean, b
   }
   op.values_by_item = values.transpose();
   op.ones_by_item = ones.transpose();
-  if (mean == PearsonMean::co_rated) op.squares_by_item = squares.transpose();
+  if (mean == PearsonMean::CoRated) op.squares_by_item = squares.transpose();
   return op;
 }
 
@@ -122,7 +122,7 @@ struct CoRatingStats {
 inline double pair_similarity(const SimilarityOptions& options, const CoRatingStats& s, double norm_u, double norm_v) {
   if (s.n < options.min_support) return 0.0;
   double sim = 0.0;
-  if (options.mean == PearsonMean::co_rated) {
+  if (options.mean == PearsonMean::CoRated) {
     // n * covariance and n * variances over the co-rated items.
     double num = s.n * s.p - s.su * s.sv;
     const double den_u = s.n * s.qu - s.su * s.su;
@@ -153,10 +153,10 @@ inline double min_co_ratings_for_similarity_floor(const SimilarityOptions& optio
   const double lambda = options.shrinkage_lambda;
   double n = 0.0;
   switch (options.shrinkage) {
-    case Shrinkage::none: return 0.0;
-    case Shrinkage::n_minus_one: n = 1.0 + floor * lambda / (1.0 - floor); break;  // (n-1)/(n-1+lambda) >= floor
-    case Shrinkage::n: n = floor * lambda / (1.0 - floor); break;                  // n/(n+lambda) >= floor
-    case Shrinkage::capped: n = floor * lambda; break;                             // min(n,S)/S >= floor
+    case Shrinkage::None: return 0.0;
+    case Shrinkage::NMinusOne: n = 1.0 + floor * lambda / (1.0 - floor); break;  // (n-1)/(n-1+lambda) >= floor
+    case Shrinkage::N: n = floor * lambda / (1.0 - floor); break;                  // n/(n+lambda) >= floor
+    case Shrinkage::Capped: n = floor * lambda; break;                             // min(n,S)/S >= floor
   }
   return std::floor(n * (1.0 - 1e-9));
 }

@@ -15,23 +15,21 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "embedrank/rank/detail/half.hpp"
+#include "embedrank/core/half.hpp"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 #define EMBEDRANK_RANK_AVX2 1
 #endif
 
-namespace embedrank {
-namespace rank {
-namespace detail {
+namespace embedrank::rank::detail {
 
 constexpr std::size_t kLanes = 8;
 
 inline std::size_t padded_dimension(std::size_t dim) { return (dim + kLanes - 1) / kLanes * kLanes; }
 
 inline float to_float(float value) { return value; }
-inline float to_float(std::uint16_t value) { return half_to_float(value); }
+inline float to_float(std::uint16_t value) { return fp16_to_float(value); }
 
 /// The canonical score in plain C++ (std::fma per lane); the reference the
 /// vector kernels are tested against bit for bit.
@@ -96,6 +94,4 @@ inline void dot_tile(const float* const* queries, const Item* const* items, std:
 
 #endif
 
-}  // namespace detail
-}  // namespace rank
-}  // namespace embedrank
+}  // namespace embedrank::rank::detail
