@@ -85,7 +85,7 @@ class ShoppingGuide {
     model::EmbedderWorkspace ws(options_.threads);
     const MatrixF vectors = embedder_->embed(texts, ws);  // (N, D)
     rank::IndexOptions index_options;
-    index_options.metric = rank::Metric::cosine;
+    index_options.metric = rank::Metric::Cosine;
     index_options.threads = options_.threads;
     index_ = std::make_unique<rank::EmbeddingIndex>(static_cast<std::size_t>(vectors.cols()), index_options);
     index_->add_rows(ids, vectors);

@@ -398,14 +398,14 @@ py::dict tokenize(PyEmbedder& self, py::handle texts_obj) {
 // ---------------------------------------------------------------- EmbeddingIndex
 
 rank::Metric metric_of(const std::string& name) {
-  if (name == "ip" || name == "inner_product") return rank::Metric::inner_product;
-  if (name == "cosine") return rank::Metric::cosine;
+  if (name == "ip" || name == "inner_product") return rank::Metric::InnerProduct;
+  if (name == "cosine") return rank::Metric::Cosine;
   throw InputError("bad_option", "metric must be 'ip' or 'cosine', got '" + name + "'");
 }
 
 rank::Storage storage_of(const std::string& name) {
-  if (name == "float32" || name == "f32") return rank::Storage::float32;
-  if (name == "float16" || name == "f16") return rank::Storage::float16;
+  if (name == "float32" || name == "f32") return rank::Storage::Float32;
+  if (name == "float16" || name == "f16") return rank::Storage::Float16;
   throw InputError("bad_option", "storage must be 'float32' or 'float16', got '" + name + "'");
 }
 
@@ -640,7 +640,7 @@ PyUserKnn& knn_fit(PyUserKnn& self, py::handle users_obj, py::handle items_obj, 
     throw InputError("bad_shape", std::to_string(user_ids.size()) + " users, " + std::to_string(item_ids.size()) +
                                       " items and " + std::to_string(values.size()) + " ratings: they must be as many");
   const auto policy = choice<cf::DuplicatePolicy>(
-      "duplicates", duplicates, {{"last_wins", cf::DuplicatePolicy::last_wins}, {"error", cf::DuplicatePolicy::error}});
+      "duplicates", duplicates, {{"last_wins", cf::DuplicatePolicy::LastWins}, {"error", cf::DuplicatePolicy::Error}});
   cf::Ratings built = [&] {
     py::gil_scoped_release unlocked;
     cf::RatingsBuilder builder("ratings");
@@ -651,7 +651,7 @@ PyUserKnn& knn_fit(PyUserKnn& self, py::handle users_obj, py::handle items_obj, 
   return self;
 }
 
-py::object prediction_level(cf::PredictionLevel level) { return py::str(cf::to_string(level)); }
+py::object prediction_level(cf::PredictionLevel level) { return py::str(embedrank::to_string(level)); }
 
 // ---------------------------------------------------------------- Recommender
 
@@ -853,7 +853,7 @@ PYBIND11_MODULE(_embedrank, m) {
       .def_property_readonly("dim", [](const PyIndex& self) { return self.unlocked().dim(); })
       .def_property_readonly("metric",
                              [](const PyIndex& self) {
-                               return self.unlocked().metric() == rank::Metric::cosine ? "cosine" : "ip";
+                               return self.unlocked().metric() == rank::Metric::Cosine ? "cosine" : "ip";
                              })
       .def("__len__", [](const PyIndex& self) { return self.read([](const rank::EmbeddingIndex& i) { return i.size(); }); })
       .def("__contains__",
@@ -865,7 +865,7 @@ PYBIND11_MODULE(_embedrank, m) {
            })
       .def("__repr__", [](const PyIndex& self) {
         return "EmbeddingIndex(dim=" + std::to_string(self.unlocked().dim()) +
-               ", metric='" + (self.unlocked().metric() == rank::Metric::cosine ? "cosine" : "ip") + "')";
+               ", metric='" + (self.unlocked().metric() == rank::Metric::Cosine ? "cosine" : "ip") + "')";
       });
 
   // ---- UserKnn
@@ -875,9 +875,9 @@ PYBIND11_MODULE(_embedrank, m) {
                        const std::string& fallback, bool clip, bool surprise_compatible, int threads) {
              auto self = std::make_unique<PyUserKnn>();
              const auto algo = choice<cf::KnnAlgorithm>("algorithm", algorithm,
-                                                        {{"basic", cf::KnnAlgorithm::basic},
-                                                         {"with_means", cf::KnnAlgorithm::with_means},
-                                                         {"with_zscore", cf::KnnAlgorithm::with_zscore}});
+                                                        {{"basic", cf::KnnAlgorithm::Basic},
+                                                         {"with_means", cf::KnnAlgorithm::WithMeans},
+                                                         {"with_zscore", cf::KnnAlgorithm::WithZscore}});
              cf::KnnOptions& o = self->options;
              if (surprise_compatible) {
                o = cf::surprise_compatible(algo, k, min_k, min_support);
@@ -887,17 +887,17 @@ PYBIND11_MODULE(_embedrank, m) {
                o.min_k = min_k;
                o.similarity.min_support = min_support;
                o.similarity.mean = choice<cf::PearsonMean>("mean", mean,
-                                                           {{"co_rated", cf::PearsonMean::co_rated}, {"user", cf::PearsonMean::user}});
+                                                           {{"co_rated", cf::PearsonMean::CoRated}, {"user", cf::PearsonMean::User}});
                o.similarity.shrinkage = choice<cf::Shrinkage>(
                    "shrinkage", shrinkage,
-                   {{"n_minus_one", cf::Shrinkage::n_minus_one}, {"none", cf::Shrinkage::none}, {"n", cf::Shrinkage::n},
-                    {"capped", cf::Shrinkage::capped}});
+                   {{"n_minus_one", cf::Shrinkage::NMinusOne}, {"none", cf::Shrinkage::None}, {"n", cf::Shrinkage::N},
+                    {"capped", cf::Shrinkage::Capped}});
                o.similarity.shrinkage_lambda = shrinkage_lambda;
                o.similarity.max_neighbors = max_neighbors;
                o.order = choice<cf::NeighborOrder>(
-                   "order", order, {{"by_user_index", cf::NeighborOrder::by_user_index}, {"surprise", cf::NeighborOrder::surprise}});
+                   "order", order, {{"by_user_index", cf::NeighborOrder::ByUserIndex}, {"surprise", cf::NeighborOrder::Surprise}});
                o.fallback = choice<cf::FallbackPolicy>(
-                   "fallback", fallback, {{"chain", cf::FallbackPolicy::chain}, {"global_mean", cf::FallbackPolicy::global_mean}});
+                   "fallback", fallback, {{"chain", cf::FallbackPolicy::Chain}, {"global_mean", cf::FallbackPolicy::GlobalMean}});
              }
              o.clip = clip;
              o.similarity.threads = threads;

@@ -373,9 +373,9 @@ TEST_CASE("Top-N recommendations", "[knn][recommend]") {
 
 TEST_CASE("A prediction's contributions are its neighbours and rebuild its value", "[knn]") {
   const Ratings train = read_ratings(cf_test::data_path("synthetic_train.tsv"));
-  for (NeighborOrder order : {NeighborOrder::by_user_index, NeighborOrder::surprise}) {
+  for (NeighborOrder order : {NeighborOrder::ByUserIndex, NeighborOrder::Surprise}) {
     KnnOptions o;
-    o.algorithm = KnnAlgorithm::with_means;
+    o.algorithm = KnnAlgorithm::WithMeans;
     o.order = order;
     o.k = 7;
     o.min_k = 2;

@@ -47,10 +47,6 @@ namespace embedrank::rank {
 enum class Metric {
   InnerProduct,  ///< <query, item>
   Cosine,        ///< <query / |query|, item / |item|>; rows are normalised at add time
-  /// The spellings before the library settled on CamelCase enumerators,
-  /// kept while the example programs move to the ones above.
-  inner_product = InnerProduct,
-  cosine = Cosine,
 };
 
 /// Names as embedrank-search's --metric takes them (ip: inner_product).
@@ -346,7 +342,7 @@ class EmbeddingIndex {
     std::vector<float> out(rows.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
       check_row(rows[i]);
-      out[i] = options_.storage == Storage::float32
+      out[i] = options_.storage == Storage::Float32
                    ? detail::dot_reference(padded.data(), &f32_[rows[i] * padded_dim_], padded_dim_)
                    : detail::dot_reference(padded.data(), &f16_[rows[i] * padded_dim_], padded_dim_);
     }
