@@ -12,13 +12,15 @@ namespace classify_cli {
 
 inline const char* const kUsage =
     "usage: embedrank-classify --model FILE [--top K] [--batch N] [--threads N]\n"
-    "       embedrank-classify --model FILE --tokens [--aggregation none|simple|first|average|max]\n"
+    "       embedrank-classify --model FILE --tokens [--aggregation none|simple|first|average|max] [--stride N]\n"
     "       classifies each stdin line with a sequence-classification model and prints\n"
     "       {\"labels\": [{\"label\": ..., \"score\": ...}, ...]} per line, best first: softmax\n"
     "       over the labels, a sigmoid per label for multi-label models, the raw value for\n"
     "       regression (as transformers' text-classification pipeline); with --tokens, a\n"
     "       token-classification model's entity spans {\"entities\": [{\"label\", \"score\",\n"
-    "       \"start\", \"end\", \"byte_start\", \"byte_end\", \"text\"}, ...]} (default: simple)\n";
+    "       \"start\", \"end\", \"byte_start\", \"byte_end\", \"text\"}, ...]} (default: simple); --stride N\n"
+    "       reads a line longer than the model's window in windows overlapping by N tokens\n"
+    "       (the pipeline's stride; not with --aggregation none), else it is truncated\n";
 
 using cli::UsageError;
 
@@ -28,6 +30,7 @@ struct Options {
   bool tokens = false;
   std::size_t top = 0;  // 0: every label
   std::size_t batch = 32;
+  std::size_t stride = 0;  // 0: truncate long lines
   int threads = 0;
 };
 
@@ -39,10 +42,14 @@ inline Options parse_options(int argc, char** argv) {
       .choice("--aggregation", o.aggregation)
       .integer("--top", o.top, 1, 1 << 20)
       .integer("--batch", o.batch, 1, 1 << 16)
+      .integer("--stride", o.stride, 1, 1 << 16)
       .threads("--threads", o.threads)
       .parse(argc, argv);
   if (o.model.empty()) throw UsageError{"--model FILE is required"};
   if (o.top > 0 && o.tokens) throw UsageError{"--top applies to labels, not to --tokens"};
+  if (o.stride > 0 && !o.tokens) throw UsageError{"--stride applies to --tokens"};
+  if (o.stride > 0 && o.aggregation == embedrank::model::Aggregation::None)
+    throw UsageError{"--stride needs an --aggregation other than none"};
   return o;
 }
 

@@ -3,7 +3,7 @@
 // classifier, a category classifier, ...).
 //
 //   embedrank-classify --model FILE [--top K] [--batch N] [--threads N]
-//   embedrank-classify --model FILE --tokens [--aggregation none|simple|first|average|max]
+//   embedrank-classify --model FILE --tokens [--aggregation none|simple|first|average|max] [--stride N]
 //
 // Prints one JSON object per input line,
 //   {"labels": [{"label": "...", "score": 0.93}, ...]}
@@ -41,7 +41,7 @@ int run_tokens(const Options& o) {
   char number[32];
   for (std::string line; cli::read_line(std::cin, line);) {
     std::string out = "{\"entities\": [";
-    const auto entities = classifier->entities(line, ws, o.aggregation);
+    const auto entities = classifier->entities(line, ws, o.aggregation, o.stride);
     for (std::size_t i = 0; i < entities.size(); ++i) {
       const auto& e = entities[i];
       out += i ? ", {\"label\": " : "{\"label\": ";

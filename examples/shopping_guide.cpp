@@ -48,7 +48,7 @@
 #include "embedrank/cf/user_knn.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/output_file.hpp"
-#include "embedrank/core/parallel.hpp"
+#include "embedrank/core/thread_pool.hpp"
 #include "embedrank/rank/recommender.hpp"
 #include "embedrank/shopping_guide.hpp"
 #include "embedrank/text/unicode.hpp"
@@ -82,28 +82,16 @@ struct Options {
 };
 
 Options parse_options(int argc, char** argv) {
-  Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") throw cli::UsageError{""};
-    if (flag != "--model" && flag != "--data" && flag != "--k" && flag != "--threads" && flag != "--eval-out")
-      throw cli::UsageError{"unknown argument '" + flag + "'"};
-    if (i + 1 >= argc) throw cli::UsageError{flag + " needs a value"};
-    const std::string value = argv[++i];
-    if (flag == "--model") {
-      options.model_path = value;
-    } else if (flag == "--data") {
-      options.data_dir = value;
-    } else if (flag == "--eval-out") {
-      options.eval_out = value;
-    } else if (flag == "--k") {
-      options.k = static_cast<std::size_t>(cli::integer(flag, value, 1, 1000));
-    } else {
-      options.threads = static_cast<int>(cli::integer(flag, value, 0, cli::kMaxThreads));
-    }
-  }
-  if (options.model_path.empty()) throw cli::UsageError{"--model is required"};
-  return options;
+  Options o;
+  cli::Flags()
+      .text("--model", o.model_path)
+      .text("--data", o.data_dir)
+      .integer("--k", o.k, 1, 1000)
+      .threads("--threads", o.threads)
+      .text("--eval-out", o.eval_out)
+      .parse(argc, argv);
+  if (o.model_path.empty()) throw cli::UsageError{"--model is required"};
+  return o;
 }
 
 // ---------------------------------------------------------------------------

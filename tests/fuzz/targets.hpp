@@ -254,6 +254,8 @@ inline void cli_options(const std::uint8_t* data, std::size_t size) {
         const auto o = classify_cli::parse_options(argc, argv.data());
         check(!o.model.empty() && o.batch >= 1 && o.threads >= 0 && (o.top == 0 || !o.tokens), "classify: a model, batch >= 1");
         check(std::string(embedrank::to_string(o.aggregation)) != "unknown", "classify: a known aggregation");
+        check(o.stride == 0 || (o.tokens && o.aggregation != embedrank::model::Aggregation::None),
+              "classify: a stride only for aggregated entities");
         break;
       }
       default: {
