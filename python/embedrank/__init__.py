@@ -14,6 +14,7 @@ e.g. "[embedrank.input.bad_dtype]", also in their .id attribute.
 """
 
 from ._embedrank import (
+    CfNeighbor,
     Embedder,
     EmbeddingIndex,
     Error,
@@ -29,6 +30,7 @@ from ._embedrank import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CfNeighbor",
     "Embedder",
     "EmbeddingIndex",
     "Error",

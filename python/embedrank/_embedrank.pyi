@@ -1,6 +1,6 @@
 """Type stubs of the extension module embedrank._embedrank (pybind11)."""
 
-from typing import Any, Dict, Iterable, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -186,6 +186,16 @@ class UserKnn:
     @property
     def fitted(self) -> bool: ...
 
+class CfNeighbor:
+    """A user similar to the one recommended for, who rated the item."""
+
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def similarity(self) -> float: ...
+    @property
+    def rating(self) -> float: ...
+
 class Recommended:
     """One recommendation and why."""
 
@@ -204,6 +214,9 @@ class Recommended:
     def closest_history_id(self) -> str: ...
     @property
     def closest_similarity(self) -> float: ...
+    @property
+    def cf_neighbors(self) -> List[CfNeighbor]:
+        """The most similar users behind cf_score (user_id, similarity, their rating), most similar first."""
 
 class Recommender:
     """Personalised top-k over a catalogue: content scores blended with CF, history excluded, explained."""

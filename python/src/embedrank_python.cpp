@@ -974,6 +974,15 @@ PYBIND11_MODULE(_embedrank, m) {
       .def_property_readonly("fitted", [](const PyUserKnn& self) { return self.model() != nullptr; });
 
   // ---- Recommender
+  py::class_<rank::CfNeighbor>(m, "CfNeighbor", "A user similar to the one recommended for, who rated the item.")
+      .def_readonly("user_id", &rank::CfNeighbor::user_id)
+      .def_readonly("similarity", &rank::CfNeighbor::similarity)
+      .def_readonly("rating", &rank::CfNeighbor::rating)
+      .def("__repr__", [](const rank::CfNeighbor& n) {
+        return "CfNeighbor(user_id='" + n.user_id + "', similarity=" + std::to_string(n.similarity) +
+               ", rating=" + std::to_string(n.rating) + ")";
+      });
+
   py::class_<rank::Recommended>(m, "Recommended", "One recommendation and why.")
       .def_readonly("id", &rank::Recommended::id)
       .def_readonly("row", &rank::Recommended::row)
@@ -982,6 +991,8 @@ PYBIND11_MODULE(_embedrank, m) {
       .def_readonly("cf_score", &rank::Recommended::cf_score)
       .def_readonly("closest_history_id", &rank::Recommended::closest_history_id)
       .def_readonly("closest_similarity", &rank::Recommended::closest_similarity)
+      .def_readonly("cf_neighbors", &rank::Recommended::cf_neighbors,
+                    "The most similar users behind cf_score (user_id, similarity, their rating), most similar first.")
       .def("__repr__", [](const rank::Recommended& r) {
         return "Recommended(id='" + r.id + "', score=" + std::to_string(r.score) + ")";
       });

@@ -72,6 +72,11 @@ def test_cf_scores_blend_into_the_ranking(shop):
     assert set(levels.tolist()) == {"neighbors"}
     for r in with_cf:
         assert r.cf_score == knn.predict(user, r.id)
+        # the neighbours behind the score, most similar first
+        assert 1 <= len(r.cf_neighbors) <= 3
+        sims = [n.similarity for n in r.cf_neighbors]
+        assert sims == sorted(sims, reverse=True) and all(s > 0 for s in sims)
+        assert all(n.user_id != user for n in r.cf_neighbors)
     # content_weight 1: CF adds candidates but no score
     content = recommender.recommend(profile, history, cf_user=user, k=20, content_weight=1.0)
     assert all(a.content_score >= b.content_score for a, b in zip(content, content[1:]))
