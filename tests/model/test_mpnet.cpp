@@ -62,13 +62,16 @@ TEST_CASE("MPNet's bias table is laid out by key - query for the attention", "[m
   embedrank::model::MPNetRelativeAttentionBias<float> bias;
   bias.table.resize(32, 3);
   for (Eigen::Index i = 0; i < bias.table.size(); ++i) bias.table.data()[i] = static_cast<float>(i);
-  const auto position_bias = bias.for_length(40);
+  embedrank::nn::RelativePositionBias<float> position_bias;
+  bias.for_length(40, position_bias);
   REQUIRE(position_bias.radius == 39);
   REQUIRE(position_bias.values.rows() == 3);
   for (Eigen::Index h = 0; h < 3; ++h)
     for (Eigen::Index d = -39; d <= 39; ++d)
       CHECK(position_bias.head(h)[d] == bias.table(mpnet_relative_position_bucket(d), h));
-  CHECK(bias.for_length(1).values.cols() == 1);
+  bias.for_length(1, position_bias);  // the same storage, refilled
+  CHECK(position_bias.values.cols() == 1);
+  CHECK(position_bias.radius == 0);
 }
 
 TEST_CASE("MPNet model files: the bias table and its config are checked at load", "[mpnet][bad_input]") {

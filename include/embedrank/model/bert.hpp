@@ -78,6 +78,7 @@ struct EncoderWorkspace {
   Matrix<Scalar> context_layer;                // (TT, H)
   Matrix<Scalar> intermediate;                 // (TT, I)
   std::vector<nn::AttentionScratch> attention;  // one per pool thread
+  nn::RelativePositionBias<Scalar> position_bias;  // (NH, 2T - 1), MPNet only
 };
 
 /// BertEmbeddings: word + position + token type embeddings, then LayerNorm.

@@ -61,16 +61,15 @@ struct MPNetRelativeAttentionBias {
   }
 
   /// The bias of every head for every key - query in [-(T - 1), T - 1]:
-  /// position_bias.values(h, d + T - 1) = table(bucket(d), h).
-  nn::RelativePositionBias<Scalar> for_length(Eigen::Index T) const {
-    nn::RelativePositionBias<Scalar> bias;
+  /// bias.values(h, d + T - 1) = table(bucket(d), h). Fills `bias` (the
+  /// workspace's, so its storage is reused for batches of the same length).
+  void for_length(Eigen::Index T, nn::RelativePositionBias<Scalar>& bias) const {
     bias.radius = T > 0 ? T - 1 : 0;
     bias.values.resize(table.cols(), 2 * bias.radius + 1);
     for (Eigen::Index d = -bias.radius; d <= bias.radius; ++d) {
       const int bucket = mpnet_relative_position_bucket(d);
       for (Eigen::Index h = 0; h < table.cols(); ++h) bias.values(h, d + bias.radius) = table(bucket, h);
     }
-    return bias;
   }
 };
 

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -147,10 +146,13 @@ class TransformerEncoder {
     embeddings_.forward(batch, ws.position_ids, hidden);
     if (hidden_states) hidden_states->assign(1, hidden);
     // MPNet: one relative position bias for every layer, as compute_position_bias
-    std::optional<nn::RelativePositionBias<Scalar>> position_bias;
-    if (config_.family == Family::MPNet) position_bias = relative_attention_bias_.for_length(longest(batch));
+    const nn::RelativePositionBias<Scalar>* position_bias = nullptr;
+    if (config_.family == Family::MPNet) {
+      relative_attention_bias_.for_length(longest(batch), ws.position_bias);
+      position_bias = &ws.position_bias;
+    }
     for (const auto& layer : layers_) {
-      layer.forward(hidden, ws.layer_scratch, batch, position_bias ? &*position_bias : nullptr, ws);
+      layer.forward(hidden, ws.layer_scratch, batch, position_bias, ws);
       if (hidden_states) hidden_states->push_back(hidden);
     }
     return hidden;
