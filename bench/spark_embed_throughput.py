@@ -67,7 +67,7 @@ def main() -> int:
         pd.DataFrame({"id": range(len(corpus)), "text": corpus}).to_parquet(source)
         for cores in (1, 2):
             spark = (SparkSession.builder.master(f"local[{cores}]").appName("embedrank-throughput")
-                     .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", str(cores))
+                     .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", str(cores))
                      .config("spark.default.parallelism", str(cores)).getOrCreate())
             try:
                 frame = spark.read.parquet(str(source)).repartition(cores)
