@@ -130,7 +130,10 @@ TEST_CASE("price phrases become ranges and leave the search text", "[attributes]
                         Case{"dress £30 - 60", 30, 60, "dress"},
                         Case{"连衣裙 200元以下", -inf, 200, "连衣裙"},
                         Case{"不超过100元的连衣裙", -inf, 100, "的连衣裙"},
-                        Case{"dress under 60 but over 40", 40, 60, "dress but"}}) {
+                        Case{"dress under 60 but over 40", 40, 60, "dress but"},
+                        Case{"laptop under 1,000 dollars", -inf, 1000, "laptop"},
+                        Case{"tv between 1,500 and 2,000,000", 1500, 2000000, "tv"},
+                        Case{"dress under 49,90 eur", -inf, 49.9, "dress"}}) {
     INFO(c.query);
     const ParsedQuery q = shop.attributes.parse(c.query);
     CHECK(q.price.min == c.min);

@@ -375,6 +375,12 @@ class CatalogueAttributes {
     }
     if (j >= s.size() || !is_digit(s[j])) return false;
     while (j < s.size() && is_digit(s[j])) a.value = a.value * 10 + (s[j++] - U'0');
+    // "1,000" and "1,000,000": a comma before exactly three digits groups thousands
+    while (j + 3 < s.size() && s[j] == U',' && is_digit(s[j + 1]) && is_digit(s[j + 2]) && is_digit(s[j + 3]) &&
+           (j + 4 == s.size() || !is_digit(s[j + 4]))) {
+      a.value = a.value * 1000 + (s[j + 1] - U'0') * 100 + (s[j + 2] - U'0') * 10 + (s[j + 3] - U'0');
+      j += 4;
+    }
     if (j + 1 < s.size() && (s[j] == U'.' || s[j] == U',') && is_digit(s[j + 1])) {
       double scale = 0.1;
       for (++j; j < s.size() && is_digit(s[j]); ++j, scale /= 10) a.value += (s[j] - U'0') * scale;
