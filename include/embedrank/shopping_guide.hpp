@@ -17,6 +17,7 @@
 ///   rank::Recommender          content + CF blend, seen items excluded, explained
 /// This header sits above model/ and rank/; rank/ does not depend on model/.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
