@@ -291,9 +291,7 @@ class EmbeddingIndex {
     const auto padded = prepare_queries(query, 1);  // (1, DP)
     std::vector<float> out(rows());                 // (N)
     for (std::size_t row = 0; row < rows(); ++row)
-      out[row] = options_.storage == Storage::Float32
-                     ? detail::dot_reference(padded.data(), &f32_[row * padded_dim_], padded_dim_)
-                     : detail::dot_reference(padded.data(), &f16_[row * padded_dim_], padded_dim_);
+      out[row] = score_row(padded.data(), row);
     return out;
   }
 
@@ -306,9 +304,7 @@ class EmbeddingIndex {
     std::vector<float> out(rows.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
       check_row(rows[i]);
-      out[i] = options_.storage == Storage::Float32
-                   ? detail::dot_reference(padded.data(), &f32_[rows[i] * padded_dim_], padded_dim_)
-                   : detail::dot_reference(padded.data(), &f16_[rows[i] * padded_dim_], padded_dim_);
+      out[i] = score_row(padded.data(), rows[i]);
     }
     return out;
   }
@@ -380,6 +376,13 @@ class EmbeddingIndex {
   }
 
  private:
+  // One stored row's score for a prepared (DP) query, as search() computes it.
+  float score_row(const float* padded_query, std::size_t row) const {
+    return options_.storage == Storage::Float32
+               ? detail::dot_reference(padded_query, &f32_[row * padded_dim_], padded_dim_)
+               : detail::dot_reference(padded_query, &f16_[row * padded_dim_], padded_dim_);
+  }
+
   using AlignedFloats = std::vector<float, Eigen::aligned_allocator<float>>;
   using AlignedHalves = std::vector<std::uint16_t, Eigen::aligned_allocator<std::uint16_t>>;
 
