@@ -50,7 +50,7 @@
 #include "embedrank/core/output_file.hpp"
 #include "embedrank/core/thread_pool.hpp"
 #include "embedrank/rank/recommender.hpp"
-#include "embedrank/shopping_guide.hpp"
+#include "embedrank/shop/shopping_guide.hpp"
 #include "embedrank/text/unicode.hpp"
 
 namespace {

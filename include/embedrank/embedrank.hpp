@@ -43,4 +43,4 @@
 #include "embedrank/rank/rerank.hpp"
 #include "embedrank/rank/topk.hpp"
 
-#include "embedrank/shopping_guide.hpp"
+#include "embedrank/shop/shopping_guide.hpp"

@@ -42,27 +42,28 @@ struct Shop {
     for (const char* id : {"dress1", "dress2", "shoe1", "shoe2", "kettle", "qun"}) index.add(id, random_vector(rng, 4));
     return index;
   }
-  Shop() : attributes(fill(index)) {
-    attributes.add("dress1", "brand", "Orla Rae");
-    attributes.add("dress1", "colour", "Red");
-    attributes.add("dress1", "category", "Dresses");
-    attributes.add("dress2", "brand", "Linden & Lark");
-    attributes.add("dress2", "colour", "Navy Blue");
-    attributes.add("dress2", "category", "Dresses");
-    attributes.add("shoe1", "brand", "Pacewell");
-    attributes.add("shoe1", "colour", "Red");
-    attributes.add("shoe1", "category", "Shoes");
-    attributes.add("shoe2", "brand", "Orla Rae");
-    attributes.add("shoe2", "colour", "Blue");
-    attributes.add("shoe2", "category", "Shoes");
-    attributes.add("kettle", "colour", "Red");
-    attributes.add("qun", "brand", "素锦");
-    attributes.add("qun", "colour", "红色");
-    attributes.set_price("dress1", 39.0);
-    attributes.set_price("dress2", 55.5);
-    attributes.set_price("shoe1", 120.0);
-    attributes.set_price("shoe2", 49.99);
-    attributes.set_price("qun", 199.0);
+  Shop() {
+    fill(index);
+    attributes.add(index.row_of("dress1"), "brand", "Orla Rae");
+    attributes.add(index.row_of("dress1"), "colour", "Red");
+    attributes.add(index.row_of("dress1"), "category", "Dresses");
+    attributes.add(index.row_of("dress2"), "brand", "Linden & Lark");
+    attributes.add(index.row_of("dress2"), "colour", "Navy Blue");
+    attributes.add(index.row_of("dress2"), "category", "Dresses");
+    attributes.add(index.row_of("shoe1"), "brand", "Pacewell");
+    attributes.add(index.row_of("shoe1"), "colour", "Red");
+    attributes.add(index.row_of("shoe1"), "category", "Shoes");
+    attributes.add(index.row_of("shoe2"), "brand", "Orla Rae");
+    attributes.add(index.row_of("shoe2"), "colour", "Blue");
+    attributes.add(index.row_of("shoe2"), "category", "Shoes");
+    attributes.add(index.row_of("kettle"), "colour", "Red");
+    attributes.add(index.row_of("qun"), "brand", "素锦");
+    attributes.add(index.row_of("qun"), "colour", "红色");
+    attributes.set_price(index.row_of("dress1"), 39.0);
+    attributes.set_price(index.row_of("dress2"), 55.5);
+    attributes.set_price(index.row_of("shoe1"), 120.0);
+    attributes.set_price(index.row_of("shoe2"), 49.99);
+    attributes.set_price(index.row_of("qun"), 199.0);
   }
 };
 
@@ -205,17 +206,17 @@ TEST_CASE("search_with_constraints equals filtering and re-scoring every item", 
   const int n = 300;
   EmbeddingIndex index(16);
   for (int i = 0; i < n; ++i) index.add("item" + std::to_string(i), random_vector(rng, 16));
-  CatalogueAttributes attributes(index);
+  CatalogueAttributes attributes;
   const std::vector<std::string> colours = {"red", "green", "blue"};
   const std::vector<std::string> brands = {"acme", "zenith", "orbit", "nova"};
   std::uniform_real_distribution<double> price(5, 200);
   std::vector<double> prices(n);
   for (int i = 0; i < n; ++i) {
     const std::string id = "item" + std::to_string(i);
-    attributes.add(id, "colour", colours[static_cast<std::size_t>(i) % 3]);
-    attributes.add(id, "brand", brands[static_cast<std::size_t>(i * 7) % 4]);
+    attributes.add(index.row_of(id), "colour", colours[static_cast<std::size_t>(i) % 3]);
+    attributes.add(index.row_of(id), "brand", brands[static_cast<std::size_t>(i * 7) % 4]);
     prices[static_cast<std::size_t>(i)] = price(rng);
-    attributes.set_price(id, prices[static_cast<std::size_t>(i)]);
+    attributes.set_price(index.row_of(id), prices[static_cast<std::size_t>(i)]);
   }
   AttributePolicy policy;
   policy.filters = {"brand"};
@@ -252,12 +253,11 @@ TEST_CASE("search_with_constraints equals filtering and re-scoring every item", 
 
 TEST_CASE("bad attribute input gets typed errors", "[attributes]") {
   Shop shop;
-  CHECK_THROWS_AS(shop.attributes.add("nope", "brand", "x"), InputError);
-  CHECK_THROWS_AS(shop.attributes.add("dress1", "", "x"), InputError);
-  CHECK_THROWS_AS(shop.attributes.add("dress1", "price", "x"), InputError);
-  CHECK_THROWS_AS(shop.attributes.add("dress1", "brand", "  "), InputError);
-  CHECK_THROWS_AS(shop.attributes.set_price("dress1", -1), InputError);
-  CHECK_THROWS_AS(shop.attributes.set_price("dress1", std::nan("")), InputError);
+  CHECK_THROWS_AS(shop.attributes.add(0, "", "x"), InputError);
+  CHECK_THROWS_AS(shop.attributes.add(0, "price", "x"), InputError);
+  CHECK_THROWS_AS(shop.attributes.add(0, "brand", "  "), InputError);
+  CHECK_THROWS_AS(shop.attributes.set_price(0, -1), InputError);
+  CHECK_THROWS_AS(shop.attributes.set_price(0, std::nan("")), InputError);
   const auto c = shop.attributes.constraints(shop.attributes.parse("red"));
   CHECK_THROWS_AS(embedrank::rank::search_with_constraints(shop.index, VectorF::Zero(4), c, 3, 2), InputError);
   CHECK_THROWS_AS(embedrank::rank::search_with_constraints(shop.index, VectorF::Zero(4), c, 3, 10, 1.5), InputError);

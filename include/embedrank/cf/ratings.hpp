@@ -83,6 +83,12 @@ class RatingsBuilder {
 
   std::size_t size() const { return values_.size(); }
 
+  /// Gives the next user (item) index to `id` before its first rating, so
+  /// indices follow a saved order rather than first appearance. A known id
+  /// keeps its index.
+  void declare_user(const std::string& id) { intern(id, user_index_, user_ids_); }
+  void declare_item(const std::string& id) { intern(id, item_index_, item_ids_); }
+
   /// Builds and empties the builder. Throws InputError "input.empty_ratings"
   /// when nothing was added, "input.duplicate_rating" for a repeated
   /// (user, item) under DuplicatePolicy::Error (naming the later line).

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
+#include <ostream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,6 +34,8 @@
 
 #include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/mapped_file.hpp"
+#include "embedrank/core/row_remap.hpp"
 #include "embedrank/core/npy.hpp"
 #include "embedrank/core/output_file.hpp"
 #include "embedrank/core/thread_pool.hpp"
@@ -182,10 +185,13 @@ class EmbeddingIndex {
   }
   bool remove(std::int64_t id) { return remove(std::to_string(id)); }
 
-  /// Drops removed rows, keeping the order of the others; renumbers rows, so
-  /// ItemBitmaps built before no longer apply.
-  void compact() {
-    if (removed_count_ == 0) return;
+  /// Drops removed rows, keeping the order of the others, and returns where
+  /// each old row went; renumbers rows, so ItemBitmaps built before no
+  /// longer apply.
+  RowRemap compact() {
+    RowRemap remap = RowRemap::dropping(rows(), [&](std::size_t row) { return is_removed(row); });
+    if (removed_count_ == 0) return remap;
+    own_rows();
     std::size_t kept = 0;
     for (std::size_t row = 0; row < ids_.size(); ++row) {
       if (is_removed(row)) continue;
@@ -205,6 +211,67 @@ class EmbeddingIndex {
     removed_count_ = 0;
     row_of_.clear();
     for (std::size_t row = 0; row < kept; ++row) row_of_.emplace(ids_[row], row);
+    return remap;
+  }
+
+  /// Replaces the vector of a live row in place (normalised for cosine, as
+  /// add does). Throws InputError on a dimension mismatch, a row past
+  /// rows() or a removed row.
+  void set_vector(std::size_t row, const float* vector, std::size_t dim) {
+    check_dimension(dim, "item " + (row < rows() ? ids_[row] : std::to_string(row)));
+    check_row(row);
+    if (is_removed(row)) throw InputError("removed_row", "row " + std::to_string(row) + " was removed");
+    own_rows();
+    store_row(row, vector);
+  }
+  void set_vector(std::size_t row, const VectorF& vector) {
+    set_vector(row, vector.data(), static_cast<std::size_t>(vector.size()));
+  }
+
+  /// True if the row's item was removed (and compact() has not run since).
+  bool removed(std::size_t row) const {
+    check_row(row);
+    return is_removed(row);
+  }
+
+  /// Writes the stored rows as they are scored, removed ones included:
+  /// rows() x DP values (float32 or float16 as storage(), little-endian,
+  /// DP = dim padded to a multiple of 8, zeros past dim), no header. Read
+  /// back, mapped in place, by open_stored_rows(). Throws FileError.
+  void write_stored_rows(std::ostream& out) const {
+    const std::size_t bytes = rows() * padded_dim_ * (options_.storage == Storage::Float32 ? 4 : 2);
+    out.write(reinterpret_cast<const char*>(stored_data()), static_cast<std::streamsize>(bytes));
+  }
+
+  /// An index over a file that write_stored_rows() wrote, memory-mapped and
+  /// used in place (opening reads no vector; the first change copies the
+  /// rows into memory of the index's own). `ids` (N) name the rows;
+  /// `removed` (N) flags removed rows, whose ids may repeat live ones.
+  /// Throws FileError, FormatError "stored_rows_size" when the file's size
+  /// is not N x DP values of the storage type, InputError for bad ids.
+  static EmbeddingIndex open_stored_rows(const std::string& path, std::size_t dim, std::vector<std::string> ids,
+                                         const std::vector<bool>& removed, IndexOptions options = {}) {
+    EmbeddingIndex index(dim, options);
+    auto mapped = std::make_shared<const MappedFile>(path);
+    const std::size_t n = ids.size();
+    const std::size_t value_bytes = options.storage == Storage::Float32 ? 4 : 2;
+    if (removed.size() != n || mapped->size() != n * index.padded_dim_ * value_bytes)
+      throw FormatError("stored_rows_size", path + ": " + std::to_string(mapped->size()) + " bytes, expected " +
+                                                std::to_string(n) + " rows x " + std::to_string(index.padded_dim_) +
+                                                " values x " + std::to_string(value_bytes) + " bytes");
+    index.removed_.assign((n + 63) / 64, 0);
+    for (std::size_t row = 0; row < n; ++row) {
+      if (removed[row]) {
+        index.removed_[row / 64] |= std::uint64_t{1} << (row % 64);
+        ++index.removed_count_;
+        continue;
+      }
+      index.check_new_id(ids[row]);
+      index.row_of_.emplace(ids[row], row);
+    }
+    index.ids_ = std::move(ids);
+    index.mapped_rows_ = std::move(mapped);
+    return index;
   }
 
   bool contains(const std::string& id) const { return row_of_.count(id) != 0; }
@@ -225,8 +292,8 @@ class EmbeddingIndex {
     check_row(row);
     VectorF out(static_cast<Eigen::Index>(dim_));
     for (std::size_t j = 0; j < dim_; ++j)
-      out[static_cast<Eigen::Index>(j)] = options_.storage == Storage::Float32 ? f32_[row * padded_dim_ + j]
-                                                                               : fp16_to_float(f16_[row * padded_dim_ + j]);
+      out[static_cast<Eigen::Index>(j)] = options_.storage == Storage::Float32 ? f32_rows()[row * padded_dim_ + j]
+                                                                               : fp16_to_float(f16_rows()[row * padded_dim_ + j]);
     return out;
   }
 
@@ -268,8 +335,8 @@ class EmbeddingIndex {
 
     const std::vector<float, Eigen::aligned_allocator<float>> padded = prepare_queries(queries, count);  // (Q, DP)
     const std::vector<std::vector<Hit>> hits = options_.storage == Storage::Float32
-                                                   ? scan(f32_.data(), padded.data(), count, k_used, filter)
-                                                   : scan(f16_.data(), padded.data(), count, k_used, filter);
+                                                   ? scan(f32_rows(), padded.data(), count, k_used, filter)
+                                                   : scan(f16_rows(), padded.data(), count, k_used, filter);
     for (std::size_t q = 0; q < count; ++q) {
       results[q].reserve(hits[q].size());
       for (const Hit& hit : hits[q]) results[q].push_back(SearchResult{ids_[hit.index], hit.score, hit.index});
@@ -379,8 +446,8 @@ class EmbeddingIndex {
   // One stored row's score for a prepared (DP) query, as search() computes it.
   float score_row(const float* padded_query, std::size_t row) const {
     return options_.storage == Storage::Float32
-               ? detail::dot_reference(padded_query, &f32_[row * padded_dim_], padded_dim_)
-               : detail::dot_reference(padded_query, &f16_[row * padded_dim_], padded_dim_);
+               ? detail::dot_reference(padded_query, f32_rows() + row * padded_dim_, padded_dim_)
+               : detail::dot_reference(padded_query, f16_rows() + row * padded_dim_, padded_dim_);
   }
 
   using AlignedFloats = std::vector<float, Eigen::aligned_allocator<float>>;
@@ -435,19 +502,47 @@ class EmbeddingIndex {
 
   bool is_removed(std::size_t row) const { return ((removed_[row / 64] >> (row % 64)) & 1u) != 0; }
 
-  // row <- vector, L2-normalised for cosine (a zero or non-finite norm leaves it as is)
-  void append_row(const std::string& id, const float* vector) {
-    double scale = 1.0;
-    if (options_.metric == Metric::Cosine) scale = inverse_norm(vector);
-    const std::size_t row = ids_.size();
+  // The stored rows (N, DP): mapped from a file, or the index's own.
+  const float* f32_rows() const {
+    return mapped_rows_ ? reinterpret_cast<const float*>(mapped_rows_->data()) : f32_.data();
+  }
+  const std::uint16_t* f16_rows() const {
+    return mapped_rows_ ? reinterpret_cast<const std::uint16_t*>(mapped_rows_->data()) : f16_.data();
+  }
+  const void* stored_data() const {
+    return options_.storage == Storage::Float32 ? static_cast<const void*>(f32_rows()) : static_cast<const void*>(f16_rows());
+  }
+
+  // Before a change: rows mapped from a file are copied into the index's own memory.
+  void own_rows() {
+    if (!mapped_rows_) return;
+    const std::size_t values = rows() * padded_dim_;
+    if (options_.storage == Storage::Float32)
+      f32_.assign(f32_rows(), f32_rows() + values);
+    else
+      f16_.assign(f16_rows(), f16_rows() + values);
+    mapped_rows_.reset();
+  }
+
+  // stored row <- vector, L2-normalised for cosine (a zero or non-finite norm leaves it as is)
+  void store_row(std::size_t row, const float* vector) {
+    const double scale = options_.metric == Metric::Cosine ? inverse_norm(vector) : 1.0;
     if (options_.storage == Storage::Float32) {
-      f32_.resize((row + 1) * padded_dim_, 0.0f);
       for (std::size_t j = 0; j < dim_; ++j) f32_[row * padded_dim_ + j] = static_cast<float>(vector[j] * scale);
     } else {
-      f16_.resize((row + 1) * padded_dim_, 0);
       for (std::size_t j = 0; j < dim_; ++j)
         f16_[row * padded_dim_ + j] = float_to_fp16(static_cast<float>(vector[j] * scale));
     }
+  }
+
+  void append_row(const std::string& id, const float* vector) {
+    own_rows();
+    const std::size_t row = ids_.size();
+    if (options_.storage == Storage::Float32)
+      f32_.resize((row + 1) * padded_dim_, 0.0f);
+    else
+      f16_.resize((row + 1) * padded_dim_, 0);
+    store_row(row, vector);
     ids_.push_back(id);
     row_of_.emplace(id, row);
     if (removed_.size() * 64 < ids_.size()) removed_.push_back(0);
@@ -578,6 +673,7 @@ class EmbeddingIndex {
   std::size_t padded_dim_;  // DP
   IndexOptions options_;
   std::shared_ptr<ThreadPool> own_pool_;             // when no pool is handed in and threads > 1; shared by copies
+  std::shared_ptr<const MappedFile> mapped_rows_;    // (N, DP) stored rows used in place, until the first change
   AlignedFloats f32_;                                // (N, DP) when storage is float32
   AlignedHalves f16_;                                // (N, DP) when storage is float16
   std::vector<std::string> ids_;                     // (N)

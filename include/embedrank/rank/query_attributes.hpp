@@ -4,9 +4,9 @@
 /// shopper's query, together with price phrases ("under 50", "between 20 and
 /// 40 euros", "100元以下"), and turned into a search filter and a boost.
 ///
-///   CatalogueAttributes attributes(index);           // rows of the index
-///   attributes.add("P0001", "brand", "Orla Rae");    // any attribute name
-///   attributes.set_price("P0001", 39.0);
+///   CatalogueAttributes attributes;                  // keyed by catalogue rows
+///   attributes.add(row, "brand", "Orla Rae");        // any attribute name
+///   attributes.set_price(row, 39.0);
 ///   ParsedQuery q = attributes.parse("orla rae red dress under 50");
 ///   //  q.attributes: brand "Orla Rae" [0, 8), colour "red" [9, 12), price "<= 50" [19, 27)
 ///   //  q.price = [-inf, 50], q.search_text = "orla rae red dress"
@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/row_remap.hpp"
 #include "embedrank/rank/embedding_index.hpp"
 #include "embedrank/text/unicode.hpp"
 
@@ -102,33 +103,82 @@ struct EntitySpan {
 
 class CatalogueAttributes {
  public:
-  /// Attributes of the items of `index`, by row; the index must outlive this
-  /// object, and rows added to it later have no attributes.
-  explicit CatalogueAttributes(const EmbeddingIndex& index)
-      : index_(index), rows_(index.rows()), prices_(index.rows(), std::numeric_limits<double>::quiet_NaN()) {}
+  /// Attributes by catalogue row (the rows of the EmbeddingIndex searched
+  /// with the constraints); rows without attributes hold none.
+  CatalogueAttributes() = default;
 
-  /// Item `id` holds `value` of `attribute` (several values per attribute
-  /// allowed). Throws InputError for an id not in the index, an empty
-  /// attribute name or value, or the reserved name "price".
-  void add(const std::string& id, const std::string& attribute, const std::string& value) {
+  /// The item at `row` holds `value` of `attribute` (several values per
+  /// attribute allowed). Throws InputError for an empty attribute name or
+  /// value, or the reserved name "price".
+  void add(std::size_t row, const std::string& attribute, const std::string& value) {
     if (attribute.empty() || attribute == "price")
       throw InputError("attributes.bad_name", "attribute name '" + attribute + "' is empty or reserved");
     const std::u32string key = normalise(text::decode_utf8(value)).text;
     if (key.empty() || key == U" ")
-      throw InputError("attributes.empty_value", "item '" + id + "' has an empty value of '" + attribute + "'");
-    const std::size_t row = row_of(id);
+      throw InputError("attributes.empty_value", "row " + std::to_string(row) + " has an empty value of '" + attribute + "'");
+    grow(row);
     auto [it, inserted] = values_.try_emplace(Key{attribute, key}, Value{attribute, value, {}});
     std::vector<std::size_t>& rows = it->second.rows;
-    if (rows.empty() || rows.back() != row) rows.push_back(row);
+    const auto at = std::lower_bound(rows.begin(), rows.end(), row);
+    if (at == rows.end() || *at != row) rows.insert(at, row);
     if (inserted) index_value(key, &it->second);
   }
 
-  /// Item `id` costs `price` (finite, >= 0). Throws InputError otherwise or for an unknown id.
-  void set_price(const std::string& id, double price) {
+  /// The item at `row` costs `price` (finite, >= 0). Throws InputError otherwise.
+  void set_price(std::size_t row, double price) {
     if (!(std::isfinite(price) && price >= 0))
-      throw InputError("attributes.bad_price", "item '" + id + "' has an invalid price");
-    prices_[row_of(id)] = price;
+      throw InputError("attributes.bad_price", "row " + std::to_string(row) + " has an invalid price");
+    grow(row);
+    prices_[row] = price;
   }
+
+  /// Forgets every attribute and the price of `row` (a removed or changed
+  /// item). A value no row holds any more is no longer found in queries.
+  void clear(std::size_t row) {
+    if (row < prices_.size()) prices_[row] = std::numeric_limits<double>::quiet_NaN();
+    for (auto it = values_.begin(); it != values_.end();) {
+      std::vector<std::size_t>& rows = it->second.rows;
+      const auto at = std::lower_bound(rows.begin(), rows.end(), row);
+      if (at != rows.end() && *at == row) rows.erase(at);
+      if (rows.empty()) {
+        unindex_value(it->first.text, &it->second);
+        it = values_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  /// Renumbers rows as the catalogue's compact() did; dropped rows lose
+  /// their attributes.
+  void apply(const RowRemap& remap) {
+    std::vector<double> prices(remap.rows_after, std::numeric_limits<double>::quiet_NaN());
+    for (std::size_t row = 0; row < prices_.size(); ++row)
+      if (remap(row) != RowRemap::kRemoved) prices[remap(row)] = prices_[row];
+    prices_ = std::move(prices);
+    rows_ = remap.rows_after;
+    for (auto it = values_.begin(); it != values_.end();) {
+      std::vector<std::size_t> kept;
+      for (std::size_t row : it->second.rows)
+        if (remap(row) != RowRemap::kRemoved) kept.push_back(remap(row));  // the remap keeps the order
+      it->second.rows = std::move(kept);
+      if (it->second.rows.empty()) {
+        unindex_value(it->first.text, &it->second);
+        it = values_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  /// True if `value` is nothing but spaces once normalised: add() refuses it.
+  static bool is_blank(const std::string& value) {
+    const std::u32string key = normalise(text::decode_utf8(value)).text;
+    return key.empty() || key == U" ";
+  }
+
+  /// Rows covered: one past the highest row given an attribute or a price.
+  std::size_t rows() const { return rows_; }
 
   /// The attributes and price phrases of `query`.
   ParsedQuery parse(std::string_view query) const {
@@ -320,6 +370,22 @@ class CatalogueAttributes {
     if (n > 3 && key[n - 1] == U's' && key[n - 2] != U's' && key[n - 2] >= U'a' && key[n - 2] <= U'z')
       add_form(key.substr(0, n - 1), value);
   }
+  void unindex_value(const std::u32string& key, const Value* value) {
+    remove_form(key, value);
+    const std::size_t n = key.size();
+    if (n > 3 && key[n - 1] == U's' && key[n - 2] != U's' && key[n - 2] >= U'a' && key[n - 2] <= U'z')
+      remove_form(key.substr(0, n - 1), value);
+  }
+  void remove_form(const std::u32string& form, const Value* value) {
+    const auto bucket = forms_.find(form[0]);
+    if (bucket == forms_.end()) return;
+    std::vector<Form>& forms = bucket->second;
+    const auto it = std::find_if(forms.begin(), forms.end(), [&](const Form& f) { return f.text == form; });
+    if (it == forms.end()) return;
+    it->values.erase(std::remove(it->values.begin(), it->values.end(), value), it->values.end());
+    if (it->values.empty()) forms.erase(it);
+    if (forms.empty()) forms_.erase(bucket);
+  }
   void add_form(const std::u32string& form, const Value* value) {
     std::vector<Form>& forms = forms_[form[0]];
     auto it = std::find_if(forms.begin(), forms.end(), [&](const Form& f) { return f.text == form; });
@@ -328,7 +394,14 @@ class CatalogueAttributes {
                             [](std::size_t size, const Form& f) { return size > f.text.size(); });
       it = forms.insert(it, Form{form, {}});
     }
-    if (std::find(it->values.begin(), it->values.end(), value) == it->values.end()) it->values.push_back(value);
+    // values of one form in (attribute, value) order, however they were added
+    if (std::find(it->values.begin(), it->values.end(), value) == it->values.end())
+      it->values.insert(std::upper_bound(it->values.begin(), it->values.end(), value,
+                                         [](const Value* a, const Value* b) {
+                                           return a->attribute < b->attribute ||
+                                                  (a->attribute == b->attribute && a->value < b->value);
+                                         }),
+                        value);
   }
 
   // The longest value form starting at i that ends on a word boundary, with
@@ -486,14 +559,6 @@ class CatalogueAttributes {
   }
 
   // ---- helpers ----------------------------------------------------------------
-  std::size_t row_of(const std::string& id) const {
-    if (!index_.contains(id)) throw InputError("attributes.unknown_item", "item '" + id + "' is not in the index");
-    const std::size_t row = index_.row_of(id);
-    if (row >= rows_)
-      throw InputError("attributes.unknown_item", "item '" + id + "' was added to the index after its attributes");
-    return row;
-  }
-
   // The query's characters (ill-formed bytes as U+FFFD, one per byte run
   // the decoder rejects) and where each starts in the query's bytes.
   static std::u32string decode(std::string_view query, std::vector<std::size_t>& byte_at) {
@@ -539,8 +604,13 @@ class CatalogueAttributes {
     std::vector<const Value*> values;
   };
 
-  const EmbeddingIndex& index_;
-  std::size_t rows_;
+  // rows [0, row] are covered
+  void grow(std::size_t row) {
+    if (row >= rows_) rows_ = row + 1;
+    if (row >= prices_.size()) prices_.resize(row + 1, std::numeric_limits<double>::quiet_NaN());
+  }
+
+  std::size_t rows_ = 0;
   std::vector<double> prices_;                            // by row, NaN = unknown
   std::map<Key, Value> values_;                           // stable addresses
   std::unordered_map<char32_t, std::vector<Form>> forms_;  // by first character, longest first

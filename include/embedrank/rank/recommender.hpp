@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <unordered_map>
@@ -25,6 +26,7 @@
 
 #include "embedrank/cf/user_knn.hpp"
 #include "embedrank/core/error.hpp"
+#include "embedrank/core/row_remap.hpp"
 #include "embedrank/core/tensor.hpp"
 #include "embedrank/rank/embedding_index.hpp"
 
@@ -65,12 +67,73 @@ struct Recommended {
   std::vector<CfNeighbor> cf_neighbors;  ///< the most similar neighbours behind cf_score (at most RecommendOptions::explain_neighbors)
 };
 
+/// Catalogue rows <-> CF item indices: which product a CF item is. Built
+/// once when the CF model is fitted (ids matched as strings, once), then
+/// kept up to date with the catalogue's rows, so a recommendation maps
+/// candidates by index, never by id.
+struct CfBridge {
+  static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
+  std::vector<std::int32_t> item_of_row;  ///< (N) CF item of each catalogue row, -1 if none
+  std::vector<std::size_t> row_of_item;   ///< (I) catalogue row of each CF item, npos if none
+
+  /// The bridge between the live rows of `index` and the items of `ratings`.
+  static CfBridge build(const EmbeddingIndex& index, const cf::Ratings& ratings) {
+    CfBridge bridge;
+    bridge.item_of_row.assign(index.rows(), -1);
+    bridge.row_of_item.assign(static_cast<std::size_t>(ratings.num_items()), npos);
+    for (std::int32_t i = 0; i < ratings.num_items(); ++i)
+      if (index.contains(ratings.item_id(i))) bridge.link(index.row_of(ratings.item_id(i)), i);
+    return bridge;
+  }
+
+  /// CF item of a row (-1 if none or past the bridge).
+  std::int32_t item(std::size_t row) const { return row < item_of_row.size() ? item_of_row[row] : -1; }
+  /// Catalogue row of a CF item (npos if none).
+  std::size_t row(std::int32_t item) const {
+    return item >= 0 && static_cast<std::size_t>(item) < row_of_item.size() ? row_of_item[static_cast<std::size_t>(item)]
+                                                                            : npos;
+  }
+
+  /// Row `row` is CF item `item` (-1: none); the row's former link is cut.
+  void link(std::size_t row, std::int32_t item) {
+    if (row >= item_of_row.size()) item_of_row.resize(row + 1, -1);
+    unlink(row);
+    item_of_row[row] = item;
+    if (item >= 0) row_of_item.at(static_cast<std::size_t>(item)) = row;
+  }
+  /// Row `row` is no CF item any more (a removed product).
+  void unlink(std::size_t row) {
+    if (row >= item_of_row.size()) return;
+    const std::int32_t item = item_of_row[row];
+    if (item >= 0) row_of_item[static_cast<std::size_t>(item)] = npos;
+    item_of_row[row] = -1;
+  }
+  /// Renumbers rows as the catalogue's compact() did.
+  void apply(const RowRemap& remap) {
+    std::vector<std::int32_t> items(remap.rows_after, -1);
+    for (std::size_t row = 0; row < item_of_row.size(); ++row)
+      if (remap(row) != RowRemap::kRemoved) items[remap(row)] = item_of_row[row];
+    item_of_row = std::move(items);
+    for (std::size_t& r : row_of_item)
+      if (r != npos) r = remap(r) == RowRemap::kRemoved ? npos : remap(r);
+  }
+};
+
 class Recommender {
  public:
-  /// `catalogue` must outlive the Recommender; `cf` (optional) too. CF item
-  /// ids are matched to catalogue ids as strings.
-  explicit Recommender(const EmbeddingIndex& catalogue, const cf::UserKnn* cf = nullptr)
-      : catalogue_(catalogue), cf_(cf) {}
+  /// `catalogue` must outlive the Recommender; `cf` (optional) and `bridge`
+  /// too. Without a bridge, one is built here from the ids (once per
+  /// Recommender: keep one Recommender, or pass the bridge, when calls repeat).
+  explicit Recommender(const EmbeddingIndex& catalogue, const cf::UserKnn* cf = nullptr,
+                       const CfBridge* bridge = nullptr)
+      : catalogue_(catalogue), cf_(cf), bridge_(bridge) {
+    if (cf_ != nullptr && bridge_ == nullptr) {
+      own_bridge_ = CfBridge::build(catalogue_, cf_->ratings());
+      bridge_ = &own_bridge_;
+    }
+  }
+  Recommender(const Recommender&) = delete;
+  Recommender& operator=(const Recommender&) = delete;
 
   /// Weighted mean of the history items' vectors (D), L2-normalised; with
   /// recency_half_life > 0 each weight is multiplied by 0.5^(age / half-life).
@@ -131,9 +194,8 @@ class Recommender {
     if (cf_u >= 0) {
       std::vector<std::size_t> cf_rows;  // CF candidates the content search did not bring
       for (const cf::Recommendation& r : cf_->recommend(cf_u, C)) {
-        const std::string& id = cf_->ratings().item_id(r.item);
-        if (!catalogue_.contains(id)) continue;
-        const std::size_t row = catalogue_.row_of(id);
+        const std::size_t row = bridge_->row(r.item);
+        if (row == CfBridge::npos || row >= catalogue_.rows() || catalogue_.removed(row)) continue;
         if (excluded.test(row) || (filter.keep && !filter.keep(row)) || position.count(row)) continue;
         position.emplace(row, candidates.size());
         cf_rows.push_back(row);
@@ -143,7 +205,7 @@ class Recommender {
       for (std::size_t j = 0; j < cf_rows.size(); ++j)
         candidates[candidates.size() - cf_rows.size() + j].content_score = content[j];
       std::vector<std::pair<std::int32_t, std::int32_t>> pairs;  // (user, item) per candidate
-      for (const Recommended& c : candidates) pairs.emplace_back(cf_u, cf_->ratings().find_item(c.id));
+      for (const Recommended& c : candidates) pairs.emplace_back(cf_u, bridge_->item(c.row));
       const std::vector<cf::Prediction> predictions = cf_->predict_many(pairs, /*threads=*/1);
       for (std::size_t j = 0; j < candidates.size(); ++j)
         if (!predictions[j].fell_back()) candidates[j].cf_score = predictions[j].value;
@@ -244,7 +306,7 @@ class Recommender {
       }
     }
     if (cf_u < 0 || std::isnan(r.cf_score)) return;
-    for (const cf::NeighborContribution& c : cf_->contributions(cf_u, cf_->ratings().find_item(r.id))) {
+    for (const cf::NeighborContribution& c : cf_->contributions(cf_u, bridge_->item(r.row))) {
       if (r.cf_neighbors.size() >= neighbors) break;
       r.cf_neighbors.push_back({cf_->ratings().user_id(c.user), c.similarity, c.rating});
     }
@@ -252,6 +314,8 @@ class Recommender {
 
   const EmbeddingIndex& catalogue_;
   const cf::UserKnn* cf_;
+  const CfBridge* bridge_;
+  CfBridge own_bridge_;  // when no bridge is handed in
 };
 
 }  // namespace embedrank::rank

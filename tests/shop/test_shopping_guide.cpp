@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "embedrank/shopping_guide.hpp"
+#include "embedrank/shop/shopping_guide.hpp"
 #include "support/model_fixtures.hpp"
 
 using embedrank::InputError;
@@ -134,7 +134,7 @@ TEST_CASE("bad shopping-guide input gets typed errors", "[guide]") {
   auto embedder = embedrank::model::Embedder::open(converted_model("bert_gelu_mean"));
   embedrank::ShoppingGuideOptions options;
   options.threads = 1;
-  CHECK_THROWS_AS(ShoppingGuide(embedder, {}, options), InputError);
+  CHECK_THROWS_AS(ShoppingGuide(embedder, std::vector<Product>{}, options), InputError);
   CHECK_THROWS_AS(ShoppingGuide(nullptr, small_catalogue(), options), InputError);
   auto twice = small_catalogue();
   twice.push_back(twice.front());

@@ -1,0 +1,483 @@
+#pragma once
+/// The shopping guide as one object over a live catalogue: products embedded
+/// by a sentence encoder, searched by meaning with the query's attributes as
+/// filters and boosts, personalised recommendations that blend the content
+/// profile of a user's history with collaborative filtering, and updates
+/// while searches run.
+///
+///   auto guide = std::make_unique<ShoppingGuide>(embedder, Catalogue::read({"catalogue.tsv", "attributes.tsv"}));
+///   guide->fit_collaborative_filtering(ratings);                 // user kNN (optional)
+///   SearchAnswer a = guide->search("red dress under 50", 10, ws);
+///   auto recs = guide->recommend("u0042", history, 10);
+///   guide->upsert({product});                                    // embeds only new or changed texts
+///   guide->remove({"P0007"});
+///   guide->save("shop-state");                                   // ShoppingGuide::open("shop-state", embedder)
+///
+/// The parts, each usable alone:
+///   Catalogue                  product identity: ids -> stable rows, columns, the text to embed
+///   model::Embedder            product and query texts -> unit vectors
+///   rank::EmbeddingIndex       exact top-k by cosine, one row per catalogue row
+///   rank::CatalogueAttributes  brand / colour / category / price phrases in queries -> filter + boost
+///   cf::UserKnn + rank::CfBridge   Pearson user kNN, its items mapped to catalogue rows once
+///   rank::Recommender          content + CF blend, seen items excluded, explained
+///
+/// Every holder of per-product data is keyed by the catalogue's rows and
+/// changed in the same step under one lock: searches and recommendations on
+/// other threads see the shop before or after an update, never half of it.
+/// Thread safety: every member function may be called from any thread;
+/// search, recommend, product and save run concurrently, writers (upsert,
+/// remove, compact, fit_collaborative_filtering) one at a time. The
+/// reference accessors (catalogue(), index(), ...) are for code that knows
+/// no writer runs.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "embedrank/cf/ratings.hpp"
+#include "embedrank/cf/user_knn.hpp"
+#include "embedrank/core/error.hpp"
+#include "embedrank/core/row_remap.hpp"
+#include "embedrank/core/shared_mutex.hpp"
+#include "embedrank/model/embedder.hpp"
+#include "embedrank/rank/embedding_index.hpp"
+#include "embedrank/rank/query_attributes.hpp"
+#include "embedrank/rank/recommender.hpp"
+#include "embedrank/shop/catalogue.hpp"
+#include "embedrank/shop/detail/state_files.hpp"
+
+namespace embedrank {
+
+struct ShoppingGuideOptions {
+  int threads = 0;  ///< embedding and search threads; <= 0: every CPU
+  /// Which query attributes filter; a price phrase always does, the others
+  /// (category, colour, brand unless listed) boost.
+  rank::AttributePolicy attribute_policy{{"brand"}};
+  double attribute_boost = 0.1;         ///< boost weight in search: (1 - w) * cosine + w * boost
+  std::size_t search_candidates = 100;  ///< items re-scored by the boost
+  cf::KnnOptions knn;                   ///< the collaborative-filtering model
+  rank::Storage storage = rank::Storage::Float32;  ///< how product vectors are kept (float16 halves memory)
+  std::size_t embed_batch = 256;        ///< texts per embedding call when products are embedded
+};
+
+/// A search's answer and how the query was understood.
+struct SearchAnswer {
+  rank::ParsedQuery query;                   ///< attributes, price range, the text that was embedded
+  std::vector<rank::SearchResult> results;  ///< best first
+};
+
+/// What one upsert did.
+struct UpsertReport {
+  std::size_t added = 0;     ///< new products
+  std::size_t updated = 0;   ///< existing products with any change
+  std::size_t embedded = 0;  ///< texts embedded (new products and changed texts)
+  std::vector<ProductChange> changes;  ///< per product, in batch order
+};
+
+class ShoppingGuide {
+ public:
+  /// Embeds every live product's text and indexes it. A catalogue with
+  /// removed rows is compacted first. Throws InputError
+  /// "guide.no_model"/"guide.empty_catalogue", and what the embedder throws.
+  ShoppingGuide(std::shared_ptr<const model::Embedder> embedder, Catalogue catalogue, ShoppingGuideOptions options = {})
+      : ShoppingGuide(std::move(embedder), std::move(catalogue), nullptr, std::move(options)) {}
+
+  /// As above, reusing the vectors `index` already holds: an index whose
+  /// rows are the catalogue's (same ids, same removed rows, cosine, the
+  /// options' storage) is taken as it is; otherwise each product whose id
+  /// the index holds gets that vector and only the others are embedded.
+  /// The vectors must come from this embedder (the guide cannot tell).
+  /// Throws InputError "guide.dimension_mismatch" besides the above.
+  ShoppingGuide(std::shared_ptr<const model::Embedder> embedder, Catalogue catalogue, rank::EmbeddingIndex index,
+                ShoppingGuideOptions options = {})
+      : ShoppingGuide(std::move(embedder), std::move(catalogue), &index, std::move(options)) {}
+
+  /// The catalogue of `products` (ids unique); see the Catalogue constructor.
+  ShoppingGuide(std::shared_ptr<const model::Embedder> embedder, std::vector<Product> products,
+                ShoppingGuideOptions options = {})
+      : ShoppingGuide(std::move(embedder), catalogue_of(std::move(products)), nullptr, std::move(options)) {}
+
+  ShoppingGuide(const ShoppingGuide&) = delete;
+  ShoppingGuide& operator=(const ShoppingGuide&) = delete;
+
+  // ---- reading -------------------------------------------------------------
+
+  /// The k best products for a query: its attributes found (parse), its
+  /// price phrases removed from the text that is embedded, the price and
+  /// the policy's attributes filtering, the others boosting. One workspace
+  /// per calling thread. The query is embedded outside the lock; if the
+  /// catalogue changed meanwhile its attributes are read again.
+  SearchAnswer search(const std::string& query, std::size_t k, model::EmbedderWorkspace& ws) const {
+    SearchAnswer answer;
+    std::uint64_t seen = 0;
+    {
+      std::shared_lock<SharedMutex> lock(mutex_);
+      answer.query = attributes_.parse(query);
+      seen = version_;
+    }
+    std::string text = search_text(answer.query, query);
+    VectorF vector = embedder_->embed_one(text, ws);
+    std::shared_lock<SharedMutex> lock(mutex_);
+    while (version_ != seen) {  // an update landed while the query was embedded
+      answer.query = attributes_.parse(query);
+      seen = version_;
+      std::string now = search_text(answer.query, query);
+      if (now == text) break;
+      lock.unlock();
+      vector = embedder_->embed_one(now, ws);
+      text = std::move(now);
+      lock.lock();
+    }
+    const rank::QueryConstraints constraints = attributes_.constraints(answer.query, options_.attribute_policy);
+    answer.results = rank::search_with_constraints(index_, vector, constraints, k,
+                                                   std::max(options_.search_candidates, k), options_.attribute_boost);
+    return answer;
+  }
+
+  /// The k best unseen products for a user: the profile of `history`
+  /// blended with the CF model's predictions for `user` (content only
+  /// without a model or for a user it does not know), each explained.
+  /// Throws what Recommender throws (an unknown history id, bad weights).
+  std::vector<rank::Recommended> recommend(const std::string& user, const std::vector<rank::HistoryItem>& history,
+                                           std::size_t k, const rank::RecommendOptions& options = {}) const {
+    std::shared_lock<SharedMutex> lock(mutex_);
+    const rank::Recommender recommender(index_, knn_.get(), knn_ ? &bridge_ : nullptr);
+    return recommender.recommend(recommender.profile_from_history(history, options.recency_half_life), history, user,
+                                 k, options);
+  }
+
+  /// A copy of the live product with this id; throws InputError "catalogue.unknown_product".
+  Product product(const std::string& id) const {
+    std::shared_lock<SharedMutex> lock(mutex_);
+    return catalogue_.product(id);
+  }
+  /// Live products.
+  std::size_t size() const {
+    std::shared_lock<SharedMutex> lock(mutex_);
+    return catalogue_.size();
+  }
+  /// Calls fn(catalogue, index, attributes) with the shop held still (a
+  /// shared lock): a consistent view for reads the accessors do not cover.
+  template <typename Fn>
+  decltype(auto) read(Fn&& fn) const {
+    std::shared_lock<SharedMutex> lock(mutex_);
+    return fn(static_cast<const Catalogue&>(catalogue_), static_cast<const rank::EmbeddingIndex&>(index_),
+              static_cast<const rank::CatalogueAttributes&>(attributes_));
+  }
+
+  const Catalogue& catalogue() const { return catalogue_; }
+  const model::Embedder& embedder() const { return *embedder_; }
+  const rank::EmbeddingIndex& index() const { return index_; }
+  const rank::CatalogueAttributes& attributes() const { return attributes_; }
+  /// The CF model, or nullptr before fit_collaborative_filtering.
+  const cf::UserKnn* collaborative_filtering() const { return knn_.get(); }
+  const ShoppingGuideOptions& options() const { return options_; }
+
+  // ---- writing -------------------------------------------------------------
+
+  /// Adds new products and replaces existing ones (by id), embedding only
+  /// new products and changed texts (a changed price or attribute is no new
+  /// embedding). The texts are embedded before the lock is taken; the
+  /// catalogue, index, attributes and CF bridge then change in one step.
+  /// Throws what Catalogue::upsert and the embedder throw; nothing changes then.
+  UpsertReport upsert(std::vector<Product> products, model::EmbedderWorkspace& ws) {
+    std::lock_guard<std::mutex> writer(writer_mutex_);  // the catalogue holds still: only writers change it
+    Catalogue::check(products);
+    std::vector<std::size_t> to_embed;  // positions in `products`
+    std::vector<std::string> texts;
+    for (std::size_t p = 0; p < products.size(); ++p) {
+      const std::size_t row = catalogue_.find(products[p].id);
+      std::string text = catalogue_.text_template().render(products[p]);
+      if (row == Catalogue::npos || catalogue_.text(row) != text) {
+        to_embed.push_back(p);
+        texts.push_back(std::move(text));
+      }
+    }
+    const MatrixF vectors = embed_texts(texts, ws);  // (E, D)
+    std::vector<std::size_t> vector_of(products.size(), Catalogue::npos);
+    for (std::size_t e = 0; e < to_embed.size(); ++e) vector_of[to_embed[e]] = e;
+
+    std::unique_lock<SharedMutex> lock(mutex_);
+    UpsertReport report;
+    report.changes = catalogue_.upsert(std::move(products));
+    report.embedded = to_embed.size();
+    for (std::size_t p = 0; p < report.changes.size(); ++p) {
+      const ProductChange& change = report.changes[p];
+      const Product& product = catalogue_.product(change.row);
+      if (change.added) {
+        ++report.added;
+        index_.add(product.id, vectors.row(static_cast<Eigen::Index>(vector_of[p])).data(), index_.dim());
+        if (knn_) bridge_.link(change.row, knn_->ratings().find_item(product.id));
+      } else if (change.text_changed || change.attributes_changed) {
+        ++report.updated;
+        if (change.text_changed)
+          index_.set_vector(change.row, vectors.row(static_cast<Eigen::Index>(vector_of[p])).data(), index_.dim());
+      }
+      if (change.attributes_changed) {
+        attributes_.clear(change.row);
+        add_attributes(change.row, product);
+      }
+    }
+    ++version_;
+    return report;
+  }
+  /// upsert() with a workspace of the options' threads.
+  UpsertReport upsert(std::vector<Product> products) {
+    model::EmbedderWorkspace ws(options_.threads);
+    return upsert(std::move(products), ws);
+  }
+
+  /// Removes products by id (tombstones until compact()); unknown ids are
+  /// ignored. Returns how many were removed.
+  std::size_t remove(const std::vector<std::string>& ids) {
+    std::lock_guard<std::mutex> writer(writer_mutex_);
+    std::unique_lock<SharedMutex> lock(mutex_);
+    const std::vector<std::size_t> rows = catalogue_.remove(ids);
+    std::size_t removed = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (rows[i] == Catalogue::npos) continue;
+      ++removed;
+      index_.remove(ids[i]);
+      attributes_.clear(rows[i]);
+      bridge_.unlink(rows[i]);
+    }
+    ++version_;
+    return removed;
+  }
+
+  /// Drops the removed products' rows everywhere in one step and returns
+  /// the remap (rows of live products keep their order).
+  RowRemap compact() {
+    std::lock_guard<std::mutex> writer(writer_mutex_);
+    std::unique_lock<SharedMutex> lock(mutex_);
+    RowRemap remap = catalogue_.compact();
+    const RowRemap index_remap = index_.compact();
+    if (index_remap.new_row != remap.new_row)
+      throw Error("guide.inconsistent", "the index and the catalogue disagree on removed rows");
+    attributes_.apply(remap);
+    bridge_.apply(remap);
+    ++version_;
+    return remap;
+  }
+
+  /// Fits the collaborative-filtering model on (user, product id, rating);
+  /// products missing from the catalogue shape the similarities but are
+  /// never recommended. Replaces an earlier model. Searches go on while it
+  /// is fitted.
+  void fit_collaborative_filtering(cf::Ratings ratings) {
+    std::lock_guard<std::mutex> writer(writer_mutex_);
+    auto knn = std::make_unique<cf::UserKnn>(std::move(ratings), options_.knn);
+    rank::CfBridge bridge = rank::CfBridge::build(index_, knn->ratings());
+    std::unique_lock<SharedMutex> lock(mutex_);
+    knn_ = std::move(knn);
+    bridge_ = std::move(bridge);
+    ++version_;
+  }
+
+  // ---- state on disk -------------------------------------------------------
+
+  /// Writes the whole shop state to directory `dir`: the catalogue (every
+  /// row, removed ones flagged), the vectors as stored, the CF ratings and
+  /// options, and the model file's fingerprint. Written into a new
+  /// directory beside `dir`, then put in its place in one rename (an
+  /// existing `dir` is replaced whole): `dir` holds the old state or the
+  /// new one, never a mix. Searches go on meanwhile. Throws FileError.
+  void save(const std::string& dir) const {
+    std::shared_lock<SharedMutex> lock(mutex_);
+    shop::detail::StateWriter writer(dir);
+    shop::detail::Manifest manifest;
+    manifest.set("model_fingerprint", embedder_->encoder().file().fingerprint());
+    manifest.set("model_path", embedder_->encoder().file().path());
+    manifest.set("dimension", std::to_string(index_.dim()));
+    manifest.set("storage", to_string(index_.storage()));
+    manifest.set("rows", std::to_string(catalogue_.rows()));
+    manifest.set("text_template", catalogue_.text_template().source());
+    manifest.set("collaborative_filtering", knn_ ? "1" : "0");
+    writer.write("products.jsonl", [&](std::ostream& out) { catalogue_.write_rows(out); });
+    writer.write("removed.txt", [&](std::ostream& out) {
+      for (std::size_t row = 0; row < catalogue_.rows(); ++row)
+        if (catalogue_.removed(row)) out << row << '\n';
+    });
+    writer.write(vectors_file(index_.storage()), [&](std::ostream& out) { index_.write_stored_rows(out); });
+    if (knn_) {
+      writer.write("cf_ratings.tsv", [&](std::ostream& out) { shop::detail::write_ratings(out, knn_->ratings()); });
+      writer.write("cf_options.tsv", [&](std::ostream& out) { shop::detail::write_knn_options(out, knn_->options()); });
+    }
+    writer.write("manifest.tsv", [&](std::ostream& out) { manifest.write(out); });
+    writer.commit();
+  }
+
+  /// Opens a state that save() wrote: the vectors are memory-mapped and used
+  /// in place, the catalogue and attributes read, the CF model refitted from
+  /// its saved ratings and options (the same model: fitting is
+  /// deterministic). The guide answers as the saved one did, bit for bit.
+  /// `options` give the runtime settings (threads, boosts; storage and the
+  /// CF options come from the state). Throws FileError, FormatError
+  /// "shop.model_mismatch" when `embedder` is not the model the vectors were
+  /// made with, "shop.bad_state" for a damaged state, and ParseError.
+  static std::unique_ptr<ShoppingGuide> open(const std::string& dir, std::shared_ptr<const model::Embedder> embedder,
+                                             ShoppingGuideOptions options = {}) {
+    if (!embedder) throw InputError("guide.no_model", "the shopping guide needs an embedder");
+    const shop::detail::Manifest manifest = shop::detail::Manifest::read(dir + "/manifest.tsv");
+    const std::string& fingerprint = embedder->encoder().file().fingerprint();
+    if (manifest.get("model_fingerprint") != fingerprint)
+      throw FormatError("shop.model_mismatch", dir + ": the vectors were made by model " +
+                                                   manifest.get("model_fingerprint") + " (" + manifest.get("model_path") +
+                                                   "), not by " + embedder->encoder().file().path() + " (" +
+                                                   fingerprint + ")");
+    const std::size_t dim = manifest.get_size("dimension");
+    if (dim != static_cast<std::size_t>(embedder->dimension()))
+      throw FormatError("shop.model_mismatch", dir + ": vectors of dimension " + std::to_string(dim) +
+                                                   ", the model gives " + std::to_string(embedder->dimension()));
+    options.storage = parse<rank::Storage>(manifest.get("storage"));
+    const std::size_t rows = manifest.get_size("rows");
+
+    const shop::detail::Table table = shop::detail::read_table(dir + "/products.jsonl");
+    std::vector<Product> products = Catalogue::products_of(table);
+    if (products.size() != rows)
+      throw FormatError("shop.bad_state", dir + "/products.jsonl: " + std::to_string(products.size()) +
+                                              " products, the manifest says " + std::to_string(rows));
+    const std::vector<bool> removed = shop::detail::read_removed_rows(dir + "/removed.txt", rows);
+    CatalogueOptions catalogue_options;
+    catalogue_options.text_template = manifest.get("text_template");
+    Catalogue catalogue = Catalogue::from_rows(std::move(products), removed, catalogue_options);
+
+    std::vector<std::string> ids;
+    ids.reserve(rows);
+    for (std::size_t row = 0; row < rows; ++row) ids.push_back(catalogue.product(row).id);
+    rank::EmbeddingIndex index = rank::EmbeddingIndex::open_stored_rows(
+        dir + "/" + vectors_file(options.storage), dim, std::move(ids), removed, index_options(options));
+    if (manifest.get("collaborative_filtering") == "1")
+      options.knn = shop::detail::read_knn_options(dir + "/cf_options.tsv", options.knn);
+    auto guide = std::unique_ptr<ShoppingGuide>(
+        new ShoppingGuide(std::move(embedder), std::move(catalogue), &index, std::move(options)));
+    if (manifest.get("collaborative_filtering") == "1")
+      guide->fit_collaborative_filtering(shop::detail::read_ratings(dir + "/cf_ratings.tsv"));
+    return guide;
+  }
+
+ private:
+  ShoppingGuide(std::shared_ptr<const model::Embedder> embedder, Catalogue catalogue, rank::EmbeddingIndex* given,
+                ShoppingGuideOptions options)
+      : embedder_(std::move(embedder)),
+        options_(std::move(options)),
+        catalogue_(std::move(catalogue)),
+        index_(embedder_ ? static_cast<std::size_t>(embedder_->dimension()) : 1, index_options(options_)) {
+    if (!embedder_) throw InputError("guide.no_model", "the shopping guide needs an embedder");
+    if (catalogue_.size() == 0) throw InputError("guide.empty_catalogue", "the catalogue is empty");
+    if (given != nullptr && given->dim() != index_.dim())
+      throw InputError("guide.dimension_mismatch", "the index holds vectors of dimension " +
+                                                       std::to_string(given->dim()) + ", the model gives " +
+                                                       std::to_string(embedder_->dimension()));
+    if (given != nullptr && aligned(*given)) {
+      index_ = std::move(*given);
+      index_.set_threads(options_.threads);
+    } else {
+      catalogue_.compact();
+      build_index(given);
+    }
+    for (std::size_t row = 0; row < catalogue_.rows(); ++row)
+      if (!catalogue_.removed(row)) add_attributes(row, catalogue_.product(row));
+  }
+
+  static Catalogue catalogue_of(std::vector<Product> products) {
+    Catalogue catalogue;
+    catalogue.upsert(std::move(products));
+    return catalogue;
+  }
+
+  static rank::IndexOptions index_options(const ShoppingGuideOptions& options) {
+    rank::IndexOptions index_options;
+    index_options.metric = rank::Metric::Cosine;
+    index_options.storage = options.storage;
+    index_options.threads = options.threads;
+    return index_options;
+  }
+
+  static std::string vectors_file(rank::Storage storage) {
+    return storage == rank::Storage::Float32 ? "vectors.f32" : "vectors.f16";
+  }
+
+  // The index's rows are the catalogue's: same ids, same removed rows.
+  bool aligned(const rank::EmbeddingIndex& index) const {
+    if (index.metric() != rank::Metric::Cosine || index.storage() != options_.storage ||
+        index.rows() != catalogue_.rows())
+      return false;
+    for (std::size_t row = 0; row < catalogue_.rows(); ++row) {
+      if (index.removed(row) != catalogue_.removed(row)) return false;
+      if (!catalogue_.removed(row) && index.id_at(row) != catalogue_.product(row).id) return false;
+    }
+    return true;
+  }
+
+  // One index row per catalogue row (no removed rows): vectors from `given`
+  // where it has the id, the others embedded.
+  void build_index(const rank::EmbeddingIndex* given) {
+    const std::size_t n = catalogue_.rows();
+    std::vector<std::string> ids(n), texts;
+    std::vector<std::size_t> embedded_rows;
+    for (std::size_t row = 0; row < n; ++row) {
+      ids[row] = catalogue_.product(row).id;
+      if (given == nullptr || !given->contains(ids[row])) {
+        embedded_rows.push_back(row);
+        texts.push_back(catalogue_.text(row));
+      }
+    }
+    model::EmbedderWorkspace ws(options_.threads);
+    const MatrixF embedded = embed_texts(texts, ws);  // (E, D)
+    MatrixF vectors(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(index_.dim()));  // (N, D)
+    for (std::size_t e = 0; e < embedded_rows.size(); ++e)
+      vectors.row(static_cast<Eigen::Index>(embedded_rows[e])) = embedded.row(static_cast<Eigen::Index>(e));
+    if (given != nullptr)
+      for (std::size_t row = 0; row < n; ++row)
+        if (given->contains(ids[row]))
+          vectors.row(static_cast<Eigen::Index>(row)) = given->vector(given->row_of(ids[row])).transpose();
+    index_.add_rows(ids, vectors);
+  }
+
+  // (texts, D), options_.embed_batch texts per call
+  MatrixF embed_texts(const std::vector<std::string>& texts, model::EmbedderWorkspace& ws) const {
+    MatrixF out(static_cast<Eigen::Index>(texts.size()), static_cast<Eigen::Index>(embedder_->dimension()));
+    const std::size_t batch = std::max<std::size_t>(1, options_.embed_batch);
+    for (std::size_t begin = 0; begin < texts.size(); begin += batch) {
+      const std::size_t end = std::min(texts.size(), begin + batch);
+      const std::vector<std::string> part(texts.begin() + static_cast<std::ptrdiff_t>(begin),
+                                          texts.begin() + static_cast<std::ptrdiff_t>(end));
+      out.middleRows(static_cast<Eigen::Index>(begin), static_cast<Eigen::Index>(end - begin)) =
+          embedder_->embed(part, ws);
+    }
+    return out;
+  }
+
+  void add_attributes(std::size_t row, const Product& p) {
+    for (const auto& [name, value] : p.attribute_values()) {
+      if (rank::CatalogueAttributes::is_blank(value)) continue;
+      attributes_.add(row, name, value);
+    }
+    if (!std::isnan(p.price)) attributes_.set_price(row, p.price);
+  }
+
+  static std::string search_text(const rank::ParsedQuery& parsed, const std::string& query) {
+    return parsed.search_text.empty() ? query : parsed.search_text;
+  }
+
+  std::shared_ptr<const model::Embedder> embedder_;
+  ShoppingGuideOptions options_;
+  mutable SharedMutex mutex_;  // readers share; an update holds it alone
+  std::mutex writer_mutex_;    // one writer at a time (it embeds before taking mutex_)
+  std::uint64_t version_ = 0;  // counts updates, for searches that embed outside the lock
+  Catalogue catalogue_;
+  rank::EmbeddingIndex index_;            // row r = catalogue row r
+  rank::CatalogueAttributes attributes_;  // by catalogue row
+  std::unique_ptr<cf::UserKnn> knn_;
+  rank::CfBridge bridge_;  // catalogue rows <-> knn_'s items
+};
+
+}  // namespace embedrank
