@@ -114,8 +114,7 @@ struct Interaction {
 };
 
 struct ShopData {
-  std::vector<Product> products;
-  std::unordered_map<std::string, std::size_t> product_index;  // id -> position in products
+  embedrank::Catalogue catalogue;
   std::vector<User> users;                                     // in order of first appearance
   std::vector<Interaction> interactions;
   std::vector<std::string> queries;
@@ -175,30 +174,9 @@ void read_tsv(const std::string& path, const std::string& header, OnRow on_row) 
   }
 }
 
-void read_catalogue(const std::string& path, ShopData& data) {
-  read_tsv(path, "id\tcategory\ttitle\tdescription", [&](const std::vector<std::string>& f, std::size_t line) {
-    const char* const names[] = {"id", "category", "title", "description"};
-    for (std::size_t c = 0; c < f.size(); ++c)
-      if (f[c].empty()) throw ParseError("empty_field", where(path, line) + "the " + names[c] + " field is empty");
-    const auto [it, added] = data.product_index.emplace(f[0], data.products.size());
-    if (!added)
-      throw ParseError("duplicate_id", where(path, line) + "product id '" + f[0] + "' already appears on line " +
-                                           std::to_string(it->second + 2));
-    Product p;
-    p.id = f[0];
-    p.category = f[1];
-    p.title = f[2];
-    p.description = f[3];
-    data.products.push_back(p);
-  });
-  if (data.products.empty()) throw ParseError("no_products", path + ": the catalogue has no products");
-}
-
-std::size_t known_product(const ShopData& data, const std::string& path, std::size_t line, const std::string& id) {
-  const auto it = data.product_index.find(id);
-  if (it == data.product_index.end())
+void known_product(const ShopData& data, const std::string& path, std::size_t line, const std::string& id) {
+  if (!data.catalogue.contains(id))
     throw ParseError("unknown_product", where(path, line) + "product id '" + id + "' is not in the catalogue");
-  return it->second;
 }
 
 double parse_number(const std::string& path, std::size_t line, const std::string& field, const std::string& text) {
@@ -207,15 +185,6 @@ double parse_number(const std::string& path, std::size_t line, const std::string
   if (text.empty() || *end != '\0' || !std::isfinite(value) || value < 0)
     throw ParseError("bad_number", where(path, line) + "the " + field + " '" + text + "' is not a number >= 0");
   return value;
-}
-
-void read_attributes(const std::string& path, ShopData& data) {
-  read_tsv(path, "id\tbrand\tcolour\tprice", [&](const std::vector<std::string>& f, std::size_t line) {
-    Product& p = data.products[known_product(data, path, line, f[0])];
-    p.brand = f[1];
-    p.colour = f[2];
-    if (!f[3].empty()) p.price = parse_number(path, line, "price", f[3]);
-  });
 }
 
 void read_histories(const std::string& path, ShopData& data) {
@@ -254,8 +223,8 @@ void read_queries(const std::string& path, ShopData& data) {
 
 ShopData read_shop_data(const std::string& dir) {
   ShopData data;
-  read_catalogue(dir + "/catalogue.tsv", data);
-  read_attributes(dir + "/attributes.tsv", data);
+  // the products and their attributes, joined by id
+  data.catalogue = embedrank::Catalogue::read({dir + "/catalogue.tsv", dir + "/attributes.tsv"});
   read_histories(dir + "/histories.tsv", data);
   read_interactions(dir + "/interactions.tsv", data);
   read_queries(dir + "/queries.txt", data);
@@ -390,8 +359,8 @@ TokenCount count_tokens(const embedrank::model::Embedder& embedder, const std::s
 void report_vocabulary_coverage(const embedrank::ShoppingGuide& guide, std::ostream& out) {
   TokenCount all;
   std::size_t poorly_covered = 0;  // products with more than a quarter of their tokens unknown
-  for (const Product& p : guide.products()) {
-    const TokenCount count = count_tokens(guide.embedder(), p.text());
+  for (const std::size_t row : guide.catalogue().live_rows()) {
+    const TokenCount count = count_tokens(guide.embedder(), guide.catalogue().text(row));
     all.unknown += count.unknown;
     all.total += count.total;
     if (4 * count.unknown > count.total) ++poorly_covered;
@@ -514,7 +483,7 @@ std::vector<EvalRow> evaluate(const embedrank::ShoppingGuide& guide, const ShopD
   const embedrank::rank::Recommender recommender(guide.index(), &knn);
 
   std::vector<std::string> by_popularity;
-  for (const Product& p : guide.products()) by_popularity.push_back(p.id);
+  for (const std::size_t row : guide.catalogue().live_rows()) by_popularity.push_back(guide.catalogue().product(row).id);
   std::stable_sort(by_popularity.begin(), by_popularity.end(),
                    [&](const std::string& a, const std::string& b) { return popularity[a] > popularity[b]; });
 
@@ -603,8 +572,8 @@ int run(const Options& options) {
   // noise (the offline evaluation shows CF-only hit rates from 0.004 at
   // min_k 1 to about 0.6 at 20 on this data).
   guide_options.knn.min_k = kCfMinNeighbors;
-  embedrank::ShoppingGuide guide(embedder, data.products, guide_options);
-  std::cerr << "embedded " << data.products.size() << " products in " << fixed(seconds_since(start), 2) << " s ("
+  embedrank::ShoppingGuide guide(embedder, data.catalogue, guide_options);
+  std::cerr << "embedded " << data.catalogue.size() << " products in " << fixed(seconds_since(start), 2) << " s ("
             << embedrank::resolve_threads(options.threads) << " threads)\n";
   start = Clock::now();
   guide.fit_collaborative_filtering(ratings_of(data.interactions));
@@ -612,7 +581,7 @@ int run(const Options& options) {
             << " s\n";
 
   std::ostringstream report;
-  report << "Shopping guide: " << data.products.size() << " products, " << data.queries.size() << " queries, "
+  report << "Shopping guide: " << data.catalogue.size() << " products, " << data.queries.size() << " queries, "
          << data.users.size() << " users with histories, " << data.interactions.size() << " ratings; model "
          << options.model_path << " (" << guide.embedder().dimension() << "-d; scores are cosine similarities)\n";
   report_vocabulary_coverage(guide, report);

@@ -9,7 +9,8 @@
 #      Spark examples (examples/spark/) in local mode,
 #   3. the C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #      in build-asan/, and the thread pool, the kernels and the concurrency
-#      tests (one Embedder, EmbeddingIndex, UserKnn shared by 8 threads)
+#      tests (one Embedder, EmbeddingIndex, UserKnn shared by 8 threads; a
+#      ShoppingGuide read by 8 threads while one writer updates it)
 #      under ThreadSanitizer in build-tsan/ (set
 #      EMBEDRANK_SKIP_SANITIZERS=1 to skip both locally).
 set -euo pipefail
@@ -92,11 +93,12 @@ if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
     -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF \
     -DEMBEDRANK_BUILD_PYTHON=OFF \
     -DPython3_EXECUTABLE="$PYTHON" >/dev/null
-  cmake --build build-tsan -j"$jobs" --target test_core test_nn test_model test_rank test_cf
+  cmake --build build-tsan -j"$jobs" --target test_core test_nn test_model test_rank test_cf test_shop
   ctest --test-dir build-tsan -R convert_fixtures >/dev/null
   TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_core "[thread_pool]"
   TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_nn
   TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_model "[threads],[determinism],[batch]"
   TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_rank "[threads]"
   TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_cf "[threads]"
+  TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/test_shop "[threads]"
 fi

@@ -68,7 +68,7 @@ def sentencepiece_seed() -> bytes:
 
 def main() -> int:
     models = Path(sys.argv[1])
-    for d in ("model_file", "tokenizer", "sentencepiece_model", "ratings", "npy", "cli_options", "query_attributes"):
+    for d in ("model_file", "tokenizer", "sentencepiece_model", "ratings", "npy", "cli_options", "query_attributes", "catalogue"):
         (SEEDS / d).mkdir(parents=True, exist_ok=True)
     for dtype in ("f32", "f16", "int8"):
         tiny_model(models, SEEDS / "model_file" / f"tiny.{dtype}.bin", dtype)
@@ -100,6 +100,14 @@ def main() -> int:
     for name, query in (("brand_price", "linden & lark red dresses under 50"), ("cjk", "素锦红色连衣裙 100元以下"),
                         ("ranges", "shoes between $20 and 30 euros, navy blue, from 5-10 eur")):
         (SEEDS / "query_attributes" / f"{name}.txt").write_bytes(query.encode("utf-8"))
+    # catalogue: a format byte (0 TSV, 1 CSV, 2 JSON Lines), then the file
+    for name, fmt, text in (
+            ("tsv", 0, "id\ttitle\tdescription\tbrand\tcolour\tprice\tsize\nP1\tRed dress\tLinen\tOrla\tred\t39.5\tM\n"
+                       "P2\t素锦 红色连衣裙\t\t素锦\t红色\t199\t\n"),
+            ("csv", 1, 'id,title,description,price\r\nP1,"The ""Cloud"" shoe","two\nlines, quoted",12\r\nP2,tea,,\r\n'),
+            ("jsonl", 2, '{"id": "P1", "title": "Red \\u0064ress", "price": 39.5, "material": "linen"}\n'
+                         '{"id": "P2", "title": "Tea", "price": null, "organic": true}\n')):
+        (SEEDS / "catalogue" / f"{name}.bin").write_bytes(bytes([fmt]) + text.encode("utf-8"))
     (SEEDS / "npy" / "3x5.npy").write_bytes(npy(3, 5))
     (SEEDS / "npy" / "0x4.npy").write_bytes(npy(0, 4))
     return 0

@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "embedrank/model/embedder.hpp"
 #include "embedrank/rank/embedding_index.hpp"
 #include "embedrank/rank/query_attributes.hpp"
+#include "embedrank/shop/catalogue.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "text/fixtures.hpp"
 
@@ -306,6 +309,47 @@ inline void query_attributes(const std::uint8_t* data, std::size_t size) {
   for (std::size_t row = 0; row < 4; ++row) {
     if (constraints.filter.keep) constraints.filter.keep(row);
     if (constraints.boost) check(constraints.boost(row) >= 0 && constraints.boost(row) <= 1, "boost in [0, 1]");
+  }
+}
+
+/// A catalogue file: the first byte picks the format (TSV, CSV, JSON Lines),
+/// the rest is the file's text. Either a ParseError (or InputError) or a
+/// catalogue whose products are valid: unique non-empty ids without tabs or
+/// line breaks, UTF-8 fields, prices finite and >= 0 or absent; written as
+/// JSON Lines and read back, it gives the same products.
+inline void catalogue(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return;
+  const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  namespace detail = embedrank::shop::detail;
+  try {
+    detail::Table table;
+    switch (data[0] % 3) {
+      case 0: table = detail::parse_tsv(text, "fuzz.tsv"); break;
+      case 1: table = detail::parse_csv(text, "fuzz.csv"); break;
+      default: table = detail::parse_json_lines(text, "fuzz.jsonl"); break;
+    }
+    const embedrank::Catalogue c = embedrank::Catalogue::from_tables({table});
+    std::string rows;
+    {
+      std::ostringstream out;
+      c.write_rows(out);
+      rows = out.str();
+    }
+    const std::vector<embedrank::Product> back = embedrank::Catalogue::products_of(detail::parse_json_lines(rows, "rows.jsonl"));
+    if (back.size() != c.rows()) throw std::logic_error("write_rows lost a row");
+    for (std::size_t row = 0; row < c.rows(); ++row) {
+      const embedrank::Product& p = c.product(row);
+      if (p.id.empty() || p.id.find_first_of("\t\r\n") != std::string::npos || c.row_of(p.id) != row)
+        throw std::logic_error("a bad id was accepted");
+      if (!std::isnan(p.price) && !(std::isfinite(p.price) && p.price >= 0)) throw std::logic_error("a bad price was accepted");
+      if (!embedrank::text::is_valid_utf8(p.title) || !embedrank::text::is_valid_utf8(p.description))
+        throw std::logic_error("ill-formed UTF-8 was accepted");
+      if (back[row].id != p.id || back[row].title != p.title || back[row].description != p.description ||
+          !back[row].same_attributes(p))
+        throw std::logic_error("a product did not survive write_rows");
+    }
+  } catch (const embedrank::ParseError&) {
+  } catch (const embedrank::InputError&) {
   }
 }
 

@@ -35,7 +35,8 @@ TEST_CASE("Inputs found by fuzzing are handled", "[fuzz][bad_input]") {
   const std::vector<std::pair<std::string, Target>> targets = {
       {"model_file", fuzz::model_file}, {"tokenizer", fuzz::tokenize}, {"ratings", fuzz::ratings},
       {"npy", fuzz::npy},               {"cli_options", fuzz::cli_options},
-      {"sentencepiece_model", fuzz::sentencepiece_model}, {"query_attributes", fuzz::query_attributes}};
+      {"sentencepiece_model", fuzz::sentencepiece_model}, {"query_attributes", fuzz::query_attributes},
+      {"catalogue", fuzz::catalogue}};
   std::size_t replayed = 0;
   for (const auto& [name, target] : targets)
     for (const auto& file : regressions(name)) {

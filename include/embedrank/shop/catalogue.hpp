@@ -77,12 +77,22 @@ class Catalogue {
   /// (none of the template's columns is in the files).
   static Catalogue read(const std::vector<std::string>& paths, CatalogueOptions options = {}) {
     if (paths.empty()) throw InputError("catalogue.no_files", "no catalogue file given");
+    std::vector<shop::detail::Table> tables;
+    for (const std::string& path : paths) tables.push_back(shop::detail::read_table(path));
+    return from_tables(tables, std::move(options));
+  }
+
+  /// read() on tables already parsed (shop::detail::parse_tsv, parse_csv,
+  /// parse_json_lines): the first gives the products, the others join by id.
+  /// Throws as read() does.
+  static Catalogue from_tables(const std::vector<shop::detail::Table>& tables, CatalogueOptions options = {}) {
+    if (tables.empty()) throw InputError("catalogue.no_files", "no catalogue file given");
     Catalogue catalogue(std::move(options));
     std::vector<Product> products;
     std::unordered_map<std::string, std::pair<std::size_t, std::size_t>> first_line;  // id -> (product, line)
     std::unordered_set<std::string> columns;
-    for (std::size_t f = 0; f < paths.size(); ++f) {
-      const shop::detail::Table table = shop::detail::read_table(paths[f]);
+    for (std::size_t f = 0; f < tables.size(); ++f) {
+      const shop::detail::Table& table = tables[f];
       const std::vector<Field> fields = map_columns(table);
       std::size_t id_column = npos;
       for (std::size_t c = 0; c < fields.size(); ++c) {
@@ -110,7 +120,7 @@ class Catalogue {
           const auto it = first_line.find(id);
           if (it == first_line.end())
             throw ParseError("catalogue.unknown_id", table.where(record.line, id_column) + "id '" + id +
-                                                         "' is not in " + paths.front());
+                                                         "' is not in " + tables.front().path);
           const auto [dup, added] = seen_here.try_emplace(id, record.line);
           if (!added)
             throw ParseError("catalogue.duplicate_id", table.where(record.line, id_column) + "id '" + id +
@@ -124,7 +134,7 @@ class Catalogue {
     bool any_text = false;
     for (const std::string& name : catalogue.template_.fields()) any_text = any_text || columns.count(canonical_name(name));
     if (!any_text)
-      throw ParseError("catalogue.no_text_columns", paths.front() + ": the text template '" +
+      throw ParseError("catalogue.no_text_columns", tables.front().path + ": the text template '" +
                                                         catalogue.template_.source() +
                                                         "' reads no column the files have");
     catalogue.upsert(std::move(products));
@@ -391,7 +401,7 @@ class Catalogue {
     if (p.id.find_first_of("\t\r\n") != std::string::npos) bad("the id contains a tab or a line break");
     if (!std::isnan(p.price) && !(std::isfinite(p.price) && p.price >= 0)) bad("the price is not a finite number >= 0");
     const auto utf8 = [&](const std::string& field, const std::string& value) {
-      if (shop::detail::invalid_utf8_at(value) != std::string_view::npos) bad(field + " is not valid UTF-8");
+      if (!text::is_valid_utf8(value)) bad(field + " is not valid UTF-8");
     };
     utf8("id", p.id);
     utf8("title", p.title);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "embedrank/core/error.hpp"
+#include "embedrank/text/unicode.hpp"
 
 namespace embedrank::shop::detail {
 
@@ -72,38 +73,6 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
-/// Byte offset of the first ill-formed UTF-8 sequence in `s`, or npos.
-inline std::size_t invalid_utf8_at(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if (b < 0x80) {
-      ++i;
-      continue;
-    } else if (b >= 0xC2 && b <= 0xDF) {
-      n = 1, cp = b & 0x1Fu;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-      n = 2, cp = b & 0x0Fu;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      n = 3, cp = b & 0x07u;
-    } else {
-      return i;
-    }
-    for (std::size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return i;
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if ((c & 0xC0u) != 0x80u) return i;
-      cp = (cp << 6) | (c & 0x3Fu);
-    }
-    // overlong forms, surrogates and code points past U+10FFFF
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += n + 1;
-  }
-  return std::string_view::npos;
-}
-
 // Column names: trimmed; a header must name each column once.
 inline std::vector<std::string> header_columns(const std::vector<std::string>& fields, const std::string& path) {
   std::vector<std::string> columns;
@@ -127,7 +96,7 @@ inline void add_record(Table& table, std::size_t line, std::vector<std::string> 
     throw ParseError("catalogue.ragged_row", table.where(line) + "has " + std::to_string(fields.size()) +
                                                  " fields, the header has " + std::to_string(table.columns.size()));
   for (std::size_t c = 0; c < fields.size(); ++c) {
-    if (invalid_utf8_at(fields[c]) != std::string_view::npos)
+    if (!text::is_valid_utf8(fields[c]))
       throw ParseError("catalogue.bad_utf8", table.where(line, c) + "the value is not valid UTF-8");
     fields[c] = std::string(trim(fields[c]));
   }
@@ -428,7 +397,7 @@ inline Table parse_json_lines(std::string_view text, const std::string& path) {
     pos = end + 1;
     ++line;
     if (trim(row).empty()) continue;
-    if (invalid_utf8_at(row) != std::string_view::npos)
+    if (!text::is_valid_utf8(row))
       throw ParseError("catalogue.bad_utf8", path + ":" + std::to_string(line) + ": the line is not valid UTF-8");
     std::vector<std::string> values(table.columns.size());
     for (auto& [key, value] : JsonLineParser(row, path, line).object()) {
