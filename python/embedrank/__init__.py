@@ -10,7 +10,9 @@ filtering and ranking, over the embedrank C++ library.
 
 Errors from the library are embedrank.Error subclasses (FileError,
 FormatError, InputError, ParseError) whose message starts with a stable id,
-e.g. "[embedrank.input.bad_dtype]", also in their .id attribute.
+e.g. "[embedrank.input.bad_dtype]", also in their .id attribute. Text
+options take the library's (and the command line's) names: enum_names()
+lists them.
 """
 
 from ._embedrank import (
@@ -25,6 +27,7 @@ from ._embedrank import (
     Recommended,
     Recommender,
     UserKnn,
+    enum_names,
 )
 
 __version__ = "0.1.0"
@@ -41,4 +44,5 @@ __all__ = [
     "Recommended",
     "Recommender",
     "UserKnn",
+    "enum_names",
 ]

@@ -10,6 +10,23 @@ Ids = Union[Sequence[Id], npt.NDArray[Any]]
 FloatArray = npt.NDArray[np.float32]
 HistoryEntry = Union[Id, Tuple[Id, float], Tuple[Id, float, float]]
 
+# The names each text option takes: the library's tables (core/enum_text.hpp),
+# every spelling the command line takes; the first name of a value is the one
+# printed back (enum_names() gives them at run time).
+Metric = Literal["inner_product", "ip", "cosine"]
+Storage = Literal["float32", "f32", "float16", "f16"]
+KnnAlgorithm = Literal["knn_basic", "knn_with_means", "knn_with_zscore"]
+PearsonMean = Literal["co_rated", "user"]
+Shrinkage = Literal["none", "n_minus_one", "n", "capped"]
+NeighborOrder = Literal["by_user_index", "surprise"]
+FallbackPolicy = Literal["chain", "global_mean"]
+DuplicatePolicy = Literal["last_wins", "error"]
+
+def enum_names() -> Dict[str, Tuple[str, ...]]:
+    """Every text option and the names it takes, from the library's own tables:
+    {"metric": ("inner_product", "ip", "cosine"), "algorithm": (...), ...}.
+    Also "prediction_level", the names UserKnn.predict_many reports."""
+
 class Error(Exception):
     """Base of every embedrank error. str(e) starts with "[embedrank.<id>]"."""
 
@@ -99,10 +116,11 @@ class EmbeddingIndex:
     def __init__(
         self,
         dim: int,
-        metric: Literal["ip", "cosine"] = "ip",
-        storage: Literal["float32", "float16"] = "float32",
+        metric: Metric = "inner_product",
+        storage: Storage = "float32",
         threads: int = 0,
-    ) -> None: ...
+    ) -> None:
+        """An empty index; metric and storage take embedrank-search's --metric and --storage names."""
     def add(self, ids: Union[Id, Ids], vectors: FloatArray) -> None:
         """Adds vectors (N, D), float32 and C-contiguous (read in place), under N new ids."""
     @overload
@@ -124,16 +142,19 @@ class EmbeddingIndex:
     def load(
         vectors_path: str,
         ids_path: Optional[str] = None,
-        metric: Literal["ip", "cosine"] = "ip",
-        storage: Literal["float32", "float16"] = "float32",
+        metric: Metric = "inner_product",
+        storage: Storage = "float32",
         threads: int = 0,
-    ) -> "EmbeddingIndex": ...
+    ) -> "EmbeddingIndex":
+        """An index of the (N, D) float32 .npy's rows, ids one per line (default: the row numbers)."""
     def vectors(self, ids: Ids) -> FloatArray:
         """The stored vectors (N, D) of ids, as scored (normalised for cosine)."""
     @property
     def dim(self) -> int: ...
     @property
-    def metric(self) -> str: ...
+    def metric(self) -> Literal["inner_product", "cosine"]: ...
+    @property
+    def storage(self) -> Literal["float32", "float16"]: ...
     def __len__(self) -> int: ...
     def __contains__(self, id: object) -> bool: ...
 
@@ -142,21 +163,25 @@ class UserKnn:
 
     def __init__(
         self,
-        algorithm: Literal["basic", "with_means", "with_zscore"] = "with_means",
+        algorithm: KnnAlgorithm = "knn_with_means",
         k: int = 40,
         min_k: int = 1,
         min_support: int = 1,
-        mean: Literal["co_rated", "user"] = "co_rated",
-        shrinkage: Literal["n_minus_one", "none", "n", "capped"] = "n_minus_one",
+        mean: PearsonMean = "co_rated",
+        shrinkage: Shrinkage = "n_minus_one",
         shrinkage_lambda: float = 100.0,
         max_neighbors: int = 200,
-        order: Literal["by_user_index", "surprise"] = "by_user_index",
-        fallback: Literal["chain", "global_mean"] = "chain",
+        order: NeighborOrder = "by_user_index",
+        fallback: FallbackPolicy = "chain",
         clip: bool = False,
         surprise_compatible: bool = False,
         threads: int = 0,
     ) -> None:
-        """surprise_compatible=True gives Surprise 1.1's predictions (algorithm, k, min_k, min_support kept)."""
+        """embedrank-cf's options under its names (--algo, --mean, ...).
+
+        surprise_compatible=True gives Surprise 1.1's predictions (algorithm,
+        k, min_k, min_support kept).
+        """
     def fit(
         self,
         users: Any,
@@ -166,7 +191,7 @@ class UserKnn:
         user_col: str = "user",
         item_col: str = "item",
         rating_col: str = "rating",
-        duplicates: Literal["last_wins", "error"] = "last_wins",
+        duplicates: DuplicatePolicy = "last_wins",
     ) -> "UserKnn":
         """Fits on (users, items, ratings) arrays or a pandas DataFrame with those columns; returns self."""
     def predict(self, user: Id, item: Id) -> float:
@@ -185,6 +210,17 @@ class UserKnn:
     def num_items(self) -> int: ...
     @property
     def fitted(self) -> bool: ...
+    @property
+    def algorithm(self) -> str:
+        """The algorithm's name, e.g. "knn_with_means"; mean, shrinkage, order and fallback likewise."""
+    @property
+    def mean(self) -> str: ...
+    @property
+    def shrinkage(self) -> str: ...
+    @property
+    def order(self) -> str: ...
+    @property
+    def fallback(self) -> str: ...
 
 class CfNeighbor:
     """A user similar to the one recommended for, who rated the item."""
