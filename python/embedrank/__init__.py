@@ -1,5 +1,5 @@
 """embedrank: text embeddings, exact top-k search, user-kNN collaborative
-filtering and ranking, over the embedrank C++ library.
+filtering, classification heads and ranking, over the embedrank C++ library.
 
     >>> import embedrank
     >>> model = embedrank.Embedder("models/all-MiniLM-L6-v2.f32.bin")
@@ -26,8 +26,13 @@ from ._embedrank import (
     ParseError,
     Recommended,
     Recommender,
+    RerankedItem,
+    SequenceClassifier,
+    TokenClassifier,
+    TokenEntity,
     UserKnn,
     enum_names,
+    retrieve_then_rerank,
 )
 
 __version__ = "0.1.0"
@@ -43,6 +48,11 @@ __all__ = [
     "ParseError",
     "Recommended",
     "Recommender",
+    "RerankedItem",
+    "SequenceClassifier",
+    "TokenClassifier",
+    "TokenEntity",
     "UserKnn",
     "enum_names",
+    "retrieve_then_rerank",
 ]

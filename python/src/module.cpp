@@ -6,7 +6,8 @@
 PYBIND11_MODULE(_embedrank, m) {
   namespace py = pybind11;
   using namespace embedrank_python;
-  m.doc() = "embedrank: text embeddings, exact top-k search, user-kNN collaborative filtering and ranking";
+  m.doc() = "embedrank: text embeddings, exact top-k search, user-kNN collaborative filtering, classification heads "
+            "and ranking";
 
   // option -> the names its enum's C++ table accepts (register_enum_names)
   py::dict enum_names;
@@ -21,4 +22,6 @@ PYBIND11_MODULE(_embedrank, m) {
   bind_index(m);
   bind_cf(m);
   bind_recommender(m);
+  bind_classifiers(m);
+  bind_rerank(m);
 }

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 import embedrank
+from conftest import DATA, head_model, read_lines
 
 # aliases in the C++ tables: name -> the value's first name
 ALIASES = {"metric": {"ip": "inner_product"}, "storage": {"f32": "float32", "f16": "float16"}}
 
-OPTIONS = {"metric", "storage", "algorithm", "mean", "shrinkage", "order", "fallback", "duplicates", "prediction_level"}
+OPTIONS = {"metric", "storage", "algorithm", "mean", "shrinkage", "order", "fallback", "duplicates", "aggregation",
+           "prediction_level"}
 
 
 def printed(option: str, name: str) -> str:
@@ -70,6 +72,13 @@ def test_every_duplicate_policy_and_prediction_level_name_is_the_librarys():
                                       return_details=True)
     assert set(levels.tolist()) <= set(names["prediction_level"])
     assert levels.tolist()[1:] == ["user_mean", "item_mean", "global_mean"]
+
+
+def test_every_aggregation_name_is_taken():
+    classifier = embedrank.TokenClassifier(head_model("bert_token_cls"))
+    text = read_lines(DATA / "heads" / "bert_token_cls" / "token_texts.txt")[0]
+    for name in embedrank.enum_names()["aggregation"]:
+        assert isinstance(classifier.entities(text, aggregation=name), list)
 
 
 @pytest.mark.parametrize("make, error_id", [
