@@ -1,5 +1,5 @@
 """embedrank: text embeddings, exact top-k search, user-kNN collaborative
-filtering and ranking, over the embedrank C++ library.
+filtering, classification heads and ranking, over the embedrank C++ library.
 
     >>> import embedrank
     >>> model = embedrank.Embedder("models/all-MiniLM-L6-v2.f32.bin")
@@ -10,7 +10,9 @@ filtering and ranking, over the embedrank C++ library.
 
 Errors from the library are embedrank.Error subclasses (FileError,
 FormatError, InputError, ParseError) whose message starts with a stable id,
-e.g. "[embedrank.input.bad_dtype]", also in their .id attribute.
+e.g. "[embedrank.input.bad_dtype]", also in their .id attribute. Text
+options take the library's (and the command line's) names: enum_names()
+lists them.
 """
 
 from ._embedrank import (
@@ -24,7 +26,13 @@ from ._embedrank import (
     ParseError,
     Recommended,
     Recommender,
+    RerankedItem,
+    SequenceClassifier,
+    TokenClassifier,
+    TokenEntity,
     UserKnn,
+    enum_names,
+    retrieve_then_rerank,
 )
 
 __version__ = "0.1.0"
@@ -40,5 +48,11 @@ __all__ = [
     "ParseError",
     "Recommended",
     "Recommender",
+    "RerankedItem",
+    "SequenceClassifier",
+    "TokenClassifier",
+    "TokenEntity",
     "UserKnn",
+    "enum_names",
+    "retrieve_then_rerank",
 ]

@@ -1,6 +1,6 @@
 """Type stubs of the extension module embedrank._embedrank (pybind11)."""
 
-from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -9,6 +9,25 @@ Id = Union[str, int, np.integer]
 Ids = Union[Sequence[Id], npt.NDArray[Any]]
 FloatArray = npt.NDArray[np.float32]
 HistoryEntry = Union[Id, Tuple[Id, float], Tuple[Id, float, float]]
+Pair = Union[Tuple[str, str], Sequence[str]]
+
+# The names each text option takes: the library's tables (core/enum_text.hpp),
+# every spelling the command line takes; the first name of a value is the one
+# printed back (enum_names() gives them at run time).
+Metric = Literal["inner_product", "ip", "cosine"]
+Storage = Literal["float32", "f32", "float16", "f16"]
+KnnAlgorithm = Literal["knn_basic", "knn_with_means", "knn_with_zscore"]
+PearsonMean = Literal["co_rated", "user"]
+Shrinkage = Literal["none", "n_minus_one", "n", "capped"]
+NeighborOrder = Literal["by_user_index", "surprise"]
+FallbackPolicy = Literal["chain", "global_mean"]
+DuplicatePolicy = Literal["last_wins", "error"]
+Aggregation = Literal["none", "simple", "first", "average", "max"]
+
+def enum_names() -> Dict[str, Tuple[str, ...]]:
+    """Every text option and the names it takes, from the library's own tables:
+    {"metric": ("inner_product", "ip", "cosine"), "algorithm": (...), ...}.
+    Also "prediction_level", the names UserKnn.predict_many reports."""
 
 class Error(Exception):
     """Base of every embedrank error. str(e) starts with "[embedrank.<id>]"."""
@@ -99,10 +118,11 @@ class EmbeddingIndex:
     def __init__(
         self,
         dim: int,
-        metric: Literal["ip", "cosine"] = "ip",
-        storage: Literal["float32", "float16"] = "float32",
+        metric: Metric = "inner_product",
+        storage: Storage = "float32",
         threads: int = 0,
-    ) -> None: ...
+    ) -> None:
+        """An empty index; metric and storage take embedrank-search's --metric and --storage names."""
     def add(self, ids: Union[Id, Ids], vectors: FloatArray) -> None:
         """Adds vectors (N, D), float32 and C-contiguous (read in place), under N new ids."""
     @overload
@@ -124,16 +144,19 @@ class EmbeddingIndex:
     def load(
         vectors_path: str,
         ids_path: Optional[str] = None,
-        metric: Literal["ip", "cosine"] = "ip",
-        storage: Literal["float32", "float16"] = "float32",
+        metric: Metric = "inner_product",
+        storage: Storage = "float32",
         threads: int = 0,
-    ) -> "EmbeddingIndex": ...
+    ) -> "EmbeddingIndex":
+        """An index of the (N, D) float32 .npy's rows, ids one per line (default: the row numbers)."""
     def vectors(self, ids: Ids) -> FloatArray:
         """The stored vectors (N, D) of ids, as scored (normalised for cosine)."""
     @property
     def dim(self) -> int: ...
     @property
-    def metric(self) -> str: ...
+    def metric(self) -> Literal["inner_product", "cosine"]: ...
+    @property
+    def storage(self) -> Literal["float32", "float16"]: ...
     def __len__(self) -> int: ...
     def __contains__(self, id: object) -> bool: ...
 
@@ -142,21 +165,25 @@ class UserKnn:
 
     def __init__(
         self,
-        algorithm: Literal["basic", "with_means", "with_zscore"] = "with_means",
+        algorithm: KnnAlgorithm = "knn_with_means",
         k: int = 40,
         min_k: int = 1,
         min_support: int = 1,
-        mean: Literal["co_rated", "user"] = "co_rated",
-        shrinkage: Literal["n_minus_one", "none", "n", "capped"] = "n_minus_one",
+        mean: PearsonMean = "co_rated",
+        shrinkage: Shrinkage = "n_minus_one",
         shrinkage_lambda: float = 100.0,
         max_neighbors: int = 200,
-        order: Literal["by_user_index", "surprise"] = "by_user_index",
-        fallback: Literal["chain", "global_mean"] = "chain",
+        order: NeighborOrder = "by_user_index",
+        fallback: FallbackPolicy = "chain",
         clip: bool = False,
         surprise_compatible: bool = False,
         threads: int = 0,
     ) -> None:
-        """surprise_compatible=True gives Surprise 1.1's predictions (algorithm, k, min_k, min_support kept)."""
+        """embedrank-cf's options under its names (--algo, --mean, ...).
+
+        surprise_compatible=True gives Surprise 1.1's predictions (algorithm,
+        k, min_k, min_support kept).
+        """
     def fit(
         self,
         users: Any,
@@ -166,7 +193,7 @@ class UserKnn:
         user_col: str = "user",
         item_col: str = "item",
         rating_col: str = "rating",
-        duplicates: Literal["last_wins", "error"] = "last_wins",
+        duplicates: DuplicatePolicy = "last_wins",
     ) -> "UserKnn":
         """Fits on (users, items, ratings) arrays or a pandas DataFrame with those columns; returns self."""
     def predict(self, user: Id, item: Id) -> float:
@@ -185,6 +212,17 @@ class UserKnn:
     def num_items(self) -> int: ...
     @property
     def fitted(self) -> bool: ...
+    @property
+    def algorithm(self) -> str:
+        """The algorithm's name, e.g. "knn_with_means"; mean, shrinkage, order and fallback likewise."""
+    @property
+    def mean(self) -> str: ...
+    @property
+    def shrinkage(self) -> str: ...
+    @property
+    def order(self) -> str: ...
+    @property
+    def fallback(self) -> str: ...
 
 class CfNeighbor:
     """A user similar to the one recommended for, who rated the item."""
@@ -242,3 +280,141 @@ class Recommender:
     def catalogue(self) -> EmbeddingIndex: ...
     @property
     def cf(self) -> Optional[UserKnn]: ...
+
+class SequenceClassifier:
+    """A sequence-classification head (a *ForSequenceClassification checkpoint or a CrossEncoder).
+
+    N = texts or pairs, NL = labels. Scores are float32 as the C++ library
+    computes them; one str (or one (str, str) pair) gives (NL,) instead of (N, NL).
+    """
+
+    def __init__(self, path: str, threads: int = 0) -> None:
+        """Opens a converted classifier file; FormatError "format.no_head" when it has no such head."""
+    @overload
+    def logits(self, texts: str, batch_size: int = 32) -> FloatArray: ...
+    @overload
+    def logits(self, texts: Iterable[str], batch_size: int = 32) -> FloatArray:
+        """Logits (N, NL) of single texts."""
+    @overload
+    def pair_logits(self, pairs: Tuple[str, str], batch_size: int = 32) -> FloatArray: ...
+    @overload
+    def pair_logits(self, pairs: Iterable[Pair], batch_size: int = 32) -> FloatArray:
+        """Logits (N, NL) of (first, second) pairs: [CLS] first [SEP] second [SEP]."""
+    @overload
+    def predict(self, pairs: Tuple[str, str], batch_size: int = 32) -> FloatArray: ...
+    @overload
+    def predict(self, pairs: Iterable[Pair], batch_size: int = 32) -> FloatArray:
+        """CrossEncoder.predict: the pair logits through the model's activation (N, NL)."""
+    @overload
+    def classify(self, texts: str, batch_size: int = 32) -> FloatArray: ...
+    @overload
+    def classify(self, texts: Iterable[str], batch_size: int = 32) -> FloatArray:
+        """The text-classification pipeline's score per label (N, NL), in label order.
+
+        Softmax over the labels; a sigmoid per label for multi-label models or
+        a single logit; the logit itself for regression.
+        """
+    def ranked_labels(self, scores: FloatArray, top_k: Optional[int] = None) -> Any:
+        """[(label, score), ...] best first (ties in label order) per row of classify() scores.
+
+        A list of lists for (N, NL), one list for (NL,).
+        """
+    @property
+    def labels(self) -> List[str]: ...
+    @property
+    def max_seq_length(self) -> int: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def threads(self) -> int: ...
+
+class TokenEntity:
+    """A labelled span: [begin, end) in characters, [byte_begin, byte_end) in UTF-8 bytes, and its text."""
+
+    @property
+    def label(self) -> str:
+        """The token's label (aggregation "none") or the entity type without B-/I- (the others)."""
+    @property
+    def score(self) -> float: ...
+    @property
+    def begin(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def byte_begin(self) -> int: ...
+    @property
+    def byte_end(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+
+class TokenClassifier:
+    """A label per token (a *ForTokenClassification checkpoint) and the pipeline's entity spans."""
+
+    def __init__(self, path: str, threads: int = 0) -> None:
+        """Opens a converted token classifier file; FormatError "format.no_head" when it has no such head."""
+    def token_logits(self, text: str) -> Dict[str, npt.NDArray[Any]]:
+        """input_ids, special_tokens_mask (T,), offsets (T, 2) as int64 and logits float32 (T, NL).
+
+        The text is truncated to the model's max_seq_length; offsets are in
+        characters, (0, 0) for special tokens.
+        """
+    @overload
+    def entities(self, texts: str, aggregation: Aggregation = "simple", stride: int = 0) -> List[TokenEntity]: ...
+    @overload
+    def entities(
+        self, texts: Iterable[str], aggregation: Aggregation = "simple", stride: int = 0
+    ) -> List[List[TokenEntity]]:
+        """The token-classification pipeline's entities with that aggregation_strategy.
+
+        stride > 0 reads a text longer than the model's window in windows
+        sharing stride tokens (not with aggregation "none"); stride 0
+        truncates it.
+        """
+    @property
+    def labels(self) -> List[str]: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def threads(self) -> int: ...
+
+class RerankedItem:
+    """One reranked item and its scores."""
+
+    @property
+    def id(self) -> str:
+        """The item id as text (as Recommended.id)."""
+    @property
+    def retrieval_score(self) -> float: ...
+    @property
+    def rerank_score(self) -> float: ...
+    @property
+    def boost(self) -> float: ...
+    @property
+    def score(self) -> float:
+        """rerank_score, or (1 - w) * rerank_score + w * boost with boost_weight w > 0."""
+    @property
+    def retrieval_rank(self) -> int: ...
+
+def retrieve_then_rerank(
+    index: EmbeddingIndex,
+    query_vector: FloatArray,
+    query_text: str,
+    texts: Union[Mapping[Any, str], Callable[[Any], str]],
+    scorer: Union[SequenceClassifier, Callable[[str, List[str]], Sequence[float]]],
+    *,
+    candidates: int = 100,
+    k: int = 10,
+    batch_size: int = 32,
+    boost: Optional[Union[Mapping[Any, float], Callable[[Any], float]]] = None,
+    boost_weight: float = 0.0,
+    exclude: Optional[Union[Id, Ids]] = None,
+) -> List[RerankedItem]:
+    """The index's top `candidates` for query_vector (D,), rescored by the scorer, the top k best first.
+
+    score = rerank_score, or (1 - w) * rerank_score + w * boost(id) with
+    boost_weight w > 0; ties keep the retrieval order. A SequenceClassifier
+    scorer (one label) scores in C++ with the GIL released; a callable gets
+    (query_text, [texts]) and returns one number per text (as float32). Ids
+    reach texts and boost as int when the index's ids are all ints, else as
+    str; a boost mapping gives 0 for an id it lacks.
+    """

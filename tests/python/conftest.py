@@ -4,7 +4,8 @@ The package under test is the one built by CMake into <build>/python
 (EMBEDRANK_BUILD_DIR, default build/), unless EMBEDRANK_TEST_INSTALLED=1
 asks for the one pip installed. The command-line programs (<build>/bin) and
 the converted tiny models (<build>/test_work, written by
-`ctest -R convert_fixtures`) come from the same build; real models from
+`ctest -R convert_fixtures`, the classification heads by
+`ctest -R convert_head_fixtures`) come from the same build; real models from
 ./scripts/get_model.sh. A missing file fails the test with the command that
 makes it.
 """
@@ -44,6 +45,12 @@ def tiny_model(name: str) -> str:
     """A converted tiny test model (float32)."""
     return str(require(BUILD / "test_work" / "models" / f"{name}.f32.bin",
                        f"run `ctest --test-dir {BUILD} -R convert_fixtures` first"))
+
+
+def head_model(name: str, dtype: str = "f32") -> str:
+    """A converted tiny classification-head model (tests/data/heads/<name>)."""
+    return str(require(BUILD / "test_work" / "heads" / f"{name}.{dtype}.bin",
+                       f"run `ctest --test-dir {BUILD} -R convert_head_fixtures` first"))
 
 
 def real_model(name: str = "all-MiniLM-L6-v2") -> str:

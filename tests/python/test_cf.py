@@ -31,15 +31,15 @@ def cli_predictions(tmp_path, *flags):
 
 
 @pytest.mark.parametrize("algorithm, flags, options", [
-    ("with_means", [], {}),
-    ("basic", [], {"k": 10, "min_k": 2}),
-    ("with_zscore", ["--shrinkage", "none", "--max-neighbors", "0", "--mean", "user"],
+    ("knn_with_means", [], {}),
+    ("knn_basic", [], {"k": 10, "min_k": 2}),
+    ("knn_with_zscore", ["--shrinkage", "none", "--max-neighbors", "0", "--mean", "user"],
      {"shrinkage": "none", "max_neighbors": 0, "mean": "user"}),
-    ("basic", ["--surprise-compatible"], {"surprise_compatible": True}),
-    ("with_zscore", ["--surprise-compatible"], {"surprise_compatible": True}),
+    ("knn_basic", ["--surprise-compatible"], {"surprise_compatible": True}),
+    ("knn_with_zscore", ["--surprise-compatible"], {"surprise_compatible": True}),
 ])
 def test_predictions_equal_the_command_line_bit_for_bit(tmp_path, algorithm, flags, options):
-    cli_flags = ["--algo", "knn_" + algorithm, *flags]
+    cli_flags = ["--algo", algorithm, *flags]
     if "k" in options:
         cli_flags += ["--k", str(options["k"]), "--min-k", str(options["min_k"])]
     expected, levels, actual_k = cli_predictions(tmp_path, *cli_flags)
@@ -119,7 +119,13 @@ def test_bad_input_raises():
         (lambda: embedrank.UserKnn().fit([], [], []), embedrank.InputError, r"input\.empty_ratings"),
         (lambda: embedrank.UserKnn().fit(["a", "a"], ["x", "x"], ratings, duplicates="error"), embedrank.InputError,
          r"input\.duplicate_rating"),
-        (lambda: embedrank.UserKnn(algorithm="svd"), embedrank.InputError, r"input\.bad_option.*algorithm"),
+        (lambda: embedrank.UserKnn(algorithm="svd"), embedrank.InputError,
+         r"input\.unknown_knn_algorithm.*'svd' is not one of knn_basic, knn_with_means, knn_with_zscore"),
+        (lambda: embedrank.UserKnn(algorithm="with_means"), embedrank.InputError, r"input\.unknown_knn_algorithm"),
+        (lambda: embedrank.UserKnn(surprise_compatible=True, mean="median"), embedrank.InputError,
+         r"input\.unknown_pearson_mean"),
+        (lambda: embedrank.UserKnn().fit(users, items, ratings, duplicates="first"), embedrank.InputError,
+         r"input\.unknown_duplicate_policy"),
         (lambda: embedrank.UserKnn(k=0), embedrank.InputError, r"input\.bad_option.*k must"),
         (lambda: embedrank.UserKnn(shrinkage_lambda=-1).fit(users, items, ratings), embedrank.InputError,
          r"input\.bad_option"),

@@ -122,7 +122,7 @@ def test_save_writes_the_files_the_command_line_reads_and_load_reads_them_back(t
     assert got.ravel().tolist() == cli
 
     loaded = embedrank.EmbeddingIndex.load(str(tmp_path / "saved.npy"), str(tmp_path / "saved.ids"))
-    assert len(loaded) == 49 and loaded.dim == vectors.shape[1] and loaded.metric == "ip"
+    assert len(loaded) == 49 and loaded.dim == vectors.shape[1] and loaded.metric == "inner_product"
     for a, b in zip(loaded.search(queries, k=5), index.search(queries, k=5)):
         assert a.tolist() == b.tolist()
 
@@ -158,7 +158,9 @@ def test_bad_input_raises_and_leaves_the_index_unchanged(tmp_path):
         (lambda: index.search(vectors, -1), embedrank.InputError, r"input\.bad_option"),
         (lambda: index.search(None, 3), TypeError, "not None"),
         (lambda: embedrank.EmbeddingIndex(0), embedrank.InputError, r"\[embedrank\.input\."),
-        (lambda: embedrank.EmbeddingIndex(8, metric="l2"), embedrank.InputError, r"input\.bad_option.*metric"),
+        (lambda: embedrank.EmbeddingIndex(8, metric="l2"), embedrank.InputError,
+         r"input\.unknown_metric.*'l2' is not one of inner_product, ip, cosine"),
+        (lambda: embedrank.EmbeddingIndex(8, storage="bf16"), embedrank.InputError, r"input\.unknown_storage"),
         (lambda: embedrank.EmbeddingIndex.load(str(tmp_path / "none.npy")), embedrank.FileError, r"\[embedrank\.file\..*cannot open"),
     ]
     for call, error, pattern in cases:

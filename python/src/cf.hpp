@@ -1,0 +1,55 @@
+#pragma once
+// PyUserKnn: a fitted cf::UserKnn shared by Python threads (bind_cf.cpp), also
+// read by the Recommender binding.
+
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <utility>
+
+#include "common.hpp"
+#include "embedrank/cf/user_knn.hpp"
+
+namespace embedrank_python {
+
+namespace cf = embedrank::cf;
+
+class PyUserKnn {
+ public:
+  cf::KnnOptions options;
+
+  /// The fitted model under a shared lock; throws InputError "not_fitted" before fit().
+  template <typename Work>
+  auto read(Work work) const {
+    py::gil_scoped_release unlocked;
+    std::shared_lock<std::shared_mutex> lock(mutex_);
+    if (!model_) throw InputError("not_fitted", "UserKnn.fit() has not been called");
+    return work(*model_);
+  }
+  /// Fits on `ratings` (GIL released); the new model replaces the old one.
+  void fit(cf::Ratings ratings, bool integer_users, bool integer_items) {
+    std::shared_ptr<const cf::UserKnn> fitted;
+    {
+      py::gil_scoped_release unlocked;
+      fitted = std::make_shared<const cf::UserKnn>(std::move(ratings), options);
+      std::unique_lock<std::shared_mutex> lock(mutex_);
+      model_ = std::move(fitted);
+    }
+    integer_users_ = integer_users;
+    integer_items_ = integer_items;
+  }
+  /// The model for a Recommender call (kept alive by the shared_ptr).
+  std::shared_ptr<const cf::UserKnn> model() const {
+    std::shared_lock<std::shared_mutex> lock(mutex_);
+    return model_;
+  }
+  bool integer_users() const { return integer_users_; }
+  bool integer_items() const { return integer_items_; }
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::shared_ptr<const cf::UserKnn> model_;
+  bool integer_users_ = false, integer_items_ = false;
+};
+
+}  // namespace embedrank_python
