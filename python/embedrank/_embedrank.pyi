@@ -1,5 +1,6 @@
 """Type stubs of the extension module embedrank._embedrank (pybind11)."""
 
+import os
 from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
@@ -418,3 +419,110 @@ def retrieve_then_rerank(
     reach texts and boost as int when the index's ids are all ints, else as
     str; a boost mapping gives 0 for an id it lacks.
     """
+
+
+class Product:
+    """One catalogue item; every field but the id may be empty (price None)."""
+    id: str
+    title: str
+    description: str
+    category: str
+    brand: str
+    colour: str
+    price: Optional[float]
+    attributes: Dict[str, str]
+    def __init__(self, id: Union[str, int], title: str = "", description: str = "", category: str = "",
+                 brand: str = "", colour: str = "", price: Optional[float] = None,
+                 attributes: Dict[str, str] = ...) -> None: ...
+
+ProductLike = Union[Product, Dict[str, object]]
+
+class ProductChange:
+    """What an upsert did to one product."""
+    row: int
+    added: bool
+    text_changed: bool
+    attributes_changed: bool
+
+class Catalogue:
+    """The one owner of product identity: ids -> stable rows, columns, the text to embed."""
+    def __init__(self, text_template: str = "{title}. {description}") -> None: ...
+    @staticmethod
+    def read(paths: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]],
+             text_template: str = "{title}. {description}") -> "Catalogue":
+        """TSV, CSV or JSON Lines by extension; later files joined by id. ParseError names file, line, column."""
+    def __len__(self) -> int: ...
+    def __contains__(self, id: str) -> bool: ...
+    @property
+    def rows(self) -> int: ...
+    def row_of(self, id: str) -> int: ...
+    def product(self, id: str) -> Product: ...
+    def product_at(self, row: int) -> Product: ...
+    def removed(self, row: int) -> bool: ...
+    def text(self, row: int) -> str: ...
+    def live_rows(self) -> List[int]: ...
+    def upsert(self, products: Union[ProductLike, Sequence[ProductLike]]) -> List[ProductChange]: ...
+    def remove(self, ids: Sequence[str]) -> List[int]: ...
+    def compact(self) -> List[int]: ...
+
+class QueryAttribute:
+    """One attribute found in a query: a typed span (characters and bytes)."""
+    name: str
+    value: str
+    begin: int
+    end: int
+    byte_begin: int
+    byte_end: int
+
+class ParsedQuery:
+    attributes: List[QueryAttribute]
+    price: Tuple[float, float]
+    search_text: str
+
+class SearchResult:
+    id: str
+    score: float
+    row: int
+
+class SearchAnswer:
+    query: ParsedQuery
+    results: List[SearchResult]
+
+class UpsertReport:
+    added: int
+    updated: int
+    embedded: int
+    changes: List[ProductChange]
+
+class CatalogueAttributes:
+    """Query understanding from the catalogue's own values, by catalogue row."""
+    def __init__(self) -> None: ...
+    def add(self, row: int, attribute: str, value: str) -> None: ...
+    def set_price(self, row: int, price: float) -> None: ...
+    def clear(self, row: int) -> None: ...
+    def price(self, row: int) -> float: ...
+    def parse(self, query: str) -> ParsedQuery: ...
+
+class ShoppingGuide:
+    """The shopping guide over a live catalogue; every method may be called from any thread."""
+    def __init__(self, model: Embedder, catalogue: Union[Catalogue, Sequence[ProductLike]], threads: int = 0,
+                 attribute_boost: float = 0.1, search_candidates: int = 100,
+                 filter_attributes: Sequence[str] = ("brand",), knn_k: int = 40, knn_min_k: int = 1,
+                 storage: str = "float32") -> None: ...
+    @staticmethod
+    def open(dir: Union[str, os.PathLike], model: Embedder, threads: int = 0, attribute_boost: float = 0.1,
+             search_candidates: int = 100, filter_attributes: Sequence[str] = ("brand",)) -> "ShoppingGuide": ...
+    def save(self, dir: Union[str, os.PathLike]) -> None: ...
+    def fit_collaborative_filtering(self, users: Sequence[Union[str, int]], items: Sequence[Union[str, int]],
+                                    ratings: Sequence[float]) -> None: ...
+    def search(self, query: str, k: int = 10) -> SearchAnswer: ...
+    def recommend(self, user: Optional[Union[str, int]], history: object, k: int = 10, content_weight: float = 0.7,
+                  candidates: int = 200, mmr_lambda: float = 1.0, recency_half_life: float = 0.0,
+                  explain_neighbors: int = 3) -> List[Recommended]: ...
+    def upsert(self, products: Union[ProductLike, Sequence[ProductLike]]) -> UpsertReport: ...
+    def remove(self, ids: Sequence[str]) -> int: ...
+    def compact(self) -> List[int]: ...
+    def product(self, id: str) -> Product: ...
+    def __len__(self) -> int: ...
+    @property
+    def catalogue(self) -> Catalogue: ...

@@ -12,8 +12,6 @@
 
 namespace embedrank_python {
 
-namespace {
-
 /// Ratings as floats: any real numpy array or sequence of numbers.
 std::vector<double> ratings_of(py::handle obj) {
   if (obj.is_none()) throw py::type_error("ratings must be a sequence of numbers, not None");
@@ -32,6 +30,27 @@ std::vector<double> ratings_of(py::handle obj) {
   const auto values = py::array_t<double, py::array::forcecast | py::array::c_style>::ensure(array);
   return std::vector<double>(values.data(), values.data() + values.size());
 }
+
+cf::Ratings build_ratings(const std::vector<std::string>& users, const std::vector<std::string>& items,
+                          const std::vector<double>& values, cf::DuplicatePolicy duplicates) {
+  py::gil_scoped_release unlocked;
+  cf::RatingsBuilder builder("ratings");
+  for (std::size_t r = 0; r < values.size(); ++r) builder.add(users[r], items[r], values[r], r + 1);
+  return builder.build(duplicates);
+}
+
+cf::Ratings ratings_from_python(py::handle users, py::handle items, py::handle ratings) {
+  bool integer_users = true, integer_items = true;
+  const std::vector<std::string> user_ids = ids_of(users, "users", integer_users);
+  const std::vector<std::string> item_ids = ids_of(items, "items", integer_items);
+  const std::vector<double> values = ratings_of(ratings);
+  if (user_ids.size() != item_ids.size() || user_ids.size() != values.size())
+    throw InputError("bad_shape", std::to_string(user_ids.size()) + " users, " + std::to_string(item_ids.size()) +
+                                      " items and " + std::to_string(values.size()) + " ratings: they must be as many");
+  return build_ratings(user_ids, item_ids, values, cf::DuplicatePolicy::LastWins);
+}
+
+namespace {
 
 /// fit(users, items, ratings) or fit(dataframe) with columns user, item, rating (or the names given).
 PyUserKnn& knn_fit(PyUserKnn& self, py::handle users_obj, py::handle items_obj, py::handle ratings_obj,
@@ -57,14 +76,8 @@ PyUserKnn& knn_fit(PyUserKnn& self, py::handle users_obj, py::handle items_obj, 
   if (user_ids.size() != item_ids.size() || user_ids.size() != values.size())
     throw InputError("bad_shape", std::to_string(user_ids.size()) + " users, " + std::to_string(item_ids.size()) +
                                       " items and " + std::to_string(values.size()) + " ratings: they must be as many");
-  const auto policy = enum_of<cf::DuplicatePolicy>(duplicates);
-  cf::Ratings built = [&] {
-    py::gil_scoped_release unlocked;
-    cf::RatingsBuilder builder("ratings");
-    for (std::size_t r = 0; r < values.size(); ++r) builder.add(user_ids[r], item_ids[r], values[r], r + 1);
-    return builder.build(policy);
-  }();
-  self.fit(std::move(built), integer_users, integer_items);
+  self.fit(build_ratings(user_ids, item_ids, values, enum_of<cf::DuplicatePolicy>(duplicates)), integer_users,
+           integer_items);
   return self;
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common.hpp"
+#include "embedder.hpp"
 #include "embedrank/model/embedder.hpp"
 
 namespace embedrank_python {
@@ -15,30 +16,6 @@ namespace embedrank_python {
 namespace model = embedrank::model;
 
 namespace {
-
-class PyEmbedder {
- public:
-  PyEmbedder(const std::string& path, int threads) : path_(path), workspace_(threads) {
-    py::gil_scoped_release unlocked;
-    embedder_ = model::Embedder::open(path);
-  }
-
-  const model::Embedder& embedder() const { return *embedder_; }
-  const std::string& path() const { return path_; }
-  int threads() const { return workspace_.threads(); }
-
-  /// Runs `work(workspace)` with the GIL released (see WorkspaceSlot).
-  template <typename Work>
-  auto with_workspace(Work work) {
-    py::gil_scoped_release unlocked;
-    return workspace_.run(work);
-  }
-
- private:
-  std::string path_;
-  std::shared_ptr<const model::Embedder> embedder_;
-  WorkspaceSlot<model::EmbedderWorkspace> workspace_;
-};
 
 /// A progress display for encode(show_progress_bar=True): tqdm when it is
 /// installed (as sentence-transformers shows it), else a line on sys.stderr.

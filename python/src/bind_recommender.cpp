@@ -11,15 +11,9 @@
 #include "common.hpp"
 #include "embedrank/rank/recommender.hpp"
 #include "index.hpp"
+#include "recommender.hpp"
 
 namespace embedrank_python {
-
-namespace {
-
-struct PyRecommender {
-  py::object catalogue;  // PyIndex
-  py::object cf;         // PyUserKnn or None
-};
 
 /// History as item ids, (id, weight) / (id, weight, age) tuples, or a dict id -> weight.
 std::vector<rank::HistoryItem> history_of(py::handle obj) {
@@ -56,6 +50,13 @@ std::vector<rank::HistoryItem> history_of(py::handle obj) {
   }
   return history;
 }
+
+namespace {
+
+struct PyRecommender {
+  py::object catalogue;  // PyIndex
+  py::object cf;         // PyUserKnn or None
+};
 
 struct RecommenderCall {
   const PyIndex* index;

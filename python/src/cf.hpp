@@ -5,7 +5,9 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "common.hpp"
 #include "embedrank/cf/user_knn.hpp"
@@ -13,6 +15,14 @@
 namespace embedrank_python {
 
 namespace cf = embedrank::cf;
+
+/// Ratings as floats: any real numpy array or sequence of numbers.
+std::vector<double> ratings_of(py::handle obj);
+/// Ratings from parallel id and value lists (the GIL released while building).
+cf::Ratings build_ratings(const std::vector<std::string>& users, const std::vector<std::string>& items,
+                          const std::vector<double>& values, cf::DuplicatePolicy duplicates);
+/// Ratings from Python sequences of user ids, item ids and ratings (a repeated pair: the last wins).
+cf::Ratings ratings_from_python(py::handle users, py::handle items, py::handle ratings);
 
 class PyUserKnn {
  public:

@@ -46,6 +46,7 @@ void bind_embedder(py::module_& m);     // Embedder
 void bind_index(py::module_& m);        // EmbeddingIndex
 void bind_cf(py::module_& m);           // UserKnn
 void bind_recommender(py::module_& m);  // Recommender, Recommended, CfNeighbor
+void bind_shop(py::module_& m);         // Product, Catalogue, CatalogueAttributes, ShoppingGuide
 void bind_classifiers(py::module_& m);  // SequenceClassifier, TokenClassifier, TokenEntity
 void bind_rerank(py::module_& m);       // retrieve_then_rerank, RerankedItem
 

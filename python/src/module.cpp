@@ -22,6 +22,7 @@ PYBIND11_MODULE(_embedrank, m) {
   bind_index(m);
   bind_cf(m);
   bind_recommender(m);
+  bind_shop(m);
   bind_classifiers(m);
   bind_rerank(m);
 }

@@ -120,7 +120,10 @@ class CatalogueAttributes {
     auto [it, inserted] = values_.try_emplace(Key{attribute, key}, Value{attribute, value, {}});
     std::vector<std::size_t>& rows = it->second.rows;
     const auto at = std::lower_bound(rows.begin(), rows.end(), row);
-    if (at == rows.end() || *at != row) rows.insert(at, row);
+    if (at == rows.end() || *at != row) {
+      rows.insert(at, row);
+      values_of_row_[row].push_back(&it->second);
+    }
     if (inserted) index_value(key, &it->second);
   }
 
@@ -135,18 +138,18 @@ class CatalogueAttributes {
   /// Forgets every attribute and the price of `row` (a removed or changed
   /// item). A value no row holds any more is no longer found in queries.
   void clear(std::size_t row) {
-    if (row < prices_.size()) prices_[row] = std::numeric_limits<double>::quiet_NaN();
-    for (auto it = values_.begin(); it != values_.end();) {
-      std::vector<std::size_t>& rows = it->second.rows;
-      const auto at = std::lower_bound(rows.begin(), rows.end(), row);
-      if (at != rows.end() && *at == row) rows.erase(at);
+    if (row >= rows_) return;
+    prices_[row] = std::numeric_limits<double>::quiet_NaN();
+    for (Value* value : values_of_row_[row]) {
+      std::vector<std::size_t>& rows = value->rows;
+      rows.erase(std::lower_bound(rows.begin(), rows.end(), row));
       if (rows.empty()) {
-        unindex_value(it->first.text, &it->second);
-        it = values_.erase(it);
-      } else {
-        ++it;
+        const Key key{value->attribute, normalise(text::decode_utf8(value->value)).text};
+        unindex_value(key.text, value);
+        values_.erase(key);
       }
     }
+    values_of_row_[row].clear();
   }
 
   /// Renumbers rows as the catalogue's compact() did; dropped rows lose
@@ -157,6 +160,10 @@ class CatalogueAttributes {
       if (remap(row) != RowRemap::kRemoved) prices[remap(row)] = prices_[row];
     prices_ = std::move(prices);
     rows_ = remap.rows_after;
+    std::vector<std::vector<Value*>> values_of_row(remap.rows_after);
+    for (std::size_t row = 0; row < values_of_row_.size(); ++row)
+      if (remap(row) != RowRemap::kRemoved) values_of_row[remap(row)] = std::move(values_of_row_[row]);
+    values_of_row_ = std::move(values_of_row);
     for (auto it = values_.begin(); it != values_.end();) {
       std::vector<std::size_t> kept;
       for (std::size_t row : it->second.rows)
@@ -608,11 +615,13 @@ class CatalogueAttributes {
   void grow(std::size_t row) {
     if (row >= rows_) rows_ = row + 1;
     if (row >= prices_.size()) prices_.resize(row + 1, std::numeric_limits<double>::quiet_NaN());
+    if (row >= values_of_row_.size()) values_of_row_.resize(row + 1);
   }
 
   std::size_t rows_ = 0;
   std::vector<double> prices_;                            // by row, NaN = unknown
   std::map<Key, Value> values_;                           // stable addresses
+  std::vector<std::vector<Value*>> values_of_row_;        // by row: the values it holds, for clear()
   std::unordered_map<char32_t, std::vector<Form>> forms_;  // by first character, longest first
 };
 
