@@ -53,6 +53,7 @@
 #include "embedrank/rank/evaluation.hpp"
 #include "embedrank/rank/recommender.hpp"
 #include "embedrank/shopping_guide.hpp"
+#include "embedrank/text/display_width.hpp"
 #include "embedrank/text/unicode.hpp"
 
 namespace {
@@ -264,59 +265,15 @@ ShopData read_shop_data(const std::string& dir) {
   return data;
 }
 
-// ---------------------------------------------------------------------------
-// Terminal columns of UTF-8 text
-
-// East Asian Wide and Fullwidth ranges (Unicode UAX #11), the ones shop text meets.
-bool is_wide(char32_t c) {
-  return (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) || (c >= 0x3041 && c <= 0x33FF) ||
-         (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
-         (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) ||
-         (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) ||
-         (c >= 0x1F900 && c <= 0x1F9FF) || (c >= 0x20000 && c <= 0x3FFFD);
-}
-
-std::size_t columns_of(char32_t c) { return is_wide(c) ? 2 : 1; }
-
-std::size_t display_width(std::string_view text) {
-  std::size_t width = 0;
-  for (const char32_t c : embedrank::text::decode_utf8(text)) width += columns_of(c);
-  return width;
-}
-
-// The text cut to at most `width` columns (ending in "…" when cut), padded
-// with spaces to exactly `width` columns.
-std::string fit(std::string_view text, std::size_t width) {
-  const std::u32string cps = embedrank::text::decode_utf8(text);
-  std::string out;
-  std::size_t used = 0;
-  if (display_width(text) <= width) {
-    out.assign(text);
-    used = display_width(text);
-  } else {
-    for (const char32_t c : cps) {
-      if (used + columns_of(c) + 1 > width) break;  // keep one column for the ellipsis
-      embedrank::text::append_utf8(c, out);
-      used += columns_of(c);
-    }
-    while (!out.empty() && out.back() == ' ') {
-      out.pop_back();
-      --used;
-    }
-    out += "\u2026";
-    ++used;
-  }
-  out.append(width - std::min(width, used), ' ');
-  return out;
-}
-
 std::string fixed(double value, int decimals) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
   return buffer;
 }
 
-// A table with fixed column widths; the last column is not padded.
+// A table with fixed column widths in terminal columns (CJK and emoji count
+// 2, combining marks 0); a cell is cut at a grapheme cluster boundary, ending
+// in "…", and the last column is not padded.
 class Table {
  public:
   explicit Table(std::vector<std::pair<std::string, std::size_t>> columns) : columns_(std::move(columns)) {}
@@ -337,7 +294,7 @@ class Table {
     std::string line = "  ";
     for (std::size_t c = 0; c < columns_.size(); ++c) {
       if (c > 0) line += "  ";
-      line += fit(cells[c], columns_[c].second);
+      line += embedrank::text::fit_to_width(cells[c], columns_[c].second);
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << '\n';
