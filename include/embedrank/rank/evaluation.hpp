@@ -28,7 +28,6 @@
 #include <cmath>
 #include <cstddef>
 #include <functional>
-#include <limits>
 #include <map>
 #include <string>
 #include <unordered_map>
