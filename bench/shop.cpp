@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -133,14 +134,20 @@ void BM_SnapshotCopy(benchmark::State& state) {
 }
 BENCHMARK(BM_SnapshotCopy)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
 
+// A new value every call, across runs and repetitions, so every upsert changes something.
+std::size_t next_change() {
+  static std::size_t counter = 0;
+  return counter++;
+}
+
 /// upsert() of one product whose price changed: no embedding.
 void BM_UpsertPrice(benchmark::State& state) {
   ShoppingGuide& guide = cached_guide(static_cast<std::size_t>(state.range(0)));
   embedrank::model::EmbedderWorkspace ws(1);
-  std::size_t i = 0;
   for (auto _ : state) {
+    const std::size_t i = next_change();
     Product p = product(i % 1000);
-    p.price = 1000.0 + static_cast<double>(state.iterations() % 7) + static_cast<double>(i++);
+    p.price = 1000.0 + static_cast<double>(i);
     benchmark::DoNotOptimize(guide.upsert({p}, ws));
   }
 }
@@ -150,10 +157,10 @@ BENCHMARK(BM_UpsertPrice)->Arg(10000)->Arg(100000)->Unit(benchmark::kMicrosecond
 void BM_UpsertTitle(benchmark::State& state) {
   ShoppingGuide& guide = cached_guide(static_cast<std::size_t>(state.range(0)));
   embedrank::model::EmbedderWorkspace ws(1);
-  std::size_t i = 0;
   for (auto _ : state) {
+    const std::size_t i = next_change();
     Product p = product(i % 1000);
-    p.title += " edition " + std::to_string(i++);
+    p.title += " edition " + std::to_string(i);
     benchmark::DoNotOptimize(guide.upsert({p}, ws));
   }
 }
@@ -168,6 +175,27 @@ void BM_OpenState(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_OpenState)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+/// The vectors' part of open: EmbeddingIndex::open_stored_rows maps the file (ids given).
+void BM_OpenVectors(benchmark::State& state) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  ShoppingGuide& guide = cached_guide(n);
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("embedrank-bench-vectors-" + std::to_string(n))).string();
+  {
+    std::ofstream out(path, std::ios::binary);
+    guide.index().write_stored_rows(out);
+  }
+  std::vector<std::string> ids;
+  for (std::size_t row = 0; row < n; ++row) ids.push_back(guide.catalogue().product(row).id);
+  const std::vector<bool> removed(n, false);
+  embedrank::rank::IndexOptions options;
+  options.metric = embedrank::rank::Metric::Cosine;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(embedrank::rank::EmbeddingIndex::open_stored_rows(path, 384, ids, removed, options));
+  std::filesystem::remove(path);
+}
+BENCHMARK(BM_OpenVectors)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -151,7 +151,11 @@ void bind_shop(py::module_& m) {
       .def_readwrite("brand", &Product::brand)
       .def_readwrite("colour", &Product::colour)
       .def_property(
-          "price", [](const Product& p) -> py::object { return std::isnan(p.price) ? py::none() : py::float_(p.price); },
+          "price",
+          [](const Product& p) -> py::object {
+            if (std::isnan(p.price)) return py::none();
+            return py::float_(p.price);
+          },
           [](Product& p, py::object v) { p.price = v.is_none() ? std::numeric_limits<double>::quiet_NaN() : v.cast<double>(); })
       .def_readwrite("attributes", &Product::attributes)
       .def("__repr__", [](const Product& p) {

@@ -260,6 +260,7 @@ class EmbeddingIndex {
                                                 std::to_string(n) + " rows x " + std::to_string(index.padded_dim_) +
                                                 " values x " + std::to_string(value_bytes) + " bytes");
     index.removed_.assign((n + 63) / 64, 0);
+    index.row_of_.reserve(n);
     for (std::size_t row = 0; row < n; ++row) {
       if (removed[row]) {
         index.removed_[row / 64] |= std::uint64_t{1} << (row % 64);

@@ -192,6 +192,7 @@ class Catalogue {
     check(products);
     std::vector<ProductChange> changes;
     changes.reserve(products.size());
+    row_of_.reserve(row_of_.size() + products.size());
     for (Product& p : products) {
       ProductChange change;
       const auto it = row_of_.find(p.id);
@@ -288,6 +289,8 @@ class Catalogue {
                                                  std::to_string(products.size()) + " products");
     Catalogue catalogue(std::move(options));
     catalogue.products_.reserve(products.size());
+    catalogue.removed_.reserve(products.size());
+    catalogue.row_of_.reserve(products.size());
     for (std::size_t row = 0; row < products.size(); ++row) {
       check_product(products[row]);
       if (!removed[row] && !catalogue.row_of_.emplace(products[row].id, row).second)
