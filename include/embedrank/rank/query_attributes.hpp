@@ -113,18 +113,31 @@ class CatalogueAttributes {
   void add(std::size_t row, const std::string& attribute, const std::string& value) {
     if (attribute.empty() || attribute == "price")
       throw InputError("attributes.bad_name", "attribute name '" + attribute + "' is empty or reserved");
-    const std::u32string key = normalise(text::decode_utf8(value)).text;
-    if (key.empty() || key == U" ")
-      throw InputError("attributes.empty_value", "row " + std::to_string(row) + " has an empty value of '" + attribute + "'");
+    // a value as written is normalised once, however many rows hold it
+    std::string spelled = attribute;
+    spelled.push_back('\0');
+    spelled += value;
+    Value* v = nullptr;
+    if (const auto known = spelled_.find(spelled); known != spelled_.end()) {
+      v = known->second;
+    } else {
+      const std::u32string key = normalise(text::decode_utf8(value)).text;
+      if (key.empty() || key == U" ")
+        throw InputError("attributes.empty_value",
+                         "row " + std::to_string(row) + " has an empty value of '" + attribute + "'");
+      auto [it, inserted] = values_.try_emplace(Key{attribute, key}, Value{attribute, value, {}, {}});
+      v = &it->second;
+      if (inserted) index_value(key, v);
+      v->spellings.push_back(spelled);
+      spelled_.emplace(std::move(spelled), v);
+    }
     grow(row);
-    auto [it, inserted] = values_.try_emplace(Key{attribute, key}, Value{attribute, value, {}});
-    std::vector<std::size_t>& rows = it->second.rows;
+    std::vector<std::size_t>& rows = v->rows;
     const auto at = std::lower_bound(rows.begin(), rows.end(), row);
     if (at == rows.end() || *at != row) {
       rows.insert(at, row);
-      values_of_row_[row].push_back(&it->second);
+      values_of_row_[row].push_back(v);
     }
-    if (inserted) index_value(key, &it->second);
   }
 
   /// The item at `row` costs `price` (finite, >= 0). Throws InputError otherwise.
@@ -145,8 +158,7 @@ class CatalogueAttributes {
       rows.erase(std::lower_bound(rows.begin(), rows.end(), row));
       if (rows.empty()) {
         const Key key{value->attribute, normalise(text::decode_utf8(value->value)).text};
-        unindex_value(key.text, value);
-        values_.erase(key);
+        forget(key, value);
       }
     }
     values_of_row_[row].clear();
@@ -170,8 +182,8 @@ class CatalogueAttributes {
         if (remap(row) != RowRemap::kRemoved) kept.push_back(remap(row));  // the remap keeps the order
       it->second.rows = std::move(kept);
       if (it->second.rows.empty()) {
-        unindex_value(it->first.text, &it->second);
-        it = values_.erase(it);
+        const Key key = (it++)->first;
+        forget(key, &values_.at(key));
       } else {
         ++it;
       }
@@ -297,7 +309,8 @@ class CatalogueAttributes {
   struct Value {
     std::string attribute;
     std::string value;
-    std::vector<std::size_t> rows;
+    std::vector<std::size_t> rows;       // ascending
+    std::vector<std::string> spellings;  // keys of spelled_ that lead here
   };
   struct Key {
     std::string attribute;
@@ -377,6 +390,13 @@ class CatalogueAttributes {
     if (n > 3 && key[n - 1] == U's' && key[n - 2] != U's' && key[n - 2] >= U'a' && key[n - 2] <= U'z')
       add_form(key.substr(0, n - 1), value);
   }
+  // A value no row holds any more: out of the forms, the spellings and the table.
+  void forget(const Key& key, Value* value) {
+    unindex_value(key.text, value);
+    for (const std::string& spelled : value->spellings) spelled_.erase(spelled);
+    values_.erase(key);
+  }
+
   void unindex_value(const std::u32string& key, const Value* value) {
     remove_form(key, value);
     const std::size_t n = key.size();
@@ -622,6 +642,7 @@ class CatalogueAttributes {
   std::vector<double> prices_;                            // by row, NaN = unknown
   std::map<Key, Value> values_;                           // stable addresses
   std::vector<std::vector<Value*>> values_of_row_;        // by row: the values it holds, for clear()
+  std::unordered_map<std::string, Value*> spelled_;       // "attribute\0value as written" -> its value
   std::unordered_map<char32_t, std::vector<Form>> forms_;  // by first character, longest first
 };
 

@@ -337,6 +337,12 @@ class JsonLineParser {
     expect('"', "'\"'");
     std::string out;
     for (;;) {
+      // plain characters up to the next quote, escape or control character in one step
+      std::size_t plain = i_;
+      while (plain < s_.size() && s_[plain] != '"' && s_[plain] != '\\' && static_cast<unsigned char>(s_[plain]) >= 0x20)
+        ++plain;
+      out.append(s_.data() + i_, plain - i_);
+      i_ = plain;
       if (i_ >= s_.size()) fail("the closing '\"' of a string");
       const char c = s_[i_++];
       if (c == '"') break;
