@@ -39,15 +39,18 @@ cf::Ratings build_ratings(const std::vector<std::string>& users, const std::vect
   return builder.build(duplicates);
 }
 
-cf::Ratings ratings_from_python(py::handle users, py::handle items, py::handle ratings) {
-  bool integer_users = true, integer_items = true;
-  const std::vector<std::string> user_ids = ids_of(users, "users", integer_users);
-  const std::vector<std::string> item_ids = ids_of(items, "items", integer_items);
+cf::Ratings ratings_from_python(py::handle users, py::handle items, py::handle ratings, cf::DuplicatePolicy duplicates,
+                                bool* integer_users, bool* integer_items) {
+  bool users_integer = true, items_integer = true;
+  const std::vector<std::string> user_ids = ids_of(users, "users", users_integer);
+  const std::vector<std::string> item_ids = ids_of(items, "items", items_integer);
   const std::vector<double> values = ratings_of(ratings);
   if (user_ids.size() != item_ids.size() || user_ids.size() != values.size())
     throw InputError("bad_shape", std::to_string(user_ids.size()) + " users, " + std::to_string(item_ids.size()) +
                                       " items and " + std::to_string(values.size()) + " ratings: they must be as many");
-  return build_ratings(user_ids, item_ids, values, cf::DuplicatePolicy::LastWins);
+  if (integer_users != nullptr) *integer_users = users_integer;
+  if (integer_items != nullptr) *integer_items = items_integer;
+  return build_ratings(user_ids, item_ids, values, duplicates);
 }
 
 namespace {
@@ -70,14 +73,9 @@ PyUserKnn& knn_fit(PyUserKnn& self, py::handle users_obj, py::handle items_obj, 
     ratings = frame[py::str(rating_col)].attr("to_numpy")();
   }
   bool integer_users = true, integer_items = true;
-  const std::vector<std::string> user_ids = ids_of(users, "users", integer_users);
-  const std::vector<std::string> item_ids = ids_of(items, "items", integer_items);
-  const std::vector<double> values = ratings_of(ratings);
-  if (user_ids.size() != item_ids.size() || user_ids.size() != values.size())
-    throw InputError("bad_shape", std::to_string(user_ids.size()) + " users, " + std::to_string(item_ids.size()) +
-                                      " items and " + std::to_string(values.size()) + " ratings: they must be as many");
-  self.fit(build_ratings(user_ids, item_ids, values, enum_of<cf::DuplicatePolicy>(duplicates)), integer_users,
-           integer_items);
+  cf::Ratings built =
+      ratings_from_python(users, items, ratings, enum_of<cf::DuplicatePolicy>(duplicates), &integer_users, &integer_items);
+  self.fit(std::move(built), integer_users, integer_items);
   return self;
 }
 

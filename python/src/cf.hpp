@@ -21,8 +21,11 @@ std::vector<double> ratings_of(py::handle obj);
 /// Ratings from parallel id and value lists (the GIL released while building).
 cf::Ratings build_ratings(const std::vector<std::string>& users, const std::vector<std::string>& items,
                           const std::vector<double>& values, cf::DuplicatePolicy duplicates);
-/// Ratings from Python sequences of user ids, item ids and ratings (a repeated pair: the last wins).
-cf::Ratings ratings_from_python(py::handle users, py::handle items, py::handle ratings);
+/// Ratings from Python sequences of user ids, item ids and ratings; tells
+/// whether every user (item) id was an integer when asked.
+cf::Ratings ratings_from_python(py::handle users, py::handle items, py::handle ratings,
+                                cf::DuplicatePolicy duplicates = cf::DuplicatePolicy::LastWins,
+                                bool* integer_users = nullptr, bool* integer_items = nullptr);
 
 class PyUserKnn {
  public:

@@ -315,24 +315,6 @@ class JsonLineParser {
     return v;
   }
 
-  static void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
   std::string string() {
     expect('"', "'\"'");
     std::string out;
@@ -376,7 +358,7 @@ class JsonLineParser {
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             fail("a high surrogate before a low one");
           }
-          append_utf8(out, cp);
+          text::append_utf8(static_cast<char32_t>(cp), out);
           break;
         }
         default: --i_, fail("a valid escape after '\\'");
