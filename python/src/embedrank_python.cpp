@@ -10,6 +10,10 @@
 //   - The GIL is released while the library computes; each object guards
 //     its own state (a workspace, an index that add() may change), so Python
 //     threads may share one object.
+//   - Every object computes on the module's one ThreadPool::shared(); a
+//     `threads` option caps the threads one call uses (1: the calling
+//     thread only) and starts none, so N Python threads add no more than
+//     their N own threads.
 //   - embedrank::Error subclasses become embedrank.Error subclasses whose
 //     message carries the "[embedrank.<id>]" id and whose .id is that id;
 //     a wrong argument type (None, an int where a text belongs) is a TypeError.
@@ -251,7 +255,8 @@ class PyEmbedder {
   int threads() const { return threads_; }
 
   /// Runs `work(workspace)` with the GIL released: on the object's own
-  /// workspace, or on a fresh one when another thread is using it.
+  /// workspace, or on a fresh one (buffers only: workspaces share the
+  /// process's pool) when another thread is using it.
   template <typename Work>
   auto with_workspace(Work work) {
     py::gil_scoped_release unlocked;
@@ -790,7 +795,8 @@ PYBIND11_MODULE(_embedrank, m) {
   // ---- Embedder
   py::class_<PyEmbedder>(m, "Embedder", "Text in, sentence embeddings out, from one model file (tokenizer + encoder + pooling).")
       .def(py::init<const std::string&, int>(), py::arg("path"), py::arg("threads") = 0,
-           "Opens a model file written by weights_tools/convert.py; threads: encoder threads (0: every CPU).")
+           "Opens a model file written by weights_tools/convert.py; threads: encoder threads at most, taken from the "
+           "process's one pool (0: every CPU; 1: the calling thread).")
       .def("encode", &encode, py::arg("texts"), py::arg("batch_size") = 32, py::arg("normalize_embeddings") = py::none(),
            py::arg("show_progress_bar") = false, py::arg("prompt_name") = py::none(), py::arg("prompt") = py::none(),
            py::arg("chunk_stride") = 0,

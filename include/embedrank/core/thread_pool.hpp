@@ -1,9 +1,18 @@
 #pragma once
 /// The one thread pool. Every parallel region in the library (encoder,
 /// tokenizer batches, the CF kernels and predictions, the ranker's scans)
-/// runs on a ThreadPool that a workspace owns or that the caller hands in;
-/// there are no hidden static pools and no threads created per call except
-/// by the with_pool() fallback for callers that give no pool.
+/// runs on a ThreadPool.
+///
+/// One pool per process: ThreadPool::shared() is created on first use with
+/// available_cpus() threads (available_cpus() - 1 workers plus the caller)
+/// and serves every component that is not handed a pool of its own.
+/// Components take an optional `ThreadPool*` (null: the shared pool) and a
+/// `threads` count, which caps the threads one region of theirs uses
+/// (ThreadPool(pool, max_threads) is such a capped view; it starts no
+/// thread): threads = 1 runs on the calling thread only, and a count above
+/// the pool's size is capped at it (hand in a bigger pool for more). No
+/// component starts threads per call or per workspace, so N request threads
+/// add N threads, never N times the CPU count.
 ///
 /// parallel_for(tasks, fn) calls fn(task) or fn(task, slot) once for every
 /// task in [0, tasks). The calling thread works too (slot 0); up to size() - 1
@@ -15,7 +24,9 @@
 /// The caller waits only for tasks that have been claimed: a worker that
 /// wakes late finds no task left and leaves. A pool runs one region at a
 /// time; a caller that finds it busy (another thread's region, or a task
-/// calling back into its own pool) runs its region on its own thread.
+/// calling back into its own pool) runs its region on its own thread. That
+/// is what bounds a process's threads: the pool's workers plus the callers'
+/// own threads.
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +35,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -56,25 +68,21 @@ inline int available_cpus() {
 /// Resolves a caller's thread request: <= 0 means "all available CPUs".
 inline int resolve_threads(int requested) { return requested > 0 ? requested : available_cpus(); }
 
-/// Threads worth starting for `tasks` tasks when `requested` are asked for
-/// (<= 0: all available CPUs): between 1 and the task count.
-inline int threads_for(int requested, std::size_t tasks) {
-  return static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(tasks, static_cast<std::size_t>(resolve_threads(requested)))));
-}
+namespace detail {
 
-class ThreadPool {
+/// The worker threads of a ThreadPool and the regions they run; see
+/// ThreadPool, which is the interface.
+class PoolWorkers {
  public:
-  /// `threads` <= 0 means all available CPUs; 1 starts no thread (everything
-  /// runs on the caller). Throws InputError "too_many_threads" past 65535.
-  explicit ThreadPool(int threads = 0) : size_(resolve_threads(threads)) {
-    if (size_ > kMaxThreads)
-      throw InputError("too_many_threads", std::to_string(size_) + " threads requested; at most " +
-                                               std::to_string(kMaxThreads) + " are supported");
-    workers_.reserve(static_cast<std::size_t>(size_ - 1));
-    for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i] { worker_loop(static_cast<std::size_t>(i)); });
+  using Task = std::function<void(std::size_t, std::size_t)>;
+
+  /// Starts `threads` - 1 workers (slots 1 .. threads - 1).
+  explicit PoolWorkers(int threads) {
+    workers_.reserve(static_cast<std::size_t>(threads - 1));
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(static_cast<std::size_t>(i)); });
   }
 
-  ~ThreadPool() {
+  ~PoolWorkers() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_.store(true);
@@ -83,45 +91,55 @@ class ThreadPool {
     for (auto& w : workers_) w.join();
   }
 
-  ThreadPool(const ThreadPool&) = delete;
-  ThreadPool& operator=(const ThreadPool&) = delete;
+  PoolWorkers(const PoolWorkers&) = delete;
+  PoolWorkers& operator=(const PoolWorkers&) = delete;
 
-  /// Threads of the pool, the caller's included.
-  int size() const { return size_; }
+  /// Runs fn(task, slot) for every task on `slot_count` (>= 2) slots, or on
+  /// the calling thread alone when a region is already running.
+  void run(std::size_t tasks, std::size_t slot_count, const Task& fn) {
+    bool idle = false;
+    if (!busy_.compare_exchange_strong(idle, true)) return run_inline(tasks, fn);
+    struct Release {
+      std::atomic<bool>& busy;
+      ~Release() { busy.store(false); }
+    } release{busy_};
 
-  /// Slots a region of `tasks` tasks uses with at most `max_threads` threads
-  /// (<= 0: no limit): min(size(), tasks, max_threads). Size per-slot state by it.
-  std::size_t slots(std::size_t tasks, int max_threads = 0) const {
-    std::size_t n = std::min(tasks, static_cast<std::size_t>(size_));
-    if (max_threads > 0) n = std::min(n, static_cast<std::size_t>(max_threads));
-    return n;
-  }
-
-  /// Runs fn(task) or fn(task, slot) for every task in [0, tasks) on
-  /// slots(tasks, max_threads) slots, returns when all are done and rethrows
-  /// the first exception a task threw (the tasks not yet started are then
-  /// skipped).
-  template <typename Fn>
-  void parallel_for(std::size_t tasks, Fn&& fn, int max_threads = 0) {
-    // the region holds a wrapper of one reference: no allocation
-    if constexpr (std::is_invocable_v<Fn&, std::size_t, std::size_t>) {
-      run_region(tasks, slots(tasks, max_threads), Task([&fn](std::size_t task, std::size_t slot) { fn(task, slot); }));
-    } else {
-      run_region(tasks, slots(tasks, max_threads), Task([&fn](std::size_t task, std::size_t) { fn(task); }));
+    const std::uint64_t generation = ++last_generation_;
+    Region& r = regions_[generation % kRegions];
+    r.generation.store(0);  // closed: late visitors of its previous use leave
+    while (r.visitors.load() != 0) cpu_relax();
+    r.fn = &fn;
+    r.tasks = tasks;
+    r.slots = slot_count;
+    r.next.store(0);
+    r.done.store(0);
+    r.failed.store(false);
+    r.error = nullptr;
+    r.generation.store(generation);
+    {
+      // published under the mutex: a worker about to sleep either sees the
+      // new ticket or is woken by the notify
+      std::lock_guard<std::mutex> lock(mutex_);
+      ticket_.store(generation);
     }
+    wake_.notify_all();
+
+    r.work(0);
+    // A region of the encoder lasts tens of microseconds: spin a little
+    // before sleeping, so that waking costs no system call.
+    for (int i = 0; i < kSpinIterations && r.done.load(std::memory_order_acquire) != tasks; ++i) cpu_relax();
+    if (r.done.load(std::memory_order_acquire) != tasks) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [&] { return r.done.load(std::memory_order_acquire) == tasks; });
+    }
+    if (r.error) std::rethrow_exception(r.error);
   }
 
-  /// Splits [0, n) into slots(n) contiguous ranges of near-equal size and
-  /// calls fn(begin, end) on each, one range per task.
-  template <typename Fn>
-  void parallel_ranges(std::size_t n, Fn&& fn) {
-    const std::size_t parts = slots(n);
-    parallel_for(parts, [&](std::size_t p) { fn(n * p / parts, n * (p + 1) / parts); });
+  static void run_inline(std::size_t tasks, const Task& fn) {
+    for (std::size_t task = 0; task < tasks; ++task) fn(task, 0);
   }
 
  private:
-  using Task = std::function<void(std::size_t, std::size_t)>;
-
   // One parallel region. Workers enter it through its generation: a worker
   // announces itself (visitors), then checks the generation; the caller
   // closes a region (generation 0) and waits for visitors to leave before
@@ -158,50 +176,6 @@ class ThreadPool {
       return last;
     }
   };
-
-  static void run_inline(std::size_t tasks, const Task& fn) {
-    for (std::size_t task = 0; task < tasks; ++task) fn(task, 0);
-  }
-
-  void run_region(std::size_t tasks, std::size_t slot_count, const Task& fn) {
-    if (tasks == 0) return;
-    bool idle = false;
-    if (slot_count <= 1 || !busy_.compare_exchange_strong(idle, true)) return run_inline(tasks, fn);
-    struct Release {
-      std::atomic<bool>& busy;
-      ~Release() { busy.store(false); }
-    } release{busy_};
-
-    const std::uint64_t generation = ++last_generation_;
-    Region& r = regions_[generation % kRegions];
-    r.generation.store(0);  // closed: late visitors of its previous use leave
-    while (r.visitors.load() != 0) cpu_relax();
-    r.fn = &fn;
-    r.tasks = tasks;
-    r.slots = slot_count;
-    r.next.store(0);
-    r.done.store(0);
-    r.failed.store(false);
-    r.error = nullptr;
-    r.generation.store(generation);
-    {
-      // published under the mutex: a worker about to sleep either sees the
-      // new ticket or is woken by the notify
-      std::lock_guard<std::mutex> lock(mutex_);
-      ticket_.store(generation);
-    }
-    wake_.notify_all();
-
-    r.work(0);
-    // A region of the encoder lasts tens of microseconds: spin a little
-    // before sleeping, so that waking costs no system call.
-    for (int i = 0; i < kSpinIterations && r.done.load(std::memory_order_acquire) != tasks; ++i) cpu_relax();
-    if (r.done.load(std::memory_order_acquire) != tasks) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [&] { return r.done.load(std::memory_order_acquire) == tasks; });
-    }
-    if (r.error) std::rethrow_exception(r.error);
-  }
 
   static void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -240,10 +214,8 @@ class ThreadPool {
 
   /// About 20-50 microseconds of pause instructions.
   static constexpr int kSpinIterations = 1 << 12;
-  static constexpr int kMaxThreads = 65535;
   static constexpr std::size_t kRegions = 4;
 
-  int size_;
   std::vector<std::thread> workers_;
   std::atomic<bool> busy_{false};  // a region is running
   std::mutex mutex_;
@@ -255,15 +227,108 @@ class ThreadPool {
   Region regions_[kRegions];
 };
 
-/// Runs fn(pool) on `pool` when one is given, else on a temporary pool of
-/// `threads` threads (<= 0: all CPUs; 1 starts no thread) that lives for the
-/// call. Hand in a long-lived pool wherever calls repeat: starting threads
-/// costs tens of microseconds and, on a busy machine, a time slice.
+}  // namespace detail
+
+class ThreadPool {
+ public:
+  /// A pool of `threads` threads, the caller's included (<= 0: all available
+  /// CPUs); starts threads - 1 workers, none for 1 (everything runs on the
+  /// caller). Throws InputError "too_many_threads" past 65535. Most code
+  /// wants shared() or a view of it instead of a pool of its own.
+  explicit ThreadPool(int threads = 0) : size_(resolve_threads(threads)) {
+    if (size_ > kMaxThreads)
+      throw InputError("too_many_threads", std::to_string(size_) + " threads requested; at most " +
+                                               std::to_string(kMaxThreads) + " are supported");
+    if (size_ > 1) own_ = std::make_unique<detail::PoolWorkers>(size_);
+    workers_ = own_.get();
+  }
+
+  /// A view of `pool` that starts no thread: its regions run on `pool`'s
+  /// workers, at most `max_threads` threads each (<= 0: all of `pool`'s;
+  /// more than pool.size() is capped at it; 1: on the calling thread only).
+  /// It shares `pool`'s one-region-at-a-time rule; `pool` must outlive it.
+  ThreadPool(ThreadPool& pool, int max_threads)
+      : size_(max_threads > 0 ? std::min(max_threads, pool.size_) : pool.size_),
+        workers_(size_ > 1 ? pool.workers_ : nullptr) {}
+
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  /// The process's pool: available_cpus() threads, started on first use and
+  /// never stopped (it stays usable while the process exits, e.g. by Python
+  /// threads still running then). One instance for all translation units of
+  /// a program; each shared library that inlines this header with hidden
+  /// symbols has its own.
+  static ThreadPool& shared() {
+    static ThreadPool* const pool = new ThreadPool(0);
+    return *pool;
+  }
+
+  /// Threads a region may use, the caller's included.
+  int size() const { return size_; }
+
+  /// Slots a region of `tasks` tasks uses with at most `max_threads` threads
+  /// (<= 0: no limit): min(size(), tasks, max_threads). Size per-slot state by it.
+  std::size_t slots(std::size_t tasks, int max_threads = 0) const {
+    std::size_t n = std::min(tasks, static_cast<std::size_t>(size_));
+    if (max_threads > 0) n = std::min(n, static_cast<std::size_t>(max_threads));
+    return n;
+  }
+
+  /// Runs fn(task) or fn(task, slot) for every task in [0, tasks) on
+  /// slots(tasks, max_threads) slots, returns when all are done and rethrows
+  /// the first exception a task threw (the tasks not yet started are then
+  /// skipped).
+  template <typename Fn>
+  void parallel_for(std::size_t tasks, Fn&& fn, int max_threads = 0) {
+    // the region holds a wrapper of one reference: no allocation
+    if constexpr (std::is_invocable_v<Fn&, std::size_t, std::size_t>) {
+      run_region(tasks, slots(tasks, max_threads), Task([&fn](std::size_t task, std::size_t slot) { fn(task, slot); }));
+    } else {
+      run_region(tasks, slots(tasks, max_threads), Task([&fn](std::size_t task, std::size_t) { fn(task); }));
+    }
+  }
+
+  /// Splits [0, n) into slots(n) contiguous ranges of near-equal size and
+  /// calls fn(begin, end) on each, one range per task.
+  template <typename Fn>
+  void parallel_ranges(std::size_t n, Fn&& fn) {
+    const std::size_t parts = slots(n);
+    parallel_for(parts, [&](std::size_t p) { fn(n * p / parts, n * (p + 1) / parts); });
+  }
+
+ private:
+  using Task = detail::PoolWorkers::Task;
+
+  void run_region(std::size_t tasks, std::size_t slot_count, const Task& fn) {
+    if (tasks == 0) return;
+    if (slot_count <= 1 || workers_ == nullptr) return detail::PoolWorkers::run_inline(tasks, fn);
+    workers_->run(tasks, slot_count, fn);
+  }
+
+  static constexpr int kMaxThreads = 65535;
+
+  int size_;
+  std::unique_ptr<detail::PoolWorkers> own_;  // a pool's workers; null in a view and for one thread
+  detail::PoolWorkers* workers_ = nullptr;    // own_, or the viewed pool's; null: everything inline
+};
+
+/// Threads a region run by with_pool(pool, threads, ...) uses at most:
+/// pool->size(), else min(threads, the shared pool's size) (<= 0: all of it).
+inline int pool_threads(const ThreadPool* pool, int threads) {
+  if (pool != nullptr) return pool->size();
+  const int shared = ThreadPool::shared().size();
+  return threads > 0 ? std::min(threads, shared) : shared;
+}
+
+/// Runs fn(pool) on `pool` when one is given, else on a view of the shared
+/// pool capped at `threads` threads (<= 0: all of it; 1: the calling thread
+/// only). Starts no thread.
 template <typename Fn>
 decltype(auto) with_pool(ThreadPool* pool, int threads, Fn&& fn) {
   if (pool != nullptr) return fn(*pool);
-  ThreadPool temporary(threads);
-  return fn(temporary);
+  ThreadPool view(ThreadPool::shared(), threads);
+  return fn(view);
 }
 
 }  // namespace embedrank
