@@ -125,8 +125,8 @@ class PoolWorkers {
     wake_.notify_all();
 
     r.work(0);
-    // A region of the encoder lasts tens of microseconds: spin a little
-    // before sleeping, so that waking costs no system call.
+    // The regions of one query follow each other within microseconds: spin
+    // a little for the workers' last tasks before sleeping (kSpinIterations).
     for (int i = 0; i < kSpinIterations && r.done.load(std::memory_order_acquire) != tasks; ++i) cpu_relax();
     if (r.done.load(std::memory_order_acquire) != tasks) {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -198,8 +198,8 @@ class PoolWorkers {
   void worker_loop(std::size_t slot) {
     std::uint64_t seen = 0;
     for (;;) {
-      // Spin briefly for the next region (they follow each other closely in
-      // the encoder), then sleep on the condition variable.
+      // Spin briefly for the next region (a query's regions follow each
+      // other closely), then sleep on the condition variable.
       for (int i = 0; i < kSpinIterations && ticket_.load(std::memory_order_acquire) == seen && !stopping_.load(); ++i)
         cpu_relax();
       if (ticket_.load(std::memory_order_acquire) == seen && !stopping_.load()) {
@@ -212,8 +212,13 @@ class PoolWorkers {
     }
   }
 
-  /// About 20-50 microseconds of pause instructions.
-  static constexpr int kSpinIterations = 1 << 12;
+  // Pause instructions a waiting thread spins before it sleeps: about 12 us
+  // on Zen 5 (~48 ns a pause). Long enough to bridge the gaps between one
+  // query's regions; short enough that workers sleep between queries and
+  // leave the cores to other work. Chosen by a query's p50/p99 on a loaded
+  // 2-core machine against 4096 (~200 us), 1024, and 256 followed by
+  // sched_yield or by running solo after a late worker (docs/benchmarks.md).
+  static constexpr int kSpinIterations = 256;
   static constexpr std::size_t kRegions = 4;
 
   std::vector<std::thread> workers_;
