@@ -106,12 +106,14 @@ TEST_CASE("with_pool uses the given pool or a capped view of the shared one", "[
 TEST_CASE("ThreadPool::shared() is one pool; views of it start no thread", "[thread_pool]") {
   REQUIRE(&ThreadPool::shared() == &ThreadPool::shared());
   ThreadPool four(4);
-  ThreadPool two(four, 2), one(four, 1), all(four, 0), capped(four, 9), nested(two, 3);
+  ThreadPool two(&four, 2), one(&four, 1), all(&four, 0), capped(&four, 9), nested(&two, 3);
   REQUIRE(two.size() == 2);
   REQUIRE(one.size() == 1);
   REQUIRE(all.size() == 4);
   REQUIRE(capped.size() == 4);
   REQUIRE(nested.size() == 2);
+  REQUIRE(ThreadPool(nullptr, 0).size() == ThreadPool::shared().size());
+  REQUIRE(ThreadPool(nullptr, 1).size() == 1);
   // A view's region runs on at most its size of slots; threads = 1 stays on the caller.
   for (ThreadPool* view : {&two, &one, &nested}) {
     std::vector<std::atomic<int>> runs(64);

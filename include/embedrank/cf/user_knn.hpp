@@ -285,7 +285,7 @@ class UserKnn {
   /// (<= 0: all of them; 1: on the calling thread).
   std::vector<Prediction> predict_many(const std::vector<std::pair<std::int32_t, std::int32_t>>& pairs,
                                        int threads = 0) const {
-    ThreadPool pool(ThreadPool::shared(), threads);
+    ThreadPool pool(nullptr, threads);
     return predict_many(pairs, pool);
   }
 

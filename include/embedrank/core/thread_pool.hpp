@@ -9,10 +9,11 @@
 /// Components take an optional `ThreadPool*` (null: the shared pool) and a
 /// `threads` count, which caps the threads one region of theirs uses
 /// (ThreadPool(pool, max_threads) is such a capped view; it starts no
-/// thread): threads = 1 runs on the calling thread only, and a count above
-/// the pool's size is capped at it (hand in a bigger pool for more). No
-/// component starts threads per call or per workspace, so N request threads
-/// add N threads, never N times the CPU count.
+/// thread): threads = 1 runs on the calling thread only (not even starting
+/// the shared pool), and a count above the pool's size is capped at it
+/// (hand in a bigger pool for more). No component starts threads per call
+/// or per workspace, so N request threads add N threads, never N times the
+/// CPU count.
 ///
 /// parallel_for(tasks, fn) calls fn(task) or fn(task, slot) once for every
 /// task in [0, tasks). The calling thread works too (slot 0); up to size() - 1
@@ -239,7 +240,7 @@ class ThreadPool {
   /// A pool of `threads` threads, the caller's included (<= 0: all available
   /// CPUs); starts threads - 1 workers, none for 1 (everything runs on the
   /// caller). Throws InputError "too_many_threads" past 65535. Most code
-  /// wants shared() or a view of it instead of a pool of its own.
+  /// wants shared() or a view of it (below) instead of a pool of its own.
   explicit ThreadPool(int threads = 0) : size_(resolve_threads(threads)) {
     if (size_ > kMaxThreads)
       throw InputError("too_many_threads", std::to_string(size_) + " threads requested; at most " +
@@ -248,13 +249,18 @@ class ThreadPool {
     workers_ = own_.get();
   }
 
-  /// A view of `pool` that starts no thread: its regions run on `pool`'s
-  /// workers, at most `max_threads` threads each (<= 0: all of `pool`'s;
-  /// more than pool.size() is capped at it; 1: on the calling thread only).
-  /// It shares `pool`'s one-region-at-a-time rule; `pool` must outlive it.
-  ThreadPool(ThreadPool& pool, int max_threads)
-      : size_(max_threads > 0 ? std::min(max_threads, pool.size_) : pool.size_),
-        workers_(size_ > 1 ? pool.workers_ : nullptr) {}
+  /// A view of `*pool` (null: shared()) that starts no thread: its regions
+  /// run on the pool's workers, at most `max_threads` threads each (<= 0:
+  /// all of the pool's; more than its size is capped at it). It shares the
+  /// pool's one-region-at-a-time rule; the pool must outlive it. With
+  /// max_threads = 1 everything runs on the calling thread and the pool is
+  /// not touched (shared() is not even started).
+  ThreadPool(ThreadPool* pool, int max_threads) : size_(1) {
+    if (max_threads == 1) return;
+    ThreadPool& base = pool != nullptr ? *pool : shared();
+    size_ = max_threads > 0 ? std::min(max_threads, base.size_) : base.size_;
+    workers_ = size_ > 1 ? base.workers_ : nullptr;
+  }
 
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -322,6 +328,7 @@ class ThreadPool {
 /// pool->size(), else min(threads, the shared pool's size) (<= 0: all of it).
 inline int pool_threads(const ThreadPool* pool, int threads) {
   if (pool != nullptr) return pool->size();
+  if (threads == 1) return 1;
   const int shared = ThreadPool::shared().size();
   return threads > 0 ? std::min(threads, shared) : shared;
 }
@@ -332,7 +339,7 @@ inline int pool_threads(const ThreadPool* pool, int threads) {
 template <typename Fn>
 decltype(auto) with_pool(ThreadPool* pool, int threads, Fn&& fn) {
   if (pool != nullptr) return fn(*pool);
-  ThreadPool view(ThreadPool::shared(), threads);
+  ThreadPool view(nullptr, threads);
   return fn(view);
 }
 

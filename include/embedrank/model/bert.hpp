@@ -74,7 +74,7 @@ struct EncoderWorkspace {
   /// a region (<= 0: all of the pool's; 1: the calling thread only). Starts
   /// no thread.
   explicit EncoderWorkspace(int threads = 0, ThreadPool* pool = nullptr)
-      : pool(pool != nullptr ? *pool : ThreadPool::shared(), threads) {}
+      : pool(pool, threads) {}
   ThreadPool pool;  // a view of the pool above
   std::vector<std::int32_t> position_ids;      // (TT)
   Matrix<Scalar> layer_scratch;                // (TT, H) a layer's attention output before its residual

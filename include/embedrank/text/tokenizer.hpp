@@ -226,7 +226,7 @@ class Tokenizer {
   /// (<= 0: all of them; 1: on the calling thread).
   std::vector<Encoding> encode_batch(const std::vector<std::string>& texts, const EncodeOptions& options,
                                      int threads = 1) const {
-    ThreadPool pool(ThreadPool::shared(), threads);
+    ThreadPool pool(nullptr, threads);
     return encode_batch(texts, options, pool);
   }
 
