@@ -69,172 +69,6 @@ inline int available_cpus() {
 /// Resolves a caller's thread request: <= 0 means "all available CPUs".
 inline int resolve_threads(int requested) { return requested > 0 ? requested : available_cpus(); }
 
-namespace detail {
-
-/// The worker threads of a ThreadPool and the regions they run; see
-/// ThreadPool, which is the interface.
-class PoolWorkers {
- public:
-  using Task = std::function<void(std::size_t, std::size_t)>;
-
-  /// Starts `threads` - 1 workers (slots 1 .. threads - 1).
-  explicit PoolWorkers(int threads) {
-    workers_.reserve(static_cast<std::size_t>(threads - 1));
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(static_cast<std::size_t>(i)); });
-  }
-
-  ~PoolWorkers() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_.store(true);
-    }
-    wake_.notify_all();
-    for (auto& w : workers_) w.join();
-  }
-
-  PoolWorkers(const PoolWorkers&) = delete;
-  PoolWorkers& operator=(const PoolWorkers&) = delete;
-
-  /// Runs fn(task, slot) for every task on `slot_count` (>= 2) slots, or on
-  /// the calling thread alone when a region is already running.
-  void run(std::size_t tasks, std::size_t slot_count, const Task& fn) {
-    bool idle = false;
-    if (!busy_.compare_exchange_strong(idle, true)) return run_inline(tasks, fn);
-    struct Release {
-      std::atomic<bool>& busy;
-      ~Release() { busy.store(false); }
-    } release{busy_};
-
-    const std::uint64_t generation = ++last_generation_;
-    Region& r = regions_[generation % kRegions];
-    r.generation.store(0);  // closed: late visitors of its previous use leave
-    while (r.visitors.load() != 0) cpu_relax();
-    r.fn = &fn;
-    r.tasks = tasks;
-    r.slots = slot_count;
-    r.next.store(0);
-    r.done.store(0);
-    r.failed.store(false);
-    r.error = nullptr;
-    r.generation.store(generation);
-    {
-      // published under the mutex: a worker about to sleep either sees the
-      // new ticket or is woken by the notify
-      std::lock_guard<std::mutex> lock(mutex_);
-      ticket_.store(generation);
-    }
-    wake_.notify_all();
-
-    r.work(0);
-    // The regions of one query follow each other within microseconds: spin
-    // a little for the workers' last tasks before sleeping (kSpinIterations).
-    for (int i = 0; i < kSpinIterations && r.done.load(std::memory_order_acquire) != tasks; ++i) cpu_relax();
-    if (r.done.load(std::memory_order_acquire) != tasks) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [&] { return r.done.load(std::memory_order_acquire) == tasks; });
-    }
-    if (r.error) std::rethrow_exception(r.error);
-  }
-
-  static void run_inline(std::size_t tasks, const Task& fn) {
-    for (std::size_t task = 0; task < tasks; ++task) fn(task, 0);
-  }
-
- private:
-  // One parallel region. Workers enter it through its generation: a worker
-  // announces itself (visitors), then checks the generation; the caller
-  // closes a region (generation 0) and waits for visitors to leave before
-  // reusing it. Four regions rotate, so a worker late for one region never
-  // delays the caller of the next.
-  struct Region {
-    std::atomic<std::uint64_t> generation{0};
-    std::atomic<int> visitors{0};
-    const Task* fn = nullptr;
-    std::size_t tasks = 0;
-    std::size_t slots = 0;
-    std::atomic<std::size_t> next{0};
-    std::atomic<std::size_t> done{0};
-    std::atomic<bool> failed{false};
-    std::mutex error_mutex;
-    std::exception_ptr error;
-
-    // Claims tasks until none is left; every claimed task counts in `done`.
-    // Returns true if this thread finished the region's last task.
-    bool work(std::size_t slot) {
-      bool last = false;
-      for (std::size_t task = next.fetch_add(1); task < tasks; task = next.fetch_add(1)) {
-        if (!failed.load(std::memory_order_relaxed)) {
-          try {
-            (*fn)(task, slot);
-          } catch (...) {
-            std::lock_guard<std::mutex> lock(error_mutex);
-            if (!error) error = std::current_exception();
-            failed.store(true);
-          }
-        }
-        if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) last = true;
-      }
-      return last;
-    }
-  };
-
-  static void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#else
-    std::this_thread::yield();
-#endif
-  }
-
-  void enter(std::uint64_t generation, std::size_t slot) {
-    Region& r = regions_[generation % kRegions];
-    r.visitors.fetch_add(1);
-    if (r.generation.load() == generation && slot < r.slots && r.work(slot)) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_.notify_all();
-    }
-    r.visitors.fetch_sub(1);
-  }
-
-  void worker_loop(std::size_t slot) {
-    std::uint64_t seen = 0;
-    for (;;) {
-      // Spin briefly for the next region (a query's regions follow each
-      // other closely), then sleep on the condition variable.
-      for (int i = 0; i < kSpinIterations && ticket_.load(std::memory_order_acquire) == seen && !stopping_.load(); ++i)
-        cpu_relax();
-      if (ticket_.load(std::memory_order_acquire) == seen && !stopping_.load()) {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_.load() || ticket_.load(std::memory_order_acquire) != seen; });
-      }
-      if (stopping_.load()) return;
-      seen = ticket_.load(std::memory_order_acquire);
-      enter(seen, slot);
-    }
-  }
-
-  // Pause instructions a waiting thread spins before it sleeps: about 12 us
-  // on Zen 5 (~48 ns a pause). Long enough to bridge the gaps between one
-  // query's regions; short enough that workers sleep between queries and
-  // leave the cores to other work. Chosen by a query's p50/p99 on a loaded
-  // 2-core machine against 4096 (~200 us), 1024, and 256 followed by
-  // sched_yield or by running solo after a late worker (docs/benchmarks.md).
-  static constexpr int kSpinIterations = 256;
-  static constexpr std::size_t kRegions = 4;
-
-  std::vector<std::thread> workers_;
-  std::atomic<bool> busy_{false};  // a region is running
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable done_;
-  std::atomic<std::uint64_t> ticket_{0};  // generation of the latest region
-  std::atomic<bool> stopping_{false};
-  std::uint64_t last_generation_ = 0;  // written by the caller holding busy_
-  Region regions_[kRegions];
-};
-
-}  // namespace detail
-
 class ThreadPool {
  public:
   /// A pool of `threads` threads, the caller's included (<= 0: all available
@@ -245,7 +79,7 @@ class ThreadPool {
     if (size_ > kMaxThreads)
       throw InputError("too_many_threads", std::to_string(size_) + " threads requested; at most " +
                                                std::to_string(kMaxThreads) + " are supported");
-    if (size_ > 1) own_ = std::make_unique<detail::PoolWorkers>(size_);
+    if (size_ > 1) own_ = std::make_unique<Workers>(size_);
     workers_ = own_.get();
   }
 
@@ -309,19 +143,178 @@ class ThreadPool {
   }
 
  private:
-  using Task = detail::PoolWorkers::Task;
+  using Task = std::function<void(std::size_t, std::size_t)>;
+
+  // The worker threads of a pool and the regions they run.
+  class Workers {
+   public:
+    /// Starts `threads` - 1 workers (slots 1 .. threads - 1).
+    explicit Workers(int threads) {
+      threads_.reserve(static_cast<std::size_t>(threads - 1));
+      for (int i = 1; i < threads; ++i) threads_.emplace_back([this, i] { worker_loop(static_cast<std::size_t>(i)); });
+    }
+
+    ~Workers() {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_.store(true);
+      }
+      wake_.notify_all();
+      for (auto& t : threads_) t.join();
+    }
+
+    Workers(const Workers&) = delete;
+    Workers& operator=(const Workers&) = delete;
+
+    /// Runs fn(task, slot) for every task on `slot_count` (>= 2) slots, or on
+    /// the calling thread alone when a region is already running.
+    void run(std::size_t tasks, std::size_t slot_count, const Task& fn) {
+      bool idle = false;
+      if (!busy_.compare_exchange_strong(idle, true)) return run_inline(tasks, fn);
+      struct Release {
+        std::atomic<bool>& busy;
+        ~Release() { busy.store(false); }
+      } release{busy_};
+
+      const std::uint64_t generation = ++last_generation_;
+      Region& r = regions_[generation % kRegions];
+      r.generation.store(0);  // closed: late visitors of its previous use leave
+      while (r.visitors.load() != 0) cpu_relax();
+      r.fn = &fn;
+      r.tasks = tasks;
+      r.slots = slot_count;
+      r.next.store(0);
+      r.done.store(0);
+      r.failed.store(false);
+      r.error = nullptr;
+      r.generation.store(generation);
+      {
+        // published under the mutex: a worker about to sleep either sees the
+        // new ticket or is woken by the notify
+        std::lock_guard<std::mutex> lock(mutex_);
+        ticket_.store(generation);
+      }
+      wake_.notify_all();
+
+      r.work(0);
+      // The regions of one query follow each other within microseconds: spin
+      // a little for the workers' last tasks before sleeping (kSpinIterations).
+      for (int i = 0; i < kSpinIterations && r.done.load(std::memory_order_acquire) != tasks; ++i) cpu_relax();
+      if (r.done.load(std::memory_order_acquire) != tasks) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_.wait(lock, [&] { return r.done.load(std::memory_order_acquire) == tasks; });
+      }
+      if (r.error) std::rethrow_exception(r.error);
+    }
+
+    static void run_inline(std::size_t tasks, const Task& fn) {
+      for (std::size_t task = 0; task < tasks; ++task) fn(task, 0);
+    }
+
+   private:
+    // One parallel region. Workers enter it through its generation: a worker
+    // announces itself (visitors), then checks the generation; the caller
+    // closes a region (generation 0) and waits for visitors to leave before
+    // reusing it. Four regions rotate, so a worker late for one region never
+    // delays the caller of the next.
+    struct Region {
+      std::atomic<std::uint64_t> generation{0};
+      std::atomic<int> visitors{0};
+      const Task* fn = nullptr;
+      std::size_t tasks = 0;
+      std::size_t slots = 0;
+      std::atomic<std::size_t> next{0};
+      std::atomic<std::size_t> done{0};
+      std::atomic<bool> failed{false};
+      std::mutex error_mutex;
+      std::exception_ptr error;
+
+      // Claims tasks until none is left; every claimed task counts in `done`.
+      // Returns true if this thread finished the region's last task.
+      bool work(std::size_t slot) {
+        bool last = false;
+        for (std::size_t task = next.fetch_add(1); task < tasks; task = next.fetch_add(1)) {
+          if (!failed.load(std::memory_order_relaxed)) {
+            try {
+              (*fn)(task, slot);
+            } catch (...) {
+              std::lock_guard<std::mutex> lock(error_mutex);
+              if (!error) error = std::current_exception();
+              failed.store(true);
+            }
+          }
+          if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) last = true;
+        }
+        return last;
+      }
+    };
+
+    static void cpu_relax() {
+  #if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+  #else
+      std::this_thread::yield();
+  #endif
+    }
+
+    void enter(std::uint64_t generation, std::size_t slot) {
+      Region& r = regions_[generation % kRegions];
+      r.visitors.fetch_add(1);
+      if (r.generation.load() == generation && slot < r.slots && r.work(slot)) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.notify_all();
+      }
+      r.visitors.fetch_sub(1);
+    }
+
+    void worker_loop(std::size_t slot) {
+      std::uint64_t seen = 0;
+      for (;;) {
+        // Spin briefly for the next region (a query's regions follow each
+        // other closely), then sleep on the condition variable.
+        for (int i = 0; i < kSpinIterations && ticket_.load(std::memory_order_acquire) == seen && !stopping_.load(); ++i)
+          cpu_relax();
+        if (ticket_.load(std::memory_order_acquire) == seen && !stopping_.load()) {
+          std::unique_lock<std::mutex> lock(mutex_);
+          wake_.wait(lock, [&] { return stopping_.load() || ticket_.load(std::memory_order_acquire) != seen; });
+        }
+        if (stopping_.load()) return;
+        seen = ticket_.load(std::memory_order_acquire);
+        enter(seen, slot);
+      }
+    }
+
+    // Pause instructions a waiting thread spins before it sleeps: about 12 us
+    // on Zen 5 (~48 ns a pause). Long enough to bridge the gaps between one
+    // query's regions; short enough that workers sleep between queries and
+    // leave the cores to other work. Chosen by a query's p50/p99 on a loaded
+    // 2-core machine against 4096 (~200 us), 1024, and 256 followed by
+    // sched_yield or by running solo after a late worker (docs/benchmarks.md).
+    static constexpr int kSpinIterations = 256;
+    static constexpr std::size_t kRegions = 4;
+
+    std::vector<std::thread> threads_;  // slots 1 .. threads - 1
+    std::atomic<bool> busy_{false};  // a region is running
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::condition_variable done_;
+    std::atomic<std::uint64_t> ticket_{0};  // generation of the latest region
+    std::atomic<bool> stopping_{false};
+    std::uint64_t last_generation_ = 0;  // written by the caller holding busy_
+    Region regions_[kRegions];
+  };
 
   void run_region(std::size_t tasks, std::size_t slot_count, const Task& fn) {
     if (tasks == 0) return;
-    if (slot_count <= 1 || workers_ == nullptr) return detail::PoolWorkers::run_inline(tasks, fn);
+    if (slot_count <= 1 || workers_ == nullptr) return Workers::run_inline(tasks, fn);
     workers_->run(tasks, slot_count, fn);
   }
 
   static constexpr int kMaxThreads = 65535;
 
   int size_;
-  std::unique_ptr<detail::PoolWorkers> own_;  // a pool's workers; null in a view and for one thread
-  detail::PoolWorkers* workers_ = nullptr;    // own_, or the viewed pool's; null: everything inline
+  std::unique_ptr<Workers> own_;  // a pool's workers; null in a view and for one thread
+  Workers* workers_ = nullptr;    // own_, or the viewed pool's; null: everything inline
 };
 
 /// Threads a region run by with_pool(pool, threads, ...) uses at most:
