@@ -67,7 +67,7 @@ std::string settings_json(const Options& o) {
     << embedrank::to_string(sim.shrinkage) << "\", \"shrinkage_lambda\": " << json_number(sim.shrinkage_lambda, "shrinkage_lambda")
     << ", \"max_neighbors\": " << sim.max_neighbors << ", \"order\": \""
     << embedrank::to_string(o.knn.order) << "\", \"fallback\": \"" << embedrank::to_string(o.knn.fallback)
-    << "\", \"clip\": " << (o.knn.clip ? "true" : "false") << ", \"threads\": " << embedrank::resolve_threads(sim.threads);
+    << "\", \"clip\": " << (o.knn.clip ? "true" : "false") << ", \"threads\": " << embedrank::pool_threads(sim.pool, sim.threads);
   return s.str();
 }
 

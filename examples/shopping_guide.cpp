@@ -528,7 +528,7 @@ int run(const Options& options) {
   guide_options.knn.min_k = kCfMinNeighbors;
   embedrank::ShoppingGuide guide(embedder, data.catalogue, guide_options);
   std::cerr << "embedded " << data.catalogue.size() << " products in " << fixed(seconds_since(start), 2) << " s ("
-            << embedrank::resolve_threads(options.threads) << " threads)\n";
+            << embedrank::pool_threads(nullptr, options.threads) << " threads)\n";
   start = Clock::now();
   guide.fit_collaborative_filtering(ratings_of(data.interactions));
   std::cerr << "fitted user kNN on " << data.interactions.size() << " ratings in " << fixed(seconds_since(start), 2)

@@ -52,7 +52,7 @@ class Embedder:
     """Text in, sentence embeddings out, from one model file (tokenizer + encoder + pooling)."""
 
     def __init__(self, path: str, threads: int = 0) -> None:
-        """Opens a model file written by weights_tools/convert.py; threads: encoder threads (0: every CPU)."""
+        """Opens a model file written by weights_tools/convert.py; threads: encoder threads at most, taken from the process's one pool (0: every CPU; 1: the calling thread)."""
     @overload
     def encode(
         self,

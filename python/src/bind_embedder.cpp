@@ -145,7 +145,8 @@ py::dict tokenize(PyEmbedder& self, py::handle texts_obj) {
 void bind_embedder(py::module_& m) {
   py::class_<PyEmbedder>(m, "Embedder", "Text in, sentence embeddings out, from one model file (tokenizer + encoder + pooling).")
       .def(py::init<const std::string&, int>(), py::arg("path"), py::arg("threads") = 0,
-           "Opens a model file written by weights_tools/convert.py; threads: encoder threads (0: every CPU).")
+           "Opens a model file written by weights_tools/convert.py; threads: encoder threads at most, taken from the "
+           "process's one pool (0: every CPU; 1: the calling thread).")
       .def("encode", &encode, py::arg("texts"), py::arg("batch_size") = 32, py::arg("normalize_embeddings") = py::none(),
            py::arg("show_progress_bar") = false, py::arg("prompt_name") = py::none(), py::arg("prompt") = py::none(),
            py::arg("chunk_stride") = 0,

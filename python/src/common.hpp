@@ -12,6 +12,10 @@
 //   - The GIL is released while the library computes; each object guards
 //     its own state (a workspace, an index that add() may change), so Python
 //     threads may share one object.
+//   - Every object computes on the module's one ThreadPool::shared(); a
+//     `threads` option caps the threads one call uses (1: the calling
+//     thread only) and starts none, so N Python threads add no more than
+//     their N own threads.
 //   - String-valued options are the library's enum names (core/enum_text.hpp,
 //     the command line's spelling), parsed by embedrank::parse<E> and printed
 //     by embedrank::to_string; enum_names() lists them per option.

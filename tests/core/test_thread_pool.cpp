@@ -90,11 +90,45 @@ TEST_CASE("A task may call back into its own pool", "[thread_pool]") {
   REQUIRE(count.load() == 40);
 }
 
-TEST_CASE("with_pool uses the given pool or one made for the call", "[thread_pool]") {
+TEST_CASE("with_pool uses the given pool or a capped view of the shared one", "[thread_pool]") {
   ThreadPool pool(2);
+  const int shared = ThreadPool::shared().size();
+  REQUIRE(shared == embedrank::available_cpus());
   REQUIRE(embedrank::with_pool(&pool, 7, [](ThreadPool& p) { return p.size(); }) == 2);
-  REQUIRE(embedrank::with_pool(nullptr, 3, [](ThreadPool& p) { return p.size(); }) == 3);
-  REQUIRE(embedrank::threads_for(8, 0) == 1);
-  REQUIRE(embedrank::threads_for(8, 3) == 3);
-  REQUIRE(embedrank::threads_for(2, 30) == 2);
+  REQUIRE(embedrank::with_pool(nullptr, 1, [](ThreadPool& p) { return p.size(); }) == 1);
+  REQUIRE(embedrank::with_pool(nullptr, 0, [](ThreadPool& p) { return p.size(); }) == shared);
+  REQUIRE(embedrank::with_pool(nullptr, shared + 5, [](ThreadPool& p) { return p.size(); }) == shared);
+  REQUIRE(embedrank::pool_threads(&pool, 7) == 2);
+  REQUIRE(embedrank::pool_threads(nullptr, 1) == 1);
+  REQUIRE(embedrank::pool_threads(nullptr, 0) == shared);
+}
+
+TEST_CASE("ThreadPool::shared() is one pool; views of it start no thread", "[thread_pool]") {
+  REQUIRE(&ThreadPool::shared() == &ThreadPool::shared());
+  ThreadPool four(4);
+  ThreadPool two(&four, 2), one(&four, 1), all(&four, 0), capped(&four, 9), nested(&two, 3);
+  REQUIRE(two.size() == 2);
+  REQUIRE(one.size() == 1);
+  REQUIRE(all.size() == 4);
+  REQUIRE(capped.size() == 4);
+  REQUIRE(nested.size() == 2);
+  REQUIRE(ThreadPool(nullptr, 0).size() == ThreadPool::shared().size());
+  REQUIRE(ThreadPool(nullptr, 1).size() == 1);
+  // A view's region runs on at most its size of slots; threads = 1 stays on the caller.
+  for (ThreadPool* view : {&two, &one, &nested}) {
+    std::vector<std::atomic<int>> runs(64);
+    std::atomic<std::size_t> max_slot{0};
+    const auto caller = std::this_thread::get_id();
+    std::atomic<bool> left_caller{false};
+    view->parallel_for(runs.size(), [&](std::size_t task, std::size_t slot) {
+      ++runs[task];
+      std::size_t seen = max_slot.load();
+      while (slot > seen && !max_slot.compare_exchange_weak(seen, slot)) {
+      }
+      if (std::this_thread::get_id() != caller) left_caller = true;
+    });
+    for (auto& r : runs) REQUIRE(r.load() == 1);
+    REQUIRE(max_slot.load() < static_cast<std::size_t>(view->size()));
+    if (view->size() == 1) REQUIRE_FALSE(left_caller.load());
+  }
 }

@@ -50,8 +50,8 @@ inline Accuracy accuracy(const std::vector<RatingTriplet>& truth, const std::vec
 }
 
 /// Predictions for each test triplet (T), computed on
-/// model.options().similarity.pool, else on a pool of its `threads`; the
-/// result does not depend on it.
+/// model.options().similarity.pool, else on its `threads` of the shared
+/// pool; the result does not depend on it.
 /// Unknown users or items fall back.
 inline std::vector<Prediction> predict_all(const UserKnn& model, const std::vector<RatingTriplet>& test) {
   std::vector<std::pair<std::int32_t, std::int32_t>> pairs(test.size());  // (T) dense indices, -1 unknown

@@ -80,11 +80,11 @@ struct SimilarityOptions {
   /// InputError "input.over_budget" either way.
   std::size_t memory_budget_bytes = std::size_t{4} << 30;
   SimilarityKernel kernel = SimilarityKernel::Automatic;
-  /// Threads of the pool made for the call when `pool` is null; <= 0 means
-  /// every CPU this process may use. Results do not depend on it.
+  /// Threads of ThreadPool::shared() the computation uses at most when
+  /// `pool` is null; <= 0 means all of them. Results do not depend on it.
   int threads = 0;
-  /// Runs the computation on this pool instead of one made for the call.
-  /// Not owned: it must outlive the calls that use it (compute_neighbors,
+  /// Runs the computation on this pool instead of the shared one. Not
+  /// owned: it must outlive the calls that use it (compute_neighbors,
   /// similarity_matrix, UserKnn's constructor, predict_all).
   ThreadPool* pool = nullptr;
 };
@@ -95,10 +95,8 @@ constexpr double kPearsonZeroTolerance = 1e-12;
 
 namespace detail {
 
-/// Threads the computation runs on: the pool's, else options.threads resolved.
-inline int similarity_threads(const SimilarityOptions& options) {
-  return options.pool != nullptr ? options.pool->size() : resolve_threads(options.threads);
-}
+/// Threads the computation runs on: the pool's, else options.threads of the shared pool.
+inline int similarity_threads(const SimilarityOptions& options) { return pool_threads(options.pool, options.threads); }
 
 /// Throws InputError "input.bad_option" for options no kernel accepts.
 inline void check_similarity_options(const SimilarityOptions& options) {

@@ -281,11 +281,11 @@ class UserKnn {
     return out;
   }
 
-  /// predict_many() on a pool of `threads` threads made for the call (<= 0:
-  /// every CPU).
+  /// predict_many() on at most `threads` threads of ThreadPool::shared()
+  /// (<= 0: all of them; 1: on the calling thread).
   std::vector<Prediction> predict_many(const std::vector<std::pair<std::int32_t, std::int32_t>>& pairs,
                                        int threads = 0) const {
-    ThreadPool pool(threads_for(threads, (pairs.size() + kPairsPerTask - 1) / kPairsPerTask));
+    ThreadPool pool(nullptr, threads);
     return predict_many(pairs, pool);
   }
 

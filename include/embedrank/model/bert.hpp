@@ -66,12 +66,16 @@ nn::LayerNorm<Scalar> load_layer_norm(io::ParameterStore<Scalar>& params, const 
 }
 
 /// Scratch buffers of one forward pass, reused across calls of the same
-/// batch shape, and the pool that runs it. One workspace per concurrent
+/// batch shape, and the threads that run it. One workspace per concurrent
 /// caller; the model itself is never written to.
 template <typename Scalar>
 struct EncoderWorkspace {
-  explicit EncoderWorkspace(int threads = 0) : pool(threads) {}
-  ThreadPool pool;
+  /// Runs on `pool` (null: ThreadPool::shared()), at most `threads` threads
+  /// a region (<= 0: all of the pool's; 1: the calling thread only). Starts
+  /// no thread.
+  explicit EncoderWorkspace(int threads = 0, ThreadPool* pool = nullptr)
+      : pool(pool, threads) {}
+  ThreadPool pool;  // a view of the pool above
   std::vector<std::int32_t> position_ids;      // (TT)
   Matrix<Scalar> layer_scratch;                // (TT, H) a layer's attention output before its residual
   Matrix<Scalar> qkv;                          // (TT, 3H)

@@ -59,10 +59,12 @@ struct EmbedOptions {
   EmbedReport* report = nullptr;      ///< when set, receives the report (cleared first)
 };
 
-/// Scratch for one caller: the encoder workspace and its thread pool. Reuse it
-/// across calls from the same thread to avoid re-creating threads.
+/// Scratch for one caller: the encoder workspace, which runs on `pool` (null:
+/// ThreadPool::shared()) with at most `threads` threads a region (<= 0: all
+/// of the pool's; 1: the calling thread only). Reuse it across calls from
+/// the same thread to keep its buffers; it starts no thread.
 struct EmbedderWorkspace {
-  explicit EmbedderWorkspace(int threads = 0) : encoder(threads) {}
+  explicit EmbedderWorkspace(int threads = 0, ThreadPool* pool = nullptr) : encoder(threads, pool) {}
   EncoderWorkspace<float> encoder;
 };
 
@@ -238,7 +240,8 @@ class Embedder {
     return out;
   }
 
-  /// embed() with a workspace of its own on `threads` threads (0: all CPUs).
+  /// embed() with a workspace of its own, on at most `threads` threads of
+  /// ThreadPool::shared() (0: all of them).
   MatrixF embed(const std::vector<std::string>& texts, int threads = 0, const EmbedOptions& options = {}) const {
     EmbedderWorkspace ws(threads);
     return embed(texts, ws, options);

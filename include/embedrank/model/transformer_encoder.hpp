@@ -158,7 +158,8 @@ class TransformerEncoder {
     return hidden;
   }
 
-  /// forward() with a workspace of its own running on `threads` threads.
+  /// forward() with a workspace of its own, on at most `threads` threads of
+  /// ThreadPool::shared() (<= 0: all of them).
   Matrix<Scalar> forward(const TokenBatch& batch, int threads = 0) const {
     EncoderWorkspace<Scalar> ws(threads);
     return forward(batch, ws);

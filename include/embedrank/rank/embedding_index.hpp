@@ -80,11 +80,10 @@ inline EnumText<Storage> enum_text(Storage) {
 struct IndexOptions {
   Metric metric = Metric::InnerProduct;
   Storage storage = Storage::Float32;
-  int threads = 0;  ///< threads per search; <= 0 means available_cpus()
-  /// Searches run on this pool (not owned; it must outlive the searches and
-  /// may be shared by several indexes); null: the index keeps a pool of
-  /// `threads` of its own (none for one thread). A pool runs one search at
-  /// a time; concurrent searches that find it busy run on their own thread.
+  int threads = 0;  ///< threads per search at most; <= 0: all of the pool's; 1: the calling thread
+  /// Searches run on this pool (not owned; it must outlive the searches);
+  /// null: on ThreadPool::shared(). A pool runs one search at a time;
+  /// concurrent searches that find it busy run on their own thread.
   ThreadPool* pool = nullptr;
 };
 
@@ -114,24 +113,18 @@ class EmbeddingIndex {
   explicit EmbeddingIndex(std::size_t dim, IndexOptions options = {})
       : dim_(dim), padded_dim_(detail::padded_dimension(dim)), options_(options) {
     if (dim == 0) throw InputError("zero_dimension", "an EmbeddingIndex needs a dimension > 0");
-    make_own_pool();
   }
 
   std::size_t dim() const { return dim_; }
   Metric metric() const { return options_.metric; }
   Storage storage() const { return options_.storage; }
-  /// Threads a search uses at most: the pool's size, else the resolved `threads` option.
-  int threads() const { return options_.pool != nullptr ? options_.pool->size() : resolve_threads(options_.threads); }
-  /// Sets the threads per search; <= 0 means available_cpus(). Results do not depend on it.
-  void set_threads(int threads) {
-    options_.threads = threads;
-    make_own_pool();
-  }
-  /// Sets the pool searches run on (null: one of the index's own; see IndexOptions::pool).
-  void set_pool(ThreadPool* pool) {
-    options_.pool = pool;
-    make_own_pool();
-  }
+  /// Threads a search uses at most: the handed-in pool's size, else the
+  /// `threads` option capped at the shared pool's size.
+  int threads() const { return pool_threads(options_.pool, options_.threads); }
+  /// Sets the threads per search; <= 0: all of the pool's. Results do not depend on it.
+  void set_threads(int threads) { options_.threads = threads; }
+  /// Sets the pool searches run on (null: the shared pool; see IndexOptions::pool).
+  void set_pool(ThreadPool* pool) { options_.pool = pool; }
 
   /// Live items (added and not removed).
   std::size_t size() const { return ids_.size() - removed_count_; }
@@ -549,13 +542,6 @@ class EmbeddingIndex {
     if (removed_.size() * 64 < ids_.size()) removed_.push_back(0);
   }
 
-  // The index's own pool, when searches may use more than one thread and no pool is handed in.
-  void make_own_pool() {
-    own_pool_.reset();
-    if (options_.pool == nullptr && resolve_threads(options_.threads) > 1)
-      own_pool_ = std::make_shared<ThreadPool>(options_.threads);
-  }
-
   double inverse_norm(const float* vector) const {
     double squares = 0.0;
     for (std::size_t j = 0; j < dim_; ++j) squares += static_cast<double>(vector[j]) * vector[j];
@@ -588,8 +574,7 @@ class EmbeddingIndex {
         1, std::min<std::size_t>(static_cast<std::size_t>(this->threads()), pairs / kMinPairsPerThread));
     const std::size_t tasks = std::min(words, threads * kTasksPerThread);
     std::vector<std::vector<Hit>> merged(query_count);
-    ThreadPool* given = options_.pool != nullptr ? options_.pool : own_pool_.get();
-    with_pool(given, static_cast<int>(threads), [&](ThreadPool& pool) {
+    with_pool(options_.pool, static_cast<int>(threads), [&](ThreadPool& pool) {
       const std::size_t slots = pool.slots(tasks, static_cast<int>(threads));
       std::vector<std::vector<TopK>> tops(slots, std::vector<TopK>(query_count, TopK(k)));  // (slots, Q)
       pool.parallel_for(
@@ -673,7 +658,6 @@ class EmbeddingIndex {
   std::size_t dim_;         // D
   std::size_t padded_dim_;  // DP
   IndexOptions options_;
-  std::shared_ptr<ThreadPool> own_pool_;             // when no pool is handed in and threads > 1; shared by copies
   std::shared_ptr<const MappedFile> mapped_rows_;    // (N, DP) stored rows used in place, until the first change
   AlignedFloats f32_;                                // (N, DP) when storage is float32
   AlignedHalves f16_;                                // (N, DP) when storage is float16

@@ -222,11 +222,11 @@ class Tokenizer {
     return out;
   }
 
-  /// encode_batch() on a pool of `threads` threads made for the call (<= 0:
-  /// all available CPUs; 1: on the calling thread).
+  /// encode_batch() on at most `threads` threads of ThreadPool::shared()
+  /// (<= 0: all of them; 1: on the calling thread).
   std::vector<Encoding> encode_batch(const std::vector<std::string>& texts, const EncodeOptions& options,
                                      int threads = 1) const {
-    ThreadPool pool(threads_for(threads, (texts.size() + kTextsPerTask - 1) / kTextsPerTask));
+    ThreadPool pool(nullptr, threads);
     return encode_batch(texts, options, pool);
   }
 
