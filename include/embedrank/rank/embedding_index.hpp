@@ -29,8 +29,6 @@
 #include <utility>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/npy.hpp"
