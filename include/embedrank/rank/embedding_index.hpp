@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "embedrank/core/cpu_features.hpp"
 #include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/npy.hpp"
@@ -107,7 +108,7 @@ class EmbeddingIndex {
  public:
   /// An empty index of D-dimensional vectors. Throws InputError if dim == 0.
   explicit EmbeddingIndex(std::size_t dim, IndexOptions options = {})
-      : dim_(dim), padded_dim_(detail::padded_dimension(dim)), options_(options) {
+      : dim_(dim), padded_dim_(detail::padded_dimension(dim)), options_(options), simd_level_(default_simd_level()) {
     if (dim == 0) throw InputError("zero_dimension", "an EmbeddingIndex needs a dimension > 0");
     make_own_pool();
   }
@@ -127,6 +128,12 @@ class EmbeddingIndex {
     options_.pool = pool;
     make_own_pool();
   }
+
+  /// The SIMD kernels searches use: the CPU's level, lowered by EMBEDRANK_SIMD
+  /// (read at construction; core/cpu_features.hpp). Results do not depend on it.
+  SimdLevel simd_level() const { return simd_level_; }
+  /// Sets the kernels' level, capped by what the CPU supports (see simd_level()).
+  void set_simd_level(SimdLevel level) { simd_level_ = supported_simd_level(level); }
 
   /// Live items (added and not removed).
   std::size_t size() const { return ids_.size() - removed_count_; }
@@ -442,9 +449,15 @@ class EmbeddingIndex {
       f32_.resize((row + 1) * padded_dim_, 0.0f);
       for (std::size_t j = 0; j < dim_; ++j) f32_[row * padded_dim_ + j] = static_cast<float>(vector[j] * scale);
     } else {
+      // scaled in blocks on the stack, each block rounded to fp16 at once
       f16_.resize((row + 1) * padded_dim_, 0);
-      for (std::size_t j = 0; j < dim_; ++j)
-        f16_[row * padded_dim_ + j] = float_to_fp16(static_cast<float>(vector[j] * scale));
+      constexpr std::size_t kBlock = 64;
+      float scaled[kBlock];
+      for (std::size_t begin = 0; begin < dim_; begin += kBlock) {
+        const std::size_t count = std::min(kBlock, dim_ - begin);
+        for (std::size_t j = 0; j < count; ++j) scaled[j] = static_cast<float>(vector[begin + j] * scale);
+        float_to_fp16(scaled, &f16_[row * padded_dim_ + begin], count, simd_level_);
+      }
     }
     ids_.push_back(id);
     row_of_.emplace(id, row);
@@ -497,8 +510,11 @@ class EmbeddingIndex {
       pool.parallel_for(
           tasks,
           [&](std::size_t task, std::size_t slot) {
-            scan_words(items, queries, query_count, words * task / tasks, words * (task + 1) / tasks, filter,
-                       tops[slot].data());
+            // the kernel family is chosen once per task; the tile loop inside is static
+            detail::with_dot_kernels(simd_level_, [&](auto kernels) {
+              scan_words<decltype(kernels)>(items, queries, query_count, words * task / tasks,
+                                            words * (task + 1) / tasks, filter, tops[slot].data());
+            });
           },
           static_cast<int>(threads));
       std::vector<std::vector<Hit>> per_slot(slots);
@@ -513,7 +529,7 @@ class EmbeddingIndex {
   // Scans rows [64 word_begin, 64 word_end): eligible rows (live, not
   // excluded) are gathered into register tiles, scored, and offered to the
   // per-query TopK right away (selection fused into the tile loop).
-  template <typename Item>
+  template <typename Kernels, typename Item>
   void scan_words(const Item* items, const float* queries, std::size_t query_count, std::size_t word_begin,
                   std::size_t word_end, const SearchFilter& filter, TopK* tops) const {
     const bool single = query_count == 1;
@@ -530,36 +546,36 @@ class EmbeddingIndex {
         eligible &= eligible - 1;
         if (filled == tile_items) {
           if (single)
-            score_tile<kSingleItems>(items, queries, query_count, tile, filter, tops);
+            score_tile<Kernels, kSingleItems>(items, queries, query_count, tile, filter, tops);
           else
-            score_tile<kBatchItems>(items, queries, query_count, tile, filter, tops);
+            score_tile<Kernels, kBatchItems>(items, queries, query_count, tile, filter, tops);
           filled = 0;
         }
       }
     }
-    for (int i = 0; i < filled; ++i) score_tile<1>(items, queries, query_count, tile + i, filter, tops);
+    for (int i = 0; i < filled; ++i) score_tile<Kernels, 1>(items, queries, query_count, tile + i, filter, tops);
   }
 
   // scores the IT rows of `tile` against all Q queries, QT queries at a time
-  template <int IT, typename Item>
+  template <typename Kernels, int IT, typename Item>
   void score_tile(const Item* items, const float* queries, std::size_t query_count, const std::size_t* tile,
                   const SearchFilter& filter, TopK* tops) const {
     const Item* item_rows[IT];
     for (int i = 0; i < IT; ++i) item_rows[i] = items + tile[i] * padded_dim_;
     std::size_t q = 0;
     for (; q + kBatchQueries <= query_count; q += kBatchQueries)
-      score_and_offer<kBatchQueries, IT>(item_rows, queries, q, tile, filter, tops);
-    if (query_count - q == 2) score_and_offer<2, IT>(item_rows, queries, q, tile, filter, tops);
-    if (query_count - q == 1) score_and_offer<1, IT>(item_rows, queries, q, tile, filter, tops);
+      score_and_offer<Kernels, kBatchQueries, IT>(item_rows, queries, q, tile, filter, tops);
+    if (query_count - q == 2) score_and_offer<Kernels, 2, IT>(item_rows, queries, q, tile, filter, tops);
+    if (query_count - q == 1) score_and_offer<Kernels, 1, IT>(item_rows, queries, q, tile, filter, tops);
   }
 
-  template <int QT, int IT, typename Item>
+  template <typename Kernels, int QT, int IT, typename Item>
   void score_and_offer(const Item* const* item_rows, const float* queries, std::size_t first_query,
                        const std::size_t* tile, const SearchFilter& filter, TopK* tops) const {
     const float* query_rows[QT];
     for (int q = 0; q < QT; ++q) query_rows[q] = queries + (first_query + q) * padded_dim_;
     float tile_scores[QT * IT];  // (QT, IT)
-    detail::dot_tile<QT, IT>(query_rows, item_rows, padded_dim_, tile_scores);
+    Kernels::template tile<QT, IT>(query_rows, item_rows, padded_dim_, tile_scores);
     for (int q = 0; q < QT; ++q) {
       TopK& top = tops[first_query + q];
       for (int i = 0; i < IT; ++i) {
@@ -575,6 +591,7 @@ class EmbeddingIndex {
   std::size_t dim_;         // D
   std::size_t padded_dim_;  // DP
   IndexOptions options_;
+  SimdLevel simd_level_;                             // the dot kernels' family (detail/dot.hpp)
   std::shared_ptr<ThreadPool> own_pool_;             // when no pool is handed in and threads > 1; shared by copies
   AlignedFloats f32_;                                // (N, DP) when storage is float32
   AlignedHalves f16_;                                // (N, DP) when storage is float16
