@@ -16,6 +16,7 @@
 ///   Avx2Dot       one ymm (AVX2 + FMA; F16C widens fp16 items)
 ///   Avx512Dot     one 256-bit half of a zmm: two items side by side share
 ///                 each FMA, each half is exactly the AVX2 lane order
+///                 (batches; a single query runs the AVX2 tiles)
 ///
 /// The family is chosen at run time (core/cpu_features.hpp: CPUID, lowered by
 /// EMBEDRANK_SIMD), never by the program's compile flags: every kernel
@@ -129,9 +130,14 @@ EMBEDRANK_TARGET_AVX512 inline __m512 load8x2(const std::uint16_t* a, const std:
 // Lanes j .. j + 7 of a query in both halves.
 EMBEDRANK_TARGET_AVX512 inline __m512 broadcast8(const float* p) { return _mm512_broadcast_f32x8(_mm256_loadu_ps(p)); }
 
-/// AVX-512: the items of a tile in pairs, one item per 256-bit half of a zmm,
-/// so each FMA advances two (query, item) pairs and each half accumulates in
-/// the canonical 8-lane order. An odd item count (IT = 1) runs on Avx2Dot.
+/// AVX-512 for batches: the items of a tile in pairs, one item per 256-bit
+/// half of a zmm, so each FMA advances two (query, item) pairs and each half
+/// accumulates in the canonical 8-lane order. A single query (QT = 1) and an
+/// odd item count (IT = 1) run on Avx2Dot: a single query's scan is
+/// memory-bound, and pairing its rows measured slower on Zen 5 (two rows per
+/// chain one after the other: half the speed; all pairs at once: 8% faster
+/// in cache, 18% slower from memory); batches gain 30-40%
+/// (docs/benchmarks.md).
 struct Avx512Dot {
   static constexpr SimdLevel level = SimdLevel::Avx512;
 
@@ -139,21 +145,10 @@ struct Avx512Dot {
   template <int QT, int IT, typename Item>
   EMBEDRANK_TARGET_AVX512 static void tile(const float* const* queries, const Item* const* items,
                                            std::size_t padded_dim, float* scores) {
-    if constexpr (IT % 2 != 0) {
+    if constexpr (QT == 1 || IT % 2 != 0) {
       Avx2Dot::tile<QT, IT>(queries, items, padded_dim, scores);
     } else {
       constexpr int P = IT / 2;  // item pairs
-      if (QT == 1) {
-        // one pair after the other: two linear streams for the prefetchers
-        for (int p = 0; p < P; ++p) {
-          __m512 pair_acc = _mm512_setzero_ps();
-          for (std::size_t j = 0; j < padded_dim; j += kLanes)
-            pair_acc = _mm512_fmadd_ps(broadcast8(queries[0] + j), load8x2(items[2 * p] + j, items[2 * p + 1] + j),
-                                       pair_acc);
-          store_pair(pair_acc, scores + 2 * p);
-        }
-        return;
-      }
       __m512 acc[QT][P];
       for (int q = 0; q < QT; ++q)
         for (int p = 0; p < P; ++p) acc[q][p] = _mm512_setzero_ps();
