@@ -510,11 +510,8 @@ class EmbeddingIndex {
       pool.parallel_for(
           tasks,
           [&](std::size_t task, std::size_t slot) {
-            // the kernel family is chosen once per task; the tile loop inside is static
-            detail::with_dot_kernels(simd_level_, [&](auto kernels) {
-              scan_words<decltype(kernels)>(items, queries, query_count, words * task / tasks,
-                                            words * (task + 1) / tasks, filter, tops[slot].data());
-            });
+            scan_task(items, queries, query_count, words * task / tasks, words * (task + 1) / tasks, filter,
+                      tops[slot].data());
           },
           static_cast<int>(threads));
       std::vector<std::vector<Hit>> per_slot(slots);
@@ -526,11 +523,41 @@ class EmbeddingIndex {
     return merged;
   }
 
+  // One task's scan on the kernels of simd_level_. The scan loop is compiled
+  // once per kernel family with that family's instruction set (scan_words is
+  // always inlined into these), so the tiles inline into it as in a
+  // -march=native build instead of being called once per tile.
+  template <typename Item>
+  void scan_task(const Item* items, const float* queries, std::size_t query_count, std::size_t word_begin,
+                 std::size_t word_end, const SearchFilter& filter, TopK* tops) const {
+#if EMBEDRANK_X86_KERNELS
+    if (simd_level_ == SimdLevel::Avx512)
+      return scan_task_avx512(items, queries, query_count, word_begin, word_end, filter, tops);
+    if (simd_level_ == SimdLevel::Avx2)
+      return scan_task_avx2(items, queries, query_count, word_begin, word_end, filter, tops);
+#endif
+    scan_words<detail::PortableDot>(items, queries, query_count, word_begin, word_end, filter, tops);
+  }
+#if EMBEDRANK_X86_KERNELS
+  template <typename Item>
+  EMBEDRANK_TARGET_AVX512 void scan_task_avx512(const Item* items, const float* queries, std::size_t query_count,
+                                                std::size_t word_begin, std::size_t word_end,
+                                                const SearchFilter& filter, TopK* tops) const {
+    scan_words<detail::Avx512Dot>(items, queries, query_count, word_begin, word_end, filter, tops);
+  }
+  template <typename Item>
+  EMBEDRANK_TARGET_AVX2 void scan_task_avx2(const Item* items, const float* queries, std::size_t query_count,
+                                            std::size_t word_begin, std::size_t word_end, const SearchFilter& filter,
+                                            TopK* tops) const {
+    scan_words<detail::Avx2Dot>(items, queries, query_count, word_begin, word_end, filter, tops);
+  }
+#endif
+
   // Scans rows [64 word_begin, 64 word_end): eligible rows (live, not
   // excluded) are gathered into register tiles, scored, and offered to the
   // per-query TopK right away (selection fused into the tile loop).
   template <typename Kernels, typename Item>
-  void scan_words(const Item* items, const float* queries, std::size_t query_count, std::size_t word_begin,
+  __attribute__((always_inline)) void scan_words(const Item* items, const float* queries, std::size_t query_count, std::size_t word_begin,
                   std::size_t word_end, const SearchFilter& filter, TopK* tops) const {
     const bool single = query_count == 1;
     const int tile_items = single ? kSingleItems : kBatchItems;
@@ -558,7 +585,7 @@ class EmbeddingIndex {
 
   // scores the IT rows of `tile` against all Q queries, QT queries at a time
   template <typename Kernels, int IT, typename Item>
-  void score_tile(const Item* items, const float* queries, std::size_t query_count, const std::size_t* tile,
+  __attribute__((always_inline)) void score_tile(const Item* items, const float* queries, std::size_t query_count, const std::size_t* tile,
                   const SearchFilter& filter, TopK* tops) const {
     const Item* item_rows[IT];
     for (int i = 0; i < IT; ++i) item_rows[i] = items + tile[i] * padded_dim_;
@@ -570,7 +597,7 @@ class EmbeddingIndex {
   }
 
   template <typename Kernels, int QT, int IT, typename Item>
-  void score_and_offer(const Item* const* item_rows, const float* queries, std::size_t first_query,
+  __attribute__((always_inline)) void score_and_offer(const Item* const* item_rows, const float* queries, std::size_t first_query,
                        const std::size_t* tile, const SearchFilter& filter, TopK* tops) const {
     const float* query_rows[QT];
     for (int q = 0; q < QT; ++q) query_rows[q] = queries + (first_query + q) * padded_dim_;
