@@ -557,8 +557,9 @@ class EmbeddingIndex {
   // excluded) are gathered into register tiles, scored, and offered to the
   // per-query TopK right away (selection fused into the tile loop).
   template <typename Kernels, typename Item>
-  __attribute__((always_inline)) void scan_words(const Item* items, const float* queries, std::size_t query_count, std::size_t word_begin,
-                  std::size_t word_end, const SearchFilter& filter, TopK* tops) const {
+  __attribute__((always_inline)) void scan_words(const Item* items, const float* queries, std::size_t query_count,
+                                                 std::size_t word_begin, std::size_t word_end,
+                                                 const SearchFilter& filter, TopK* tops) const {
     const bool single = query_count == 1;
     const int tile_items = single ? kSingleItems : kBatchItems;
     std::size_t tile[kSingleItems];  // rows of the tile being gathered
@@ -585,8 +586,9 @@ class EmbeddingIndex {
 
   // scores the IT rows of `tile` against all Q queries, QT queries at a time
   template <typename Kernels, int IT, typename Item>
-  __attribute__((always_inline)) void score_tile(const Item* items, const float* queries, std::size_t query_count, const std::size_t* tile,
-                  const SearchFilter& filter, TopK* tops) const {
+  __attribute__((always_inline)) void score_tile(const Item* items, const float* queries, std::size_t query_count,
+                                                 const std::size_t* tile, const SearchFilter& filter,
+                                                 TopK* tops) const {
     const Item* item_rows[IT];
     for (int i = 0; i < IT; ++i) item_rows[i] = items + tile[i] * padded_dim_;
     std::size_t q = 0;
@@ -597,8 +599,9 @@ class EmbeddingIndex {
   }
 
   template <typename Kernels, int QT, int IT, typename Item>
-  __attribute__((always_inline)) void score_and_offer(const Item* const* item_rows, const float* queries, std::size_t first_query,
-                       const std::size_t* tile, const SearchFilter& filter, TopK* tops) const {
+  __attribute__((always_inline)) void score_and_offer(const Item* const* item_rows, const float* queries,
+                                                      std::size_t first_query, const std::size_t* tile,
+                                                      const SearchFilter& filter, TopK* tops) const {
     const float* query_rows[QT];
     for (int q = 0; q < QT; ++q) query_rows[q] = queries + (first_query + q) * padded_dim_;
     float tile_scores[QT * IT];  // (QT, IT)
