@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "embedrank/core/cpu_features.hpp"
+#include "embedrank/core/detail/avx512_warnings.hpp"
 #include "embedrank/model/transformer_encoder.hpp"
 #include "embedrank/nn/packed_linear.hpp"
 #include "random_model.hpp"
@@ -105,6 +106,7 @@ double gemm_seconds(Eigen::Index TT, int threads) {
 }
 
 #if EMBEDRANK_X86_KERNELS
+EMBEDRANK_AVX512_WARNINGS_OFF  // _mm512_reduce_add_ps (core/detail/avx512_warnings.hpp)
 // 12 independent accumulator chains hide the FMA latency on every x86 core
 // with two FMA pipes; each iteration is 12 FMAs of `lanes` floats.
 __attribute__((target("avx512f"))) double fma_loop_avx512(long iterations) {
@@ -117,6 +119,7 @@ __attribute__((target("avx512f"))) double fma_loop_avx512(long iterations) {
   for (auto& a : acc) sum += _mm512_reduce_add_ps(a);
   return sum;
 }
+EMBEDRANK_AVX512_WARNINGS_ON
 __attribute__((target("avx2,fma"))) double fma_loop_avx2(long iterations) {
   __m256 acc[12];
   for (auto& a : acc) a = _mm256_set1_ps(1.0f);

@@ -25,11 +25,12 @@
 #include <string>
 #include <vector>
 
+#include "embedrank/core/cpu_features.hpp"
 #include "embedrank/core/npy.hpp"
 #include "embedrank/core/thread_pool.hpp"
 #include "embedrank/rank/embedding_index.hpp"
 
-#if defined(__AVX2__)
+#if EMBEDRANK_X86_KERNELS
 #include <immintrin.h>
 #endif
 
@@ -113,6 +114,34 @@ Workload& synthetic(std::size_t n) {
 
 Workload g_file_workload;
 
+// sum of [p, last), a multiple of 64 floats; AVX2 when the CPU has it, chosen
+// at run time like the index's kernels, so bench_topk_portable reads as fast
+#if EMBEDRANK_X86_KERNELS
+EMBEDRANK_TARGET_AVX2 float sum_floats_avx2(const float* p, const float* last) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (; p < last; p += 64) {
+    a0 = _mm256_add_ps(a0, _mm256_add_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)));
+    a1 = _mm256_add_ps(a1, _mm256_add_ps(_mm256_loadu_ps(p + 16), _mm256_loadu_ps(p + 24)));
+    a2 = _mm256_add_ps(a2, _mm256_add_ps(_mm256_loadu_ps(p + 32), _mm256_loadu_ps(p + 40)));
+    a3 = _mm256_add_ps(a3, _mm256_add_ps(_mm256_loadu_ps(p + 48), _mm256_loadu_ps(p + 56)));
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  float sum = 0.0f;
+  for (float v : lanes) sum += v;
+  return sum;
+}
+#endif
+float sum_floats(const float* p, const float* last) {
+#if EMBEDRANK_X86_KERNELS
+  static const bool avx2 = embedrank::detected_simd_level() != embedrank::SimdLevel::Portable;
+  if (avx2) return sum_floats_avx2(p, last);
+#endif
+  float sum = 0.0f;
+  for (; p < last; ++p) sum += *p;
+  return sum;
+}
+
 // sum of all floats with all threads: the plain read bandwidth a scan could
 // reach. Same work split as the search (64-row tasks claimed dynamically by
 // the caller and the pool's workers), so both see the same machine.
@@ -123,23 +152,7 @@ float read_all(const std::vector<float>& buffer) {
   g_pool->parallel_for(tasks, [&](std::size_t task, std::size_t slot) {
     const float* p = buffer.data() + blocks * task / tasks * 64;
     const float* last = buffer.data() + blocks * (task + 1) / tasks * 64;
-#if defined(__AVX2__)
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (; p < last; p += 64) {
-      a0 = _mm256_add_ps(a0, _mm256_add_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)));
-      a1 = _mm256_add_ps(a1, _mm256_add_ps(_mm256_loadu_ps(p + 16), _mm256_loadu_ps(p + 24)));
-      a2 = _mm256_add_ps(a2, _mm256_add_ps(_mm256_loadu_ps(p + 32), _mm256_loadu_ps(p + 40)));
-      a3 = _mm256_add_ps(a3, _mm256_add_ps(_mm256_loadu_ps(p + 48), _mm256_loadu_ps(p + 56)));
-    }
-    float lanes[8];
-    _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    float sum = 0.0f;
-    for (float v : lanes) sum += v;
-#else
-    float sum = 0.0f;
-    for (; p < last; ++p) sum += *p;
-#endif
-    partial[slot] += sum;
+    partial[slot] += sum_floats(p, last);
   });
   float total = 0.0f;
   for (float v : partial) total += v;

@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <string>
 #include <random>
 #include <vector>
 
-#include "embedrank/rank/detail/dot.hpp"
+#include "embedrank/core/cpu_features.hpp"
 #include "embedrank/core/half.hpp"
+#include "embedrank/rank/detail/dot.hpp"
 #include "embedrank/rank/topk.hpp"
 
 using embedrank::rank::Hit;
@@ -124,48 +127,79 @@ TEST_CASE("merge_top_k equals one sequential pass for any split", "[topk]") {
 
 namespace {
 
+// the SIMD levels this CPU runs (each lower level is forced the way EMBEDRANK_SIMD would)
+std::vector<embedrank::SimdLevel> runnable_levels() {
+  std::vector<embedrank::SimdLevel> levels;
+  for (auto level : {embedrank::SimdLevel::Portable, embedrank::SimdLevel::Avx2, embedrank::SimdLevel::Avx512})
+    if (embedrank::supported_simd_level(level) == level) levels.push_back(level);
+  return levels;
+}
+
+// the tile's QT x IT scores on `level` equal dot_reference bit for bit
 template <int QT, int IT, typename Item>
-void check_tile_against_reference(const std::vector<float>& queries, const std::vector<Item>& items, std::size_t dp) {
+void check_tile_against_reference(embedrank::SimdLevel level, const std::vector<float>& queries,
+                                  const std::vector<Item>& items, std::size_t dp) {
   const float* query_rows[QT];
   const Item* item_rows[IT];
   for (int q = 0; q < QT; ++q) query_rows[q] = queries.data() + static_cast<std::size_t>(q) * dp;
   for (int i = 0; i < IT; ++i) item_rows[i] = items.data() + static_cast<std::size_t>(IT - 1 - i) * dp;
   float scores[QT * IT];
-  embedrank::rank::detail::dot_tile<QT, IT>(query_rows, item_rows, dp, scores);
+  embedrank::rank::detail::dot_tile<QT, IT>(level, query_rows, item_rows, dp, scores);
   for (int q = 0; q < QT; ++q)
     for (int i = 0; i < IT; ++i) {
       const float want = embedrank::rank::detail::dot_reference(query_rows[q], item_rows[i], dp);
-      INFO("tile " << QT << "x" << IT << " query " << q << " item " << i);
-      REQUIRE(scores[q * IT + i] == want);
+      INFO("level " << embedrank::to_string(level) << ", tile " << QT << "x" << IT << " query " << q << " item " << i);
+      REQUIRE(std::memcmp(&scores[q * IT + i], &want, sizeof want) == 0);
     }
+}
+
+// every tile shape the index uses, and the other small ones
+template <typename Item>
+void check_all_tiles(embedrank::SimdLevel level, const std::vector<float>& queries, const std::vector<Item>& items,
+                     std::size_t dp) {
+  check_tile_against_reference<1, 1>(level, queries, items, dp);
+  check_tile_against_reference<1, 2>(level, queries, items, dp);
+  check_tile_against_reference<1, 4>(level, queries, items, dp);
+  check_tile_against_reference<1, 8>(level, queries, items, dp);
+  check_tile_against_reference<2, 1>(level, queries, items, dp);
+  check_tile_against_reference<2, 4>(level, queries, items, dp);
+  check_tile_against_reference<2, 8>(level, queries, items, dp);
+  check_tile_against_reference<3, 1>(level, queries, items, dp);
+  check_tile_against_reference<3, 2>(level, queries, items, dp);
+  check_tile_against_reference<3, 4>(level, queries, items, dp);
 }
 
 }  // namespace
 
-TEST_CASE("dot tiles are bit-identical to the canonical reference order", "[topk][dot]") {
+TEST_CASE("dot tiles on every SIMD level are bit-identical to the canonical reference order", "[topk][dot][simd]") {
   namespace detail = embedrank::rank::detail;
-  const std::size_t dp = detail::padded_dimension(389);
-  REQUIRE(dp == 392);
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> queries(3 * dp), items(8 * dp);
-  for (auto& v : queries) v = normal(rng);
-  for (auto& v : items) v = normal(rng);
-  std::vector<std::uint16_t> halves(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) halves[i] = embedrank::float_to_fp16(items[i]);
-
-  SECTION("float32 items") {
-    check_tile_against_reference<1, 1>(queries, items, dp);
-    check_tile_against_reference<1, 8>(queries, items, dp);
-    check_tile_against_reference<2, 4>(queries, items, dp);
-    check_tile_against_reference<3, 4>(queries, items, dp);
-    check_tile_against_reference<3, 1>(queries, items, dp);
-  }
-  SECTION("float16 items") {
-    check_tile_against_reference<1, 8>(queries, halves, dp);
-    check_tile_against_reference<3, 4>(queries, halves, dp);
+  for (const std::size_t dim : {389u, 8u, 384u}) {
+    const std::size_t dp = detail::padded_dimension(dim);
+    std::vector<float> queries(3 * dp, 0.0f), items(8 * dp, 0.0f);  // zero-padded to DP, as the index stores them
+    for (std::size_t r = 0; r < 3; ++r)
+      for (std::size_t j = 0; j < dim; ++j) queries[r * dp + j] = normal(rng);
+    for (std::size_t r = 0; r < 8; ++r)
+      for (std::size_t j = 0; j < dim; ++j) items[r * dp + j] = normal(rng);
+    std::vector<std::uint16_t> halves(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) halves[i] = embedrank::float_to_fp16(items[i]);
+    for (const auto level : runnable_levels()) {
+      INFO("D = " << dim << ", level " << embedrank::to_string(level));
+      SECTION("float32 items, D = " + std::to_string(dim) + ", " + embedrank::to_string(level)) {
+        check_all_tiles(level, queries, items, dp);
+      }
+      SECTION("float16 items, D = " + std::to_string(dim) + ", " + embedrank::to_string(level)) {
+        check_all_tiles(level, queries, halves, dp);
+      }
+    }
   }
   SECTION("the canonical score is within float rounding of the double dot product") {
+    const std::size_t dp = detail::padded_dimension(389);
+    REQUIRE(dp == 392);
+    std::vector<float> queries(dp), items(dp);
+    for (auto& v : queries) v = normal(rng);
+    for (auto& v : items) v = normal(rng);
     double exact = 0.0;
     for (std::size_t j = 0; j < dp; ++j) exact += static_cast<double>(queries[j]) * items[j];
     REQUIRE_THAT(detail::dot_reference(queries.data(), items.data(), dp), Catch::Matchers::WithinAbs(exact, 1e-4));

@@ -16,6 +16,11 @@
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define EMBEDRANK_X86_KERNELS 1
 #include <cpuid.h>
+// The instruction sets of the SIMD kernels, one attribute per SimdLevel: a
+// kernel is compiled for its level whatever flags the program has, and runs
+// only where default_simd_level() (or a level capped by it) selects it.
+#define EMBEDRANK_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define EMBEDRANK_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
 #else
 #define EMBEDRANK_X86_KERNELS 0
 #endif

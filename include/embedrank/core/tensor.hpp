@@ -3,7 +3,13 @@
 /// per token (or per item, or per query), which matches the packed
 /// (total_tokens, H) layout of the encoder and PyTorch's (out, in) weights.
 
+#include "embedrank/core/detail/avx512_warnings.hpp"
+
+// The one place the library includes <Eigen/Core> (the other headers include
+// this one), wrapped for GCC 12's false AVX-512 warnings in Eigen's packet math
+EMBEDRANK_AVX512_WARNINGS_OFF
 #include <Eigen/Core>
+EMBEDRANK_AVX512_WARNINGS_ON
 
 namespace embedrank {
 

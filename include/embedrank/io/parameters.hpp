@@ -17,7 +17,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <Eigen/Core>
+#include "embedrank/core/tensor.hpp"
 
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/half.hpp"

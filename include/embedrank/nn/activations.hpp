@@ -5,8 +5,12 @@
 #include <cmath>
 #include <string>
 
-#include <Eigen/Core>
+#include "embedrank/core/detail/avx512_warnings.hpp"
+#include "embedrank/core/tensor.hpp"
+
+EMBEDRANK_AVX512_WARNINGS_OFF  // GCC 12's false AVX-512 warnings in Eigen (core/detail/avx512_warnings.hpp)
 #include <unsupported/Eigen/SpecialFunctions>
+EMBEDRANK_AVX512_WARNINGS_ON
 
 #include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"

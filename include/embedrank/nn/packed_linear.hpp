@@ -33,7 +33,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <Eigen/Core>
+#include "embedrank/core/tensor.hpp"
 
 #include "embedrank/core/cpu_features.hpp"
 #include "embedrank/core/error.hpp"

@@ -30,8 +30,7 @@
 #include <utility>
 #include <vector>
 
-#include <Eigen/Core>
-
+#include "embedrank/core/cpu_features.hpp"
 #include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/mapped_file.hpp"
@@ -111,7 +110,7 @@ class EmbeddingIndex {
  public:
   /// An empty index of D-dimensional vectors. Throws InputError if dim == 0.
   explicit EmbeddingIndex(std::size_t dim, IndexOptions options = {})
-      : dim_(dim), padded_dim_(detail::padded_dimension(dim)), options_(options) {
+      : dim_(dim), padded_dim_(detail::padded_dimension(dim)), options_(options), simd_level_(default_simd_level()) {
     if (dim == 0) throw InputError("zero_dimension", "an EmbeddingIndex needs a dimension > 0");
   }
 
@@ -125,6 +124,12 @@ class EmbeddingIndex {
   void set_threads(int threads) { options_.threads = threads; }
   /// Sets the pool searches run on (null: the shared pool; see IndexOptions::pool).
   void set_pool(ThreadPool* pool) { options_.pool = pool; }
+
+  /// The SIMD kernels searches use: the CPU's level, lowered by EMBEDRANK_SIMD
+  /// (read at construction; core/cpu_features.hpp). Results do not depend on it.
+  SimdLevel simd_level() const { return simd_level_; }
+  /// Sets the kernels' level, capped by what the CPU supports (see simd_level()).
+  void set_simd_level(SimdLevel level) { simd_level_ = supported_simd_level(level); }
 
   /// Live items (added and not removed).
   std::size_t size() const { return ids_.size() - removed_count_; }
@@ -524,8 +529,14 @@ class EmbeddingIndex {
     if (options_.storage == Storage::Float32) {
       for (std::size_t j = 0; j < dim_; ++j) f32_[row * padded_dim_ + j] = static_cast<float>(vector[j] * scale);
     } else {
-      for (std::size_t j = 0; j < dim_; ++j)
-        f16_[row * padded_dim_ + j] = float_to_fp16(static_cast<float>(vector[j] * scale));
+      // scaled in blocks on the stack, each block rounded to fp16 at once
+      constexpr std::size_t kBlock = 64;
+      float scaled[kBlock];
+      for (std::size_t begin = 0; begin < dim_; begin += kBlock) {
+        const std::size_t count = std::min(kBlock, dim_ - begin);
+        for (std::size_t j = 0; j < count; ++j) scaled[j] = static_cast<float>(vector[begin + j] * scale);
+        float_to_fp16(scaled, &f16_[row * padded_dim_ + begin], count, simd_level_);
+      }
     }
   }
 
@@ -580,8 +591,8 @@ class EmbeddingIndex {
       pool.parallel_for(
           tasks,
           [&](std::size_t task, std::size_t slot) {
-            scan_words(items, queries, query_count, words * task / tasks, words * (task + 1) / tasks, filter,
-                       tops[slot].data());
+            scan_task(items, queries, query_count, words * task / tasks, words * (task + 1) / tasks, filter,
+                      tops[slot].data());
           },
           static_cast<int>(threads));
       std::vector<std::vector<Hit>> per_slot(slots);
@@ -593,12 +604,43 @@ class EmbeddingIndex {
     return merged;
   }
 
+  // One task's scan on the kernels of simd_level_. The scan loop is compiled
+  // once per kernel family with that family's instruction set (scan_words is
+  // always inlined into these), so the tiles inline into it as in a
+  // -march=native build instead of being called once per tile.
+  template <typename Item>
+  void scan_task(const Item* items, const float* queries, std::size_t query_count, std::size_t word_begin,
+                 std::size_t word_end, const SearchFilter& filter, TopK* tops) const {
+#if EMBEDRANK_X86_KERNELS
+    if (simd_level_ == SimdLevel::Avx512)
+      return scan_task_avx512(items, queries, query_count, word_begin, word_end, filter, tops);
+    if (simd_level_ == SimdLevel::Avx2)
+      return scan_task_avx2(items, queries, query_count, word_begin, word_end, filter, tops);
+#endif
+    scan_words<detail::PortableDot>(items, queries, query_count, word_begin, word_end, filter, tops);
+  }
+#if EMBEDRANK_X86_KERNELS
+  template <typename Item>
+  EMBEDRANK_TARGET_AVX512 void scan_task_avx512(const Item* items, const float* queries, std::size_t query_count,
+                                                std::size_t word_begin, std::size_t word_end,
+                                                const SearchFilter& filter, TopK* tops) const {
+    scan_words<detail::Avx512Dot>(items, queries, query_count, word_begin, word_end, filter, tops);
+  }
+  template <typename Item>
+  EMBEDRANK_TARGET_AVX2 void scan_task_avx2(const Item* items, const float* queries, std::size_t query_count,
+                                            std::size_t word_begin, std::size_t word_end, const SearchFilter& filter,
+                                            TopK* tops) const {
+    scan_words<detail::Avx2Dot>(items, queries, query_count, word_begin, word_end, filter, tops);
+  }
+#endif
+
   // Scans rows [64 word_begin, 64 word_end): eligible rows (live, not
   // excluded) are gathered into register tiles, scored, and offered to the
   // per-query TopK right away (selection fused into the tile loop).
-  template <typename Item>
-  void scan_words(const Item* items, const float* queries, std::size_t query_count, std::size_t word_begin,
-                  std::size_t word_end, const SearchFilter& filter, TopK* tops) const {
+  template <typename Kernels, typename Item>
+  __attribute__((always_inline)) void scan_words(const Item* items, const float* queries, std::size_t query_count,
+                                                 std::size_t word_begin, std::size_t word_end,
+                                                 const SearchFilter& filter, TopK* tops) const {
     const bool single = query_count == 1;
     const int tile_items = single ? kSingleItems : kBatchItems;
     std::size_t tile[kSingleItems];  // rows of the tile being gathered
@@ -613,36 +655,38 @@ class EmbeddingIndex {
         eligible &= eligible - 1;
         if (filled == tile_items) {
           if (single)
-            score_tile<kSingleItems>(items, queries, query_count, tile, filter, tops);
+            score_tile<Kernels, kSingleItems>(items, queries, query_count, tile, filter, tops);
           else
-            score_tile<kBatchItems>(items, queries, query_count, tile, filter, tops);
+            score_tile<Kernels, kBatchItems>(items, queries, query_count, tile, filter, tops);
           filled = 0;
         }
       }
     }
-    for (int i = 0; i < filled; ++i) score_tile<1>(items, queries, query_count, tile + i, filter, tops);
+    for (int i = 0; i < filled; ++i) score_tile<Kernels, 1>(items, queries, query_count, tile + i, filter, tops);
   }
 
   // scores the IT rows of `tile` against all Q queries, QT queries at a time
-  template <int IT, typename Item>
-  void score_tile(const Item* items, const float* queries, std::size_t query_count, const std::size_t* tile,
-                  const SearchFilter& filter, TopK* tops) const {
+  template <typename Kernels, int IT, typename Item>
+  __attribute__((always_inline)) void score_tile(const Item* items, const float* queries, std::size_t query_count,
+                                                 const std::size_t* tile, const SearchFilter& filter,
+                                                 TopK* tops) const {
     const Item* item_rows[IT];
     for (int i = 0; i < IT; ++i) item_rows[i] = items + tile[i] * padded_dim_;
     std::size_t q = 0;
     for (; q + kBatchQueries <= query_count; q += kBatchQueries)
-      score_and_offer<kBatchQueries, IT>(item_rows, queries, q, tile, filter, tops);
-    if (query_count - q == 2) score_and_offer<2, IT>(item_rows, queries, q, tile, filter, tops);
-    if (query_count - q == 1) score_and_offer<1, IT>(item_rows, queries, q, tile, filter, tops);
+      score_and_offer<Kernels, kBatchQueries, IT>(item_rows, queries, q, tile, filter, tops);
+    if (query_count - q == 2) score_and_offer<Kernels, 2, IT>(item_rows, queries, q, tile, filter, tops);
+    if (query_count - q == 1) score_and_offer<Kernels, 1, IT>(item_rows, queries, q, tile, filter, tops);
   }
 
-  template <int QT, int IT, typename Item>
-  void score_and_offer(const Item* const* item_rows, const float* queries, std::size_t first_query,
-                       const std::size_t* tile, const SearchFilter& filter, TopK* tops) const {
+  template <typename Kernels, int QT, int IT, typename Item>
+  __attribute__((always_inline)) void score_and_offer(const Item* const* item_rows, const float* queries,
+                                                      std::size_t first_query, const std::size_t* tile,
+                                                      const SearchFilter& filter, TopK* tops) const {
     const float* query_rows[QT];
     for (int q = 0; q < QT; ++q) query_rows[q] = queries + (first_query + q) * padded_dim_;
     float tile_scores[QT * IT];  // (QT, IT)
-    detail::dot_tile<QT, IT>(query_rows, item_rows, padded_dim_, tile_scores);
+    Kernels::template tile<QT, IT>(query_rows, item_rows, padded_dim_, tile_scores);
     for (int q = 0; q < QT; ++q) {
       TopK& top = tops[first_query + q];
       for (int i = 0; i < IT; ++i) {
@@ -658,6 +702,7 @@ class EmbeddingIndex {
   std::size_t dim_;         // D
   std::size_t padded_dim_;  // DP
   IndexOptions options_;
+  SimdLevel simd_level_;                             // the dot kernels' family (detail/dot.hpp)
   std::shared_ptr<const MappedFile> mapped_rows_;    // (N, DP) stored rows used in place, until the first change
   AlignedFloats f32_;                                // (N, DP) when storage is float32
   AlignedHalves f16_;                                // (N, DP) when storage is float16

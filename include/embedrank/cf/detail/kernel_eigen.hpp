@@ -5,7 +5,12 @@
 ///
 /// U = users, I = items, B = users in one block.
 
+#include "embedrank/core/detail/avx512_warnings.hpp"
+#include "embedrank/core/tensor.hpp"
+
+EMBEDRANK_AVX512_WARNINGS_OFF  // GCC 12's false AVX-512 warnings in Eigen (core/detail/avx512_warnings.hpp)
 #include <Eigen/SparseCore>
+EMBEDRANK_AVX512_WARNINGS_ON
 
 #include <algorithm>
 #include <cstddef>

@@ -11,7 +11,12 @@
 /// User mean (LensKit's centred cosine), x = r - mean over all the user's ratings:
 ///   sim = sum_{co-rated} x_u x_v / (sqrt(sum_{all of u} x_u^2) sqrt(sum_{all of v} x_v^2))
 
+#include "embedrank/core/detail/avx512_warnings.hpp"
+#include "embedrank/core/tensor.hpp"
+
+EMBEDRANK_AVX512_WARNINGS_OFF  // GCC 12's false AVX-512 warnings in Eigen (core/detail/avx512_warnings.hpp)
 #include <Eigen/SparseCore>
+EMBEDRANK_AVX512_WARNINGS_ON
 
 #include <algorithm>
 #include <cmath>

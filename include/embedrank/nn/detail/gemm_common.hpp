@@ -10,7 +10,7 @@
 #include <memory>
 #include <new>
 
-#include <Eigen/Core>
+#include "embedrank/core/tensor.hpp"
 
 #include "embedrank/nn/activations.hpp"
 

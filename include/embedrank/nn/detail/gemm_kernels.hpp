@@ -31,12 +31,11 @@
 #include <cstring>
 
 #include "embedrank/core/cpu_features.hpp"
+#include "embedrank/core/detail/avx512_warnings.hpp"
 #include "embedrank/core/half.hpp"
 
 #if EMBEDRANK_X86_KERNELS
 #include <immintrin.h>
-#define EMBEDRANK_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define EMBEDRANK_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
 #endif
 
 namespace embedrank::nn::detail {
@@ -92,6 +91,7 @@ struct PortableKernels {
 };
 
 #if EMBEDRANK_X86_KERNELS
+EMBEDRANK_AVX512_WARNINGS_OFF
 
 EMBEDRANK_TARGET_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 EMBEDRANK_TARGET_AVX2 inline __m256 load8(const Float16* p) {
@@ -201,6 +201,7 @@ struct Avx512Kernels {
   }
 };
 
+EMBEDRANK_AVX512_WARNINGS_ON
 #endif  // EMBEDRANK_X86_KERNELS
 
 /// Calls Kernels::tile<M, W> for M = t.rows (1 .. Kernels::MR).

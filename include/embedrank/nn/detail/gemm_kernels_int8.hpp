@@ -37,6 +37,7 @@
 #include <cstring>
 
 #include "embedrank/core/cpu_features.hpp"
+#include "embedrank/core/detail/avx512_warnings.hpp"
 #include "embedrank/nn/detail/gemm_kernels.hpp"
 
 #if EMBEDRANK_X86_KERNELS
@@ -103,6 +104,7 @@ struct PortableInt8 {
 };
 
 #if EMBEDRANK_X86_KERNELS
+EMBEDRANK_AVX512_WARNINGS_OFF
 
 struct Avx2Int8 {
   static constexpr int MR = 6, NR = 16;
@@ -289,6 +291,7 @@ inline bool cpu_has_avx512_vnni() {
   return __builtin_cpu_supports("avx512vnni");
 }
 
+EMBEDRANK_AVX512_WARNINGS_ON
 #endif  // EMBEDRANK_X86_KERNELS
 
 /// Calls Kernels::tile<M> for M = t.rows (1 .. Kernels::MR).

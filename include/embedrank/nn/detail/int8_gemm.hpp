@@ -23,7 +23,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <Eigen/Core>
+#include "embedrank/core/tensor.hpp"
 
 #include "embedrank/nn/activations.hpp"
 #include "embedrank/nn/detail/gemm_common.hpp"
