@@ -7,7 +7,12 @@
 
 // The one place the library includes <Eigen/Core> (the other headers include
 // this one), wrapped for GCC 12's false AVX-512 warnings in Eigen's packet math
+// and for Eigen 3.4's unused bfloat16 packets, which a consumer that puts
+// Eigen on -I rather than -isystem (its pkg-config file) would otherwise see
 EMBEDRANK_AVX512_WARNINGS_OFF
+#if defined(__GNUC__) && !defined(__clang__)  // inside the push of EMBEDRANK_AVX512_WARNINGS_OFF
+#pragma GCC diagnostic ignored "-Wunused-variable"
+#endif
 #include <Eigen/Core>
 EMBEDRANK_AVX512_WARNINGS_ON
 
