@@ -137,6 +137,22 @@ class Embedder {
     return text::encode_utf8(do_lower_case_ ? text::python_lower(stripped) : std::u32string(stripped));
   }
 
+  /// The content token ids (no special tokens) of `prompt + text` as
+  /// embed() tokenizes it: preprocessed, not truncated.
+  std::vector<std::int32_t> content_ids(const std::string& text, const std::string& prompt = "") const {
+    text::EncodeOptions content_only;
+    content_only.add_special_tokens = false;
+    return tokenizer_.encode(preprocess(prompt.empty() ? text : prompt + text), content_only).ids;
+  }
+
+  /// The sequence embed() feeds the encoder for content ids `ids` without
+  /// chunking: wrapped in the special tokens, truncated to max_seq_length.
+  text::Encoding sequence(std::vector<std::int32_t> ids) const {
+    text::EncodeOptions truncating;
+    truncating.max_length = max_seq_length();
+    return tokenizer_.encode_ids(std::move(ids), truncating);
+  }
+
   /// Token ids of the texts, packed and truncated to max_seq_length: what
   /// embed() feeds the encoder without chunking and without a prompt.
   TokenBatch tokenize(const std::vector<std::string>& texts, std::size_t begin, std::size_t end) const {
@@ -199,17 +215,12 @@ class Embedder {
       is_window.clear();
     };
 
-    text::EncodeOptions content_only;
-    content_only.add_special_tokens = false;
-    text::EncodeOptions truncating;
-    truncating.max_length = max_seq_length();
     const std::size_t specials = tokenizer_.num_special_tokens(/*pair=*/false);
     for (std::size_t i = 0; i < texts.size(); ++i) {
-      std::vector<std::int32_t> ids =
-          tokenizer_.encode(preprocess(prompt.empty() ? texts[i] : prompt + texts[i]), content_only).ids;
+      std::vector<std::int32_t> ids = content_ids(texts[i], prompt);
       const std::size_t n = ids.size();
       if (options.chunk_stride == 0 || n <= content) {
-        const text::Encoding e = tokenizer_.encode_ids(std::move(ids), truncating);
+        const text::Encoding e = sequence(std::move(ids));
         if (e.ids.size() < n + specials) report.truncated.push_back(i);
         batch.add(e.ids, e.type_ids);
         owner.push_back(i);
@@ -220,8 +231,8 @@ class Embedder {
         for (std::size_t start = 0;; start += options.chunk_stride) {
           const std::size_t stop = std::min(n, start + content);
           const auto first = ids.begin() + static_cast<std::ptrdiff_t>(start);
-          const text::Encoding e = tokenizer_.encode_ids(
-              std::vector<std::int32_t>(first, ids.begin() + static_cast<std::ptrdiff_t>(stop)), truncating);
+          const text::Encoding e =
+              sequence(std::vector<std::int32_t>(first, ids.begin() + static_cast<std::ptrdiff_t>(stop)));
           batch.add(e.ids, e.type_ids);
           owner.push_back(i);
           is_window.push_back(true);

@@ -112,6 +112,10 @@ class SequenceClassifier {
   }
 
   const std::vector<std::string>& labels() const { return labels_; }
+  /// The function classify() applies to logits (the text-classification pipeline's).
+  ScoreFunction classify_function() const { return classify_function_; }
+  /// The function predict() applies to pair logits (CrossEncoder's activation).
+  ScoreFunction predict_function() const { return predict_function_; }
   const text::Tokenizer& tokenizer() const { return tokenizer_; }
   const TransformerEncoder<float>& encoder() const { return *encoder_; }
   std::size_t max_seq_length() const { return static_cast<std::size_t>(encoder_->config().max_seq_length); }

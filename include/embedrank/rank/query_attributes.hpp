@@ -270,7 +270,10 @@ class CatalogueAttributes {
     for (const QueryAttribute& a : query.attributes) {
       if (a.name == "price") continue;
       const auto it = values_.find(Key{a.name, normalise(text::decode_utf8(a.value)).text});
-      if (it == values_.end()) continue;
+      if (it == values_.end()) {  // a value no item holds (given, not parsed): a filter on it keeps nothing
+        if (policy.filters.count(a.name)) holders.try_emplace(a.name, rows_);
+        continue;
+      }
       ItemBitmap& rows = holders.try_emplace(a.name, rows_).first->second;
       for (std::size_t r : it->second.rows) rows.set(r);
     }

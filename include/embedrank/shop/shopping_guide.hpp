@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -65,6 +66,16 @@ struct ShoppingGuideOptions {
   cf::KnnOptions knn;                   ///< the collaborative-filtering model
   rank::Storage storage = rank::Storage::Float32;  ///< how product vectors are kept (float16 halves memory)
   std::size_t embed_batch = 256;        ///< texts per embedding call when products are embedded
+};
+
+/// What a search adds to the query's own understanding: understood
+/// attributes to drop (by name, "price" included; the removable chips of a
+/// search page) and explicit filters (attribute = value, a price range).
+/// An attribute named by an explicit filter filters, whatever the policy.
+struct SearchOptions {
+  std::set<std::string> ignore;  ///< understood attributes to drop, by name
+  std::vector<std::pair<std::string, std::string>> filters;  ///< (attribute, value), each must hold
+  rank::PriceRange price;        ///< intersected with the query's price phrases
 };
 
 /// A search's answer and how the query was understood.
@@ -114,19 +125,20 @@ class ShoppingGuide {
   /// the policy's attributes filtering, the others boosting. One workspace
   /// per calling thread. The query is embedded outside the lock; if the
   /// catalogue changed meanwhile its attributes are read again.
-  SearchAnswer search(const std::string& query, std::size_t k, model::EmbedderWorkspace& ws) const {
+  SearchAnswer search(const std::string& query, std::size_t k, model::EmbedderWorkspace& ws,
+                      const SearchOptions& options = {}) const {
     SearchAnswer answer;
     std::uint64_t seen = 0;
     {
       std::shared_lock<SharedMutex> lock(mutex_);
-      answer.query = attributes_.parse(query);
+      answer.query = understand(query, options);
       seen = version_;
     }
     std::string text = search_text(answer.query, query);
     VectorF vector = embedder_->embed_one(text, ws);
     std::shared_lock<SharedMutex> lock(mutex_);
     while (version_ != seen) {  // an update landed while the query was embedded
-      answer.query = attributes_.parse(query);
+      answer.query = understand(query, options);
       seen = version_;
       std::string now = search_text(answer.query, query);
       if (now == text) break;
@@ -135,7 +147,9 @@ class ShoppingGuide {
       text = std::move(now);
       lock.lock();
     }
-    const rank::QueryConstraints constraints = attributes_.constraints(answer.query, options_.attribute_policy);
+    rank::AttributePolicy policy = options_.attribute_policy;
+    for (const auto& filter : options.filters) policy.filters.insert(filter.first);
+    const rank::QueryConstraints constraints = attributes_.constraints(answer.query, policy);
     answer.results = rank::search_with_constraints(index_, vector, constraints, k,
                                                    std::max(options_.search_candidates, k), options_.attribute_boost);
     return answer;
@@ -462,6 +476,27 @@ class ShoppingGuide {
       attributes_.add(row, name, value);
     }
     if (!std::isnan(p.price)) attributes_.set_price(row, p.price);
+  }
+
+  // The query's attributes and price (parse), less the ignored ones, plus
+  // the explicit filters. Called under the lock.
+  rank::ParsedQuery understand(const std::string& query, const SearchOptions& options) const {
+    rank::ParsedQuery parsed = attributes_.parse(query);
+    if (!options.ignore.empty()) {
+      parsed.attributes.erase(std::remove_if(parsed.attributes.begin(), parsed.attributes.end(),
+                                             [&](const rank::QueryAttribute& a) { return options.ignore.count(a.name) > 0; }),
+                              parsed.attributes.end());
+      if (options.ignore.count("price")) parsed.price = rank::PriceRange{};
+    }
+    for (const auto& [name, value] : options.filters) {
+      rank::QueryAttribute a;
+      a.name = name;
+      a.value = value;
+      parsed.attributes.push_back(std::move(a));
+    }
+    parsed.price.min = std::max(parsed.price.min, options.price.min);
+    parsed.price.max = std::min(parsed.price.max, options.price.max);
+    return parsed;
   }
 
   static std::string search_text(const rank::ParsedQuery& parsed, const std::string& query) {
