@@ -219,10 +219,14 @@ void bind_shop(py::module_& m) {
       .def_property_readonly("price", [](const rank::ParsedQuery& q) { return std::make_pair(q.price.min, q.price.max); })
       .def_readonly("search_text", &rank::ParsedQuery::search_text);
 
-  py::class_<rank::SearchResult>(m, "SearchResult", "One search result: id, score and row.")
+  py::class_<rank::SearchResult>(m, "SearchResult",
+                                 "One search result: id, score and row; with query constraints the score is "
+                                 "(1 - w) * similarity + w * boost.")
       .def_readonly("id", &rank::SearchResult::id)
       .def_readonly("score", &rank::SearchResult::score)
       .def_readonly("row", &rank::SearchResult::row)
+      .def_readonly("similarity", &rank::SearchResult::similarity)
+      .def_readonly("boost", &rank::SearchResult::boost)
       .def("__repr__", [](const rank::SearchResult& r) {
         return "SearchResult(id='" + r.id + "', score=" + std::to_string(r.score) + ")";
       });

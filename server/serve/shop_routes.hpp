@@ -2,6 +2,9 @@
 // Shop routes, on the live ShoppingGuide:
 //
 //   POST   /v1/search                 {"query", "k", "filters", "price_min", "price_max", "ignore"}
+//                                      -> {"query": {"text", "search_text", "attributes", "price",
+//                                          "unknown_token_share"}, "results": [product + score,
+//                                          similarity, boost]}
 //   POST   /v1/recommend              {"user", "history", "k", "content_weight", "mmr_lambda"}
 //   GET    /v1/products/{id}          the product
 //   GET    /v1/products/{id}/similar  ?k=10: the nearest products by embedding
@@ -130,6 +133,8 @@ inline Response shop_search(Service& service, const Request& request, const std:
       if (!catalogue.contains(r.id)) continue;  // removed since the search
       Json item = detail::product_json(catalogue.product(r.id));
       item["score"] = r.score;
+      item["similarity"] = r.similarity;
+      item["boost"] = r.boost;
       results.push_back(std::move(item));
     }
   });

@@ -102,8 +102,12 @@ struct SearchFilter {
 /// One result: external id, score and the row it came from.
 struct SearchResult {
   std::string id;
-  float score = 0.0f;
+  float score = 0.0f;  ///< what results are ordered by
   std::size_t row = 0;
+  /// With query constraints (search_with_constraints): the similarity and
+  /// the boost that make up the score; otherwise similarity = score, boost 0.
+  float similarity = 0.0f;
+  float boost = 0.0f;
 };
 
 class EmbeddingIndex {
@@ -338,7 +342,7 @@ class EmbeddingIndex {
                                                    : scan(f16_rows(), padded.data(), count, k_used, filter);
     for (std::size_t q = 0; q < count; ++q) {
       results[q].reserve(hits[q].size());
-      for (const Hit& hit : hits[q]) results[q].push_back(SearchResult{ids_[hit.index], hit.score, hit.index});
+      for (const Hit& hit : hits[q]) results[q].push_back(SearchResult{ids_[hit.index], hit.score, hit.index, hit.score, 0.0f});
     }
     return results;
   }

@@ -663,7 +663,10 @@ inline std::vector<SearchResult> search_with_constraints(const EmbeddingIndex& i
   if (candidates < k) throw InputError("attributes.bad_candidates", "candidates must be at least k");
   std::vector<SearchResult> results = index.search(query_vector, candidates, constraints.filter);
   const auto w = static_cast<float>(boost_weight);
-  for (SearchResult& r : results) r.score = (1 - w) * r.score + w * constraints.boost(r.row);
+  for (SearchResult& r : results) {
+    r.boost = constraints.boost(r.row);
+    r.score = (1 - w) * r.similarity + w * r.boost;
+  }
   std::stable_sort(results.begin(), results.end(),
                    [](const SearchResult& a, const SearchResult& b) { return a.score > b.score; });
   if (results.size() > k) results.resize(k);
