@@ -5,7 +5,10 @@
 #   ./scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET ...]
 #
 # Targets: model_file tokenizer sentencepiece_model ratings npy cli_options
-# query_attributes catalogue (default: all). Each starts from
+# query_attributes catalogue serve (default: all). serve drives
+# embedrank-serve's routes (server/serve/) on the tiny models that
+# `ctest -R convert_fixtures|convert_head_fixtures` converts into
+# build/test_work (made here when missing). Each starts from
 # the committed seeds (tests/fuzz/seeds/TARGET) plus what earlier runs kept
 # in build-fuzz/corpus/TARGET, and prints its executions, coverage and
 # findings; an input that crashes, hangs (> 5 s) or throws anything but an
@@ -17,20 +20,25 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(model_file tokenizer sentencepiece_model ratings npy cli_options query_attributes catalogue)
+[ ${#targets[@]} -eq 0 ] && targets=(model_file tokenizer sentencepiece_model ratings npy cli_options query_attributes catalogue serve)
 
 ./scripts/install_deps.sh clang libclang-rt-14-dev
+work="$PWD/build/test_work"
+if [ ! -f "$work/models/bert_gelu_mean.f32.bin" ] || [ ! -f "$work/heads/bert_seq_cls.f32.bin" ]; then
+  /usr/bin/python3 weights_tools/make_test_models.py --convert-only tests/data/models "$work/models" >/dev/null
+  /usr/bin/python3 weights_tools/make_head_models.py --convert-only tests/data/heads "$work/heads" >/dev/null
+fi
 out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -Iinclude -Itests -Iexamples -I/usr/include/eigen3
-       -DEMBEDRANK_TEST_DATA_DIR="\"$PWD/tests/data\"")
+       -Iinclude -Itests -Iexamples -Iserver -I/usr/include/eigen3
+       -DEMBEDRANK_TEST_DATA_DIR="\"$PWD/tests/data\"" -DEMBEDRANK_TEST_WORK_DIR="\"$work\"")
 libs=(-lpthread)
 
 status=0
 for target in "${targets[@]}"; do
   binary="$out/fuzz_$target"
-  if [ ! -x "$binary" ] || [ -n "$(find include tests/fuzz -newer "$binary" -name '*.hpp' -o -newer "$binary" -name '*.cpp' | head -1)" ]; then
+  if [ ! -x "$binary" ] || [ -n "$(find include server tests/fuzz -newer "$binary" -name '*.hpp' -o -newer "$binary" -name '*.cpp' | head -1)" ]; then
     echo "== building fuzz_$target"
     clang++ "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" -o "$binary" "${libs[@]}"
   fi

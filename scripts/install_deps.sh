@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Installs the Debian packages embedrank needs to build, test and run:
-#   ./scripts/install_deps.sh [--spark] [MORE_DEBIAN_PACKAGES...]
+#   ./scripts/install_deps.sh [--spark] [--serve] [MORE_DEBIAN_PACKAGES...]
 # --spark also installs Java and makes .venv-spark (Debian's Python and its
 # numpy/pandas, plus pyspark and pyarrow from PyPI) for the Spark examples'
-# tests (scripts/test.sh asks for it). Idempotent and quiet when everything
-# is already installed.
+# tests; --serve makes .venv-serve (Debian's Python plus the official
+# `openai` client from PyPI) for the HTTP service's client tests
+# (scripts/test.sh asks for both). Idempotent and quiet when everything is
+# already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 spark=0
-if [ "${1:-}" = "--spark" ]; then
-  spark=1
+serve=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --spark) spark=1 ;;
+    --serve) serve=1 ;;
+    *) break ;;
+  esac
   shift
-fi
+done
 
 packages=(
   cmake g++ make pkgconf
@@ -22,6 +29,9 @@ packages=(
   # the Python package (python/): pybind11 and the headers to build it, pandas
   # for UserKnn.fit(DataFrame), venv + setuptools + wheel for `pip install ./python`
   pybind11-dev python3-dev python3-pandas python3-venv python3-setuptools python3-wheel
+  # embedrank-serve (server/): its HTTP server and JSON; curl, wrk and
+  # requests for its tests and load benchmark
+  libcpp-httplib-dev nlohmann-json3-dev curl wrk python3-requests
   "$@"
 )
 [ $spark = 1 ] && packages+=(openjdk-17-jre-headless)  # Spark 3.5 runs on Java 17
@@ -54,6 +64,19 @@ if [ $spark = 1 ] && ! "$spark_venv/bin/python" -c "import pyspark, pyarrow" 2>/
   /usr/bin/python3 -m venv --system-site-packages "$spark_venv"
   if ! "$spark_venv/bin/pip" install --quiet --disable-pip-version-check "${spark_packages[@]}"; then
     echo "error: could not install ${spark_packages[*]} from PyPI into $spark_venv (needed by tests/spark)" >&2
+    exit 1
+  fi
+fi
+
+# The official OpenAI Python client, to call embedrank-serve as OpenAI's API.
+serve_venv=.venv-serve
+serve_packages=("openai==3.63.0")
+if [ $serve = 1 ] && ! "$serve_venv/bin/python" -c "import openai" 2>/dev/null; then
+  echo "installing ${serve_packages[*]} from PyPI into $serve_venv"
+  rm -rf "$serve_venv"
+  /usr/bin/python3 -m venv --system-site-packages "$serve_venv"
+  if ! "$serve_venv/bin/pip" install --quiet --disable-pip-version-check "${serve_packages[@]}"; then
+    echo "error: could not install ${serve_packages[*]} from PyPI into $serve_venv (needed by tests/serve)" >&2
     exit 1
   fi
 fi

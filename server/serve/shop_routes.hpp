@@ -84,14 +84,15 @@ inline double unknown_share(const embedrank::model::Embedder& embedder, const st
 
 inline Json price_json(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 
-/// Library errors of a shop call as HTTP errors: unknown products 404, bad input 422.
+/// Library errors of a shop call as HTTP errors: an unknown product id 404, other bad input 422.
 template <typename Fn>
 decltype(auto) shop_call(Fn&& fn) {
   try {
     return fn();
   } catch (const embedrank::Error& e) {
     const std::string& id = e.id();
-    throw HttpError{id.find("unknown_product") != std::string::npos ? 404 : 422, id, e.what()};
+    const bool unknown = id.find("unknown_product") != std::string::npos || id == "input.unknown_id";
+    throw HttpError{unknown ? 404 : 422, id, e.what()};
   }
 }
 

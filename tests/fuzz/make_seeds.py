@@ -33,7 +33,7 @@ def tiny_model(models: Path, out: Path, dtype: str) -> None:
     source = read_model_file(models / "bert_relu_max_mean.f32.bin")
     meta = dict(source.metadata)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "red", "shoe", "##s", "blue", "jean", "wire", "##less"]
-    config = {"vocab_size": len(vocab), "hidden_size": 4, "intermediate_size": 8, "num_layers": 1,
+    config = {"family": "bert", "vocab_size": len(vocab), "hidden_size": 4, "intermediate_size": 8, "num_layers": 1,
               "max_position_embeddings": 16, "type_vocab_size": 2}
     meta.update({"config.vocab_size": len(vocab), "config.hidden_size": 4, "config.num_layers": 1, "config.num_heads": 2,
                  "config.intermediate_size": 8, "config.max_position_embeddings": 16, "config.type_vocab_size": 2,
@@ -66,9 +66,30 @@ def sentencepiece_seed() -> bytes:
         return (work / "tiny.model").read_bytes()
 
 
+def serve_seeds() -> None:
+    # serve: a route byte (the index into fuzz_serve.cpp's kTargets), then the
+    # body ("ID\n" first for the routes with a product id)
+    for name, route, body in (
+            ("openai", 0, '{"input": ["red dress", [101, 2417, 102]], "encoding_format": "base64", "dimensions": 8}'),
+            ("tei_embed", 1, '{"inputs": "red dress", "truncate": true, "truncation_direction": "Left"}'),
+            ("tokenize", 2, '{"inputs": ["红色连衣裙"], "add_special_tokens": false}'),
+            ("rerank", 3, '{"query": "red dress", "texts": ["red summer dress", "tea"], "return_text": true}'),
+            ("predict", 4, '{"inputs": [["a", "b"], "c"], "raw_scores": true}'),
+            ("cohere", 5, '{"query": "tea", "documents": [{"text": "green tea"}, "mug"], "top_n": 1}'),
+            ("search", 6, '{"query": "pacewell shoes under 30", "k": 3, "filters": {"brand": "Pacewell"}, '
+                          '"ignore": ["price"], "price_max": 50}'),
+            ("recommend", 7, '{"user": "u1", "history": ["P1", {"id": "P2", "weight": 2}], "k": 2}'),
+            ("similar", 9, 'P1\n'),
+            ("put", 10, 'P9\n{"title": "blue tea pot", "price": 5, "attributes": {"size": "L"}}'),
+            ("delete", 11, 'P3\n'),
+            ("bulk", 12, '{"products": [{"id": "P7", "title": "linen shirt", "colour": "white"}]}'),
+            ("interactions", 13, '{"interactions": [{"user": "u9", "product_id": "P1", "rating": 4}], "refit": true}')):
+        (SEEDS / "serve" / f"{name}.bin").write_bytes(bytes([route]) + body.encode("utf-8"))
+
+
 def main() -> int:
     models = Path(sys.argv[1])
-    for d in ("model_file", "tokenizer", "sentencepiece_model", "ratings", "npy", "cli_options", "query_attributes", "catalogue"):
+    for d in ("model_file", "tokenizer", "sentencepiece_model", "ratings", "npy", "cli_options", "query_attributes", "catalogue", "serve"):
         (SEEDS / d).mkdir(parents=True, exist_ok=True)
     for dtype in ("f32", "f16", "int8"):
         tiny_model(models, SEEDS / "model_file" / f"tiny.{dtype}.bin", dtype)
@@ -108,6 +129,7 @@ def main() -> int:
             ("jsonl", 2, '{"id": "P1", "title": "Red \\u0064ress", "price": 39.5, "material": "linen"}\n'
                          '{"id": "P2", "title": "Tea", "price": null, "organic": true}\n')):
         (SEEDS / "catalogue" / f"{name}.bin").write_bytes(bytes([fmt]) + text.encode("utf-8"))
+    serve_seeds()
     (SEEDS / "npy" / "3x5.npy").write_bytes(npy(3, 5))
     (SEEDS / "npy" / "0x4.npy").write_bytes(npy(0, 4))
     return 0
