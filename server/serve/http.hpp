@@ -77,7 +77,7 @@ inline Json parse_object(const std::string& body) {
   Json j;
   try {
     j = Json::parse(body);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // a syntax error, or a number past a double (out_of_range)
     throw HttpError{400, "validation", std::string("the body is not valid JSON: ") + e.what()};
   }
   if (!j.is_object()) throw HttpError{422, "validation", "the body must be a JSON object"};

@@ -16,6 +16,7 @@ HUGE = json.dumps({"input": "x" * 5000})      # past --payload-limit 4000
 CASES = [
     ("guarded", "POST", "/v1/embeddings", '{"input": ', KEY, 400),
     ("guarded", "POST", "/embed", '[1, 2', KEY, 400),
+    ("guarded", "POST", "/v1/embeddings", '{"input": [1e999]}', KEY, 400),  # a number past a double
     ("guarded", "POST", "/v1/embeddings", '["a"]', KEY, 422),
     ("guarded", "POST", "/v1/embeddings", '{"input": 5}', KEY, 422),
     ("guarded", "POST", "/v1/embeddings", '{"input": null}', KEY, 422),
