@@ -6,7 +6,8 @@
 #   2. Python tests (pytest) for weights_tools/, and for the Python package
 #      (python/): once as CMake built it in build/python, once as
 #      `pip install ./python` builds and installs it into a fresh venv; the
-#      Spark examples (examples/spark/) in local mode,
+#      Spark examples (examples/spark/) in local mode; the page embedrank-serve
+#      serves at / in headless Chromium (tests/serve/test_page.py),
 #   3. the C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #      in build-asan/, and the thread pool, the kernels and the concurrency
 #      tests (one Embedder, EmbeddingIndex, UserKnn shared by 8 threads; a
@@ -78,6 +79,9 @@ EMBEDRANK_TEST_INSTALLED=1 build/pip-venv/bin/python -m pytest -q -p no:cachepro
 
 echo "== Spark examples (local mode, 2 cores) =="
 .venv-spark/bin/python -m pytest -q -p no:cacheprovider tests/spark
+
+echo "== The shopping-guide page of embedrank-serve, in headless Chromium =="
+"$PYTHON" -m pytest -q -p no:cacheprovider tests/serve/test_page.py
 
 if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
