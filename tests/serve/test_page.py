@@ -54,7 +54,7 @@ def browser(server):
     driver = webdriver.Chrome(service=ChromeService("/usr/bin/chromedriver"), options=options)
     try:
         driver.get(server.url + "/")
-        WebDriverWait(driver, WAIT_S).until(lambda d: d.execute_script("return document.body.dataset.ready === '1'"))
+        wait(driver).until(lambda d: d.execute_script("return document.body.dataset.ready === '1'"))
         yield driver
     finally:
         driver.quit()
@@ -66,6 +66,10 @@ def no_console_errors(browser):
     yield
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not errors, "errors in the browser console:\n" + "\n".join(e["message"] for e in errors)
+
+
+def wait(driver):
+    return WebDriverWait(driver, WAIT_S, poll_frequency=0.02)
 
 
 def api(server, method, path, body=None):
@@ -84,7 +88,7 @@ def wait_for_search(driver, before, query=None):
         s = d.execute_script("const s = document.body.dataset;"
                              "return [s.pending || '', s.searching || '', s.searchDone || '', s.searchQuery || ''];")
         return s[0] == "" and s[1] == "" and s[2] != before and (query is None or s[3] == query)
-    WebDriverWait(driver, WAIT_S).until(settled)
+    wait(driver).until(settled)
 
 
 def type_query(driver, text):
@@ -176,9 +180,27 @@ def test_removing_a_chip_changes_the_results(server, browser):
     assert all(float(r["price"]) <= 100 for r in after)
 
 
+def test_the_page_is_used_from_the_keyboard(server, browser):
+    type_query(browser, QUERY)
+    unlabelled = browser.execute_script("""
+        return [...document.querySelectorAll('input, select, textarea')]
+                   .filter(c => c.labels.length === 0).map(c => c.id)
+             .concat([...document.querySelectorAll('button')]
+                   .filter(b => !(b.getAttribute('aria-label') || b.textContent.trim())).map(b => b.outerHTML));""")
+    assert unlabelled == []
+    # Tab from the search box reaches the first chip's remove button; Enter removes it
+    before = search_done(browser)
+    browser.switch_to.active_element.send_keys(Keys.TAB)
+    focused = browser.switch_to.active_element
+    assert focused.get_attribute("aria-label").startswith("Remove brand: Pacewell")
+    focused.send_keys(Keys.ENTER)
+    wait_for_search(browser, before)
+    assert "brand" not in chips(browser)
+
+
 def test_a_shopper_gets_explained_recommendations(server, browser):
     Select(browser.find_element(By.ID, "shopper-select")).select_by_value("alex_runner")
-    WebDriverWait(browser, WAIT_S).until(
+    wait(browser).until(
         lambda d: len(d.find_elements(By.CSS_SELECTOR, "#recommendations > li.product")) > 0)
     expected = api(server, "POST", "/v1/recommend", {"user": "alex_runner", "k": 8})["results"]
     shown = browser.find_elements(By.CSS_SELECTOR, "#recommendations > li.product")
@@ -198,7 +220,7 @@ def test_an_edited_price_shows_in_the_next_search(server, browser):
     product_id = first.get_attribute("data-id")
     first.find_element(By.XPATH, ".//button[text()='Edit']").click()
     price = browser.find_element(By.ID, "edit-price")
-    WebDriverWait(browser, WAIT_S).until(lambda d: price.is_displayed() and price.get_attribute("value") != "")
+    wait(browser).until(lambda d: price.is_displayed() and price.get_attribute("value") != "")
     price.send_keys(Keys.CONTROL, "a")
     price.send_keys("24.50")
     before = search_done(browser)
@@ -248,3 +270,16 @@ def test_the_page_fits_the_width(server, browser, width, query):
             browser.save_screenshot(str(Path(out) / f"shop-page-{width}.png"))
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_behind_an_api_key_the_page_asks_for_it(guarded_server, browser):
+    browser.get(guarded_server.url + "/")  # the page itself needs no key; the routes it calls do
+    form = browser.find_element(By.ID, "key-form")
+    wait(browser).until(lambda d: form.is_displayed())
+    refused = browser.get_log("browser")
+    assert refused and all("401" in e["message"] for e in refused), refused
+    browser.find_element(By.ID, "api-key").send_keys("s3cret", Keys.ENTER)
+    wait(browser).until(lambda d: d.execute_script("return document.body.dataset.ready === '1'"))
+    assert not form.is_displayed() and not browser.find_element(By.ID, "error").is_displayed()
+    assert "no shop loaded" in browser.find_element(By.ID, "server-status").text
+    assert "without --evaluation" in browser.find_element(By.ID, "eval-note").text
