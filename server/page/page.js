@@ -35,6 +35,7 @@ class ApiError extends Error {
 }
 
 async function api(method, path, body) {
+  const keyUsed = state.apiKey;
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (state.apiKey) headers["Authorization"] = "Bearer " + state.apiKey;
@@ -53,7 +54,7 @@ async function api(method, path, body) {
   if (!response.ok) {
     const message =
       data && data.error ? (typeof data.error === "string" ? data.error : data.error.message) : response.statusText;
-    if (response.status === 401) $("key-form").hidden = false;
+    if (response.status === 401 && keyUsed === state.apiKey) $("key-form").hidden = false;
     throw new ApiError(response.status, message || "HTTP " + response.status);
   }
   return data;
@@ -246,9 +247,9 @@ function renderSearch(answer) {
 
 // ---- shoppers and recommendations ------------------------------------------------------
 
-async function loadShoppers() {
-  const answer = await api("GET", "/v1/users?limit=40");
+function showShoppers(answer) {
   const select = $("shopper-select");
+  for (const group of select.querySelectorAll("optgroup")) group.remove();
   const named = el("optgroup", { label: "shoppers with a history" });
   const others = el("optgroup", { label: "generated shoppers of the ratings log" });
   for (const u of answer.users) {
@@ -488,8 +489,7 @@ async function removeEdited() {
 
 // ---- the evaluation --------------------------------------------------------------------
 
-async function loadEvaluation() {
-  const answer = await api("GET", "/v1/evaluation");
+function showEvaluation(answer) {
   const note = $("eval-note");
   if (!answer.rows.length) {
     note.textContent = "This server was started without --evaluation FILE, so there are no figures to show.";
@@ -498,26 +498,71 @@ async function loadEvaluation() {
   note.textContent =
     `Each generated shopper's newest liked item held out; HR@${answer.k}: it is among the top ${answer.k}, ` +
     `NDCG@${answer.k}: also how high. Read from ${answer.source.split("/").pop()} (shopping_guide --eval-out), computed on the ` +
-    `catalogue as loaded; the highlighted row is the blend this server recommends with (content weight ${fmt(answer.content_weight, 1)}).`;
-  const best = Math.max(...answer.rows.map((r) => r.hit_rate), 1e-9);
+    `catalogue as loaded. The dashed line marks the blend this server recommends with (content weight ${fmt(answer.content_weight, 1)}).`;
+  $("eval-chart").replaceChildren(evaluationChart(answer));
   const body = $("eval-table").tBodies[0];
   body.replaceChildren();
   for (const r of answer.rows) {
     const served = r.content_weight !== null && Math.abs(r.content_weight - answer.content_weight) < 1e-9;
-    const bar = el("span", { className: "bar", "aria-hidden": "true" });
-    bar.style.width = Math.round((40 * r.hit_rate) / best) + "px";
     body.append(
       el(
         "tr",
         { className: served ? "served" : "" },
         el("td", null, r.method),
         el("td", null, r.content_weight === null ? "–" : fmt(r.content_weight, 1)),
-        el("td", { className: "eval-bar-cell" }, bar, fmt(r.hit_rate)),
+        el("td", null, fmt(r.hit_rate)),
         el("td", null, fmt(r.ndcg)),
       ),
     );
   }
-  $("eval-table").hidden = false;
+  $("eval-details").hidden = false;
+}
+
+// HR@k and NDCG@k over the content weight w (0: CF only, 1: content only),
+// the rows without a weight (most popular) as dotted lines, the served w
+// as a dashed one: the figure of docs/shop-eval.png, drawn as SVG.
+function evaluationChart(answer) {
+  const W = 360, H = 190, left = 32, right = 8, top = 8, bottom = 30;
+  const blends = answer.rows.filter((r) => r.content_weight !== null).sort((a, b) => a.content_weight - b.content_weight);
+  const baselines = answer.rows.filter((r) => r.content_weight === null);
+  const top_value = Math.max(...answer.rows.map((r) => Math.max(r.hit_rate, r.ndcg)), 0.1);
+  const yMax = Math.min(1, Math.ceil(top_value * 5 + 0.5) / 5); // a round 0.2 step above the best
+  const x = (w) => left + w * (W - left - right);
+  const y = (v) => top + (1 - v / yMax) * (H - top - bottom);
+  const svg = (tag, attributes, ...children) => {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+    node.append(...children);
+    return node;
+  };
+  const best = (key) => blends.reduce((a, b) => (b[key] > a[key] ? b : a));
+  const chart = svg("svg", {
+    viewBox: `0 0 ${W} ${H}`,
+    role: "img",
+    "aria-label":
+      `HR@${answer.k} and NDCG@${answer.k} over the content weight: best HR ${fmt(best("hit_rate").hit_rate)} ` +
+      `at w ${fmt(best("hit_rate").content_weight, 1)}; the table below has every figure.`,
+  });
+  for (let v = 0; v <= yMax + 1e-9; v += 0.2) {
+    chart.append(svg("line", { x1: left, x2: W - right, y1: y(v), y2: y(v), class: "grid" }),
+      svg("text", { x: left - 4, y: y(v) + 3.5, class: "tick", "text-anchor": "end" }, v.toFixed(1)));
+  }
+  for (let w = 0; w <= 1 + 1e-9; w += 0.2)
+    chart.append(svg("text", { x: x(w), y: H - bottom + 13, class: "tick", "text-anchor": "middle" }, w.toFixed(1)));
+  chart.append(svg("text", { x: (left + W - right) / 2, y: H - 4, class: "axis", "text-anchor": "middle" },
+    "content weight w (0: CF only, 1: content only)"));
+  for (const b of baselines) {
+    chart.append(svg("line", { x1: left, x2: W - right, y1: y(b.hit_rate), y2: y(b.hit_rate), class: "baseline" }));
+    chart.append(svg("text", { x: x(0.5), y: y(b.hit_rate) - 3, class: "tick", "text-anchor": "middle" }, b.method));
+  }
+  chart.append(svg("line", { x1: x(answer.content_weight), x2: x(answer.content_weight), y1: top, y2: H - bottom, class: "served" }),
+    svg("text", { x: x(answer.content_weight) + 3, y: top + 9, class: "tick" }, `served w ${fmt(answer.content_weight, 1)}`));
+  for (const [key, cls] of [["hit_rate", "hr"], ["ndcg", "ndcg"]]) {
+    const points = blends.map((r) => `${x(r.content_weight).toFixed(1)},${y(r[key]).toFixed(1)}`);
+    chart.append(svg("polyline", { points: points.join(" "), class: "series " + cls }));
+    for (const r of blends) chart.append(svg("circle", { cx: x(r.content_weight), cy: y(r[key]), r: 2.6, class: "dot " + cls }));
+  }
+  return chart;
 }
 
 // ---- start ---------------------------------------------------------------------------
@@ -545,28 +590,35 @@ async function start() {
     state.apiKey = $("api-key").value;
     sessionStorage.setItem("embedrank-api-key", state.apiKey);
     $("key-form").hidden = true;
-    start_data();
+    startData();
   });
   await serverReady();
-  await start_data();
+  await startData();
 }
 
-async function start_data() {
+// What the page reads from the server once: again after an API key is
+// given, when a run without it may still be under way (its answers are dropped).
+let dataRun = 0;
+async function startData() {
+  const run = ++dataRun;
   try {
     const info = await api("GET", "/info");
+    if (run !== dataRun) return;
     $("server-status").textContent =
       `model ${info.model_id}` + (info.shop ? ` · ${info.shop.products} products` : " · no shop loaded");
   } catch (error) {
-    $("server-status").textContent = "";
+    if (run === dataRun) $("server-status").textContent = "";
   }
   try {
-    if ($("shopper-select").options.length <= 1) await loadShoppers();
-    await loadEvaluation();
+    const [users, evaluation] = await Promise.all([api("GET", "/v1/users?limit=40"), api("GET", "/v1/evaluation")]);
+    if (run !== dataRun) return;
+    showShoppers(users);
+    showEvaluation(evaluation);
     showError(null);
     document.body.dataset.ready = "1";
     if (state.query) search();
   } catch (error) {
-    showError(error);
+    if (run === dataRun) showError(error);
   }
 }
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -214,6 +215,59 @@ def test_a_shopper_gets_explained_recommendations(server, browser):
     assert len(history) == 8
 
 
+@pytest.mark.parametrize("width,query", [(1280, QUERY), (390, CHINESE_QUERY)])
+def test_the_page_fits_the_width(server, browser, width, query):
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
+    try:
+        Select(browser.find_element(By.ID, "shopper-select")).select_by_value("alex_runner")
+        type_query(browser, query)
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#recommendations .neighbours")) > 0)
+        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page is {overflow} px wider than {width} px"
+        out = os.environ.get("EMBEDRANK_PAGE_SCREENSHOTS")
+        if out:
+            height = browser.execute_script("return document.documentElement.scrollHeight")
+            browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": width, "height": min(height, 2600), "deviceScaleFactor": 1,
+                                     "mobile": width < 600})
+            ActionChains(browser).move_to_element(browser.find_element(By.TAG_NAME, "h1")).perform()  # no hover
+            time.sleep(0.2)
+            Path(out).mkdir(parents=True, exist_ok=True)
+            browser.save_screenshot(str(Path(out) / f"shop-page-{width}.png"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_a_new_shopper_is_built_by_clicking(server, browser):
+    Select(browser.find_element(By.ID, "shopper-select")).select_by_visible_text("a new shopper")
+    assert browser.find_element(By.ID, "history-hint").is_displayed()
+    type_query(browser, QUERY)
+    first = browser.find_element(By.CSS_SELECTOR, "#results > li.product")
+    product_id = first.get_attribute("data-id")
+    first.find_element(By.XPATH, ".//button[text()='Add to history']").click()
+    wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#recommendations > li.product")) > 0)
+    expected = api(server, "POST", "/v1/recommend", {"history": [product_id], "k": 8})["results"]
+    shown = browser.find_elements(By.CSS_SELECTOR, "#recommendations > li.product")
+    assert [li.get_attribute("data-id") for li in shown] == [r["id"] for r in expected]
+    assert product_id not in [r["id"] for r in expected]
+    assert "CF –" in shown[0].text and "closest in history: " in shown[0].text
+    assert [li.get_attribute("data-id") for li in browser.find_elements(By.CSS_SELECTOR, "#history > li")] == [product_id]
+
+
+def test_similar_products_open_and_close(server, browser):
+    type_query(browser, QUERY)
+    first = browser.find_element(By.CSS_SELECTOR, "#results > li.product")
+    first.find_element(By.XPATH, ".//button[text()='Similar']").click()
+    dialog = browser.find_element(By.ID, "similar-dialog")
+    wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#similar > li.product")) > 0)
+    expected = api(server, "GET", f"/v1/products/{first.get_attribute('data-id')}/similar?k=6")["results"]
+    assert [li.get_attribute("data-id") for li in browser.find_elements(By.CSS_SELECTOR, "#similar > li")] == \
+        [r["id"] for r in expected]
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait(browser).until(lambda d: not dialog.is_displayed())
+
+
 def test_an_edited_price_shows_in_the_next_search(server, browser):
     type_query(browser, QUERY)
     first = browser.find_element(By.CSS_SELECTOR, "#results > li.product")
@@ -232,6 +286,21 @@ def test_an_edited_price_shows_in_the_next_search(server, browser):
     assert mine and float(mine[0]["price"]) == 24.5 and "24.50" in mine[0]["text"], mine
 
 
+def test_a_removed_product_leaves_the_next_search(server, browser):
+    type_query(browser, QUERY)
+    second = browser.find_elements(By.CSS_SELECTOR, "#results > li.product")[1]
+    product_id = second.get_attribute("data-id")
+    second.find_element(By.XPATH, ".//button[text()='Edit']").click()
+    remove = browser.find_element(By.ID, "edit-remove")
+    wait(browser).until(lambda d: remove.is_displayed())
+    before = search_done(browser)
+    remove.click()
+    wait_for_search(browser, before)
+    assert server.get("/v1/products/" + product_id).status_code == 404
+    type_query(browser, QUERY)  # the next search
+    assert product_id not in [r["id"] for r in results(browser)]
+
+
 def test_a_chinese_query_is_shown_and_flagged(server, browser):
     type_query(browser, CHINESE_QUERY)
     notice = browser.find_element(By.ID, "unknown-notice")
@@ -248,28 +317,8 @@ def test_the_evaluation_panel_reads_the_server(server, browser):
     rows = browser.find_elements(By.CSS_SELECTOR, "#eval-table tbody tr")
     assert len(rows) == len(answer["rows"]) > 0
     served = browser.find_elements(By.CSS_SELECTOR, "#eval-table tr.served")
-    assert len(served) == 1 and "0.3" in served[0].text
-
-
-@pytest.mark.parametrize("width,query", [(1280, QUERY), (390, CHINESE_QUERY)])
-def test_the_page_fits_the_width(server, browser, width, query):
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
-    try:
-        type_query(browser, query)
-        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"the page is {overflow} px wider than {width} px"
-        out = os.environ.get("EMBEDRANK_PAGE_SCREENSHOTS")
-        if out:
-            height = browser.execute_script("return document.documentElement.scrollHeight")
-            browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                    {"width": width, "height": min(height, 2600), "deviceScaleFactor": 1,
-                                     "mobile": width < 600})
-            time.sleep(0.2)
-            Path(out).mkdir(parents=True, exist_ok=True)
-            browser.save_screenshot(str(Path(out) / f"shop-page-{width}.png"))
-    finally:
-        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert len(served) == 1 and "0.3" in served[0].get_attribute("textContent")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#eval-chart svg polyline")) == 2
 
 
 def test_behind_an_api_key_the_page_asks_for_it(guarded_server, browser):
