@@ -126,7 +126,8 @@ function productActions(p) {
 // ---- search -----------------------------------------------------------------------
 
 let searchTimer = 0;
-function onQueryInput() {
+function onQueryInput(event) {
+  if (event && event.isComposing) return; // an input method is still composing (pinyin, ...): wait for compositionend
   const query = $("query").value.trim();
   if (query !== state.query) state.ignore.clear(); // a new query is understood afresh
   state.query = query;
@@ -578,6 +579,7 @@ async function serverReady() {
 
 async function start() {
   $("query").addEventListener("input", onQueryInput);
+  $("query").addEventListener("compositionend", () => onQueryInput());
   $("query").addEventListener("keydown", (e) => {
     if (e.key === "Enter") search();
   });
