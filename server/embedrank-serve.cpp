@@ -61,7 +61,7 @@ const char* const kUsage =
     "  --batch-wait-us N             how long a batch waits for more requests (default 0)\n"
     "  --payload-limit BYTES         largest request body; larger gets 413 (default 2000000)\n"
     "  --auto-truncate               truncate over-long inputs instead of answering 413\n"
-    "  --api-key KEY                 require 'Authorization: Bearer KEY' (not on /health, /metrics)\n"
+    "  --api-key KEY                 require 'Authorization: Bearer KEY' (not on /health, /metrics, the page)\n"
     "  --cors-allow-origin ORIGIN    send CORS headers for ORIGIN ('*' for any)\n"
     "  --threads N                   encoder threads (default 0: every CPU)\n"
     "  --http-threads N              most connections served at once (default 4096)\n"

@@ -9,11 +9,12 @@
 //   POST /v1/rerank                          Cohere   rerank_routes.hpp
 //   POST /v1/search, /v1/recommend, ...      shop     shop_routes.hpp
 //   GET /health, /metrics, /v1/models        ops      here
-//   GET /, /page/..., /v1/users, /v1/evaluation  page  page_routes.hpp
+//   GET /, /page/{file}                      page     page_routes.hpp
+//   GET /v1/users, /v1/evaluation            page     page_routes.hpp
 //
 // Around every route, here: readiness (503 until load() finished, and while
 // draining), authentication (--api-key: a Bearer token on every route but
-// /health and /metrics), admission (beyond --max-concurrent-requests a 429
+// /health, /metrics and the page's files), admission (beyond --max-concurrent-requests a 429
 // with Retry-After at once), CORS headers when asked, and the metrics.
 
 #include <algorithm>
