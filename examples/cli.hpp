@@ -2,7 +2,8 @@
 // What the command-line programs share: one flag loop (each program only
 // declares its options on a Flags), ranged number and choice parsers, line
 // reading, and one main() wrapper that turns every exception into a message
-// and an exit status, so no program aborts:
+// and an exit status, so no program aborts; JSON output through
+// nlohmann/json (json_line):
 //
 //   0  success (and --help, which prints the usage on stdout)
 //   1  a data or file error: "<program>: [embedrank.<id>] <message>" on stderr
@@ -20,6 +21,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
@@ -233,24 +236,13 @@ int main(const char* program, const char* usage, int argc, char** argv, Parse&& 
   return 1;
 }
 
-/// Appends `s` as a JSON string literal (quotes, backslashes and control
-/// characters escaped; other bytes as they are).
-inline void append_json_string(const std::string& s, std::string& out) {
-  out.push_back('"');
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out += escaped;
-    } else {
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
+/// JSON values of the programs' outputs: nlohmann/json, keys in insertion order.
+using Json = nlohmann::ordered_json;
+
+/// `value` as one line of JSON text: UTF-8 as it is, a byte that is not
+/// UTF-8 written as U+FFFD, NaN and infinities as null (JSON has neither).
+inline std::string json_line(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace cli

@@ -47,36 +47,38 @@ using namespace cf_cli;
 
 // JSON has no NaN or infinity: such a value is written as null, and named
 // in a warning on stderr.
-std::string json_number(double x, const char* name) {
+cli::Json json_number(double x, const char* name) {
   if (!std::isfinite(x)) {
     std::fprintf(stderr, "embedrank-cf: warning: %s is %s, written as null\n", name, std::isnan(x) ? "NaN" : "infinite");
-    return "null";
+    return nullptr;
   }
-  std::ostringstream s;
-  s.precision(17);
-  s << x;
-  return s.str();
+  return x;
 }
 
-std::string settings_json(const Options& o) {
+cli::Json settings_json(const Options& o) {
   const cf::SimilarityOptions& sim = o.knn.similarity;
-  std::ostringstream s;
-  s << "\"algo\": \"" << o.algo_name << "\", \"similarity\": \"pearson\", \"mean\": \""
-    << embedrank::to_string(sim.mean) << "\", \"k\": " << o.knn.k
-    << ", \"min_k\": " << o.knn.min_k << ", \"min_support\": " << sim.min_support << ", \"shrinkage\": \""
-    << embedrank::to_string(sim.shrinkage) << "\", \"shrinkage_lambda\": " << json_number(sim.shrinkage_lambda, "shrinkage_lambda")
-    << ", \"max_neighbors\": " << sim.max_neighbors << ", \"order\": \""
-    << embedrank::to_string(o.knn.order) << "\", \"fallback\": \"" << embedrank::to_string(o.knn.fallback)
-    << "\", \"clip\": " << (o.knn.clip ? "true" : "false") << ", \"threads\": " << embedrank::pool_threads(sim.pool, sim.threads);
-  return s.str();
+  return {{"algo", o.algo_name},
+          {"similarity", "pearson"},
+          {"mean", embedrank::to_string(sim.mean)},
+          {"k", o.knn.k},
+          {"min_k", o.knn.min_k},
+          {"min_support", sim.min_support},
+          {"shrinkage", embedrank::to_string(sim.shrinkage)},
+          {"shrinkage_lambda", json_number(sim.shrinkage_lambda, "shrinkage_lambda")},
+          {"max_neighbors", sim.max_neighbors},
+          {"order", embedrank::to_string(o.knn.order)},
+          {"fallback", embedrank::to_string(o.knn.fallback)},
+          {"clip", o.knn.clip},
+          {"threads", embedrank::pool_threads(sim.pool, sim.threads)}};
 }
 
-std::string evaluation_json(const cf::Evaluation& e) {
-  std::ostringstream s;
-  s << "\"test_ratings\": " << e.accuracy.count << ", \"rmse\": " << json_number(e.accuracy.rmse, "rmse")
-    << ", \"mae\": " << json_number(e.accuracy.mae, "mae") << ", \"fallbacks\": " << e.accuracy.fallbacks
-    << ", \"fit_seconds\": " << json_number(e.fit_seconds, "fit_seconds") << ", \"predict_seconds\": " << json_number(e.predict_seconds, "predict_seconds");
-  return s.str();
+void add_evaluation(cli::Json& json, const cf::Evaluation& e) {
+  json["test_ratings"] = e.accuracy.count;
+  json["rmse"] = json_number(e.accuracy.rmse, "rmse");
+  json["mae"] = json_number(e.accuracy.mae, "mae");
+  json["fallbacks"] = e.accuracy.fallbacks;
+  json["fit_seconds"] = json_number(e.fit_seconds, "fit_seconds");
+  json["predict_seconds"] = json_number(e.predict_seconds, "predict_seconds");
 }
 
 void write_predictions(embedrank::AtomicOutputFile& file, const std::vector<cf::RatingTriplet>& test,
@@ -95,33 +97,40 @@ int run(const Options& o) {
   // --predictions is opened (and so checked) before any work
   std::optional<embedrank::AtomicOutputFile> predictions;
   if (!o.predictions_path.empty()) predictions.emplace(o.predictions_path);
-  std::ostringstream json;
-  json << "{" << settings_json(o);
+  cli::Json json = settings_json(o);
   if (o.folds > 0) {
     const std::vector<cf::RatingTriplet> train = cf::read_rating_triplets(o.train_path, o.file);
-    json << ", \"train_ratings\": " << train.size();
+    json["train_ratings"] = train.size();
     const cf::CrossValidation cv = cf::cross_validate(train, o.folds, o.seed, o.knn, o.duplicates);
-    json << ", \"folds\": " << o.folds << ", \"seed\": " << o.seed << ", \"mean_rmse\": " << json_number(cv.mean_rmse, "mean_rmse")
-         << ", \"mean_mae\": " << json_number(cv.mean_mae, "mean_mae")
-         << ", \"mean_fit_seconds\": " << json_number(cv.mean_fit_seconds, "mean_fit_seconds")
-         << ", \"mean_predict_seconds\": " << json_number(cv.mean_predict_seconds, "mean_predict_seconds") << ", \"per_fold\": [";
-    for (std::size_t f = 0; f < cv.folds.size(); ++f) json << (f ? ", " : "") << "{" << evaluation_json(cv.folds[f]) << "}";
-    json << "]";
+    json["folds"] = o.folds;
+    json["seed"] = o.seed;
+    json["mean_rmse"] = json_number(cv.mean_rmse, "mean_rmse");
+    json["mean_mae"] = json_number(cv.mean_mae, "mean_mae");
+    json["mean_fit_seconds"] = json_number(cv.mean_fit_seconds, "mean_fit_seconds");
+    json["mean_predict_seconds"] = json_number(cv.mean_predict_seconds, "mean_predict_seconds");
+    cli::Json folds = cli::Json::array();
+    for (const cf::Evaluation& fold : cv.folds) {
+      cli::Json f = cli::Json::object();
+      add_evaluation(f, fold);
+      folds.push_back(std::move(f));
+    }
+    json["per_fold"] = std::move(folds);
   } else {
     // The training file goes straight into Ratings (no text triplets held).
     const auto load_start = std::chrono::steady_clock::now();
     cf::Ratings train = cf::read_ratings(o.train_path, o.file, o.duplicates);
     const double load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
-    json << ", \"train_ratings\": " << train.num_ratings() << ", \"users\": " << train.num_users()
-         << ", \"items\": " << train.num_items() << ", \"load_seconds\": " << json_number(load_seconds, "load_seconds");
+    json["train_ratings"] = train.num_ratings();
+    json["users"] = train.num_users();
+    json["items"] = train.num_items();
+    json["load_seconds"] = json_number(load_seconds, "load_seconds");
     const std::vector<cf::RatingTriplet> test = cf::read_rating_triplets(o.test_path, o.file);
     const cf::Evaluation e = cf::train_test(std::move(train), test, o.knn);
-    json << ", " << evaluation_json(e);
+    add_evaluation(json, e);
     if (predictions) write_predictions(*predictions, test, e.predictions);
   }
-  json << "}\n";
-  std::cout << json.str();
+  std::cout << cli::json_line(json) << '\n';
   cli::check_written(std::cout);
   return 0;
 }

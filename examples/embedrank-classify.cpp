@@ -38,22 +38,12 @@ int run_tokens(const Options& o) {
   const auto classifier = embedrank::model::TokenClassifier::open(o.model);
   embedrank::model::EncoderWorkspace<float> ws(o.threads);
   std::ios::sync_with_stdio(false);
-  char number[32];
   for (std::string line; cli::read_line(std::cin, line);) {
-    std::string out = "{\"entities\": [";
-    const auto entities = classifier->entities(line, ws, o.aggregation, o.stride);
-    for (std::size_t i = 0; i < entities.size(); ++i) {
-      const auto& e = entities[i];
-      out += i ? ", {\"label\": " : "{\"label\": ";
-      cli::append_json_string(e.label, out);
-      std::snprintf(number, sizeof number, "%.9g", static_cast<double>(e.score));
-      out += std::string(", \"score\": ") + number + ", \"start\": " + std::to_string(e.begin) +
-             ", \"end\": " + std::to_string(e.end) + ", \"byte_start\": " + std::to_string(e.byte_begin) +
-             ", \"byte_end\": " + std::to_string(e.byte_end) + ", \"text\": ";
-      cli::append_json_string(e.text, out);
-      out += "}";
-    }
-    std::cout << out << "]}\n";
+    cli::Json entities = cli::Json::array();
+    for (const auto& e : classifier->entities(line, ws, o.aggregation, o.stride))
+      entities.push_back({{"label", e.label}, {"score", e.score}, {"start", e.begin}, {"end", e.end},
+                          {"byte_start", e.byte_begin}, {"byte_end", e.byte_end}, {"text", e.text}});
+    std::cout << cli::json_line({{"entities", std::move(entities)}}) << '\n';
   }
   cli::check_written(std::cout);
   return 0;
@@ -68,18 +58,12 @@ int run(const Options& o) {
   const auto flush = [&] {
     const embedrank::MatrixF scores = classifier->classify(texts, ws, o.batch);  // (texts, labels)
     std::string out;
-    char number[32];
     for (Eigen::Index r = 0; r < scores.rows(); ++r) {
       auto ranked = classifier->ranked_labels(scores, r);
       if (o.top > 0 && ranked.size() > o.top) ranked.resize(o.top);
-      out += "{\"labels\": [";
-      for (std::size_t i = 0; i < ranked.size(); ++i) {
-        out += i ? ", {\"label\": " : "{\"label\": ";
-        cli::append_json_string(ranked[i].label, out);
-        std::snprintf(number, sizeof number, "%.9g", static_cast<double>(ranked[i].score));
-        out += std::string(", \"score\": ") + number + "}";
-      }
-      out += "]}\n";
+      cli::Json labels = cli::Json::array();
+      for (const auto& label : ranked) labels.push_back({{"label", label.label}, {"score", label.score}});
+      out += cli::json_line({{"labels", std::move(labels)}}) + "\n";
     }
     std::cout << out;
     texts.clear();

@@ -48,10 +48,14 @@ void score_pairs(const embedrank::model::SequenceClassifier& classifier, embedra
     const embedrank::MatrixF scores = classifier.predict(pairs, ws, o.batch);  // (pairs, NL)
     std::string out;
     for (Eigen::Index r = 0; r < scores.rows(); ++r) {
-      out += o.format == "json" ? "{\"scores\": [" : "";
-      for (Eigen::Index c = 0; c < scores.cols(); ++c)
-        out += (c ? (o.format == "json" ? ", " : "\t") : "") + format_score(scores(r, c));
-      out += o.format == "json" ? "]}\n" : "\n";
+      if (o.format == "json") {
+        cli::Json row = cli::Json::array();
+        for (Eigen::Index c = 0; c < scores.cols(); ++c) row.push_back(scores(r, c));
+        out += cli::json_line({{"scores", std::move(row)}}) + "\n";
+        continue;
+      }
+      for (Eigen::Index c = 0; c < scores.cols(); ++c) out += (c ? "\t" : "") + format_score(scores(r, c));
+      out += "\n";
     }
     std::cout << out;
     pairs.clear();
@@ -89,21 +93,20 @@ void rank_candidates(const embedrank::model::SequenceClassifier& classifier,
     return scores(static_cast<Eigen::Index>(a), 0) > scores(static_cast<Eigen::Index>(b), 0);
   });
   if (o.top > 0 && order.size() > o.top) order.resize(o.top);
-  std::string out = o.format == "json" ? "[" : "";
+  if (o.format == "json") {
+    cli::Json ranked = cli::Json::array();
+    for (const std::size_t i : order)
+      ranked.push_back({{"id", ids[i]}, {"score", scores(static_cast<Eigen::Index>(i), 0)}, {"text", pairs[i].second}});
+    std::cout << cli::json_line(ranked) << '\n';
+    return;
+  }
+  std::string out;
   for (std::size_t rank = 0; rank < order.size(); ++rank) {
     const std::size_t i = order[rank];
-    const std::string score = format_score(scores(static_cast<Eigen::Index>(i), 0));
-    if (o.format == "json") {
-      out += rank ? ", {\"id\": " : "{\"id\": ";
-      cli::append_json_string(ids[i], out);
-      out += ", \"score\": " + score + ", \"text\": ";
-      cli::append_json_string(pairs[i].second, out);
-      out += "}";
-    } else {
-      out += std::to_string(rank + 1) + "\t" + ids[i] + "\t" + score + "\t" + pairs[i].second + "\n";
-    }
+    out += std::to_string(rank + 1) + "\t" + ids[i] + "\t" + format_score(scores(static_cast<Eigen::Index>(i), 0)) +
+           "\t" + pairs[i].second + "\n";
   }
-  std::cout << out << (o.format == "json" ? "]\n" : "");
+  std::cout << out;
 }
 
 int run(const Options& o) {

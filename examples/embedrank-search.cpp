@@ -33,8 +33,9 @@ namespace {
 
 using namespace search_cli;
 
-// 9 significant digits read back as the same float; infinities (possible
-// with huge or infinite inputs) are written as Python's json module does
+// TSV scores: 9 significant digits read back as the same float; infinities
+// (possible with huge or infinite inputs) as Python writes them. JSON writes
+// scores exactly and an infinite one as null.
 std::string score_text(float score) {
   if (std::isinf(score)) return score > 0 ? "Infinity" : "-Infinity";
   char text[32];
@@ -51,18 +52,13 @@ void write_results(const std::vector<std::vector<embedrank::rank::SearchResult>>
         out += std::to_string(q) + '\t' + std::to_string(r + 1) + '\t' + results[q][r].id + '\t' +
                score_text(results[q][r].score) + '\n';
   } else {
-    out += "[\n";
+    cli::Json queries = cli::Json::array();
     for (std::size_t q = 0; q < results.size(); ++q) {
-      out += "  {\"query\": " + std::to_string(q) + ", \"results\": [";
-      for (std::size_t r = 0; r < results[q].size(); ++r) {
-        if (r > 0) out += ", ";
-        out += "{\"id\": ";
-        cli::append_json_string(results[q][r].id, out);
-        out += ", \"score\": " + score_text(results[q][r].score) + "}";
-      }
-      out += q + 1 < results.size() ? "]},\n" : "]}\n";
+      cli::Json found = cli::Json::array();
+      for (const auto& r : results[q]) found.push_back({{"id", r.id}, {"score", r.score}});
+      queries.push_back({{"query", q}, {"results", std::move(found)}});
     }
-    out += "]\n";
+    out = cli::json_line(queries) + "\n";
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
 }

@@ -29,47 +29,21 @@ namespace {
 
 using namespace tokenize_cli;
 
-template <typename T, typename Append>
-void append_json_array(const char* name, const std::vector<T>& values, Append append, std::string& out) {
-  out += '"';
-  out += name;
-  out += "\": [";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ", ";
-    append(values[i], out);
-  }
-  out += ']';
-}
-
 std::string format_encoding(const embedrank::text::Encoding& e, bool json, bool offsets) {
-  std::string out;
-  const auto append_int = [](std::int32_t v, std::string& s) { s += std::to_string(v); };
   if (!json) {
+    std::string out;
     for (std::size_t i = 0; i < e.ids.size(); ++i) {
       if (i) out += ' ';
       out += std::to_string(e.ids[i]);
     }
     return out;
   }
-  out += '{';
-  append_json_array("ids", e.ids, append_int, out);
-  out += ", ";
-  append_json_array("tokens", e.tokens, cli::append_json_string, out);
-  out += ", ";
-  append_json_array("type_ids", e.type_ids, append_int, out);
-  out += ", ";
-  append_json_array("attention_mask", e.attention_mask, append_int, out);
-  const auto append_pair = [](const embedrank::text::TokenOffset& o, std::string& s) {
-    s += '[' + std::to_string(o.first) + ", " + std::to_string(o.second) + ']';
-  };
+  cli::Json out = {{"ids", e.ids}, {"tokens", e.tokens}, {"type_ids", e.type_ids}, {"attention_mask", e.attention_mask}};
   if (offsets) {
-    out += ", ";
-    append_json_array("offsets", e.offsets, append_pair, out);
-    out += ", ";
-    append_json_array("byte_offsets", e.byte_offsets, append_pair, out);
+    out["offsets"] = e.offsets;  // [begin, end) pairs
+    out["byte_offsets"] = e.byte_offsets;
   }
-  out += '}';
-  return out;
+  return cli::json_line(out);
 }
 
 int run(const Options& options) {

@@ -30,7 +30,7 @@ class CMakeBuild(build_ext):
             "-DCMAKE_BUILD_TYPE=Release",
             f"-DPython3_EXECUTABLE={sys.executable}",
             "-DEMBEDRANK_BUILD_TESTS=OFF", "-DEMBEDRANK_BUILD_BENCHMARKS=OFF",
-            "-DEMBEDRANK_BUILD_EXAMPLES=OFF", "-DEMBEDRANK_BUILD_PYTHON=ON",
+            "-DEMBEDRANK_BUILD_EXAMPLES=OFF", "-DEMBEDRANK_BUILD_SERVER=OFF", "-DEMBEDRANK_BUILD_PYTHON=ON",
         ] + shlex.split(os.environ.get("EMBEDRANK_CMAKE_ARGS", ""))
         subprocess.run(configure, check=True)
         subprocess.run(["cmake", "--build", str(build_dir), "--target", "_embedrank"], check=True)

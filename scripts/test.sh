@@ -6,7 +6,9 @@
 #   2. Python tests (pytest) for weights_tools/, and for the Python package
 #      (python/): once as CMake built it in build/python, once as
 #      `pip install ./python` builds and installs it into a fresh venv; the
-#      Spark examples (examples/spark/) in local mode; the page embedrank-serve
+#      HTTP service (build/bin/embedrank-serve, tests/serve/) run for real
+#      and called by the openai client, requests, curl and wrk; the Spark
+#      examples (examples/spark/) in local mode; the page embedrank-serve
 #      serves at / in headless Chromium (tests/serve/test_page.py),
 #   3. the C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #      in build-asan/, and the thread pool, the kernels and the concurrency
@@ -17,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install_deps.sh --spark
+./scripts/install_deps.sh --spark --serve
 # The Debian interpreter is the one with python3-numpy and python3-pytest.
 PYTHON=${PYTHON:-/usr/bin/python3}
 jobs=$(nproc)
@@ -77,6 +79,9 @@ CMAKE_BUILD_PARALLEL_LEVEL=$jobs build/pip-venv/bin/pip install --quiet --no-bui
   --disable-pip-version-check ./python
 EMBEDRANK_TEST_INSTALLED=1 build/pip-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
 
+echo "== HTTP service: embedrank-serve called by real clients (openai, requests, curl, wrk) =="
+.venv-serve/bin/python -m pytest -q -p no:cacheprovider tests/serve --ignore=tests/serve/test_page.py
+
 echo "== Spark examples (local mode, 2 cores) =="
 .venv-spark/bin/python -m pytest -q -p no:cacheprovider tests/spark
 
@@ -87,7 +92,7 @@ if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBEDRANK_SANITIZE=ON \
     -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF -DEMBEDRANK_BUILD_PYTHON=OFF \
-    -DPython3_EXECUTABLE="$PYTHON" >/dev/null
+    -DEMBEDRANK_BUILD_SERVER=OFF -DPython3_EXECUTABLE="$PYTHON" >/dev/null
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure
@@ -95,7 +100,7 @@ if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== Thread pool, kernels and shared models under ThreadSanitizer =="
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-fsanitize=thread \
     -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF \
-    -DEMBEDRANK_BUILD_PYTHON=OFF \
+    -DEMBEDRANK_BUILD_PYTHON=OFF -DEMBEDRANK_BUILD_SERVER=OFF \
     -DPython3_EXECUTABLE="$PYTHON" >/dev/null
   cmake --build build-tsan -j"$jobs" --target test_core test_nn test_model test_rank test_cf test_shop
   ctest --test-dir build-tsan -R convert_fixtures >/dev/null

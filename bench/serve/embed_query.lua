@@ -1,11 +1,8 @@
 -- wrk script: POST one ~12-token shop query to /v1/embeddings (OpenAI shape)
 -- and count the answers by status; done() prints "status S N" lines and the
 -- latency percentiles for bench/serve_load.py and tests/serve/test_load.py.
---   wrk -t2 -c64 -d30s -s bench/serve/embed_query.lua http://127.0.0.1:PORT/v1/embeddings
-wrk.method = "POST"
-wrk.body = '{"input": "lightweight waterproof trail running shoes for men, size 44"}'
-wrk.headers["Content-Type"] = "application/json"
-
+--   wrk -t2 -c64 -d30s -s bench/serve/embed_query.lua http://127.0.0.1:PORT/v1/embeddings [-- MODEL]
+-- MODEL (default "embedrank") is sent as "model", which some servers require.
 local threads = {}
 
 function setup(thread)
@@ -14,6 +11,12 @@ end
 
 function init(args)
   statuses = {}
+  local model = args[1] or "embedrank"
+  body = '{"model": "' .. model .. '", "input": "lightweight waterproof trail running shoes for men, size 44"}'
+end
+
+function request()
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
 end
 
 function response(status, headers, body)

@@ -226,7 +226,7 @@ inline Response openai_embeddings(Service& service, const Request& request, cons
       out += "\"" + detail::base64_row(rows, r) + "\"";
     out += "}";
   }
-  out += "],\"model\":" + Json(model).dump() + ",\"usage\":{\"prompt_tokens\":" + std::to_string(s.tokens) +
+  out += "],\"model\":" + dump(Json(model)) + ",\"usage\":{\"prompt_tokens\":" + std::to_string(s.tokens) +
          ",\"total_tokens\":" + std::to_string(s.tokens) + "}}";
   Response response;
   response.body = std::move(out);

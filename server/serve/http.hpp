@@ -49,20 +49,24 @@ struct HttpError {
 /// Which error shape a route answers with.
 enum class ErrorStyle { OpenAI, Tei };
 
+/// `j` as JSON text; a byte that is not UTF-8 (a message may quote the
+/// request's bytes) is written as U+FFFD.
+inline std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 /// The error body of `e` in the given style.
 inline std::string error_body(const HttpError& e, ErrorStyle style) {
-  if (style == ErrorStyle::Tei) return Json{{"error", e.message}, {"error_type", e.type}}.dump();
+  if (style == ErrorStyle::Tei) return dump(Json{{"error", e.message}, {"error_type", e.type}});
   const char* type = e.status == 401   ? "authentication_error"
                      : e.status == 429 ? "rate_limit_error"
                      : e.status >= 500 ? "server_error"
                                        : "invalid_request_error";
-  return Json{{"error", {{"message", e.message}, {"type", type}, {"code", e.type}}}}.dump();
+  return dump(Json{{"error", {{"message", e.message}, {"type", type}, {"code", e.type}}}});
 }
 
 inline Response json_response(const Json& body, int status = 200) {
   Response r;
   r.status = status;
-  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  r.body = dump(body);
   return r;
 }
 
@@ -73,7 +77,7 @@ inline Json parse_object(const std::string& body) {
   Json j;
   try {
     j = Json::parse(body);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // a syntax error, or a number past a double (out_of_range)
     throw HttpError{400, "validation", std::string("the body is not valid JSON: ") + e.what()};
   }
   if (!j.is_object()) throw HttpError{422, "validation", "the body must be a JSON object"};

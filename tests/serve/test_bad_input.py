@@ -16,6 +16,7 @@ HUGE = json.dumps({"input": "x" * 5000})      # past --payload-limit 4000
 CASES = [
     ("guarded", "POST", "/v1/embeddings", '{"input": ', KEY, 400),
     ("guarded", "POST", "/embed", '[1, 2', KEY, 400),
+    ("guarded", "POST", "/v1/embeddings", '{"input": [1e999]}', KEY, 400),  # a number past a double
     ("guarded", "POST", "/v1/embeddings", '["a"]', KEY, 422),
     ("guarded", "POST", "/v1/embeddings", '{"input": 5}', KEY, 422),
     ("guarded", "POST", "/v1/embeddings", '{"input": null}', KEY, 422),
@@ -84,6 +85,16 @@ def test_bad_request_gets_its_status_and_a_json_error(request, tmp_path, server_
     else:
         assert isinstance(error, str) and error
         assert json.loads(answer)["error_type"]
+
+
+def test_bytes_that_are_not_utf8_get_a_json_error(guarded_server, tmp_path):
+    data = tmp_path / "request"
+    data.write_bytes(b'{"inputs": ["red summe\x98\xdf\x9b\x8dess"]}')  # the JSON parser quotes the bad bytes
+    out = tmp_path / "body"
+    result = subprocess.run(["curl", "-s", "-o", str(out), "-w", "%{http_code}", "-H", f"Authorization: {KEY}",
+                             "--data-binary", f"@{data}", guarded_server.url + "/embed"], capture_output=True, check=True)
+    assert int(result.stdout) == 400
+    assert "not valid JSON" in json.loads(out.read_bytes())["error"]
 
 
 def test_open_routes_need_no_key(guarded_server, tmp_path):
