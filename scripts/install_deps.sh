@@ -32,6 +32,9 @@ packages=(
   # embedrank-serve (server/): its HTTP server and JSON; curl, wrk and
   # requests for its tests and load benchmark
   libcpp-httplib-dev nlohmann-json3-dev curl wrk python3-requests
+  # the browser test of embedrank-serve's page (tests/serve/test_page.py): headless
+  # Chromium driven by selenium, and a CJK font so Chinese titles are drawn
+  chromium chromium-driver python3-selenium fonts-wqy-microhei
   "$@"
 )
 [ $spark = 1 ] && packages+=(openjdk-17-jre-headless)  # Spark 3.5 runs on Java 17

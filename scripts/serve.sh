@@ -2,7 +2,8 @@
 # Serves the sample shop over HTTP: installs what is needed, obtains and
 # converts the default model (all-MiniLM-L6-v2), builds embedrank-serve and
 # runs it on http://127.0.0.1:8080 with examples/data's catalogue and
-# interaction log. Further flags go to embedrank-serve (--port, --host,
+# interaction log; the shopping-guide page is at / (with the named shoppers
+# and the demo's offline evaluation). Further flags go to embedrank-serve (--port, --host,
 # --api-key, ...; see docs/serve.md or `build/bin/embedrank-serve --help`).
 # Stop it with Ctrl-C or SIGTERM: it finishes the requests in flight first.
 set -euo pipefail
@@ -17,4 +18,5 @@ cmake --build build -j"$(nproc)" --target embedrank-serve >/dev/null
 exec ./build/bin/embedrank-serve --model models/all-MiniLM-L6-v2.f32.bin \
   --served-model-name all-MiniLM-L6-v2 \
   --catalogue examples/data/catalogue.tsv --catalogue examples/data/attributes.tsv \
-  --interactions examples/data/interactions.tsv "$@"
+  --interactions examples/data/interactions.tsv \
+  --shoppers examples/data/histories.tsv --evaluation examples/data/evaluation.tsv "$@"

@@ -8,7 +8,8 @@
 #      `pip install ./python` builds and installs it into a fresh venv; the
 #      HTTP service (build/bin/embedrank-serve, tests/serve/) run for real
 #      and called by the openai client, requests, curl and wrk; the Spark
-#      examples (examples/spark/) in local mode,
+#      examples (examples/spark/) in local mode; the page embedrank-serve
+#      serves at / in headless Chromium (tests/serve/test_page.py),
 #   3. the C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #      in build-asan/, and the thread pool, the kernels and the concurrency
 #      tests (one Embedder, EmbeddingIndex, UserKnn shared by 8 threads; a
@@ -79,10 +80,13 @@ CMAKE_BUILD_PARALLEL_LEVEL=$jobs build/pip-venv/bin/pip install --quiet --no-bui
 EMBEDRANK_TEST_INSTALLED=1 build/pip-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
 
 echo "== HTTP service: embedrank-serve called by real clients (openai, requests, curl, wrk) =="
-.venv-serve/bin/python -m pytest -q -p no:cacheprovider tests/serve
+.venv-serve/bin/python -m pytest -q -p no:cacheprovider tests/serve --ignore=tests/serve/test_page.py
 
 echo "== Spark examples (local mode, 2 cores) =="
 .venv-spark/bin/python -m pytest -q -p no:cacheprovider tests/spark
+
+echo "== The shopping-guide page of embedrank-serve, in headless Chromium =="
+"$PYTHON" -m pytest -q -p no:cacheprovider tests/serve/test_page.py
 
 if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer =="

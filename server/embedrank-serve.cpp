@@ -25,6 +25,7 @@
 #include "cli.hpp"
 #include "embedrank/cf/ratings.hpp"
 #include "embedrank/shop/shopping_guide.hpp"
+#include "serve/page_files.hpp"
 #include "serve/routes.hpp"
 
 // After Eigen: httplib.h brings <resolv.h>, whose _res macro breaks Eigen's headers.
@@ -47,6 +48,10 @@ const char* const kUsage =
     "  --min-k N                     CF neighbours needed for a prediction (default 20)\n"
     "  --content-weight W            /v1/recommend's default weight of content vs CF (default 0.3)\n"
     "  --refit-interactions N        refit CF after N new interactions (default 1000)\n"
+    "the page at / (the shopping guide in a browser):\n"
+    "  --shoppers FILE               a table whose first column names shoppers the page offers first\n"
+    "                                (header line first; e.g. examples/data/histories.tsv)\n"
+    "  --evaluation FILE             the offline evaluation it shows: `shopping_guide --eval-out` TSV\n"
     "serving:\n"
     "  --host, --hostname ADDR       address to bind (default 127.0.0.1)\n"
     "  --port N                      port (default 8080; 0: any free port, printed)\n"
@@ -56,7 +61,7 @@ const char* const kUsage =
     "  --batch-wait-us N             how long a batch waits for more requests (default 0)\n"
     "  --payload-limit BYTES         largest request body; larger gets 413 (default 2000000)\n"
     "  --auto-truncate               truncate over-long inputs instead of answering 413\n"
-    "  --api-key KEY                 require 'Authorization: Bearer KEY' (not on /health, /metrics)\n"
+    "  --api-key KEY                 require 'Authorization: Bearer KEY' (not on /health, /metrics, the page)\n"
     "  --cors-allow-origin ORIGIN    send CORS headers for ORIGIN ('*' for any)\n"
     "  --threads N                   encoder threads (default 0: every CPU)\n"
     "  --http-threads N              most connections served at once (default 4096)\n"
@@ -68,6 +73,7 @@ struct Options {
   std::vector<std::string> catalogue;
   std::string text_template = "{title}. {description}";
   std::string interactions, state;
+  std::string shoppers, evaluation;
   int min_k = 20;
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -91,6 +97,8 @@ Options parse_options(int argc, char** argv) {
       .text("--text-template", o.text_template)
       .text("--interactions", o.interactions)
       .text("--state", o.state)
+      .text("--shoppers", o.shoppers)
+      .text("--evaluation", o.evaluation)
       .integer("--min-k", o.min_k, 1, 1000000)
       .number("--content-weight", o.service.content_weight, 0.0, 1.0)
       .integer("--refit-interactions", o.service.refit_interactions, 1, 1LL << 40)
@@ -121,6 +129,7 @@ Options parse_options(int argc, char** argv) {
     o.served_name = slash == std::string::npos ? o.model : o.model.substr(slash + 1);
   }
   o.service.model_id = o.served_name;
+  o.service.page = serve::embedded_page();
   return o;
 }
 
@@ -148,6 +157,8 @@ serve::Loaded load(const Options& o) {
     loaded.interactions = embedrank::cf::read_rating_triplets(o.interactions, file);
     loaded.guide->fit_collaborative_filtering(embedrank::cf::Ratings::from_triplets(loaded.interactions, embedrank::cf::DuplicatePolicy::LastWins, o.interactions));
   }
+  if (!o.shoppers.empty()) loaded.shoppers = serve::read_shoppers(o.shoppers);
+  if (!o.evaluation.empty()) loaded.evaluation = serve::read_evaluation(o.evaluation);
   return loaded;
 }
 

@@ -7,9 +7,12 @@
 #include <algorithm>
 #include <chrono>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "serve/embed_routes.hpp"
+#include "serve/page_routes.hpp"
 #include "serve/rerank_routes.hpp"
 #include "serve/service.hpp"
 #include "serve/shop_routes.hpp"
@@ -54,6 +57,10 @@ inline const std::vector<Service::Route>& Service::routes() {
       {"DELETE", "/v1/products/{id}", shop_delete_product, false},
       {"POST", "/v1/products", shop_upsert_products, false},
       {"POST", "/v1/interactions", shop_interactions, false},
+      {"GET", "/", page_index, true},
+      {"GET", "/page/{id}", page_asset, true},
+      {"GET", "/v1/users", list_users, false},
+      {"GET", "/v1/evaluation", evaluation, false},
   };
   return table;
 }
@@ -173,6 +180,18 @@ inline std::vector<std::string> Service::rated_by(const std::string& user) {
   for (const auto& r : log_)
     if (r.user == user) items.push_back(r.item);
   return items;
+}
+
+inline std::vector<std::pair<std::string, std::size_t>> Service::users_in_log() {
+  std::lock_guard<std::mutex> lock(refit_mutex_);
+  std::vector<std::pair<std::string, std::size_t>> users;
+  std::unordered_map<std::string, std::size_t> position;
+  for (const auto& r : log_) {
+    const auto [it, added] = position.emplace(r.user, users.size());
+    if (added) users.emplace_back(r.user, 0);
+    ++users[it->second].second;
+  }
+  return users;
 }
 
 inline std::size_t Service::add_interactions(std::vector<embedrank::cf::RatingTriplet> ratings, bool now) {

@@ -9,10 +9,12 @@
 //   POST /v1/rerank                          Cohere   rerank_routes.hpp
 //   POST /v1/search, /v1/recommend, ...      shop     shop_routes.hpp
 //   GET /health, /metrics, /v1/models        ops      here
+//   GET /, /page/{file}                      page     page_routes.hpp
+//   GET /v1/users, /v1/evaluation            page     page_routes.hpp
 //
 // Around every route, here: readiness (503 until load() finished, and while
 // draining), authentication (--api-key: a Bearer token on every route but
-// /health and /metrics), admission (beyond --max-concurrent-requests a 429
+// /health, /metrics and the page's files), admission (beyond --max-concurrent-requests a 429
 // with Retry-After at once), CORS headers when asked, and the metrics.
 
 #include <algorithm>
@@ -27,6 +29,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -41,6 +44,13 @@
 
 namespace serve {
 
+/// One file of the shopping-guide page, as the program embeds it.
+struct PageFile {
+  std::string_view name;          ///< "index.html", "page.js", ...
+  std::string_view content_type;  ///< "text/html; charset=utf-8", ...
+  std::string_view body;
+};
+
 struct ServiceOptions {
   std::string model_id = "embedrank";          ///< the name /info and "model" answer with
   std::size_t max_client_batch_size = 32;      ///< inputs per request
@@ -52,6 +62,7 @@ struct ServiceOptions {
   double content_weight = 0.3;                 ///< /v1/recommend's default blend weight of content
   int threads = 0;                             ///< threads per request outside the batcher (<= 0: the pool's)
   BatcherOptions batcher;
+  std::vector<PageFile> page;                  ///< GET / and /page/{file}; empty: no page
 };
 
 /// What load() brings: the models and the shop. Only `embedder` is required.
@@ -62,6 +73,8 @@ struct Loaded {
   std::shared_ptr<const embedrank::model::SequenceClassifier> classifier;  ///< /predict (else the reranker)
   std::unique_ptr<embedrank::ShoppingGuide> guide;                         ///< the shop routes
   std::vector<embedrank::cf::RatingTriplet> interactions;  ///< the CF log the guide was fitted on
+  std::vector<std::string> shoppers;  ///< named shoppers /v1/users lists first (--shoppers)
+  Json evaluation;                    ///< /v1/evaluation's figures (--evaluation), null when none
 };
 
 /// Encoder workspaces lent to request threads (one per concurrent request
@@ -147,6 +160,8 @@ class Service {
   std::size_t add_interactions(std::vector<embedrank::cf::RatingTriplet> ratings, bool now);
   /// The products `user` rated in the CF log, in log order.
   std::vector<std::string> rated_by(const std::string& user);
+  /// Every user of the CF log with their interactions, in order of first appearance.
+  std::vector<std::pair<std::string, std::size_t>> users_in_log();
   /// Refits so far, for the answers of /v1/interactions and /info.
   std::size_t refits() const { return refits_.load(); }
 

@@ -2,7 +2,8 @@
 // Shop routes, on the live ShoppingGuide:
 //
 //   POST   /v1/search                 {"query", "k", "filters", "price_min", "price_max", "ignore"}
-//                                      -> {"query": {"text", "search_text", "attributes", "price",
+//                                      -> {"query": {"text", "search_text", "attributes": [{"name",
+//                                          "value", "begin", "end", "role": "filter" | "boost"}], "price",
 //                                          "unknown_token_share"}, "results": [product + score,
 //                                          similarity, boost]}
 //   POST   /v1/recommend              {"user", "history", "k", "content_weight", "mmr_lambda"}
@@ -124,9 +125,20 @@ inline Response shop_search(Service& service, const Request& request, const std:
   auto lease = service.workspaces().lend();
   const embedrank::SearchAnswer answer = detail::shop_call([&] { return guide.search(query, k, *lease.ws, options); });
 
+  // role: what the attribute does to the ranking (the guide's policy, and "filters" filter)
+  const auto filters = [&](const std::string& name) {
+    if (name == "price" || guide.options().attribute_policy.filters.count(name)) return true;
+    for (const auto& f : options.filters)
+      if (f.first == name) return true;
+    return false;
+  };
   Json attributes = Json::array();
   for (const auto& a : answer.query.attributes)
-    attributes.push_back({{"name", a.name}, {"value", a.value}, {"begin", a.begin}, {"end", a.end}});
+    attributes.push_back({{"name", a.name},
+                          {"value", a.value},
+                          {"begin", a.begin},
+                          {"end", a.end},
+                          {"role", filters(a.name) ? "filter" : "boost"}});
   Json results = Json::array();
   guide.read([&](const embedrank::Catalogue& catalogue, const embedrank::rank::EmbeddingIndex&,
                  const embedrank::rank::CatalogueAttributes&) {
