@@ -3,8 +3,9 @@
 #   ./scripts/install_deps.sh [--spark] [--serve] [MORE_DEBIAN_PACKAGES...]
 # --spark also installs Java and makes .venv-spark (Debian's Python and its
 # numpy/pandas, plus pyspark and pyarrow from PyPI) for the Spark examples'
-# tests; --serve makes .venv-serve (Debian's Python plus the official
-# `openai` client from PyPI) for the HTTP service's client tests
+# tests; --serve installs the HTTP service's test clients (curl, wrk,
+# requests, headless Chromium) and makes .venv-serve (Debian's Python plus
+# the official `openai` client from PyPI) for its tests
 # (scripts/test.sh asks for both). Idempotent and quiet when everything is
 # already installed.
 set -euo pipefail
@@ -29,15 +30,15 @@ packages=(
   # the Python package (python/): pybind11 and the headers to build it, pandas
   # for UserKnn.fit(DataFrame), venv + setuptools + wheel for `pip install ./python`
   pybind11-dev python3-dev python3-pandas python3-venv python3-setuptools python3-wheel
-  # embedrank-serve (server/): its HTTP server and JSON; curl, wrk and
-  # requests for its tests and load benchmark
-  libcpp-httplib-dev nlohmann-json3-dev curl wrk python3-requests
-  # the browser test of embedrank-serve's page (tests/serve/test_page.py): headless
-  # Chromium driven by selenium, and a CJK font so Chinese titles are drawn
-  chromium chromium-driver python3-selenium fonts-wqy-microhei
+  # embedrank-serve (server/): its HTTP server; JSON for it and the command-line programs
+  libcpp-httplib-dev nlohmann-json3-dev
   "$@"
 )
 [ $spark = 1 ] && packages+=(openjdk-17-jre-headless)  # Spark 3.5 runs on Java 17
+# The service's tests (tests/serve/): curl, wrk and requests as clients; for
+# the page's test headless Chromium driven by selenium, and a CJK font so
+# Chinese titles are drawn.
+[ $serve = 1 ] && packages+=(curl wrk python3-requests chromium chromium-driver python3-selenium fonts-wqy-microhei)
 
 missing=()
 for p in "${packages[@]}"; do
