@@ -58,29 +58,25 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# A venv of Debian's Python (its numpy, pandas, pytest, ...) plus PyPI packages:
+#   python_venv DIR IMPORTS WHAT_NEEDS_IT PACKAGE...
+# made only when DIR cannot import IMPORTS yet.
+python_venv() {
+  local dir=$1 imports=$2 needed_by=$3
+  shift 3
+  "$dir/bin/python" -c "import $imports" 2>/dev/null && return 0
+  echo "installing $* from PyPI into $dir"
+  rm -rf "$dir"
+  /usr/bin/python3 -m venv --system-site-packages "$dir"
+  if ! "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"; then
+    echo "error: could not install $* from PyPI into $dir (needed by $needed_by)" >&2
+    exit 1
+  fi
+}
+
 # PySpark 3.5 (Java 17, pandas >= 1.0.5, so Debian's pandas 1.5 serves) and
 # a pyarrow that works with Debian's numpy 1.24.
-spark_venv=.venv-spark
-spark_packages=("pyspark==3.5.9" "pyarrow==15.0.2")
-if [ $spark = 1 ] && ! "$spark_venv/bin/python" -c "import pyspark, pyarrow" 2>/dev/null; then
-  echo "installing ${spark_packages[*]} from PyPI into $spark_venv"
-  rm -rf "$spark_venv"
-  /usr/bin/python3 -m venv --system-site-packages "$spark_venv"
-  if ! "$spark_venv/bin/pip" install --quiet --disable-pip-version-check "${spark_packages[@]}"; then
-    echo "error: could not install ${spark_packages[*]} from PyPI into $spark_venv (needed by tests/spark)" >&2
-    exit 1
-  fi
-fi
-
+[ $spark = 1 ] && python_venv .venv-spark "pyspark, pyarrow" tests/spark "pyspark==3.5.9" "pyarrow==15.0.2"
 # The official OpenAI Python client, to call embedrank-serve as OpenAI's API.
-serve_venv=.venv-serve
-serve_packages=("openai==3.63.0")
-if [ $serve = 1 ] && ! "$serve_venv/bin/python" -c "import openai" 2>/dev/null; then
-  echo "installing ${serve_packages[*]} from PyPI into $serve_venv"
-  rm -rf "$serve_venv"
-  /usr/bin/python3 -m venv --system-site-packages "$serve_venv"
-  if ! "$serve_venv/bin/pip" install --quiet --disable-pip-version-check "${serve_packages[@]}"; then
-    echo "error: could not install ${serve_packages[*]} from PyPI into $serve_venv (needed by tests/serve)" >&2
-    exit 1
-  fi
-fi
+[ $serve = 1 ] && python_venv .venv-serve openai tests/serve "openai==3.63.0"
+exit 0

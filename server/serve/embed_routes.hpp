@@ -228,9 +228,7 @@ inline Response openai_embeddings(Service& service, const Request& request, cons
   }
   out += "],\"model\":" + dump(Json(model)) + ",\"usage\":{\"prompt_tokens\":" + std::to_string(s.tokens) +
          ",\"total_tokens\":" + std::to_string(s.tokens) + "}}";
-  Response response;
-  response.body = std::move(out);
-  return response;
+  return json_text_response(std::move(out));
 }
 
 inline Response tei_embed(Service& service, const Request& request, const std::string&) {
@@ -256,9 +254,7 @@ inline Response tei_embed(Service& service, const Request& request, const std::s
     detail::append_row(out, rows, r);
   }
   out.push_back(']');
-  Response response;
-  response.body = std::move(out);
-  return response;
+  return json_text_response(std::move(out));
 }
 
 inline Response tei_tokenize(Service& service, const Request& request, const std::string&) {

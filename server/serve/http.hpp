@@ -63,6 +63,14 @@ inline std::string error_body(const HttpError& e, ErrorStyle style) {
   return dump(Json{{"error", {{"message", e.message}, {"type", type}, {"code", e.type}}}});
 }
 
+/// A 200 whose body is JSON text written by hand (the embedding routes write
+/// their float arrays themselves).
+inline Response json_text_response(std::string body) {
+  Response r;
+  r.body = std::move(body);
+  return r;
+}
+
 inline Response json_response(const Json& body, int status = 200) {
   Response r;
   r.status = status;

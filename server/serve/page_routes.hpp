@@ -20,8 +20,8 @@
 // The figures are those of the catalogue and log the file was computed on,
 // not of later live updates.
 
+#include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,34 +30,14 @@
 #include <vector>
 
 #include "embedrank/core/error.hpp"
+#include "embedrank/shop/detail/table_reader.hpp"
 #include "serve/service.hpp"
 
 namespace serve {
 
 namespace detail {
 
-/// The tab-separated lines of a text file after its header line, a trailing '\r' dropped, blank lines skipped.
-inline std::vector<std::vector<std::string>> read_table(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw embedrank::FileError("open", path + ": cannot open for reading");
-  std::vector<std::vector<std::string>> rows;
-  std::string line;
-  for (bool header = true; std::getline(in, line); header = false) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (header || line.empty()) continue;
-    std::vector<std::string> fields;
-    for (std::size_t start = 0;;) {
-      const std::size_t tab = line.find('\t', start);
-      fields.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
-      if (tab == std::string::npos) break;
-      start = tab + 1;
-    }
-    rows.push_back(std::move(fields));
-  }
-  if (in.bad()) throw embedrank::FileError("read", path + ": read failed");
-  return rows;
-}
-
+/// A table's number; ParseError naming `where` ("path:line: ") when it is none.
 inline double table_number(const std::string& text, const std::string& where) {
   std::size_t used = 0;
   double v = 0;
@@ -67,38 +47,44 @@ inline double table_number(const std::string& text, const std::string& where) {
     used = 0;
   }
   if (used == 0 || used != text.size())
-    throw embedrank::ParseError("not_a_number", where + ": expected a number, got '" + text + "'");
+    throw embedrank::ParseError("not_a_number", where + "expected a number, got '" + text + "'");
   return v;
 }
 
 }  // namespace detail
 
-/// The named shoppers of a table's first column (header skipped), each once, in order.
-/// Throws embedrank::FileError when the file cannot be read.
+/// The named shoppers of a table's first column (TSV, CSV or JSON Lines, with
+/// a header), each once, in order. Throws embedrank::FileError or ParseError.
 inline std::vector<std::string> read_shoppers(const std::string& path) {
   std::vector<std::string> names;
   std::unordered_set<std::string> seen;
-  for (const auto& fields : detail::read_table(path))
-    if (!fields[0].empty() && seen.insert(fields[0]).second) names.push_back(fields[0]);
+  for (const auto& record : embedrank::shop::detail::read_table(path).records)
+    if (!record.values[0].empty() && seen.insert(record.values[0]).second) names.push_back(record.values[0]);
   return names;
 }
 
-/// The TSV of `shopping_guide --eval-out` as /v1/evaluation's answer (without
-/// the server's content weight). Throws embedrank::FileError, and
-/// embedrank::ParseError naming the line of a malformed row.
+/// The table of `shopping_guide --eval-out` (method, content_weight,
+/// hit_rate_at_10, ndcg_at_10) as /v1/evaluation's answer (without the
+/// server's content weight). Throws embedrank::FileError, and
+/// embedrank::ParseError naming the line of a missing column or a bad number.
 inline Json read_evaluation(const std::string& path) {
+  const embedrank::shop::detail::Table table = embedrank::shop::detail::read_table(path);
+  const auto column = [&](const char* name) {
+    const auto it = std::find(table.columns.begin(), table.columns.end(), name);
+    if (it == table.columns.end())
+      throw embedrank::ParseError("missing_column", path + ": no column '" + name + "'");
+    return static_cast<std::size_t>(it - table.columns.begin());
+  };
+  const std::size_t method = column("method"), weight = column("content_weight"), hit = column("hit_rate_at_10"),
+                    ndcg = column("ndcg_at_10");
   Json rows = Json::array();
-  std::size_t line = 1;
-  for (const auto& f : detail::read_table(path)) {
-    const std::string where = path + ":" + std::to_string(++line);
-    if (f.size() != 4)
-      throw embedrank::ParseError("malformed_line", where + ": expected method, content_weight, hit_rate_at_10, "
-                                                            "ndcg_at_10 separated by tabs, got " +
-                                                        std::to_string(f.size()) + " field(s)");
-    rows.push_back({{"method", f[0]},
-                    {"content_weight", f[1].empty() ? Json(nullptr) : Json(detail::table_number(f[1], where))},
-                    {"hit_rate", detail::table_number(f[2], where)},
-                    {"ndcg", detail::table_number(f[3], where)}});
+  for (const auto& r : table.records) {
+    const std::string where = table.where(r.line);
+    rows.push_back({{"method", r.values[method]},
+                    {"content_weight",
+                     r.values[weight].empty() ? Json(nullptr) : Json(detail::table_number(r.values[weight], where))},
+                    {"hit_rate", detail::table_number(r.values[hit], where)},
+                    {"ndcg", detail::table_number(r.values[ndcg], where)}});
   }
   return Json{{"source", path}, {"k", 10}, {"rows", rows}};
 }
