@@ -38,7 +38,7 @@ libs=(-lpthread)
 status=0
 for target in "${targets[@]}"; do
   binary="$out/fuzz_$target"
-  if [ ! -x "$binary" ] || [ -n "$(find include server tests/fuzz -newer "$binary" -name '*.hpp' -o -newer "$binary" -name '*.cpp' | head -1)" ]; then
+  if [ ! -x "$binary" ] || [ -n "$(find include server examples tests -newer "$binary" -name '*.hpp' -o -newer "$binary" -name '*.cpp' | head -1)" ]; then
     echo "== building fuzz_$target"
     clang++ "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" -o "$binary" "${libs[@]}"
   fi
