@@ -99,8 +99,9 @@ def shop_server():
 
 @pytest.fixture(scope="session")
 def guarded_server():
-    """The model alone behind an API key, with small limits (the bad-input cases)."""
-    server = Server("--api-key", "s3cret", "--payload-limit", "4000", "--max-client-batch-size", "4", "--quiet")
+    """The model alone behind an API key, with small limits (the bad-input cases), CORS for one origin."""
+    server = Server("--api-key", "s3cret", "--payload-limit", "4000", "--max-client-batch-size", "4",
+                    "--cors-allow-origin", "https://shop.example", "--quiet")
     yield server
     assert server.stop() == 0
 

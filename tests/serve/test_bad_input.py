@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import requests
+
 import pytest
 
 KEY = "Bearer s3cret"
@@ -102,3 +104,18 @@ def test_open_routes_need_no_key(guarded_server, tmp_path):
     assert curl(guarded_server.url + "/metrics", "GET", None, None, tmp_path)[0] == 200
     status, answer = curl(guarded_server.url + "/embed", "POST", '{"inputs": "a"}', KEY, tmp_path)
     assert status == 200 and len(json.loads(answer)[0]) == 384
+
+
+def test_cors_headers_only_for_the_origin_asked(guarded_server, shop_server):
+    preflight = requests.options(guarded_server.url + "/v1/embeddings", timeout=30,
+                                 headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    answer = requests.post(guarded_server.url + "/embed", json={"inputs": "a"}, timeout=30,
+                           headers={"Authorization": KEY, "Origin": "https://shop.example"})
+    assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    plain = requests.post(shop_server.url + "/embed", json={"inputs": "a"}, timeout=30,
+                          headers={"Origin": "https://shop.example"})
+    assert "Access-Control-Allow-Origin" not in plain.headers  # no CORS unless asked
