@@ -18,14 +18,18 @@
 ///     scaled by its largest value; a = 0.5 unless given.
 ///   Then, as search_with_constraints: score = (1 - w) fused + w boost(row).
 /// The lexical weight a, unless given (options.lexical_weight >= 0), is set
-/// per query from two signals (docs/ranking.md, "Hybrid search"):
-///   c = the share of the query's idf weight held by the best lexical hit
-///       (how much of the query the lexical side found at all; terms the
-///       catalogue never uses, such as misspellings and the words of a
-///       sentence, lower it);
-///   u = the share of the query's tokens the dense model reads as unknown
-///       (8 of 11 for 我想买一件红色的连衣裙 in all-MiniLM-L6-v2).
-///   a = c (a_min + (a_max - a_min) u)
+/// per query from what each side can read (docs/ranking.md, "Hybrid search"):
+///   u  = the share of the query's tokens the dense model reads as unknown
+///        (8 of 11 for 我想买一件红色的连衣裙 in all-MiniLM-L6-v2);
+///   c  = the share of the query's idf weight the best lexical hit holds
+///        (terms no product uses, such as misspellings and the words of a
+///        sentence, lower it);
+///   ck = the same share of the terms some product holds.
+///   a  = u ck a_unread + (1 - u) c a_read
+/// For the part of the query the model cannot read, the lexical side is the
+/// only judge, trusted as far as its best hit matches the query's known
+/// terms; for the part both read, it gets the share a_read, scaled by how
+/// much of the whole query its best hit holds.
 /// SearchMode::Dense and ::Lexical rank by one side alone (lexical_n or
 /// cosine, with the boost) and still report both scores of each result.
 /// Ties: the higher score first, then the lower row.
@@ -50,8 +54,8 @@ enum class Fusion { Weighted, ReciprocalRank };
 struct HybridOptions {
   Fusion fusion = Fusion::Weighted;
   double lexical_weight = -1.0;  ///< a in [0, 1]; negative: set per query (see the file comment)
-  double min_lexical_weight = 0.3;   ///< a_min: a for a query the model reads fully, all of it matched
-  double max_lexical_weight = 0.9;   ///< a_max: a for a query the model cannot read, all of it matched
+  double read_lexical_weight = 0.5;    ///< a_read: a for a query the model reads fully, all of it matched
+  double unread_lexical_weight = 1.0;  ///< a_unread: a for a query the model cannot read, its known terms matched
   double rrf_k = 60.0;               ///< ReciprocalRank's rank offset
   std::size_t candidates = 100;      ///< C: taken from each side
   double boost_weight = 0.1;         ///< w: the attribute boost's share of the score
@@ -63,10 +67,13 @@ struct HybridAnswer {
   double lexical_weight = 0.0;        ///< a (0 for SearchMode::Dense, 1 for ::Lexical)
 };
 
-/// a = c (a_min + (a_max - a_min) u), c and u clamped to [0, 1].
-inline double automatic_lexical_weight(double coverage, double unknown_share, const HybridOptions& options) {
-  const double c = std::clamp(coverage, 0.0, 1.0), u = std::clamp(unknown_share, 0.0, 1.0);
-  return c * (options.min_lexical_weight + (options.max_lexical_weight - options.min_lexical_weight) * u);
+/// a = u ck a_unread + (1 - u) c a_read, the shares clamped to [0, 1]; the
+/// best lexical hit gives c and ck (none: a = 0).
+inline double automatic_lexical_weight(const LexicalHit* best, double unknown_share, const HybridOptions& options) {
+  if (best == nullptr) return 0.0;
+  const double c = std::clamp(best->coverage, 0.0, 1.0), ck = std::clamp(best->known_coverage, 0.0, 1.0);
+  const double u = std::clamp(unknown_share, 0.0, 1.0);
+  return u * ck * options.unread_lexical_weight + (1 - u) * c * options.read_lexical_weight;
 }
 
 /// The k best rows of `index` and `lexical` (rows shared: catalogue rows)
@@ -77,7 +84,7 @@ inline HybridAnswer hybrid_search(const EmbeddingIndex& index, const LexicalInde
                                   const LexicalQuery& query, const QueryConstraints& constraints, std::size_t k,
                                   SearchMode mode, const HybridOptions& options, double unknown_share = 0.0) {
   const auto in_unit = [](double x) { return x >= 0 && x <= 1; };
-  if (!in_unit(options.boost_weight) || !in_unit(options.min_lexical_weight) || !in_unit(options.max_lexical_weight) ||
+  if (!in_unit(options.boost_weight) || !in_unit(options.read_lexical_weight) || !in_unit(options.unread_lexical_weight) ||
       !(options.lexical_weight <= 1) || !(options.rrf_k > 0) || options.candidates < k)
     throw InputError("hybrid.bad_options", "hybrid search needs weights in [0, 1], rrf_k > 0 and candidates >= k");
   HybridAnswer answer;
@@ -130,7 +137,7 @@ inline HybridAnswer hybrid_search(const EmbeddingIndex& index, const LexicalInde
     a = options.lexical_weight >= 0 ? options.lexical_weight
         : options.fusion == Fusion::ReciprocalRank
             ? 0.5
-            : automatic_lexical_weight(lex.empty() ? 0.0 : lex.front().coverage, unknown_share, options);
+            : automatic_lexical_weight(lex.empty() ? nullptr : &lex.front(), unknown_share, options);
   answer.lexical_weight = a;
 
   const double cos_top = dense.empty() ? 0.0 : dense.front().similarity;

@@ -76,15 +76,19 @@ struct LexicalQuery {
   std::vector<std::uint32_t> ids;    ///< the index's term id, or kUnknownTerm
   std::vector<double> idf_weight;    ///< sum_f w_f idf_f(t)
   double total_idf_weight = 0.0;     ///< sum over the terms
+  double known_idf_weight = 0.0;     ///< sum over the terms some document holds (df > 0 in a field)
   static constexpr std::uint32_t kUnknownTerm = std::numeric_limits<std::uint32_t>::max();
 };
 
 /// One lexical result: the row, its BM25 score, and the share of the
-/// query's idf weight its matched terms carry (in [0, 1]).
+/// query's idf weight its matched terms carry (in [0, 1]): of all the
+/// query's terms, and of those the index knows (terms no document holds,
+/// such as misspellings or the filler bigrams of a Chinese sentence, left out).
 struct LexicalHit {
   std::size_t row = 0;
   double score = 0.0;
   double coverage = 0.0;
+  double known_coverage = 0.0;
 };
 
 class LexicalIndex {
@@ -198,11 +202,16 @@ class LexicalIndex {
       const auto it = dictionary_.find(term);
       const std::uint32_t id = it == dictionary_.end() ? LexicalQuery::kUnknownTerm : it->second;
       double weight = 0;
-      for (std::size_t f = 0; f < fields_.size(); ++f) weight += fields_[f].weight * idf(f, id);
+      bool known = false;
+      for (std::size_t f = 0; f < fields_.size(); ++f) {
+        weight += fields_[f].weight * idf(f, id);
+        known = known || (id != LexicalQuery::kUnknownTerm && document_frequency(f, id) > 0);
+      }
       q.terms.push_back(term);
       q.ids.push_back(id);
       q.idf_weight.push_back(weight);
       q.total_idf_weight += weight;
+      if (known) q.known_idf_weight += weight;
     }
     return q;
   }
@@ -255,8 +264,8 @@ class LexicalIndex {
     for (std::uint32_t row : touched) {
       if (!(acc[row] > 0)) continue;
       if (filter.exclude != nullptr && filter.exclude->test(row)) continue;
-      hits.push_back(LexicalHit{row, acc[row],
-                                q.total_idf_weight > 0 ? std::min(1.0, matched[row] / q.total_idf_weight) : 0.0});
+      hits.push_back(LexicalHit{row, acc[row], share(matched[row], q.total_idf_weight),
+                                share(matched[row], q.known_idf_weight)});
     }
     const auto better = [](const LexicalHit& a, const LexicalHit& b) {
       return a.score > b.score || (a.score == b.score && a.row < b.row);
@@ -302,6 +311,8 @@ class LexicalIndex {
     const auto [it, added] = dictionary_.try_emplace(term, static_cast<std::uint32_t>(dictionary_.size()));
     return it->second;
   }
+
+  static double share(double part, double whole) { return whole > 0 ? std::min(1.0, part / whole) : 0.0; }
 
   double average_length(std::size_t f) const {
     return documents_ == 0 ? 0.0 : static_cast<double>(field_[f].total_length) / static_cast<double>(documents_);
