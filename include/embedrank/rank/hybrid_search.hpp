@@ -41,6 +41,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/rank/embedding_index.hpp"
 #include "embedrank/rank/lexical_index.hpp"
@@ -50,6 +51,18 @@ namespace embedrank::rank {
 
 enum class SearchMode { Dense, Lexical, Hybrid };
 enum class Fusion { Weighted, ReciprocalRank };
+
+inline EnumText<SearchMode> enum_text(SearchMode) {
+  static constexpr EnumName<SearchMode> names[] = {
+      {SearchMode::Dense, "dense"}, {SearchMode::Lexical, "lexical"}, {SearchMode::Hybrid, "hybrid"}};
+  return {"search mode", "unknown_search_mode", names};
+}
+
+inline EnumText<Fusion> enum_text(Fusion) {
+  static constexpr EnumName<Fusion> names[] = {
+      {Fusion::Weighted, "weighted"}, {Fusion::ReciprocalRank, "reciprocal_rank"}, {Fusion::ReciprocalRank, "rrf"}};
+  return {"fusion", "unknown_fusion", names};
+}
 
 struct HybridOptions {
   Fusion fusion = Fusion::Weighted;

@@ -28,8 +28,10 @@
 /// Scores are computed in double.
 ///
 /// Cost: a query touches the postings of its terms only (term-at-a-time
-/// into a per-query accumulator); set/clear cost the row's terms, plus a
-/// scan of each of its postings lists for clear.
+/// into a per-query accumulator); score() of one row is a binary search per
+/// term and field; set costs the row's terms (an insertion into a postings
+/// list when a row before its end is set again), clear a binary search and
+/// an erase per term.
 ///
 /// Thread safety: const member functions may run concurrently; set, clear
 /// and apply need exclusive access (ShoppingGuide provides it).
@@ -147,7 +149,12 @@ class LexicalIndex {
       std::sort(sorted.begin(), sorted.end());
       for (const auto& [term, count] : sorted) {
         if (field.postings.size() <= term) field.postings.resize(term + 1);
-        field.postings[term].push_back(Posting{static_cast<std::uint32_t>(row), count});
+        std::vector<Posting>& list = field.postings[term];
+        const Posting posting{static_cast<std::uint32_t>(row), count};
+        if (list.empty() || list.back().row < row)
+          list.push_back(posting);  // the usual case: a new row at the end
+        else
+          list.insert(std::lower_bound(list.begin(), list.end(), posting, by_row), posting);
         doc.terms.push_back(FieldTerm{static_cast<std::uint32_t>(f), term});
       }
     }
@@ -159,8 +166,8 @@ class LexicalIndex {
     Document& doc = docs_[row];
     for (const FieldTerm& ft : doc.terms) {
       std::vector<Posting>& list = field_[ft.field].postings[ft.term];
-      const auto it = std::find_if(list.begin(), list.end(), [&](const Posting& p) { return p.row == row; });
-      if (it != list.end()) list.erase(it);  // keeps the list in row order
+      const auto it = std::lower_bound(list.begin(), list.end(), Posting{static_cast<std::uint32_t>(row), 0}, by_row);
+      if (it != list.end() && it->row == row) list.erase(it);  // keeps the list in row order
     }
     for (FieldData& field : field_) {
       field.total_length -= field.length[row];
@@ -288,8 +295,9 @@ class LexicalIndex {
     std::uint32_t row;
     std::uint32_t tf;
   };
+  static bool by_row(const Posting& a, const Posting& b) { return a.row < b.row; }
   struct FieldData {
-    std::vector<std::vector<Posting>> postings;  // by term id, rows ascending until a row is set again
+    std::vector<std::vector<Posting>> postings;  // by term id, rows ascending
     std::vector<std::uint32_t> length;           // by row: terms in this field
     std::size_t total_length = 0;
   };
@@ -350,8 +358,8 @@ class LexicalIndex {
         const FieldData& field = field_[f];
         if (q.ids[t] >= field.postings.size()) continue;
         const auto& list = field.postings[q.ids[t]];
-        const auto it = std::find_if(list.begin(), list.end(), [&](const Posting& p) { return p.row == row; });
-        if (it == list.end()) continue;
+        const auto it = std::lower_bound(list.begin(), list.end(), Posting{static_cast<std::uint32_t>(row), 0}, by_row);
+        if (it == list.end() || it->row != row) continue;
         hit = true;
         score += fields_[f].weight * idf(f, q.ids[t]) * tf_norm(it->tf, field.length[row], average_length(f));
       }

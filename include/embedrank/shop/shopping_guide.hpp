@@ -94,6 +94,7 @@ struct SearchOptions {
 struct SearchAnswer {
   rank::ParsedQuery query;                   ///< attributes, price range, the text that was embedded
   std::vector<rank::SearchResult> results;  ///< best first; similarity: dense score, lexical: BM25
+  rank::SearchMode mode = rank::SearchMode::Hybrid;  ///< the mode searched
   double lexical_weight = 0.0;  ///< the lexical side's weight in the fusion (0 dense, 1 lexical)
   double unknown_share = 0.0;   ///< share of the search text's tokens the model reads as unknown
 };
@@ -182,6 +183,7 @@ class ShoppingGuide {
     rank::HybridAnswer fused = rank::hybrid_search(index_, lexical_, vector, lexical_.query(text), constraints, k,
                                                    options.mode, hybrid, answer.unknown_share);
     answer.results = std::move(fused.results);
+    answer.mode = options.mode;
     answer.lexical_weight = fused.lexical_weight;
     return answer;
   }
