@@ -356,3 +356,45 @@ TEST_CASE("lexical index errors", "[lexical][bad_input]") {
   CHECK_THROWS_AS(index.set(0, {"only one"}), InputError);
   CHECK(index.score(index.query("anything"), 5) == 0.0);  // a row never set
 }
+
+TEST_CASE("search with early termination equals scoring every row on a skewed corpus", "[lexical][search]") {
+  // Zipf-like words: a few terms in most documents, many rare ones, so the
+  // search stops admitting new documents well before the common terms.
+  std::mt19937 rng(11);
+  std::vector<double> weights;
+  for (int r = 1; r <= 300; ++r) weights.push_back(1.0 / r);
+  std::discrete_distribution<int> word(weights.begin(), weights.end());
+  std::uniform_int_distribution<int> length(3, 30), query_length(1, 5);
+  const auto text = [&](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += "w" + std::to_string(word(rng)) + " ";
+    return s;
+  };
+  LexicalIndex index;
+  const std::size_t n = 3000;
+  for (std::size_t row = 0; row < n; ++row) index.set(row, {text(length(rng) / 3), text(length(rng))});
+  for (std::size_t row = 0; row < n; row += 11) index.set(row, {text(4), text(9)});  // rows set again
+  std::vector<bool> none(n, false), some(n, false);
+  embedrank::rank::ItemBitmap bitmap(n);
+  for (std::size_t row = 0; row < n; ++row)
+    if (row % 4 == 1) some[row] = true, bitmap.set(row);
+  embedrank::rank::SearchFilter by_bitmap, by_predicate;
+  by_bitmap.exclude = &bitmap;
+  by_predicate.keep = [&](std::size_t row) { return !some[row]; };
+  for (int round = 0; round < 200; ++round) {
+    const LexicalQuery q = index.query(text(query_length(rng)));
+    for (std::size_t k : {1, 3, 10, 50}) {
+      INFO("round " << round << " k " << k);
+      const auto check = [&](const std::vector<LexicalHit>& got, const std::vector<LexicalHit>& want) {
+        REQUIRE(got.size() == want.size());
+        for (std::size_t i = 0; i < got.size(); ++i) {
+          REQUIRE(got[i].row == want[i].row);
+          REQUIRE(got[i].score == want[i].score);  // the same sum in the same order
+        }
+      };
+      check(index.search(q, k), brute_force(index, q, k, none));
+      check(index.search(q, k, by_bitmap), brute_force(index, q, k, some));
+      check(index.search(q, k, by_predicate), brute_force(index, q, k, some));
+    }
+  }
+}

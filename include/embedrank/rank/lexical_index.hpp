@@ -40,6 +40,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -77,6 +78,8 @@ struct LexicalQuery {
   std::vector<std::string> terms;    ///< distinct, in query order
   std::vector<std::uint32_t> ids;    ///< the index's term id, or kUnknownTerm
   std::vector<double> idf_weight;    ///< sum_f w_f idf_f(t)
+  std::vector<double> field_idf;     ///< (terms, fields): idf_f(t)
+  std::vector<std::size_t> order;    ///< the terms by decreasing bound: the order scores are summed in
   double total_idf_weight = 0.0;     ///< sum over the terms
   double known_idf_weight = 0.0;     ///< sum over the terms some document holds (df > 0 in a field)
   static constexpr std::uint32_t kUnknownTerm = std::numeric_limits<std::uint32_t>::max();
@@ -211,7 +214,9 @@ class LexicalIndex {
       double weight = 0;
       bool known = false;
       for (std::size_t f = 0; f < fields_.size(); ++f) {
-        weight += fields_[f].weight * idf(f, id);
+        const double field_idf = idf(f, id);
+        q.field_idf.push_back(field_idf);
+        weight += fields_[f].weight * field_idf;
         known = known || (id != LexicalQuery::kUnknownTerm && document_frequency(f, id) > 0);
       }
       q.terms.push_back(term);
@@ -220,6 +225,11 @@ class LexicalIndex {
       q.total_idf_weight += weight;
       if (known) q.known_idf_weight += weight;
     }
+    // Terms by decreasing bound, ties in query order: search() and score() both sum in this order.
+    q.order.resize(q.terms.size());
+    for (std::size_t t = 0; t < q.order.size(); ++t) q.order[t] = t;
+    std::stable_sort(q.order.begin(), q.order.end(),
+                     [&](std::size_t a, std::size_t b) { return bound(q, a) > bound(q, b); });
     return q;
   }
 
@@ -242,41 +252,79 @@ class LexicalIndex {
   double score(const LexicalQuery& q, std::size_t row) const { return score_and_coverage(q, row).first; }
 
   /// The k best documents for the query: score > 0, the filter passing
-  /// (SearchFilter: `exclude` rows skipped, `keep` asked for each candidate),
+  /// (SearchFilter: `exclude` rows skipped, `keep` asked for candidates),
   /// best first, ties by row ascending. A query without terms finds nothing.
+  ///
+  /// Term at a time, the terms in decreasing order of their bound (the most
+  /// a document can gain from them, sum_f w_f idf_f(t) for Lucene), into an
+  /// accumulator of the documents met so far, kept in row order and merged
+  /// with each postings list. Once the k-th best accumulated score exceeds
+  /// the sum of the bounds of the terms still to come, no document not yet
+  /// met can enter the top k, and the remaining terms only update the
+  /// documents met (a binary search each in the remaining lists): the
+  /// results and their scores are those of the exhaustive sum. (Okapi's idf
+  /// may be negative, so it always runs exhaustively.)
   std::vector<LexicalHit> search(const LexicalQuery& q, std::size_t k, const SearchFilter& filter = {}) const {
     std::vector<LexicalHit> hits;
     if (k == 0 || q.terms.empty() || documents_ == 0) return hits;
-    // score(d) = sum_t sum_f w_f idf_f(t) tfn_f(t, d), term at a time into acc
-    std::vector<double> acc(docs_.size(), 0.0);
-    std::vector<double> matched(docs_.size(), 0.0);  // idf weight of the query terms d holds
-    std::vector<std::uint32_t> last_term(docs_.size(), LexicalQuery::kUnknownTerm);
-    std::vector<std::uint32_t> touched;
-    for (std::size_t t = 0; t < q.terms.size(); ++t) {
+    struct Acc {
+      std::uint32_t row;
+      std::uint32_t last_term;  // the query term that last added to it
+      double score;
+      double matched;  // idf weight of the query terms the document holds
+    };
+    std::vector<Acc> acc, merged;
+    const bool prune = bm25_.formula == Bm25Formula::Lucene;
+    double remaining = 0;  // sum of the bounds of the terms not yet processed
+    for (std::size_t t : q.order) remaining += bound(q, t);
+    bool closed = false;  // no new document can enter the top k
+    for (std::size_t t : q.order) {
+      if (prune && !closed && acc.size() >= k) closed = kth_score(acc, k, filter) > remaining;
+      remaining -= bound(q, t);
       if (q.ids[t] == LexicalQuery::kUnknownTerm) continue;
       for (std::size_t f = 0; f < fields_.size(); ++f) {
         const FieldData& field = field_[f];
         if (q.ids[t] >= field.postings.size()) continue;
-        const double w_idf = fields_[f].weight * idf(f, q.ids[t]);
+        const std::vector<Posting>& list = field.postings[q.ids[t]];
+        const double w_idf = fields_[f].weight * q.field_idf[t * fields_.size() + f];
         const double avgdl = average_length(f);
-        for (const Posting& p : field.postings[q.ids[t]]) {
-          if (last_term[p.row] == LexicalQuery::kUnknownTerm) touched.push_back(p.row);
-          if (last_term[p.row] != t) matched[p.row] += q.idf_weight[t];
-          last_term[p.row] = static_cast<std::uint32_t>(t);
-          acc[p.row] += w_idf * tf_norm(p.tf, field.length[p.row], avgdl);
+        const auto add = [&](Acc& a, const Posting& p) {
+          if (a.last_term != t) a.matched += q.idf_weight[t];
+          a.last_term = static_cast<std::uint32_t>(t);
+          a.score += w_idf * tf_norm(p.tf, field.length[p.row], avgdl);
+        };
+        if (closed) {
+          // only the documents met so far: a binary search each, moving forward
+          auto from = list.begin();
+          for (Acc& a : acc) {
+            from = std::lower_bound(from, list.end(), Posting{a.row, 0}, by_row);
+            if (from == list.end()) break;
+            if (from->row == a.row) add(a, *from);
+          }
+          continue;
         }
+        // merge the list into the accumulator (both in row order)
+        merged.clear();
+        merged.reserve(acc.size() + list.size());
+        auto a = acc.begin();
+        for (const Posting& p : list) {
+          if (filter.exclude != nullptr && filter.exclude->test(p.row)) continue;
+          while (a != acc.end() && a->row < p.row) merged.push_back(*a++);
+          if (a != acc.end() && a->row == p.row) {
+            merged.push_back(*a++);
+          } else {
+            merged.push_back(Acc{p.row, LexicalQuery::kUnknownTerm, 0.0, 0.0});
+          }
+          add(merged.back(), p);
+        }
+        merged.insert(merged.end(), a, acc.end());
+        acc.swap(merged);
       }
     }
-    hits.reserve(touched.size());
-    for (std::uint32_t row : touched) {
-      if (!(acc[row] > 0)) continue;
-      if (filter.exclude != nullptr && filter.exclude->test(row)) continue;
-      hits.push_back(LexicalHit{row, acc[row], share(matched[row], q.total_idf_weight),
-                                share(matched[row], q.known_idf_weight)});
-    }
-    const auto better = [](const LexicalHit& a, const LexicalHit& b) {
-      return a.score > b.score || (a.score == b.score && a.row < b.row);
-    };
+    hits.reserve(acc.size());
+    for (const Acc& a : acc)
+      if (a.score > 0)
+        hits.push_back(LexicalHit{a.row, a.score, share(a.matched, q.total_idf_weight), share(a.matched, q.known_idf_weight)});
     std::sort(hits.begin(), hits.end(), better);
     if (filter.keep) {
       std::vector<LexicalHit> kept;
@@ -320,6 +368,42 @@ class LexicalIndex {
     return it->second;
   }
 
+  static bool better(const LexicalHit& a, const LexicalHit& b) {
+    return a.score > b.score || (a.score == b.score && a.row < b.row);
+  }
+
+  // The most a document can gain from query term t: sum_f w_f idf_f(t)
+  // over the fields holding it (Lucene's tfn < 1).
+  double bound(const LexicalQuery& q, std::size_t t) const {
+    if (q.ids[t] == LexicalQuery::kUnknownTerm) return 0.0;
+    double b = 0;
+    for (std::size_t f = 0; f < fields_.size(); ++f)
+      if (document_frequency(f, q.ids[t]) > 0) b += fields_[f].weight * std::max(0.0, q.field_idf[t * fields_.size() + f]);
+    return b;
+  }
+
+  // The k-th best accumulated score among documents passing the filter's
+  // predicate (exclude is applied when documents enter), or -1 with fewer.
+  template <typename Acc>
+  static double kth_score(const std::vector<Acc>& acc, std::size_t k, const SearchFilter& filter) {
+    std::vector<double> scores;
+    if (!filter.keep) {
+      scores.reserve(acc.size());
+      for (const Acc& a : acc) scores.push_back(a.score);
+      std::nth_element(scores.begin(), scores.begin() + static_cast<std::ptrdiff_t>(k - 1), scores.end(),
+                       std::greater<double>());
+      return scores[k - 1];
+    }
+    std::vector<std::pair<double, std::uint32_t>> by_score;
+    by_score.reserve(acc.size());
+    for (const Acc& a : acc) by_score.emplace_back(a.score, a.row);
+    std::sort(by_score.begin(), by_score.end(), std::greater<>());
+    std::size_t passed = 0;
+    for (const auto& [score, row] : by_score)
+      if (filter.keep(row) && ++passed == k) return score;
+    return -1.0;
+  }
+
   static double share(double part, double whole) { return whole > 0 ? std::min(1.0, part / whole) : 0.0; }
 
   double average_length(std::size_t f) const {
@@ -351,7 +435,7 @@ class LexicalIndex {
   std::pair<double, double> score_and_coverage(const LexicalQuery& q, std::size_t row) const {
     if (!contains(row)) return {0.0, 0.0};
     double score = 0, matched = 0;
-    for (std::size_t t = 0; t < q.terms.size(); ++t) {
+    for (std::size_t t : q.order) {
       if (q.ids[t] == LexicalQuery::kUnknownTerm) continue;
       bool hit = false;
       for (std::size_t f = 0; f < fields_.size(); ++f) {
@@ -361,7 +445,7 @@ class LexicalIndex {
         const auto it = std::lower_bound(list.begin(), list.end(), Posting{static_cast<std::uint32_t>(row), 0}, by_row);
         if (it == list.end() || it->row != row) continue;
         hit = true;
-        score += fields_[f].weight * idf(f, q.ids[t]) * tf_norm(it->tf, field.length[row], average_length(f));
+        score += fields_[f].weight * q.field_idf[t * fields_.size() + f] * tf_norm(it->tf, field.length[row], average_length(f));
       }
       if (hit) matched += q.idf_weight[t];
     }
