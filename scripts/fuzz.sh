@@ -5,7 +5,7 @@
 #   ./scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET ...]
 #
 # Targets: model_file tokenizer sentencepiece_model ratings npy cli_options
-# query_attributes catalogue (default: all). Each starts from
+# query_attributes catalogue lexical_analysis (default: all). Each starts from
 # the committed seeds (tests/fuzz/seeds/TARGET) plus what earlier runs kept
 # in build-fuzz/corpus/TARGET, and prints its executions, coverage and
 # findings; an input that crashes, hangs (> 5 s) or throws anything but an
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(model_file tokenizer sentencepiece_model ratings npy cli_options query_attributes catalogue)
+[ ${#targets[@]} -eq 0 ] && targets=(model_file tokenizer sentencepiece_model ratings npy cli_options query_attributes catalogue lexical_analysis)
 
 ./scripts/install_deps.sh clang libclang-rt-14-dev
 out=build-fuzz
