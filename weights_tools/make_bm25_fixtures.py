@@ -10,6 +10,10 @@ one field at a time. Writes, into tests/data/rank/bm25/:
   tokens.tsv   id <TAB> field <TAB> the field's terms, space-separated
   queries.tsv  query text <TAB> its distinct terms, space-separated
   scores.tsv   formula <TAB> field <TAB> query number <TAB> id <TAB> score  (every nonzero score)
+  generated.tsv  formula <TAB> query number <TAB> rank (or "-" for a sampled row) <TAB> row <TAB> score:
+               a generated corpus of 100,000 documents (generated_corpus(), which the C++
+               test rebuilds with the same integer generator): each query's 50 best rows
+               and 100 fixed rows
 
 The C++ test checks its analyser gives exactly these tokens and its index
 these scores. Regenerate (needs bm25s and rank-bm25, not needed by the tests):
@@ -125,6 +129,53 @@ def analyze(text):
     return terms
 
 
+class Lcg:
+    """The 64-bit LCG of tests/rank/test_lexical_index.cpp: x = x * 6364136223846793005 + 1442695040888963407."""
+
+    def __init__(self, seed):
+        self.x = seed
+
+    def __call__(self):
+        self.x = (self.x * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+        return self.x >> 32
+
+
+def generated_token(rng):
+    return f"t{(rng() % 2000) * (rng() % 2000) // 2000}"  # skewed towards small ids
+
+
+def generated_corpus(n=100_000):
+    rng = Lcg(2024)
+    return [[generated_token(rng) for _ in range(3 + rng() % 30)] for _ in range(n)]
+
+
+def generated_queries(count=20):
+    rng = Lcg(7)
+    return [distinct([generated_token(rng) for _ in range(1 + rng() % 4)]) for _ in range(count)]
+
+
+def write_generated(path):
+    docs = generated_corpus()
+    queries = generated_queries()
+    sample = sorted({(i * 997) % len(docs) for i in range(100)})
+    lucene = bm25s.BM25(method="lucene", k1=K1, b=B)
+    lucene.index(docs, show_progress=False)
+    okapi = BM25Okapi(docs, k1=K1, b=B, epsilon=EPSILON)
+    with open(path, "w", encoding="utf-8") as f:
+        for qi, terms in enumerate(queries):
+            known = [t for t in terms if t in lucene.vocab_dict]
+            ref = {
+                "lucene": np.asarray(lucene.get_scores(known), dtype=np.float64),
+                "okapi": np.asarray(okapi.get_scores(terms), dtype=np.float64),
+            }
+            for formula, scores in ref.items():
+                best = np.argsort(-scores, kind="stable")[:50]
+                for rank, row in enumerate(best):
+                    f.write(f"{formula}\t{qi}\t{rank}\t{row}\t{scores[row]:.9g}\n")
+                for row in sample:
+                    f.write(f"{formula}\t{qi}\t-\t{row}\t{scores[row]:.9g}\n")
+
+
 def distinct(terms):
     return list(dict.fromkeys(terms))
 
@@ -163,7 +214,8 @@ def main():
                     for id_, score in zip(ids, scores):
                         if score != 0:
                             f.write(f"{formula}\t{name}\t{qi}\t{id_}\t{score:.9g}\n")
-    print(f"wrote {args.out}: {len(ids)} products, {len(queries)} queries", file=sys.stderr)
+    write_generated(os.path.join(args.out, "generated.tsv"))
+    print(f"wrote {args.out}: {len(ids)} products, {len(queries)} queries; a generated corpus", file=sys.stderr)
 
 
 if __name__ == "__main__":

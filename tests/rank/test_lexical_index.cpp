@@ -398,3 +398,71 @@ TEST_CASE("search with early termination equals scoring every row on a skewed co
     }
   }
 }
+
+TEST_CASE("BM25 equals bm25s and rank_bm25 on a generated corpus of 100,000 documents", "[lexical][bm25][parity]") {
+  // generated_corpus() of weights_tools/make_bm25_fixtures.py, token for token.
+  struct Lcg {
+    std::uint64_t x;
+    std::uint64_t operator()() {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      return x >> 32;
+    }
+  };
+  const auto token = [](Lcg& rng) {
+    const std::uint64_t a = rng() % 2000;
+    const std::uint64_t b = rng() % 2000;
+    return "t" + std::to_string(a * b / 2000);
+  };
+  Lcg corpus_rng{2024};
+  std::vector<std::vector<std::string>> docs(100000);
+  for (auto& doc : docs) {
+    const std::uint64_t n = 3 + corpus_rng() % 30;
+    for (std::uint64_t i = 0; i < n; ++i) doc.push_back(token(corpus_rng));
+  }
+  Lcg query_rng{7};
+  std::vector<std::vector<std::string>> queries(20);
+  for (auto& q : queries) {
+    const std::uint64_t n = 1 + query_rng() % 4;
+    for (std::uint64_t i = 0; i < n; ++i) q.push_back(token(query_rng));
+    q = distinct(q);
+  }
+  // formula -> query -> (rank or -1, row, score)
+  struct Reference {
+    long rank;
+    std::size_t row;
+    double score;
+  };
+  std::map<std::string, std::map<std::size_t, std::vector<Reference>>> expected;
+  std::ifstream in(kFixtures + "generated.tsv");
+  REQUIRE(in);
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::vector<std::string> v = split(line, '\t');
+    REQUIRE(v.size() == 5);
+    expected[v[0]][std::stoul(v[1])].push_back({v[2] == "-" ? -1L : std::stol(v[2]), std::stoul(v[3]), std::stod(v[4])});
+  }
+  for (const std::string formula : {"lucene", "okapi"}) {
+    const LexicalIndex index = one_field_index(docs, formula == "lucene" ? Bm25Formula::Lucene : Bm25Formula::Okapi);
+    double max_diff = 0;
+    std::size_t compared = 0;
+    for (std::size_t qi = 0; qi < queries.size(); ++qi) {
+      const LexicalQuery q = index.query_terms(queries[qi]);
+      const std::vector<LexicalHit> best = index.search(q, 50);
+      const auto& refs = expected[formula][qi];
+      REQUIRE(refs.size() == 150);
+      for (const Reference& ref : refs) {
+        INFO(formula << " query " << qi << " row " << ref.row << " rank " << ref.rank << "; " << kRegenerate);
+        const double got = index.score(q, ref.row);
+        max_diff = std::max(max_diff, std::abs(got - ref.score));
+        REQUIRE_THAT(got, WithinAbs(ref.score, 1e-5));
+        ++compared;
+        // the k-th best score is the reference's (rows may differ only at ties)
+        if (ref.rank >= 0 && ref.score > 0) {
+          REQUIRE(static_cast<std::size_t>(ref.rank) < best.size());
+          REQUIRE_THAT(best[static_cast<std::size_t>(ref.rank)].score, WithinAbs(ref.score, 1e-5));
+        }
+      }
+    }
+    WARN(formula << " generated corpus: max |ours - reference| = " << max_diff << " over " << compared << " scores");
+  }
+}
