@@ -261,9 +261,11 @@ class LexicalIndex {
   /// with each postings list. Once the k-th best accumulated score exceeds
   /// the sum of the bounds of the terms still to come, no document not yet
   /// met can enter the top k, and the remaining terms only update the
-  /// documents met (a binary search each in the remaining lists): the
-  /// results and their scores are those of the exhaustive sum. (Okapi's idf
-  /// may be negative, so it always runs exhaustively.)
+  /// documents met (a binary search each in the remaining lists); from then
+  /// on, before each term, the documents whose score plus the bounds still
+  /// to come stays below the k-th best are dropped. The results and their
+  /// scores are those of the exhaustive sum. (Okapi's idf may be negative,
+  /// so it always runs exhaustively.)
   std::vector<LexicalHit> search(const LexicalQuery& q, std::size_t k, const SearchFilter& filter = {}) const {
     std::vector<LexicalHit> hits;
     if (k == 0 || q.terms.empty() || documents_ == 0) return hits;
@@ -275,31 +277,45 @@ class LexicalIndex {
     };
     std::vector<Acc> acc, merged;
     const bool prune = bm25_.formula == Bm25Formula::Lucene;
-    double remaining = 0;  // sum of the bounds of the terms not yet processed
-    for (std::size_t t : q.order) remaining += bound(q, t);
+    // still[i]: the most the terms from position i of the order on can add,
+    // a little above the exact sum so that rounding never drops a contender
+    std::vector<double> still(q.order.size() + 1, 0.0);
+    for (std::size_t i = q.order.size(); i-- > 0;) still[i] = still[i + 1] + bound(q, q.order[i]);
+    for (double& x : still) x = x * (1 + 1e-9) + 1e-12;
+    // a[t] += w_f idf_f(t) tfn_f(t, d), and the term's idf weight once per term
+    const auto add = [&](Acc& a, std::size_t t, std::size_t f, const Posting& p) {
+      if (a.last_term != t) a.matched += q.idf_weight[t];
+      a.last_term = static_cast<std::uint32_t>(t);
+      a.score += fields_[f].weight * q.field_idf[t * fields_.size() + f] *
+                 tf_norm(p.tf, field_[f].length[p.row], average_length(f));
+    };
+    const auto list_of = [&](std::size_t t, std::size_t f) -> const std::vector<Posting>* {
+      if (q.ids[t] == LexicalQuery::kUnknownTerm || q.ids[t] >= field_[f].postings.size()) return nullptr;
+      return &field_[f].postings[q.ids[t]];
+    };
     bool closed = false;  // no new document can enter the top k
-    for (std::size_t t : q.order) {
-      if (prune && !closed && acc.size() >= k) closed = kth_score(acc, k, filter) > remaining;
-      remaining -= bound(q, t);
-      if (q.ids[t] == LexicalQuery::kUnknownTerm) continue;
+    for (std::size_t i = 0; i < q.order.size(); ++i) {
+      const std::size_t t = q.order[i];
+      if (prune && acc.size() >= k) {
+        // theta = the k-th best score so far; it only grows (contributions are >= 0)
+        const double theta = kth_score(acc, k, filter);
+        closed = closed || theta > still[i];
+        // a document that cannot reach theta even with every remaining term is out
+        if (closed)
+          acc.erase(std::remove_if(acc.begin(), acc.end(), [&](const Acc& x) { return x.score + still[i] < theta; }),
+                    acc.end());
+      }
       for (std::size_t f = 0; f < fields_.size(); ++f) {
-        const FieldData& field = field_[f];
-        if (q.ids[t] >= field.postings.size()) continue;
-        const std::vector<Posting>& list = field.postings[q.ids[t]];
-        const double w_idf = fields_[f].weight * q.field_idf[t * fields_.size() + f];
-        const double avgdl = average_length(f);
-        const auto add = [&](Acc& a, const Posting& p) {
-          if (a.last_term != t) a.matched += q.idf_weight[t];
-          a.last_term = static_cast<std::uint32_t>(t);
-          a.score += w_idf * tf_norm(p.tf, field.length[p.row], avgdl);
-        };
+        const auto* listed = list_of(t, f);
+        if (listed == nullptr) continue;
+        const std::vector<Posting>& list = *listed;
         if (closed) {
           // only the documents met so far: a binary search each, moving forward
           auto from = list.begin();
           for (Acc& a : acc) {
             from = std::lower_bound(from, list.end(), Posting{a.row, 0}, by_row);
             if (from == list.end()) break;
-            if (from->row == a.row) add(a, *from);
+            if (from->row == a.row) add(a, t, f, *from);
           }
           continue;
         }
@@ -315,7 +331,7 @@ class LexicalIndex {
           } else {
             merged.push_back(Acc{p.row, LexicalQuery::kUnknownTerm, 0.0, 0.0});
           }
-          add(merged.back(), p);
+          add(merged.back(), t, f, p);
         }
         merged.insert(merged.end(), a, acc.end());
         acc.swap(merged);
@@ -325,17 +341,24 @@ class LexicalIndex {
     for (const Acc& a : acc)
       if (a.score > 0)
         hits.push_back(LexicalHit{a.row, a.score, share(a.matched, q.total_idf_weight), share(a.matched, q.known_idf_weight)});
-    std::sort(hits.begin(), hits.end(), better);
-    if (filter.keep) {
-      std::vector<LexicalHit> kept;
-      for (const LexicalHit& h : hits) {
-        if (kept.size() == k) break;
-        if (filter.keep(h.row)) kept.push_back(h);
+    if (!filter.keep) {
+      // the k best, sorted: a selection, then a sort of k
+      if (hits.size() > k) {
+        std::nth_element(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(k - 1), hits.end(), better);
+        hits.resize(k);
       }
-      return kept;
+      std::sort(hits.begin(), hits.end(), better);
+      return hits;
     }
-    if (hits.size() > k) hits.resize(k);
-    return hits;
+    // with a predicate: sort a growing prefix until k of it pass
+    std::vector<LexicalHit> kept;
+    for (std::size_t m = std::min(hits.size(), 2 * k + 16);; m = std::min(hits.size(), 4 * m)) {
+      std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(m), hits.end(), better);
+      kept.clear();
+      for (std::size_t j = 0; j < m && kept.size() < k; ++j)
+        if (filter.keep(hits[j].row)) kept.push_back(hits[j]);
+      if (kept.size() == k || m == hits.size()) return kept;
+    }
   }
 
  private:
