@@ -145,12 +145,15 @@ class LexicalIndex {
       if (field.length.size() <= row) field.length.resize(row + 1, 0);
       field.length[row] = static_cast<std::uint32_t>(field_terms[f].size());
       field.total_length += field_terms[f].size();
-      // Count each term's occurrences, then add one posting per distinct term.
-      std::unordered_map<std::uint32_t, std::uint32_t> tf;
-      for (const std::string& term : field_terms[f]) ++tf[intern(term)];
-      std::vector<std::pair<std::uint32_t, std::uint32_t>> sorted(tf.begin(), tf.end());
-      std::sort(sorted.begin(), sorted.end());
-      for (const auto& [term, count] : sorted) {
+      // The field's term ids sorted, so each distinct term's occurrences are one run.
+      std::vector<std::uint32_t> ids;
+      ids.reserve(field_terms[f].size());
+      for (const std::string& term : field_terms[f]) ids.push_back(intern(term));
+      std::sort(ids.begin(), ids.end());
+      for (std::size_t j = 0, next = 0; j < ids.size(); j = next) {
+        while (next < ids.size() && ids[next] == ids[j]) ++next;
+        const std::uint32_t term = ids[j];
+        const auto count = static_cast<std::uint32_t>(next - j);
         if (field.postings.size() <= term) field.postings.resize(term + 1);
         std::vector<Posting>& list = field.postings[term];
         const Posting posting{static_cast<std::uint32_t>(row), count};
