@@ -420,14 +420,18 @@ class LexicalIndex {
                        std::greater<double>());
       return scores[k - 1];
     }
+    // the best first, a growing prefix sorted at a time, until k of it pass
     std::vector<std::pair<double, std::uint32_t>> by_score;
     by_score.reserve(acc.size());
     for (const Acc& a : acc) by_score.emplace_back(a.score, a.row);
-    std::sort(by_score.begin(), by_score.end(), std::greater<>());
-    std::size_t passed = 0;
-    for (const auto& [score, row] : by_score)
-      if (filter.keep(row) && ++passed == k) return score;
-    return -1.0;
+    for (std::size_t m = std::min(by_score.size(), 2 * k + 16);; m = std::min(by_score.size(), 4 * m)) {
+      std::partial_sort(by_score.begin(), by_score.begin() + static_cast<std::ptrdiff_t>(m), by_score.end(),
+                        std::greater<>());
+      std::size_t passed = 0;
+      for (std::size_t j = 0; j < m; ++j)
+        if (filter.keep(by_score[j].second) && ++passed == k) return by_score[j].first;
+      if (m == by_score.size()) return -1.0;
+    }
   }
 
   static double share(double part, double whole) { return whole > 0 ? std::min(1.0, part / whole) : 0.0; }
