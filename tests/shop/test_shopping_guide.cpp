@@ -125,6 +125,11 @@ TEST_CASE("search modes: hybrid and lexical equal hybrid_search over the parts",
         if (mode == embedrank::rank::SearchMode::Lexical) CHECK(answer.results[i].lexical > 0);
       }
       if (mode == embedrank::rank::SearchMode::Lexical) CHECK(answer.lexical_weight == 1.0);
+      if (query == "acme red dress under 100")  // the filters hold for both sides' results
+        for (const auto& r : answer.results) {
+          CHECK(guide.product(r.id).brand == "Acme");
+          CHECK(guide.product(r.id).price <= 100);
+        }
       for (std::size_t i = 1; i < answer.results.size(); ++i)
         CHECK(answer.results[i - 1].score >= answer.results[i].score);
     }
