@@ -336,18 +336,22 @@ void answer_queries(const embedrank::ShoppingGuide& guide, const ShopData& data,
   const auto& policy = guide.options().attribute_policy;
   out << "\n=== Search: the " << options.k << " best products per query ===\n"
       << "Attribute values the catalogue holds (category, brand, colour) and price phrases are found in the query;\n"
-      << "a price range and a brand filter, the others boost: score = " << fixed(1 - guide.options().attribute_boost, 2)
-      << " * cosine + " << fixed(guide.options().attribute_boost, 2)
-      << " * (share of the query's attributes the product has).\n";
+      << "a price range and a brand filter, the others boost. Hybrid search: the query is embedded (cosine) and\n"
+      << "matched word for word (BM25 over titles and descriptions, Chinese as character pairs), and the two lists\n"
+      << "fused with a per-query lexical weight a (higher when the model cannot read the query):\n"
+      << "score = " << fixed(1 - guide.options().attribute_boost, 2)
+      << " * (a * BM25 / best BM25 + (1 - a) * cosine scaled over the candidates) + "
+      << fixed(guide.options().attribute_boost, 2) << " * (share of the query's attributes the product has).\n";
   embedrank::model::EmbedderWorkspace ws(options.threads);
   const auto start = Clock::now();
-  const Table table({{"#", 2}, {"score", 5}, {"id", 5}, {"category", 17}, {"price", 7}, {"product", 60}});
+  const Table table(
+      {{"#", 2}, {"score", 5}, {"cos", 5}, {"bm25", 5}, {"id", 5}, {"category", 17}, {"price", 7}, {"product", 60}});
   for (const std::string& query : data.queries) {
     const embedrank::SearchAnswer answer = guide.search(query, options.k, ws);
     out << "\nquery: " << query;
     const TokenCount count = count_tokens(guide.embedder(), answer.query.search_text);
     if (count.unknown > 0) out << "  (" << count.unknown << " of its " << count.total << " tokens are unknown to the model)";
-    out << '\n';
+    out << "\n  lexical weight a = " << fixed(answer.lexical_weight, 2) << '\n';
     if (!answer.query.attributes.empty()) {
       out << "  understood:";
       for (const auto& a : answer.query.attributes) {
@@ -361,7 +365,8 @@ void answer_queries(const embedrank::ShoppingGuide& guide, const ShopData& data,
     for (std::size_t r = 0; r < answer.results.size(); ++r) {
       const auto& hit = answer.results[r];
       const Product& p = guide.product(hit.id);
-      table.print_row(out, {std::to_string(r + 1), fixed(hit.score, 3), p.id, p.category, price_text(p.price), p.title});
+      table.print_row(out, {std::to_string(r + 1), fixed(hit.score, 3), fixed(hit.similarity, 3), fixed(hit.lexical, 1),
+                            p.id, p.category, price_text(p.price), p.title});
     }
   }
   std::cerr << "answered " << data.queries.size() << " queries in " << fixed(seconds_since(start) * 1e3, 1)

@@ -5,8 +5,8 @@
 #   ./scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET ...]
 #
 # Targets: model_file tokenizer sentencepiece_model ratings npy cli_options
-# query_attributes catalogue serve (default: all). serve drives
-# embedrank-serve's routes (server/serve/) on the tiny models that
+# query_attributes catalogue lexical_analysis serve (default: all). serve
+# drives embedrank-serve's routes (server/serve/) on the tiny models that
 # `ctest -R convert_fixtures|convert_head_fixtures` converts into
 # build/test_work (made here when missing). Each starts from
 # the committed seeds (tests/fuzz/seeds/TARGET) plus what earlier runs kept
@@ -20,7 +20,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(model_file tokenizer sentencepiece_model ratings npy cli_options query_attributes catalogue serve)
+[ ${#targets[@]} -eq 0 ] && targets=(model_file tokenizer sentencepiece_model ratings npy cli_options query_attributes catalogue
+                                    lexical_analysis serve)
 
 ./scripts/install_deps.sh clang libclang-rt-14-dev
 work="$PWD/build/test_work"

@@ -40,6 +40,9 @@
 
 #include "embedrank/rank/embedding_index.hpp"
 #include "embedrank/rank/evaluation.hpp"
+#include "embedrank/rank/hybrid_search.hpp"
+#include "embedrank/rank/lexical_analysis.hpp"
+#include "embedrank/rank/lexical_index.hpp"
 #include "embedrank/rank/query_attributes.hpp"
 #include "embedrank/rank/recommender.hpp"
 #include "embedrank/rank/rerank.hpp"

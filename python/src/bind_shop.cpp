@@ -125,6 +125,7 @@ std::string repr_price(double v) { return std::isnan(v) ? "None" : std::to_strin
 }  // namespace
 
 void bind_shop(py::module_& m) {
+  register_enum_names<rank::SearchMode>(m, "mode");
   py::class_<Product>(m, "Product", "One catalogue item; every field but the id may be empty (price None).")
       .def(py::init([](py::object id, std::string title, std::string description, std::string category,
                        std::string brand, std::string colour, py::object price,
@@ -221,19 +222,27 @@ void bind_shop(py::module_& m) {
 
   py::class_<rank::SearchResult>(m, "SearchResult",
                                  "One search result: id, score and row; with query constraints the score is "
-                                 "(1 - w) * similarity + w * boost.")
+                                 "(1 - w) * fused + w * boost, fused the dense, lexical or hybrid score of the "
+                                 "search mode. dense_score (= similarity) is the cosine, lexical_score the BM25.")
       .def_readonly("id", &rank::SearchResult::id)
       .def_readonly("score", &rank::SearchResult::score)
       .def_readonly("row", &rank::SearchResult::row)
       .def_readonly("similarity", &rank::SearchResult::similarity)
       .def_readonly("boost", &rank::SearchResult::boost)
+      .def_readonly("dense_score", &rank::SearchResult::similarity)
+      .def_readonly("lexical_score", &rank::SearchResult::lexical)
       .def("__repr__", [](const rank::SearchResult& r) {
         return "SearchResult(id='" + r.id + "', score=" + std::to_string(r.score) + ")";
       });
 
   py::class_<embedrank::SearchAnswer>(m, "SearchAnswer", "A search's results and how the query was understood.")
       .def_readonly("query", &embedrank::SearchAnswer::query)
-      .def_readonly("results", &embedrank::SearchAnswer::results);
+      .def_readonly("results", &embedrank::SearchAnswer::results)
+      .def_property_readonly("mode", [](const embedrank::SearchAnswer& a) { return std::string(embedrank::to_string(a.mode)); })
+      .def_readonly("lexical_weight", &embedrank::SearchAnswer::lexical_weight,
+                    "The lexical side's weight in the fusion (0 for dense, 1 for lexical).")
+      .def_readonly("unknown_share", &embedrank::SearchAnswer::unknown_share,
+                    "The share of the searched text's tokens the model reads as unknown.");
 
   py::class_<embedrank::UpsertReport>(m, "UpsertReport", "What one upsert did.")
       .def_readonly("added", &embedrank::UpsertReport::added)
@@ -308,10 +317,15 @@ void bind_shop(py::module_& m) {
            py::arg("users"), py::arg("items"), py::arg("ratings"),
            "Fits user kNN on (user, product id, rating) triples; replaces an earlier model.")
       .def("search",
-           [](PyGuide& g, const std::string& query, std::size_t k) {
-             return g.with_workspace([&](embedrank::model::EmbedderWorkspace& ws) { return g.guide().search(query, k, ws); });
+           [](PyGuide& g, const std::string& query, std::size_t k, const std::string& mode) {
+             embedrank::SearchOptions options;
+             options.mode = enum_of<rank::SearchMode>(mode);
+             return g.with_workspace(
+                 [&](embedrank::model::EmbedderWorkspace& ws) { return g.guide().search(query, k, ws, options); });
            },
-           py::arg("query"), py::arg("k") = 10)
+           py::arg("query"), py::arg("k") = 10, py::arg("mode") = "hybrid",
+           "The k best products: mode 'dense' (cosine), 'lexical' (BM25) or 'hybrid' (both fused, weighted per "
+           "query); each result carries its dense_score and lexical_score.")
       .def("recommend",
            [](const PyGuide& g, py::handle user, py::handle history, std::size_t k, double content_weight,
               std::size_t candidates, double mmr_lambda, double recency_half_life, std::size_t explain_neighbors) {

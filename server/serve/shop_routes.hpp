@@ -1,11 +1,13 @@
 #pragma once
 // Shop routes, on the live ShoppingGuide:
 //
-//   POST   /v1/search                 {"query", "k", "filters", "price_min", "price_max", "ignore"}
+//   POST   /v1/search                 {"query", "k", "filters", "price_min", "price_max", "ignore",
+//                                       "mode": "dense" | "lexical" | "hybrid" (default)}
 //                                      -> {"query": {"text", "search_text", "attributes": [{"name",
 //                                          "value", "begin", "end", "role": "filter" | "boost"}], "price",
-//                                          "unknown_token_share"}, "results": [product + score,
-//                                          similarity, boost]}
+//                                          "unknown_token_share", "mode", "lexical_weight"},
+//                                          "results": [product + score, similarity, boost,
+//                                          dense_score, lexical_score]}
 //   POST   /v1/recommend              {"user", "history", "k", "content_weight", "mmr_lambda"}
 //   GET    /v1/products/{id}          the product
 //   GET    /v1/products/{id}/similar  ?k=10: the nearest products by embedding
@@ -74,15 +76,6 @@ inline embedrank::Product product_of(const Json& j, const std::string& id) {
   return p;
 }
 
-/// The share of a text's tokens the model reads as unknown (0 for no tokens).
-inline double unknown_share(const embedrank::model::Embedder& embedder, const std::string& text) {
-  const std::vector<std::int32_t> ids = embedder.content_ids(text);
-  if (ids.empty()) return 0.0;
-  std::size_t unknown = 0;
-  for (std::int32_t id : ids) unknown += id == embedder.tokenizer().unk_id() ? 1 : 0;
-  return static_cast<double>(unknown) / static_cast<double>(ids.size());
-}
-
 inline Json price_json(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 
 /// Library errors of a shop call as HTTP errors: an unknown product id 404, other bad input 422.
@@ -122,6 +115,10 @@ inline Response shop_search(Service& service, const Request& request, const std:
       options.ignore.insert(name.get<std::string>());
     }
   }
+  if (const auto mode = body.find("mode"); mode != body.end() && !mode->is_null()) {
+    if (!mode->is_string()) throw wrong_type("mode", "\"dense\", \"lexical\" or \"hybrid\"");
+    options.mode = detail::shop_call([&] { return embedrank::parse<embedrank::rank::SearchMode>(mode->get<std::string>()); });
+  }
   auto lease = service.workspaces().lend();
   const embedrank::SearchAnswer answer = detail::shop_call([&] { return guide.search(query, k, *lease.ws, options); });
 
@@ -148,6 +145,8 @@ inline Response shop_search(Service& service, const Request& request, const std:
       item["score"] = r.score;
       item["similarity"] = r.similarity;
       item["boost"] = r.boost;
+      item["dense_score"] = r.similarity;
+      item["lexical_score"] = r.lexical;
       results.push_back(std::move(item));
     }
   });
@@ -158,7 +157,9 @@ inline Response shop_search(Service& service, const Request& request, const std:
         {"search_text", search_text},
         {"attributes", attributes},
         {"price", {{"min", detail::price_json(answer.query.price.min)}, {"max", detail::price_json(answer.query.price.max)}}},
-        {"unknown_token_share", detail::unknown_share(guide.embedder(), search_text)}}},
+        {"unknown_token_share", answer.unknown_share},
+        {"mode", embedrank::to_string(answer.mode)},
+        {"lexical_weight", answer.lexical_weight}}},
       {"results", results}});
 }
 

@@ -89,7 +89,8 @@ def serve_seeds() -> None:
 
 def main() -> int:
     models = Path(sys.argv[1])
-    for d in ("model_file", "tokenizer", "sentencepiece_model", "ratings", "npy", "cli_options", "query_attributes", "catalogue", "serve"):
+    for d in ("model_file", "tokenizer", "sentencepiece_model", "ratings", "npy", "cli_options", "query_attributes", "catalogue",
+              "lexical_analysis", "serve"):
         (SEEDS / d).mkdir(parents=True, exist_ok=True)
     for dtype in ("f32", "f16", "int8"):
         tiny_model(models, SEEDS / "model_file" / f"tiny.{dtype}.bin", dtype)
@@ -121,6 +122,11 @@ def main() -> int:
     for name, query in (("brand_price", "linden & lark red dresses under 50"), ("cjk", "素锦红色连衣裙 100元以下"),
                         ("ranges", "shoes between $20 and 30 euros, navy blue, from 5-10 eur")):
         (SEEDS / "query_attributes" / f"{name}.txt").write_bytes(query.encode("utf-8"))
+    # lexical_analysis: any text, analysed as a document and as a query
+    for name, text in (("model_numbers", "Quorva 65W USB-C GaN Charger, GT-3000, 20,000 mAh, 5.5 L"),
+                       ("cjk", "我想买一件红色的连衣裙 V领收腰 こんにちは 한국어"),
+                       ("folding", "ＵＳＢ－Ｃ Café CRÈME İstanbul ß \u00a0\u3000—")):
+        (SEEDS / "lexical_analysis" / f"{name}.txt").write_bytes(text.encode("utf-8"))
     # catalogue: a format byte (0 TSV, 1 CSV, 2 JSON Lines), then the file
     for name, fmt, text in (
             ("tsv", 0, "id\ttitle\tdescription\tbrand\tcolour\tprice\tsize\nP1\tRed dress\tLinen\tOrla\tred\t39.5\tM\n"

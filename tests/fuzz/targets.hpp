@@ -21,6 +21,7 @@
 #include "embedrank/core/npy.hpp"
 #include "embedrank/model/embedder.hpp"
 #include "embedrank/rank/embedding_index.hpp"
+#include "embedrank/rank/lexical_index.hpp"
 #include "embedrank/rank/query_attributes.hpp"
 #include "embedrank/shop/catalogue.hpp"
 #include "fuzz/fuzz_support.hpp"
@@ -310,6 +311,35 @@ inline void query_attributes(const std::uint8_t* data, std::size_t size) {
     if (constraints.filter.keep) constraints.filter.keep(row);
     if (constraints.boost) check(constraints.boost(row) >= 0 && constraints.boost(row) <= 1, "boost in [0, 1]");
   }
+}
+
+/// Arbitrary bytes through the lexical index's analyser, as a document and
+/// as a query: never an exception; every term non-empty, valid UTF-8 and
+/// free of separators; searching finds documents in score order with
+/// finite positive scores and coverages in [0, 1].
+inline void lexical_analysis(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  const std::vector<std::string> terms = embedrank::rank::analyze(text);
+  for (const std::string& term : terms) {
+    check(!term.empty(), "a term is not empty");
+    check(embedrank::text::is_valid_utf8(term), "a term is valid UTF-8");
+    check(term.find_first_of(" \t\n\r-,") == std::string::npos, "a term holds no separator");
+  }
+  embedrank::rank::LexicalIndex index;
+  index.set(0, {"Quorva 65W USB-C charger", "compact wall charger"});
+  index.set(1, {text, "素锦 红色连衣裙"});
+  index.set(2, {"K87 keyboard", text});
+  const embedrank::rank::LexicalQuery q = index.query(text);
+  const auto hits = index.search(q, 3);
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    check(std::isfinite(hits[i].score) && hits[i].score > 0, "a finite positive score");
+    check(hits[i].coverage >= 0 && hits[i].coverage <= 1, "coverage in [0, 1]");
+    check(hits[i].known_coverage >= 0 && hits[i].known_coverage <= 1, "known coverage in [0, 1]");
+    check(hits[i].score == index.score(q, hits[i].row), "search and score agree");
+    if (i > 0) check(hits[i - 1].score >= hits[i].score, "best first");
+  }
+  index.clear(1);
+  check(index.search(q, 3).size() <= hits.size(), "fewer documents, no more hits");
 }
 
 /// A catalogue file: the first byte picks the format (TSV, CSV, JSON Lines),

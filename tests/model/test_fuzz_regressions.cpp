@@ -36,7 +36,7 @@ TEST_CASE("Inputs found by fuzzing are handled", "[fuzz][bad_input]") {
       {"model_file", fuzz::model_file}, {"tokenizer", fuzz::tokenize}, {"ratings", fuzz::ratings},
       {"npy", fuzz::npy},               {"cli_options", fuzz::cli_options},
       {"sentencepiece_model", fuzz::sentencepiece_model}, {"query_attributes", fuzz::query_attributes},
-      {"catalogue", fuzz::catalogue}};
+      {"catalogue", fuzz::catalogue},   {"lexical_analysis", fuzz::lexical_analysis}};
   std::size_t replayed = 0;
   for (const auto& [name, target] : targets)
     for (const auto& file : regressions(name)) {

@@ -13,7 +13,7 @@ from conftest import DATA, head_model, read_lines
 # aliases in the C++ tables: name -> the value's first name
 ALIASES = {"metric": {"ip": "inner_product"}, "storage": {"f32": "float32", "f16": "float16"}}
 
-OPTIONS = {"metric", "storage", "algorithm", "mean", "shrinkage", "order", "fallback", "duplicates", "aggregation",
+OPTIONS = {"metric", "storage", "algorithm", "mean", "shrinkage", "order", "fallback", "duplicates", "aggregation", "mode",
            "prediction_level"}
 
 

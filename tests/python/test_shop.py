@@ -181,3 +181,37 @@ def test_catalogue_attributes_by_row():
     attributes.clear(0)
     assert [a.name for a in attributes.parse("orla rae dress").attributes] == []
     assert math.isnan(attributes.price(0))
+
+
+def test_guide_search_modes_report_both_scores():
+    model = embedrank.Embedder(tiny_model("bert_gelu_mean"), threads=1)
+    guide = embedrank.ShoppingGuide(model, products(), threads=1)
+    assert embedrank.enum_names()["mode"] == ("dense", "lexical", "hybrid")
+    by_mode = {mode: guide.search("frying pan", 6, mode=mode) for mode in ("dense", "lexical", "hybrid")}
+    assert guide.search("green tea", 6).mode == "hybrid"  # the default
+    for mode, answer in by_mode.items():
+        assert answer.mode == mode
+        assert answer.results
+        for r in answer.results:
+            assert r.dense_score == r.similarity
+            assert r.lexical_score >= 0.0
+        scores = [r.score for r in answer.results]
+        assert scores == sorted(scores, reverse=True)
+    assert by_mode["dense"].lexical_weight == 0.0
+    assert by_mode["lexical"].lexical_weight == 1.0
+    assert 0.0 <= by_mode["hybrid"].lexical_weight <= 1.0
+    # lexical search finds only products holding a query term, best BM25 first (no attribute boosts here)
+    lexical = by_mode["lexical"].results
+    assert all(r.lexical_score > 0 for r in lexical)
+    assert [r.lexical_score for r in lexical] == sorted((r.lexical_score for r in lexical), reverse=True)
+    assert all("frying pan" in guide.product(r.id).title for r in lexical)
+    # the same product has the same two scores whichever mode found it
+    dense_scores = {r.id: (r.dense_score, r.lexical_score) for r in by_mode["dense"].results}
+    for r in lexical:
+        if r.id in dense_scores:
+            assert dense_scores[r.id] == (r.dense_score, r.lexical_score)
+    with pytest.raises(embedrank.InputError, match="search mode"):
+        guide.search("green tea", 5, mode="sparse")
+    with pytest.raises(embedrank.InputError, match="bad_utf8"):
+        guide.search(b"red \xff dress", 5)  # bytes reach the library as they are
+    assert guide.search("?!", 5, mode="lexical").results == []

@@ -1,8 +1,10 @@
-// ShoppingGuide, the facade over Embedder + EmbeddingIndex +
+// ShoppingGuide, the facade over Embedder + EmbeddingIndex + LexicalIndex +
 // CatalogueAttributes + UserKnn + Recommender, on a tiny model: its parts
-// give what they give alone (the search equals embedding the query text and
-// searching the index with the constraints; recommend equals a Recommender
-// over the same index and CF model), and bad input gets typed errors.
+// give what they give alone (the dense search equals embedding the query
+// text and searching the index with the constraints, the hybrid and lexical
+// searches equal hybrid_search over the same parts; recommend equals a
+// Recommender over the same index and CF model), and bad input gets typed
+// errors or its documented answer.
 
 #include <catch2/catch.hpp>
 
@@ -56,7 +58,9 @@ TEST_CASE("search: attributes understood, price filtered, equal to the parts", "
   const ShoppingGuide guide(embedder, small_catalogue(), options);
   embedrank::model::EmbedderWorkspace ws(1);
 
-  const embedrank::SearchAnswer answer = guide.search("acme red dress under 100", 5, ws);
+  embedrank::SearchOptions dense;
+  dense.mode = embedrank::rank::SearchMode::Dense;
+  const embedrank::SearchAnswer answer = guide.search("acme red dress under 100", 5, ws, dense);
   CHECK(answer.query.search_text == "acme red dress");
   CHECK(answer.query.price.max == 100);
   REQUIRE(answer.query.attributes.size() == 3);
@@ -73,9 +77,105 @@ TEST_CASE("search: attributes understood, price filtered, equal to the parts", "
       guide.index(), embedder->embed_one("acme red dress", ws), constraints, 5, options.search_candidates,
       options.attribute_boost);
   REQUIRE(answer.results.size() == expected.size());
+  const auto lexical_query = guide.lexical_index().query("acme red dress");
   for (std::size_t i = 0; i < expected.size(); ++i) {
     CHECK(answer.results[i].id == expected[i].id);
     CHECK(answer.results[i].score == expected[i].score);
+    CHECK(answer.results[i].lexical == static_cast<float>(guide.lexical_index().score(lexical_query, expected[i].row)));
+  }
+  CHECK(answer.lexical_weight == 0.0);
+}
+
+TEST_CASE("search modes: hybrid and lexical equal hybrid_search over the parts", "[guide][hybrid]") {
+  auto embedder = embedrank::model::Embedder::open(converted_model("bert_gelu_mean"));
+  embedrank::ShoppingGuideOptions options;
+  options.threads = 1;
+  const ShoppingGuide guide(embedder, small_catalogue(), options);
+  embedrank::model::EmbedderWorkspace ws(1);
+  for (const std::string query : {"acme red dress under 100", "green tea", "zenith keyboard", "item number 7"}) {
+    for (const auto mode : {embedrank::rank::SearchMode::Hybrid, embedrank::rank::SearchMode::Lexical}) {
+      INFO(query << " mode " << static_cast<int>(mode));
+      embedrank::SearchOptions search_options;
+      search_options.mode = mode;
+      const embedrank::SearchAnswer answer = guide.search(query, 6, ws, search_options);
+      const std::string text = answer.query.search_text.empty() ? query : answer.query.search_text;
+      const auto constraints = guide.attributes().constraints(answer.query, options.attribute_policy);
+      embedrank::rank::HybridOptions hybrid = options.hybrid;
+      hybrid.candidates = options.search_candidates;
+      hybrid.boost_weight = options.attribute_boost;
+      const auto vector = embedder->embed_one(text, ws);
+      const auto lexical_query = guide.lexical_index().query(text);
+      const auto expected = embedrank::rank::hybrid_search(guide.index(), guide.lexical_index(), vector, lexical_query,
+                                                           constraints, 6, mode, hybrid, answer.unknown_share);
+      REQUIRE(!answer.results.empty());
+      REQUIRE(answer.results.size() == expected.results.size());
+      CHECK(answer.lexical_weight == expected.lexical_weight);
+      const auto cosines = guide.index().scores_of(vector, [&] {
+        std::vector<std::size_t> rows;
+        for (const auto& r : answer.results) rows.push_back(r.row);
+        return rows;
+      }());
+      for (std::size_t i = 0; i < expected.results.size(); ++i) {
+        CHECK(answer.results[i].id == expected.results[i].id);
+        CHECK(answer.results[i].score == expected.results[i].score);
+        // both scores reported, whichever list the result came from
+        CHECK(answer.results[i].similarity == cosines[i]);
+        CHECK(answer.results[i].lexical ==
+              static_cast<float>(guide.lexical_index().score(lexical_query, answer.results[i].row)));
+        if (mode == embedrank::rank::SearchMode::Lexical) CHECK(answer.results[i].lexical > 0);
+      }
+      if (mode == embedrank::rank::SearchMode::Lexical) CHECK(answer.lexical_weight == 1.0);
+      if (query == "acme red dress under 100")  // the filters hold for both sides' results
+        for (const auto& r : answer.results) {
+          CHECK(guide.product(r.id).brand == "Acme");
+          CHECK(guide.product(r.id).price <= 100);
+        }
+      for (std::size_t i = 1; i < answer.results.size(); ++i)
+        CHECK(answer.results[i - 1].score >= answer.results[i].score);
+    }
+  }
+  // "item number 7" is only in one description: lexical search puts that product first
+  embedrank::SearchOptions lexical;
+  lexical.mode = embedrank::rank::SearchMode::Lexical;
+  CHECK(guide.search("item number 7", 3, ws, lexical).results.front().id == "P7");
+  CHECK(guide.search("item number 7", 3, ws).results.front().id == "P7");
+}
+
+TEST_CASE("search: bad queries get a typed error or their documented answer", "[guide][hybrid][bad_input]") {
+  auto embedder = embedrank::model::Embedder::open(converted_model("bert_gelu_mean"));
+  embedrank::ShoppingGuideOptions options;
+  options.threads = 1;
+  const ShoppingGuide guide(embedder, small_catalogue(), options);
+  embedrank::model::EmbedderWorkspace ws(1);
+  embedrank::SearchOptions lexical, dense;
+  lexical.mode = embedrank::rank::SearchMode::Lexical;
+  dense.mode = embedrank::rank::SearchMode::Dense;
+  for (const std::string& query : {std::string(), std::string("?!... ，。 ---"), std::string("the of and")}) {
+    INFO("'" << query << "'");
+    // no lexical terms: the lexical mode finds nothing, the hybrid ranks by the dense side
+    CHECK(guide.search(query, 5, ws, lexical).results.empty());
+    const auto hybrid = guide.search(query, 5, ws), by_dense = guide.search(query, 5, ws, dense);
+    CHECK(hybrid.lexical_weight == 0.0);
+    REQUIRE(hybrid.results.size() == 5);
+    REQUIRE(by_dense.results.size() == 5);
+    for (std::size_t i = 0; i < 5; ++i) CHECK(hybrid.results[i].id == by_dense.results[i].id);
+  }
+  std::string big;
+  while (big.size() < 100 * 1024) big += "acme red dress ";
+  try {
+    guide.search(big, 5, ws);
+    FAIL("a 100 kB query was accepted");
+  } catch (const InputError& e) {
+    CHECK(e.id() == "input.search.query_too_long");
+  }
+  CHECK(guide.search(big.substr(0, options.max_query_bytes), 5, ws).results.size() == 5);
+  for (const std::string& bad : {std::string("red \xff dress"), std::string("\xe7\xba"), std::string("\xed\xa0\x80")}) {
+    try {
+      guide.search(bad, 5, ws);
+      FAIL("invalid UTF-8 was accepted");
+    } catch (const InputError& e) {
+      CHECK(e.id() == "input.search.bad_utf8");
+    }
   }
 }
 

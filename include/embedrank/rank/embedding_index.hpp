@@ -108,6 +108,10 @@ struct SearchResult {
   /// the boost that make up the score; otherwise similarity = score, boost 0.
   float similarity = 0.0f;
   float boost = 0.0f;
+  /// With a lexical index (rank/hybrid_search.hpp): the BM25 score, 0 when
+  /// none of the query's terms is in the product; similarity is then the
+  /// dense (cosine) score, whichever list the result came from.
+  float lexical = 0.0f;
 };
 
 class EmbeddingIndex {

@@ -17,6 +17,8 @@
 ///   Catalogue                  product identity: ids -> stable rows, columns, the text to embed
 ///   model::Embedder            product and query texts -> unit vectors
 ///   rank::EmbeddingIndex       exact top-k by cosine, one row per catalogue row
+///   rank::LexicalIndex         BM25 over title and description, one document per catalogue row
+///   rank::hybrid_search        the lexical and dense lists fused, weighted per query
 ///   rank::CatalogueAttributes  brand / colour / category / price phrases in queries -> filter + boost
 ///   cf::UserKnn + rank::CfBridge   Pearson user kNN, its items mapped to catalogue rows once
 ///   rank::Recommender          content + CF blend, seen items excluded, explained
@@ -49,6 +51,8 @@
 #include "embedrank/core/shared_mutex.hpp"
 #include "embedrank/model/embedder.hpp"
 #include "embedrank/rank/embedding_index.hpp"
+#include "embedrank/rank/hybrid_search.hpp"
+#include "embedrank/rank/lexical_index.hpp"
 #include "embedrank/rank/query_attributes.hpp"
 #include "embedrank/rank/recommender.hpp"
 #include "embedrank/shop/catalogue.hpp"
@@ -66,6 +70,13 @@ struct ShoppingGuideOptions {
   cf::KnnOptions knn;                   ///< the collaborative-filtering model
   rank::Storage storage = rank::Storage::Float32;  ///< how product vectors are kept (float16 halves memory)
   std::size_t embed_batch = 256;        ///< texts per embedding call when products are embedded
+  /// The lexical index's fields (Product columns) and weights, and its BM25 parameters.
+  std::vector<rank::LexicalField> lexical_fields{{"title", 2.0}, {"description", 1.0}};
+  rank::Bm25Options bm25;
+  /// How hybrid search fuses; its candidates and boost_weight are
+  /// search_candidates and attribute_boost above.
+  rank::HybridOptions hybrid;
+  std::size_t max_query_bytes = 4096;  ///< longer queries are refused ("search.query_too_long")
 };
 
 /// What a search adds to the query's own understanding: understood
@@ -76,12 +87,16 @@ struct SearchOptions {
   std::set<std::string> ignore;  ///< understood attributes to drop, by name
   std::vector<std::pair<std::string, std::string>> filters;  ///< (attribute, value), each must hold
   rank::PriceRange price;        ///< intersected with the query's price phrases
+  rank::SearchMode mode = rank::SearchMode::Hybrid;  ///< dense, lexical or both fused
 };
 
 /// A search's answer and how the query was understood.
 struct SearchAnswer {
   rank::ParsedQuery query;                   ///< attributes, price range, the text that was embedded
-  std::vector<rank::SearchResult> results;  ///< best first
+  std::vector<rank::SearchResult> results;  ///< best first; similarity: dense score, lexical: BM25
+  rank::SearchMode mode = rank::SearchMode::Hybrid;  ///< the mode searched
+  double lexical_weight = 0.0;  ///< the lexical side's weight in the fusion (0 dense, 1 lexical)
+  double unknown_share = 0.0;   ///< share of the search text's tokens the model reads as unknown
 };
 
 /// What one upsert did.
@@ -121,12 +136,23 @@ class ShoppingGuide {
   // ---- reading -------------------------------------------------------------
 
   /// The k best products for a query: its attributes found (parse), its
-  /// price phrases removed from the text that is embedded, the price and
-  /// the policy's attributes filtering, the others boosting. One workspace
-  /// per calling thread. The query is embedded outside the lock; if the
+  /// price phrases removed from the text that is searched, the price and
+  /// the policy's attributes filtering, the others boosting; by options.mode
+  /// the text is embedded and searched by cosine, analysed and searched by
+  /// BM25, or both, fused (rank/hybrid_search.hpp). One workspace per
+  /// calling thread. The query is embedded outside the lock; if the
   /// catalogue changed meanwhile its attributes are read again.
+  /// An empty query, or one of separators only, has no lexical terms: the
+  /// lexical mode finds nothing and the hybrid mode ranks by the dense side.
+  /// Throws InputError "search.bad_utf8" (the query is not UTF-8),
+  /// "search.query_too_long" (over options().max_query_bytes).
   SearchAnswer search(const std::string& query, std::size_t k, model::EmbedderWorkspace& ws,
                       const SearchOptions& options = {}) const {
+    if (query.size() > options_.max_query_bytes)
+      throw InputError("search.query_too_long", "the query has " + std::to_string(query.size()) +
+                                                    " bytes, more than the " + std::to_string(options_.max_query_bytes) +
+                                                    " allowed (ShoppingGuideOptions::max_query_bytes)");
+    if (!text::is_valid_utf8(query)) throw InputError("search.bad_utf8", "the query is not valid UTF-8");
     SearchAnswer answer;
     std::uint64_t seen = 0;
     {
@@ -150,8 +176,15 @@ class ShoppingGuide {
     rank::AttributePolicy policy = options_.attribute_policy;
     for (const auto& filter : options.filters) policy.filters.insert(filter.first);
     const rank::QueryConstraints constraints = attributes_.constraints(answer.query, policy);
-    answer.results = rank::search_with_constraints(index_, vector, constraints, k,
-                                                   std::max(options_.search_candidates, k), options_.attribute_boost);
+    rank::HybridOptions hybrid = options_.hybrid;
+    hybrid.candidates = std::max(options_.search_candidates, k);
+    hybrid.boost_weight = options_.attribute_boost;
+    answer.unknown_share = unknown_share(text);
+    rank::HybridAnswer fused = rank::hybrid_search(index_, lexical_, vector, lexical_.query(text), constraints, k,
+                                                   options.mode, hybrid, answer.unknown_share);
+    answer.results = std::move(fused.results);
+    answer.mode = options.mode;
+    answer.lexical_weight = fused.lexical_weight;
     return answer;
   }
 
@@ -190,6 +223,7 @@ class ShoppingGuide {
   const model::Embedder& embedder() const { return *embedder_; }
   const rank::EmbeddingIndex& index() const { return index_; }
   const rank::CatalogueAttributes& attributes() const { return attributes_; }
+  const rank::LexicalIndex& lexical_index() const { return lexical_; }
   /// The CF model, or nullptr before fit_collaborative_filtering.
   const cf::UserKnn* collaborative_filtering() const { return knn_.get(); }
   const ShoppingGuideOptions& options() const { return options_; }
@@ -238,6 +272,7 @@ class ShoppingGuide {
         attributes_.clear(change.row);
         add_attributes(change.row, product);
       }
+      if (change.added || change.text_changed || change.attributes_changed) index_lexical(change.row, product);
     }
     ++version_;
     return report;
@@ -260,6 +295,7 @@ class ShoppingGuide {
       ++removed;
       index_.remove(ids[i]);
       attributes_.clear(rows[i]);
+      lexical_.clear(rows[i]);
       bridge_.unlink(rows[i]);
     }
     ++version_;
@@ -276,6 +312,7 @@ class ShoppingGuide {
     if (index_remap.new_row != remap.new_row)
       throw Error("guide.inconsistent", "the index and the catalogue disagree on removed rows");
     attributes_.apply(remap);
+    lexical_.apply(remap);
     bridge_.apply(remap);
     ++version_;
     return remap;
@@ -329,7 +366,8 @@ class ShoppingGuide {
   }
 
   /// Opens a state that save() wrote: the vectors are memory-mapped and used
-  /// in place, the catalogue and attributes read, the CF model refitted from
+  /// in place, the catalogue read, the attributes and the lexical index
+  /// rebuilt from it (docs/architecture.md says why they are not stored), the CF model refitted from
   /// its saved ratings and options (the same model: fitting is
   /// deterministic). The guide answers as the saved one did, bit for bit.
   /// `options` give the runtime settings (threads, boosts; storage and the
@@ -383,7 +421,8 @@ class ShoppingGuide {
       : embedder_(std::move(embedder)),
         options_(std::move(options)),
         catalogue_(std::move(catalogue)),
-        index_(embedder_ ? static_cast<std::size_t>(embedder_->dimension()) : 1, index_options(options_)) {
+        index_(embedder_ ? static_cast<std::size_t>(embedder_->dimension()) : 1, index_options(options_)),
+        lexical_(options_.lexical_fields, options_.bm25) {
     if (!embedder_) throw InputError("guide.no_model", "the shopping guide needs an embedder");
     if (catalogue_.size() == 0) throw InputError("guide.empty_catalogue", "the catalogue is empty");
     if (given != nullptr && given->dim() != index_.dim())
@@ -398,7 +437,10 @@ class ShoppingGuide {
       build_index(given);
     }
     for (std::size_t row = 0; row < catalogue_.rows(); ++row)
-      if (!catalogue_.removed(row)) add_attributes(row, catalogue_.product(row));
+      if (!catalogue_.removed(row)) {
+        add_attributes(row, catalogue_.product(row));
+        index_lexical(row, catalogue_.product(row));
+      }
   }
 
   static Catalogue catalogue_of(std::vector<Product> products) {
@@ -478,6 +520,21 @@ class ShoppingGuide {
     if (!std::isnan(p.price)) attributes_.set_price(row, p.price);
   }
 
+  void index_lexical(std::size_t row, const Product& p) {
+    std::vector<std::string> texts;
+    for (const rank::LexicalField& field : options_.lexical_fields) texts.push_back(p.column(field.name));
+    lexical_.set(row, texts);
+  }
+
+  // The share of the text's tokens (special tokens aside) the model reads as unknown.
+  double unknown_share(const std::string& text) const {
+    const std::vector<std::int32_t> ids = embedder_->content_ids(text);
+    if (ids.empty()) return 0.0;
+    std::size_t unknown = 0;
+    for (std::int32_t id : ids) unknown += id == embedder_->tokenizer().unk_id() ? 1 : 0;
+    return static_cast<double>(unknown) / static_cast<double>(ids.size());
+  }
+
   // The query's attributes and price (parse), less the ignored ones, plus
   // the explicit filters. Called under the lock.
   rank::ParsedQuery understand(const std::string& query, const SearchOptions& options) const {
@@ -511,6 +568,7 @@ class ShoppingGuide {
   Catalogue catalogue_;
   rank::EmbeddingIndex index_;            // row r = catalogue row r
   rank::CatalogueAttributes attributes_;  // by catalogue row
+  rank::LexicalIndex lexical_;            // by catalogue row
   std::unique_ptr<cf::UserKnn> knn_;
   rank::CfBridge bridge_;  // catalogue rows <-> knn_'s items
 };
