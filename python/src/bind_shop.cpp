@@ -317,15 +317,26 @@ void bind_shop(py::module_& m) {
            py::arg("users"), py::arg("items"), py::arg("ratings"),
            "Fits user kNN on (user, product id, rating) triples; replaces an earlier model.")
       .def("search",
-           [](PyGuide& g, const std::string& query, std::size_t k, const std::string& mode) {
+           [](PyGuide& g, const std::string& query, std::size_t k, const std::string& mode,
+              const std::vector<std::string>& ignore, const std::map<std::string, std::string>& filters,
+              double price_min, double price_max) {
              embedrank::SearchOptions options;
              options.mode = enum_of<rank::SearchMode>(mode);
+             options.ignore.insert(ignore.begin(), ignore.end());
+             options.filters.assign(filters.begin(), filters.end());
+             options.price.min = price_min;
+             options.price.max = price_max;
              return g.with_workspace(
                  [&](embedrank::model::EmbedderWorkspace& ws) { return g.guide().search(query, k, ws, options); });
            },
            py::arg("query"), py::arg("k") = 10, py::arg("mode") = "hybrid",
+           py::arg("ignore") = std::vector<std::string>{}, py::arg("filters") = std::map<std::string, std::string>{},
+           py::arg("price_min") = -std::numeric_limits<double>::infinity(),
+           py::arg("price_max") = std::numeric_limits<double>::infinity(),
            "The k best products: mode 'dense' (cosine), 'lexical' (BM25) or 'hybrid' (both fused, weighted per "
-           "query); each result carries its dense_score and lexical_score.")
+           "query); each result carries its dense_score and lexical_score. ignore: understood attributes to drop "
+           "by name ('price' included); filters: {attribute: value}, each must hold; price_min/price_max: a price "
+           "range intersected with the query's.")
       .def("recommend",
            [](const PyGuide& g, py::handle user, py::handle history, std::size_t k, double content_weight,
               std::size_t candidates, double mmr_lambda, double recency_half_life, std::size_t explain_neighbors) {

@@ -219,8 +219,15 @@ function renderSearch(answer) {
     : `The model reads ${Math.round(share * 100)}% of this query's tokens as unknown ([UNK]): its vocabulary ` +
       "does not cover this language, so these results rest on the few tokens it knows. A multilingual model would fix it.";
 
+  const lexicalWeight = answer.query.lexical_weight;
+  const mix =
+    answer.query.mode === "hybrid"
+      ? `the cosine to the searched text and the BM25 match of its words, fused with lexical weight ${fmt(lexicalWeight, 2)}`
+      : answer.query.mode === "lexical"
+        ? "the BM25 match of the searched words"
+        : "the cosine similarity to the searched text";
   $("results-summary").textContent = answer.results.length
-    ? `${answer.results.length} results; score = similarity to the searched text, raised by the boost ` +
+    ? `${answer.results.length} results; score = ${mix}, raised by the boost ` +
       "(the share of boosting attributes a product holds)."
     : "No product passes the filters; remove a chip to widen the search.";
   for (const [i, r] of answer.results.entries()) {
@@ -235,8 +242,10 @@ function renderSearch(answer) {
         el(
           "p",
           { className: "why" },
-          "why: similarity ",
-          el("b", null, fmt(r.similarity)),
+          "why: cosine ",
+          el("b", null, fmt(r.dense_score)),
+          ", BM25 ",
+          el("b", null, fmt(r.lexical_score, 2)),
           ", boost ",
           el("b", null, fmt(r.boost, 2)),
         ),

@@ -221,10 +221,27 @@ def test_search_equals_the_shopping_guide(shop_server, guide, query):
     assert [np.float32(r["score"]) for r in answer["results"]] == [r.score for r in expected.results]
     assert [(a["name"], a["value"], a["begin"], a["end"]) for a in answer["query"]["attributes"]] == \
         [(a.name, a.value, a.begin, a.end) for a in expected.query.attributes]
-    for r in answer["results"]:
+    assert answer["query"]["mode"] == "hybrid"
+    assert [(np.float32(r["dense_score"]), np.float32(r["lexical_score"])) for r in answer["results"]] == \
+        [(r.dense_score, r.lexical_score) for r in expected.results]
+    for mode in ("dense", "lexical"):
+        one_side = shop_server.post("/v1/search", {"query": query, "k": 10, "mode": mode}).json()
+        assert [r["id"] for r in one_side["results"]] == [r.id for r in guide.search(query, 10, mode=mode).results]
+    dense = shop_server.post("/v1/search", {"query": query, "k": 10, "mode": "dense"}).json()["results"]
+    for r in dense:  # (1 - w) cosine + w boost, w = 0.1
         assert abs(r["score"] - (0.9 * r["similarity"] + 0.1 * r["boost"])) < 1e-6 or r["boost"] == 0
     share = answer["query"]["unknown_token_share"]
     assert (share > 0.5) == (query == "我想买一件红色的连衣裙")
+
+
+def test_search_options_equal_the_shopping_guides(shop_server, guide):
+    body = {"query": "light running shoes under 100", "k": 10, "ignore": ["category", "price"],
+            "filters": {"brand": "Pacewell"}, "price_max": 60}
+    answer = shop_server.post("/v1/search", body).json()
+    expected = guide.search(body["query"], 10, ignore=["category", "price"], filters={"brand": "Pacewell"}, price_max=60)
+    assert answer["results"] and all(r["brand"] == "Pacewell" and r["price"] <= 60 for r in answer["results"])
+    assert [r["id"] for r in answer["results"]] == [r.id for r in expected.results]
+    assert [np.float32(r["score"]) for r in answer["results"]] == [r.score for r in expected.results]
 
 
 def test_search_filters_and_ignored_attributes(shop_server):
