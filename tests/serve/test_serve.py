@@ -376,8 +376,14 @@ def test_sigterm_completes_the_requests_in_flight(tmp_path, embedder):
         t.start()
     started.wait()
     deadline = time.monotonic() + 30
-    while int(re.search(r"embedrank_requests_in_flight (\d+)", server.get("/metrics").text).group(1)) < 3:
-        assert time.monotonic() < deadline
+    def admitted() -> int:  # in flight (less the /metrics request asking) or answered
+        text = server.get("/metrics").text
+        answered = re.search(r'embedrank_requests_total\{route="/v1/embeddings",status="200"\} (\d+)', text)
+        in_flight = int(re.search(r"embedrank_requests_in_flight (\d+)", text).group(1)) - 1
+        return in_flight + (int(answered.group(1)) if answered else 0)
+
+    while admitted() < 6:  # all six admitted before the signal
+        assert time.monotonic() < deadline, "the six requests were not all admitted within 30 s"
         time.sleep(0.002)
     server.process.send_signal(signal.SIGTERM)
     # while the drain waits for those, a new request is refused with 503
