@@ -217,7 +217,8 @@ function renderSearch(answer) {
   notice.textContent = notice.hidden
     ? ""
     : `The model reads ${Math.round(share * 100)}% of this query's tokens as unknown ([UNK]): its vocabulary ` +
-      "does not cover this language, so these results rest on the few tokens it knows. A multilingual model would fix it.";
+      "does not cover this language, so the cosine rests on the few tokens it knows and the ranking leans on the word " +
+      "match (BM25). A multilingual model would fix it.";
 
   const lexicalWeight = answer.query.lexical_weight;
   const mix =
