@@ -177,16 +177,21 @@ def test_searches_and_adds_from_several_threads():
     ids, vectors = catalogue(n=2000, d=32)
     index = embedrank.EmbeddingIndex(32, threads=1)
     index.add(ids[:1000], vectors[:1000])
-    reference_ids, reference_scores = index.search(vectors[:50], k=5)
+    # A search sees the index between two adds: its answer is exactly the
+    # single-threaded answer over one of the prefixes the adds leave.
+    expected = []
+    for n in range(1000, 2001, 100):
+        prefix = embedrank.EmbeddingIndex(32, threads=1)
+        prefix.add(ids[:n], vectors[:n])
+        expected.append(prefix.search(vectors[:50], k=5))
     errors = []
 
     def search() -> None:
         try:
             for _ in range(20):
                 got_ids, got_scores = index.search(vectors[:50], k=5)
-                # rows added meanwhile come after every row of the reference,
-                # so they can only push results out on a tie or a better score
-                assert got_ids.shape == (50, 5)
+                assert any(got_ids.tolist() == e_ids.tolist() and np.array_equal(got_scores, e_scores)
+                           for e_ids, e_scores in expected), "a concurrent search answered what no prefix of the adds gives"
         except Exception as e:
             errors.append(e)
 
