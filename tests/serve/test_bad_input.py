@@ -61,14 +61,14 @@ CASES = [
 ]
 
 
-def curl(url: str, method: str, body: str | None, authorization: str | None, tmp_path) -> tuple[int, bytes]:
+def curl(url: str, method: str, body: str | bytes | None, authorization: str | None, tmp_path) -> tuple[int, bytes]:
     out = tmp_path / "body"
     command = ["curl", "-s", "-o", str(out), "-w", "%{http_code}", "-X", method, "-H", "Content-Type: application/json"]
     if authorization:
         command += ["-H", f"Authorization: {authorization}"]
     if body is not None:
         data = tmp_path / "request"
-        data.write_text(body)
+        data.write_bytes(body if isinstance(body, bytes) else body.encode())
         command += ["--data-binary", f"@{data}"]
     result = subprocess.run(command + [url], capture_output=True, timeout=60, check=True)
     return int(result.stdout), out.read_bytes()
@@ -90,13 +90,10 @@ def test_bad_request_gets_its_status_and_a_json_error(request, tmp_path, server_
 
 
 def test_bytes_that_are_not_utf8_get_a_json_error(guarded_server, tmp_path):
-    data = tmp_path / "request"
-    data.write_bytes(b'{"inputs": ["red summe\x98\xdf\x9b\x8dess"]}')  # the JSON parser quotes the bad bytes
-    out = tmp_path / "body"
-    result = subprocess.run(["curl", "-s", "-o", str(out), "-w", "%{http_code}", "-H", f"Authorization: {KEY}",
-                             "--data-binary", f"@{data}", guarded_server.url + "/embed"], capture_output=True, check=True)
-    assert int(result.stdout) == 400
-    assert "not valid JSON" in json.loads(out.read_bytes())["error"]
+    body = b'{"inputs": ["red summe\x98\xdf\x9b\x8dess"]}'  # the JSON parser's message quotes the bad bytes
+    status, answer = curl(guarded_server.url + "/embed", "POST", body, KEY, tmp_path)
+    assert status == 400
+    assert "not valid JSON" in json.loads(answer)["error"]
 
 
 def test_open_routes_need_no_key(guarded_server, tmp_path):
