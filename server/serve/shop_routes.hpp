@@ -184,9 +184,11 @@ inline Response shop_recommend(Service& service, const Request& request, const s
       history.push_back(std::move(item));
     }
   } else if (!user.empty()) {
-    for (const std::string& id : service.rated_by(user))
-      if (guide.read([&](const embedrank::Catalogue& c, const auto&, const auto&) { return c.contains(id); }))
-        history.push_back({id, 1.0, 0.0});
+    const std::vector<std::string> rated = service.rated_by(user);
+    guide.read([&](const embedrank::Catalogue& c, const auto&, const auto&) {  // one lock for the whole history
+      for (const std::string& id : rated)
+        if (c.contains(id)) history.push_back({id, 1.0, 0.0});
+    });
   }
   if (user.empty() && history.empty())
     throw HttpError{422, "validation", "give a 'user' or a non-empty 'history'"};

@@ -41,78 +41,11 @@
 #include "embedrank/core/tensor.hpp"
 #include "embedrank/rank/detail/dot.hpp"
 #include "embedrank/rank/item_bitmap.hpp"
+#include "embedrank/rank/search_types.hpp"
 #include "embedrank/core/half.hpp"
 #include "embedrank/rank/topk.hpp"
 
 namespace embedrank::rank {
-
-/// How a query is scored against an item.
-enum class Metric {
-  InnerProduct,  ///< <query, item>
-  Cosine,        ///< <query / |query|, item / |item|>; rows are normalised at add time
-};
-
-/// Names as embedrank-search's --metric takes them (ip: inner_product).
-inline EnumText<Metric> enum_text(Metric) {
-  static constexpr EnumName<Metric> names[] = {{Metric::InnerProduct, "inner_product"},
-                                               {Metric::InnerProduct, "ip"},
-                                               {Metric::Cosine, "cosine"}};
-  return {"metric", "unknown_metric", names};
-}
-
-/// How item vectors are stored. Queries are always float32.
-enum class Storage {
-  Float32,
-  Float16,  ///< IEEE binary16, round to nearest even; halves memory and scan traffic
-};
-
-/// Names as embedrank-search's --storage takes them (f32, f16).
-inline EnumText<Storage> enum_text(Storage) {
-  static constexpr EnumName<Storage> names[] = {{Storage::Float32, "float32"},
-                                                {Storage::Float32, "f32"},
-                                                {Storage::Float16, "float16"},
-                                                {Storage::Float16, "f16"}};
-  return {"storage", "unknown_storage", names};
-}
-
-/// Construction options of an EmbeddingIndex.
-struct IndexOptions {
-  Metric metric = Metric::InnerProduct;
-  Storage storage = Storage::Float32;
-  int threads = 0;  ///< threads per search at most; <= 0: all of the pool's; 1: the calling thread
-  /// Searches run on this pool (not owned; it must outlive the searches);
-  /// null: on ThreadPool::shared(). A pool runs one search at a time;
-  /// concurrent searches that find it busy run on their own thread.
-  ThreadPool* pool = nullptr;
-};
-
-/// Which items a search may return. Both parts are optional and combine with
-/// "and". Both are applied inside the scan, not as a post-filter, so the
-/// result count is exactly min(k, eligible items).
-struct SearchFilter {
-  /// Rows to skip; the scan does not even read their vectors.
-  const ItemBitmap* exclude = nullptr;
-  /// keep(row) == false removes the row. Called only for rows whose score
-  /// would enter the current top-k, from the search's worker threads,
-  /// possibly concurrently and more than once per row (once per query of a
-  /// batch): it must be thread-safe and give the same answer every time.
-  std::function<bool(std::size_t row)> keep;
-};
-
-/// One result: external id, score and the row it came from.
-struct SearchResult {
-  std::string id;
-  float score = 0.0f;  ///< what results are ordered by
-  std::size_t row = 0;
-  /// With query constraints (search_with_constraints): the similarity and
-  /// the boost that make up the score; otherwise similarity = score, boost 0.
-  float similarity = 0.0f;
-  float boost = 0.0f;
-  /// With a lexical index (rank/hybrid_search.hpp): the BM25 score, 0 when
-  /// none of the query's terms is in the product; similarity is then the
-  /// dense (cosine) score, whichever list the result came from.
-  float lexical = 0.0f;
-};
 
 class EmbeddingIndex {
  public:
@@ -244,10 +177,7 @@ class EmbeddingIndex {
   /// rows() x DP values (float32 or float16 as storage(), little-endian,
   /// DP = dim padded to a multiple of 8, zeros past dim), no header. Read
   /// back, mapped in place, by open_stored_rows(). Throws FileError.
-  void write_stored_rows(std::ostream& out) const {
-    const std::size_t bytes = rows() * padded_dim_ * (options_.storage == Storage::Float32 ? 4 : 2);
-    out.write(reinterpret_cast<const char*>(stored_data()), static_cast<std::streamsize>(bytes));
-  }
+  void write_stored_rows(std::ostream& out) const;
 
   /// An index over a file that write_stored_rows() wrote, memory-mapped and
   /// used in place (opening reads no vector; the first change copies the
@@ -256,30 +186,7 @@ class EmbeddingIndex {
   /// Throws FileError, FormatError "stored_rows_size" when the file's size
   /// is not N x DP values of the storage type, InputError for bad ids.
   static EmbeddingIndex open_stored_rows(const std::string& path, std::size_t dim, std::vector<std::string> ids,
-                                         const std::vector<bool>& removed, IndexOptions options = {}) {
-    EmbeddingIndex index(dim, options);
-    auto mapped = std::make_shared<const MappedFile>(path);
-    const std::size_t n = ids.size();
-    const std::size_t value_bytes = options.storage == Storage::Float32 ? 4 : 2;
-    if (removed.size() != n || mapped->size() != n * index.padded_dim_ * value_bytes)
-      throw FormatError("stored_rows_size", path + ": " + std::to_string(mapped->size()) + " bytes, expected " +
-                                                std::to_string(n) + " rows x " + std::to_string(index.padded_dim_) +
-                                                " values x " + std::to_string(value_bytes) + " bytes");
-    index.removed_.assign((n + 63) / 64, 0);
-    index.row_of_.reserve(n);
-    for (std::size_t row = 0; row < n; ++row) {
-      if (removed[row]) {
-        index.removed_[row / 64] |= std::uint64_t{1} << (row % 64);
-        ++index.removed_count_;
-        continue;
-      }
-      index.check_new_id(ids[row]);
-      index.row_of_.emplace(ids[row], row);
-    }
-    index.ids_ = std::move(ids);
-    index.mapped_rows_ = std::move(mapped);
-    return index;
-  }
+                                         const std::vector<bool>& removed, IndexOptions options = {});
 
   bool contains(const std::string& id) const { return row_of_.count(id) != 0; }
   /// Row of a live item; throws InputError("unknown_id") if there is none.
@@ -387,67 +294,19 @@ class EmbeddingIndex {
   /// one per line ('\n'-terminated, same order). Each file is complete or
   /// keeps its old contents (AtomicOutputFile); the ids file is put in place
   /// only after the vectors. Throws FileError.
-  void save(const std::string& vectors_path, const std::string& ids_path) const {
-    MatrixF live(static_cast<Eigen::Index>(size()), static_cast<Eigen::Index>(dim_));  // (live, D)
-    AtomicOutputFile ids_out(ids_path);
-    Eigen::Index out_row = 0;
-    for (std::size_t row = 0; row < rows(); ++row) {
-      if (is_removed(row)) continue;
-      live.row(out_row++) = vector(row).transpose();
-      ids_out.stream() << ids_[row] << '\n';
-    }
-    write_npy(vectors_path, live);
-    ids_out.commit();
-  }
+  void save(const std::string& vectors_path, const std::string& ids_path) const;
 
   /// Loads a (N, D) float32 .npy file and its ids file (one id per line,
   /// a trailing '\r' ignored); an empty ids_path names the items "0".."N-1".
   /// With Metric::Cosine the rows are normalised again (idempotent up to
   /// rounding). Throws FileError, FormatError (bad .npy, D == 0, id count
   /// differs from N) or ParseError (empty or duplicate id, with file and line).
-  static EmbeddingIndex load(const std::string& vectors_path, const std::string& ids_path, IndexOptions options = {}) {
-    const MatrixF vectors = read_npy(vectors_path);  // (N, D)
-    if (vectors.cols() == 0) throw FormatError("zero_dimension", vectors_path + ": vectors have dimension 0");
-    const std::size_t n = static_cast<std::size_t>(vectors.rows());
-    std::vector<std::string> ids;
-    if (ids_path.empty()) {
-      ids.reserve(n);
-      for (std::size_t i = 0; i < n; ++i) ids.push_back(std::to_string(i));
-    } else {
-      ids = read_ids(ids_path);
-      if (ids.size() != n)
-        throw FormatError("id_count_mismatch", ids_path + ": " + std::to_string(ids.size()) + " ids for " +
-                                                   std::to_string(n) + " vectors in " + vectors_path);
-    }
-    EmbeddingIndex index(static_cast<std::size_t>(vectors.cols()), options);
-    index.add_rows(ids, vectors);
-    return index;
-  }
+  static EmbeddingIndex load(const std::string& vectors_path, const std::string& ids_path, IndexOptions options = {});
 
   /// Reads an ids file: one non-empty id per line, a trailing '\r' ignored.
   /// Throws FileError or ParseError (empty, duplicate or tab-containing id,
   /// with file and line).
-  static std::vector<std::string> read_ids(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw FileError("open", path + ": cannot open for reading");
-    std::vector<std::string> ids;
-    std::unordered_map<std::string, std::size_t> line_of;
-    std::string line;
-    std::size_t line_number = 0;
-    while (std::getline(in, line)) {
-      ++line_number;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      const std::string where = path + ":" + std::to_string(line_number);
-      if (line.empty()) throw ParseError("empty_id", where + ": empty id");
-      if (line.find_first_of("\t\r") != std::string::npos) throw ParseError("bad_id", where + ": id contains a tab or '\\r'");
-      const auto inserted = line_of.emplace(line, line_number);
-      if (!inserted.second)
-        throw ParseError("duplicate_id", where + ": id '" + line + "' already on line " + std::to_string(inserted.first->second));
-      ids.push_back(line);
-    }
-    if (in.bad()) throw FileError("read", path + ": read failed");
-    return ids;
-  }
+  static std::vector<std::string> read_ids(const std::string& path);
 
  private:
   // One stored row's score for a prepared (DP) query, as search() computes it.
@@ -721,3 +580,5 @@ class EmbeddingIndex {
 };
 
 }  // namespace embedrank::rank
+
+#include "embedrank/rank/detail/index_files.hpp"
