@@ -7,9 +7,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install_deps.sh
-EMBEDRANK_MODEL_DTYPES=f32 ./scripts/get_model.sh
+# --model NAME (first): another model get_model.sh knows, e.g. multilingual-e5-small
+# for Chinese and cross-language search (imported as int8, which holds its 4-bit weights exactly).
+model=all-MiniLM-L6-v2
+if [ "${1:-}" = --model ]; then
+  model=${2:?--model needs a name: all-MiniLM-L6-v2, all-mpnet-base-v2 or multilingual-e5-small}
+  shift 2
+fi
+dtype=f32
+[ "$model" = multilingual-e5-small ] && dtype=int8
+EMBEDRANK_MODEL_DTYPES=$dtype ./scripts/get_model.sh "$model"
 
 cmake -S . -B build -DPython3_EXECUTABLE="${PYTHON:-/usr/bin/python3}" >/dev/null
 cmake --build build -j"$(nproc)" --target shopping_guide embedrank-embed embedrank-search >/dev/null
 
-./build/bin/shopping_guide --model models/all-MiniLM-L6-v2.f32.bin --data examples/data "$@"
+./build/bin/shopping_guide --model "models/$model.$dtype.bin" --data examples/data "$@"

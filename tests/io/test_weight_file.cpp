@@ -5,10 +5,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 
+#include "embedrank/io/parameters.hpp"
 #include "embedrank/io/weight_file.hpp"
 #include "embedrank/model/transformer_encoder.hpp"
 #include "support/model_fixtures.hpp"
@@ -21,6 +24,7 @@ using test_support::RawModelFile;
 namespace {
 
 const std::string kModel = "bert_gelu_mean";
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 std::string scratch_path(const std::string& name) { return std::string(EMBEDRANK_TEST_WORK_DIR) + "/" + name + ".bin"; }
 
@@ -76,6 +80,57 @@ TEST_CASE("the test writer reproduces a valid file", "[weight_file]") {
   CHECK(id == "(no error)");
 }
 
+TEST_CASE("an int8 embedding table is read as q times the scale of its row and group of 32", "[weight_file]") {
+  const std::string name = "embeddings.word_embeddings.weight";
+  auto raw = good_raw();
+  raw.version = 2;
+  auto& table = raw.tensor(name);
+  REQUIRE(table.dtype == static_cast<std::uint8_t>(embedrank::io::DType::F32));
+  const auto rows = static_cast<std::int64_t>(table.shape[0]), cols = static_cast<std::int64_t>(table.shape[1]);
+  const std::int64_t groups = (cols + 31) / 32;
+  std::vector<float> values(static_cast<std::size_t>(rows * cols));
+  std::memcpy(values.data(), table.bytes.data(), values.size() * sizeof(float));
+  // Symmetric int8 per row and group, the scale a power of two times 1/127 so
+  // that the expected products are easy to state: expected = q * scale.
+  std::vector<std::int8_t> q(values.size());
+  std::vector<float> scale(static_cast<std::size_t>(rows * groups)), expected(values.size());
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t g = 0; g < groups; ++g) {
+      float amax = 0.0f;
+      for (std::int64_t c = g * 32; c < std::min(cols, g * 32 + 32); ++c)
+        amax = std::max(amax, std::abs(values[static_cast<std::size_t>(r * cols + c)]));
+      const float s = amax > 0.0f ? amax / 127.0f : 1.0f;
+      scale[static_cast<std::size_t>(r * groups + g)] = s;
+      for (std::int64_t c = g * 32; c < std::min(cols, g * 32 + 32); ++c) {
+        const auto i = static_cast<std::size_t>(r * cols + c);
+        q[i] = static_cast<std::int8_t>(std::lround(values[i] / s));
+        expected[i] = static_cast<float>(q[i]) * s;
+      }
+    }
+  table.dtype = static_cast<std::uint8_t>(embedrank::io::DType::I8);
+  table.bytes.assign(reinterpret_cast<const char*>(q.data()), q.size());
+  test_support::RawTensor scales;
+  scales.name = name + "_scale";
+  scales.dtype = static_cast<std::uint8_t>(embedrank::io::DType::F32);
+  scales.shape = {static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(groups)};
+  scales.bytes.assign(reinterpret_cast<const char*>(scale.data()), scale.size() * sizeof(float));
+  raw.tensors.push_back(scales);
+  const auto file = WeightFile::open(raw.write(scratch_path("i8_table")));
+  embedrank::io::ParameterStore<float> params(file);
+  const auto rows_table = params.rows(name, {rows, cols});
+  for (std::int64_t r : {std::int64_t{0}, rows / 2, rows - 1}) {
+    std::vector<float> got(static_cast<std::size_t>(cols), 0.0f);
+    rows_table.add_row(r, got.data());
+    for (std::int64_t c = 0; c < cols; ++c) CHECK(got[static_cast<std::size_t>(c)] == expected[static_cast<std::size_t>(r * cols + c)]);
+  }
+  CHECK_NOTHROW(embedrank::model::TransformerEncoder<float>(file));
+  // A non-finite scale is refused, naming the scale tensor.
+  raw.tensor(name + "_scale").bytes.replace(0, sizeof(float), reinterpret_cast<const char*>(&kNaN), sizeof(float));
+  const auto broken = WeightFile::open(raw.write(scratch_path("i8_table_nan_scale")));
+  CHECK_THROWS_WITH(embedrank::model::TransformerEncoder<float>(broken),
+                    Catch::Contains("[embedrank.format.non_finite]") && Catch::Contains(name + "_scale"));
+}
+
 TEST_CASE("broken files get typed errors naming the culprit", "[weight_file][bad_input]") {
   SECTION("missing file") {
     const auto [id, message] = load_error(scratch_path("does_not_exist"));
@@ -108,14 +163,23 @@ TEST_CASE("broken files get typed errors naming the culprit", "[weight_file][bad
     make_int8(raw, "encoder.layer.0.intermediate.dense.weight");
     require_error(raw, "i8_in_v1", "format.bad_dtype", "encoder.layer.0.intermediate.dense.weight");
   }
-  SECTION("int8 where only linear weights may be int8") {
+  SECTION("int8 where only linear weights and tables may be int8") {
+    auto raw = good_raw();
+    raw.version = 2;
+    make_int8(raw, "embeddings.LayerNorm.weight");
+    const auto file = WeightFile::open(raw.write(scratch_path("i8_layer_norm")));
+    CHECK_THROWS_WITH(embedrank::model::TransformerEncoder<float>(file),
+                      Catch::Contains("[embedrank.format.unsupported_dtype]") &&
+                          Catch::Contains("embeddings.LayerNorm.weight"));
+  }
+  SECTION("an int8 embedding table without its scales") {
     auto raw = good_raw();
     raw.version = 2;
     make_int8(raw, "embeddings.word_embeddings.weight");
-    const auto file = WeightFile::open(raw.write(scratch_path("i8_embeddings")));
+    const auto file = WeightFile::open(raw.write(scratch_path("i8_table_no_scale")));
     CHECK_THROWS_WITH(embedrank::model::TransformerEncoder<float>(file),
-                      Catch::Contains("[embedrank.format.unsupported_dtype]") &&
-                          Catch::Contains("embeddings.word_embeddings.weight"));
+                      Catch::Contains("[embedrank.format.missing_tensor]") &&
+                          Catch::Contains("embeddings.word_embeddings.weight_scale"));
   }
   SECTION("an int8 linear weight without its scales") {
     auto raw = good_raw();

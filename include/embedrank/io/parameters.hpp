@@ -25,14 +25,20 @@
 
 namespace embedrank::io {
 
+/// Inputs per int8 scale: an i8 tensor's "<name>_scale" has one f32 scale
+/// per row and group of this many columns (the last group may be shorter).
+inline constexpr std::int64_t kInt8Group = 32;
+
 /// Rows of a 2-D table (an embedding table) in the file's own storage type,
 /// widened one row at a time where they are looked up, so f16/bf16 tables
-/// stay half-size in memory.
+/// stay half-size in memory and i8 tables (q times the scale of the row's
+/// group of kInt8Group columns) quarter-size.
 template <typename Scalar>
 struct RowTable {
   const unsigned char* data = nullptr;
   DType dtype = DType::F32;
   std::int64_t rows = 0, cols = 0;
+  const float* scale = nullptr;  // i8 only: (rows, ceil(cols / kInt8Group))
 
   /// out[i] += table[row][i] for i < cols; row must be in [0, rows).
   void add_row(std::int64_t row, Scalar* out) const {
@@ -43,7 +49,13 @@ struct RowTable {
         for (std::int64_t i = 0; i < cols; ++i) out[i] += static_cast<Scalar>(values[i]);
         break;
       }
-      case DType::I8: break;  // refused by rows()
+      case DType::I8: {
+        const auto* q = reinterpret_cast<const std::int8_t*>(data) + first;
+        const float* row_scale = scale + row * ((cols + kInt8Group - 1) / kInt8Group);
+        for (std::int64_t i = 0; i < cols; ++i)
+          out[i] += static_cast<Scalar>(static_cast<float>(q[i]) * row_scale[i / kInt8Group]);
+        break;
+      }
       case DType::F16:
       case DType::BF16: {
         const auto* bits = reinterpret_cast<const std::uint16_t*>(data) + first;
@@ -95,11 +107,24 @@ class ParameterStore {
     return file_->tensor(name, shape);
   }
 
-  /// The 2-D tensor `name` of `shape` as a table of rows, in place.
+  /// The 2-D tensor `name` of `shape` as a table of rows, in place; an i8
+  /// table with its f32 "<name>_scale" (checked finite).
   RowTable<Scalar> rows(const std::string& name, const std::vector<std::int64_t>& shape) const {
     const TensorInfo& t = tensor(name, shape);
-    refuse_int8(t);
-    return RowTable<Scalar>{t.data, t.dtype, shape.at(0), shape.at(1)};
+    RowTable<Scalar> table{t.data, t.dtype, shape.at(0), shape.at(1)};
+    if (t.dtype == DType::I8) {
+      const std::string scale_name = name + "_scale";
+      const TensorInfo& s = tensor(scale_name, {shape.at(0), (shape.at(1) + kInt8Group - 1) / kInt8Group});
+      if (s.dtype != DType::F32)
+        throw FormatError("unsupported_dtype", file_->path() + ": tensor " + scale_name + " is " + to_string(s.dtype) +
+                                                   "; int8 scales are f32");
+      table.scale = reinterpret_cast<const float*>(s.data);  // 64-byte aligned in the file
+      for (std::int64_t i = 0; i < s.numel; ++i)
+        if (!std::isfinite(table.scale[i]))
+          throw FormatError("non_finite", file_->path() + ": tensor " + scale_name + " has a non-finite value at index " +
+                                              std::to_string(i));
+    }
+    return table;
   }
 
   /// Bytes this store copied out of the file (0 for float models stored as f32).
@@ -111,11 +136,12 @@ class ParameterStore {
 
  private:
   /// int8 is for linear weights, which float layers read through tensor()
-  /// with their scales; anywhere else it is a FormatError naming the tensor.
+  /// with their scales, and tables read through rows(); anywhere else it is
+  /// a FormatError naming the tensor.
   void refuse_int8(const TensorInfo& t) const {
     if (t.dtype == DType::I8)
       throw FormatError("unsupported_dtype", file_->path() + ": tensor " + t.name +
-                                                 " is i8; int8 is for the linear weights of a float encoder only");
+                                                 " is i8; int8 is for the linear weights and embedding tables of a float encoder only");
   }
 
   static void widen(const TensorInfo& t, Scalar* out) {

@@ -110,6 +110,27 @@ class Embedder {
   const std::map<std::string, std::string>& prompts() const { return prompts_; }
   const std::string& default_prompt_name() const { return default_prompt_name_; }
 
+  /// Options that embed search queries: the model's prompt named "query"
+  /// when it has one (E5's "query: "), else its default prompt.
+  EmbedOptions query_options() const {
+    EmbedOptions options;
+    if (prompts_.count("query")) options.prompt_name = "query";
+    return options;
+  }
+
+  /// Options that embed the texts searched (products, documents): the
+  /// model's prompt named "passage" or "document" when it has one (E5's
+  /// "passage: "), else its default prompt.
+  EmbedOptions document_options() const {
+    EmbedOptions options;
+    for (const char* name : {"passage", "document"})
+      if (prompts_.count(name)) {
+        options.prompt_name = name;
+        break;
+      }
+    return options;
+  }
+
   /// The prompt embed() prepends under `options`; throws InputError
   /// "unknown_prompt" naming the model's prompts for an unknown name.
   std::string resolve_prompt(const EmbedOptions& options) const {
@@ -265,9 +286,16 @@ class Embedder {
     return embed(texts, ws, options);
   }
 
+  /// embed() with the prompt of the given name, e.g. embed(queries, "query")
+  /// for E5, on ThreadPool::shared().
+  MatrixF embed(const std::vector<std::string>& texts, const std::string& prompt_name) const {
+    EmbedderWorkspace ws;
+    return embed(texts, prompt_name, ws);
+  }
+
   /// One text's embedding (D).
-  VectorF embed_one(const std::string& text, EmbedderWorkspace& ws) const {
-    return embed(std::vector<std::string>{text}, ws).row(0).transpose();
+  VectorF embed_one(const std::string& text, EmbedderWorkspace& ws, const EmbedOptions& options = {}) const {
+    return embed(std::vector<std::string>{text}, ws, options).row(0).transpose();
   }
 
  private:

