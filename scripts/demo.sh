@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The main job end to end: installs what is needed, obtains and converts the
-# default model (all-MiniLM-L6-v2), builds, and runs the shopping guide on the
+# default model (multilingual-e5-small), builds, and runs the shopping guide on the
 # bundled sample shop (examples/data): semantic product search for natural
 # language queries, and personalised recommendations with their reasons.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install_deps.sh
-# --model NAME (first): another model get_model.sh knows, e.g. multilingual-e5-small
-# for Chinese and cross-language search (imported as int8, which holds its 4-bit weights exactly).
-model=all-MiniLM-L6-v2
+# The model: multilingual-e5-small (Chinese, English and across them; imported
+# as int8, which holds its 4-bit weights exactly), or --model NAME (first)
+# for another that get_model.sh knows, e.g. the English all-MiniLM-L6-v2.
+model=multilingual-e5-small
 if [ "${1:-}" = --model ]; then
   model=${2:?--model needs a name: all-MiniLM-L6-v2, all-mpnet-base-v2 or multilingual-e5-small}
   shift 2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Serves the sample shop over HTTP: installs what is needed, obtains and
-# converts the default model (all-MiniLM-L6-v2), builds embedrank-serve and
+# converts the default model (multilingual-e5-small), builds embedrank-serve and
 # runs it on http://127.0.0.1:8080 with examples/data's catalogue and
 # interaction log; the shopping-guide page is at / (with the named shoppers
 # and the demo's offline evaluation). Further flags go to embedrank-serve (--port, --host,
@@ -10,9 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install_deps.sh
-# --model NAME (first): another model get_model.sh knows, e.g. multilingual-e5-small
-# for Chinese and cross-language search (imported as int8, which holds its 4-bit weights exactly).
-model=all-MiniLM-L6-v2
+# The model: multilingual-e5-small (Chinese, English and across them; imported
+# as int8, which holds its 4-bit weights exactly), or --model NAME (first)
+# for another that get_model.sh knows, e.g. the English all-MiniLM-L6-v2.
+model=multilingual-e5-small
 if [ "${1:-}" = --model ]; then
   model=${2:?--model needs a name: all-MiniLM-L6-v2, all-mpnet-base-v2 or multilingual-e5-small}
   shift 2

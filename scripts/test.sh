@@ -30,6 +30,8 @@ jobs=$(nproc)
   echo "warning: could not obtain all-MiniLM-L6-v2; the real-model test will fail" >&2
 EMBEDRANK_MODEL_DTYPES="f32 f16 int8" ./scripts/get_model.sh all-mpnet-base-v2 ||
   echo "warning: could not obtain all-mpnet-base-v2; its real-model test will fail" >&2
+./scripts/get_model.sh multilingual-e5-small ||
+  echo "warning: could not obtain multilingual-e5-small; its tests will fail" >&2
 
 echo "== C++ tests (Release) =="
 cmake -S . -B build -DPython3_EXECUTABLE="$PYTHON" >/dev/null

@@ -258,6 +258,8 @@ def build(e5: dict, dtype: str, package_version: str) -> tuple[dict, dict]:
         "pooling.modes": ["mean"],
         "pooling.normalize": True,
         "embedder.do_lower_case": False,
+        # Searches center each language's vectors (rank/language_centering.hpp).
+        "embedder.multilingual": True,
         # The model card: "query: " before queries, "passage: " before the texts searched.
         "embedder.prompt_names": ["query", "passage"],
         "embedder.prompts": ["query: ", "passage: "],

@@ -98,12 +98,16 @@ def main() -> int:
     for i, text in enumerate(["\x00Red running shoes", "\x01wireless earbuds <mask> 16000 DPI",
                               "\x02Caf\u00e9 \u4e2d\u6587 na\u00efve\tsecond text", "\x07\u2603 \ufeff emoji \U0001F600 x"]):
         (SEEDS / "tokenizer" / f"seed{i}.txt").write_bytes(text.encode("utf-8"))
-    # sentencepiece_model: byte 0 picks the id mapping (bit 0: fairseq, else plain) and the pipeline
-    # (bit 1: whitespace_split, else metaspace), the rest is the ModelProto
+    # sentencepiece_model: byte 0 picks the id mapping (bit 0: fairseq, else plain), the pipeline
+    # (bits 1-2: metaspace, whitespace_split, collapse_spaces), unfused unknowns (bit 3) and
+    # whether the rest is the ModelProto or (bit 4) per-code-point rules for the fixture's model
     model = sentencepiece_seed()
     (SEEDS / "sentencepiece_model" / "tiny_fairseq.bin").write_bytes(b"\x01" + model)
     (SEEDS / "sentencepiece_model" / "tiny_plain.bin").write_bytes(b"\x00" + model)
     (SEEDS / "sentencepiece_model" / "tiny_fairseq_whitespace_split.bin").write_bytes(b"\x03" + model)
+    rules = b"".join(struct.pack("<IB", cp, len(to)) + struct.pack(f"<{len(to)}I", *to)
+                     for cp, to in [(0x09, [0x20]), (0x200B, []), (0xFB01, [0x66, 0x69]), (0xFF21, [0x41])])
+    (SEEDS / "sentencepiece_model" / "rules_collapse_spaces.bin").write_bytes(b"\x1d" + rules)
     # ratings: byte 0 picks the separator and header flag
     (SEEDS / "ratings" / "udata.tsv").write_bytes(b"\x00196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\n")
     (SEEDS / "ratings" / "csv.csv").write_bytes(b"\x03user,item,rating\na,x,4.5\nb,x,2\na,y,1e3\nc,z,-0.25\n")

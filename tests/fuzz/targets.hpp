@@ -119,21 +119,27 @@ inline void tokenize(const std::uint8_t* data, std::size_t size) {
 }
 
 /// Arbitrary bytes as the serialized SentencePiece ModelProto of a tokenizer
-/// (tokenizer.sentencepiece_model, the rest of the metadata from xlmr_tiny).
-/// Byte 0 picks the id mapping (bit 0: fairseq, else plain) and the pipeline
-/// (bit 1: whitespace_split, else metaspace). Every damaged
-/// model must end in an embedrank::Error at load; a model that loads must
-/// encode texts that reach the Precompiled normalizer's paths (clusters of
-/// under and over 6 bytes, whitespace runs, unknown characters) with ids
-/// inside the vocabulary.
+/// (tokenizer.sentencepiece_model, the rest of the metadata from xlmr_tiny),
+/// or, with bit 4 of byte 0, as its per-code-point rules
+/// (tokenizer.codepoint_map) beside the fixture's model. Byte 0 also picks
+/// the id mapping (bit 0: fairseq, else plain), the pipeline (bits 1-2:
+/// metaspace, whitespace_split, collapse_spaces) and unfused unknowns (bit
+/// 3). Every damaged model or rule table must end in an embedrank::Error at
+/// load; a tokenizer that loads must encode texts that reach the
+/// normalizers' paths (clusters of under and over 6 bytes, whitespace runs,
+/// unknown characters) with ids inside the vocabulary and consistent offsets.
 inline void sentencepiece_model(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return;
   static const embedrank::io::Metadata base = embedrank::test::read_metadata("xlmr_tiny");
   embedrank::io::Metadata meta = base;
   const bool fairseq = data[0] & 1;
-  meta.set("tokenizer.sentencepiece_model", embedrank::io::Bytes{std::string(reinterpret_cast<const char*>(data + 1), size - 1)});
+  const embedrank::io::Bytes payload{std::string(reinterpret_cast<const char*>(data + 1), size - 1)};
+  if (data[0] & 16) meta.set("tokenizer.codepoint_map", payload);  // the fixture's model, the rules fuzzed
+  else meta.set("tokenizer.sentencepiece_model", payload);
   meta.set("tokenizer.id_mapping", fairseq ? "fairseq" : "plain");
-  meta.set("tokenizer.sentencepiece_pipeline", (data[0] & 2) ? "whitespace_split" : "metaspace");
+  const char* const pipelines[4] = {"metaspace", "whitespace_split", "collapse_spaces", "collapse_spaces"};
+  meta.set("tokenizer.sentencepiece_pipeline", pipelines[(data[0] >> 1) & 3]);
+  meta.set("tokenizer.fuse_unknown", (data[0] & 8) == 0);
   meta.set("tokenizer.unk_id", static_cast<std::int64_t>(fairseq ? 3 : 0));
   meta.set("tokenizer.vocab_size", static_cast<std::int64_t>(1) << 20);
   try {

@@ -279,3 +279,80 @@ TEST_CASE("a saved shop reopens and answers bit for bit; another model is refuse
   CHECK_THROWS_AS(ShoppingGuide::open(dir, embedder), embedrank::FormatError);
   CHECK_THROWS_AS(ShoppingGuide::open(dir + "-missing", embedder), embedrank::FileError);
 }
+
+TEST_CASE("language centering: each script's mean leaves products and queries, and stays with the state",
+          "[live][state][centering]") {
+  auto embedder = embedrank::model::Embedder::open(converted_model("bert_gelu_mean"));
+  std::vector<Product> products = catalogue_of(20);
+  const char* const chinese[] = {"红色连衣裙 夏季", "跑步鞋 轻便", "不粘锅 炒锅", "绿茶 龙井", "帐篷 露营", "机械键盘 青轴"};
+  for (int i = 0; i < 6; ++i) {
+    Product p = make_product(100 + i);
+    p.title = chinese[i];
+    p.description = "商品 " + std::to_string(i);
+    products.push_back(p);
+  }
+  ShoppingGuideOptions options = one_thread();
+  CHECK(ShoppingGuide(embedder, products, options).language_centering().empty());  // not a multilingual model
+  options.center_languages = true;
+  ShoppingGuide guide(embedder, products, options);
+  const embedrank::rank::LanguageCentering& centering = guide.language_centering();
+  REQUIRE(!centering.empty());
+
+  // The means are those of the products' own vectors, by script.
+  std::vector<std::string> texts;
+  for (std::size_t row = 0; row < guide.catalogue().rows(); ++row) texts.push_back(guide.catalogue().text(row));
+  const embedrank::MatrixF raw = embedder->embed(texts, 1);
+  embedrank::MatrixF expected_means = embedrank::MatrixF::Zero(2, raw.cols());
+  int counts[2] = {0, 0};
+  for (std::size_t row = 0; row < texts.size(); ++row) {
+    const int script = row >= 20 ? 0 : 1;  // the six Chinese products are CJK, the others not
+    CHECK(static_cast<int>(embedrank::rank::LanguageCentering::script_of(texts[row])) == script);
+    expected_means.row(script) += raw.row(static_cast<Eigen::Index>(row));
+    ++counts[script];
+  }
+  for (int s = 0; s < 2; ++s) expected_means.row(s) /= static_cast<float>(counts[s]);
+  CHECK((centering.means() - expected_means).cwiseAbs().maxCoeff() < 1e-6f);
+
+  // Stored vectors: the raw vector minus its script's mean, normalised.
+  for (std::size_t row : {std::size_t{0}, std::size_t{21}}) {
+    embedrank::VectorF v = raw.row(static_cast<Eigen::Index>(row)).transpose() -
+                           expected_means.row(row >= 20 ? 0 : 1).transpose();
+    v.normalize();
+    CHECK((guide.index().vector(row) - v).cwiseAbs().maxCoeff() < 1e-5f);
+  }
+  // A Chinese query is centered by the CJK mean: its dense similarities are
+  // cosines with the centered query vector.
+  embedrank::model::EmbedderWorkspace ws(1);
+  embedrank::SearchOptions dense;
+  dense.mode = embedrank::rank::SearchMode::Dense;
+  const auto answer = guide.search("红色 连衣裙", 5, ws, dense);
+  embedrank::VectorF q = embedder->embed(std::vector<std::string>{answer.query.search_text}, 1).row(0).transpose() -
+                         expected_means.row(0).transpose();
+  q.normalize();
+  REQUIRE(!answer.results.empty());
+  for (const auto& r : answer.results)
+    CHECK(r.similarity == Approx(guide.index().vector(guide.catalogue().row_of(r.id)).dot(q)).margin(1e-5));
+
+  // Saved and reopened, the guide answers as before and keeps centering upserts with the saved means.
+  const std::string dir = std::string(EMBEDRANK_TEST_WORK_DIR) + "/shop-state-centered";
+  guide.save(dir);
+  const auto reopened = ShoppingGuide::open(dir, embedder, one_thread());
+  CHECK((reopened->language_centering().means() - centering.means()).cwiseAbs().maxCoeff() == 0.0f);
+  require_same_answers(guide, *reopened);
+  for (const char* query : {"红色 连衣裙", "绿茶"}) {
+    const auto x = guide.search(query, 5, ws), y = reopened->search(query, 5, ws);
+    REQUIRE(x.results.size() == y.results.size());
+    for (std::size_t i = 0; i < x.results.size(); ++i) CHECK(x.results[i].score == y.results[i].score);
+  }
+  Product added = make_product(200);
+  added.title = "蓝牙耳机 无线";
+  guide.upsert({added});
+  reopened->upsert({added});
+  const std::size_t row = guide.catalogue().row_of("P200");
+  CHECK(guide.index().vector(row) == reopened->index().vector(row));
+  CHECK((reopened->language_centering().means() - centering.means()).cwiseAbs().maxCoeff() == 0.0f);
+
+  // A damaged means file is refused.
+  std::filesystem::resize_file(dir + "/language_means.f32", 12);
+  CHECK_THROWS_AS(ShoppingGuide::open(dir, embedder), embedrank::FormatError);
+}

@@ -36,7 +36,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -52,6 +54,7 @@
 #include "embedrank/model/embedder.hpp"
 #include "embedrank/rank/embedding_index.hpp"
 #include "embedrank/rank/hybrid_search.hpp"
+#include "embedrank/rank/language_centering.hpp"
 #include "embedrank/rank/lexical_index.hpp"
 #include "embedrank/rank/query_attributes.hpp"
 #include "embedrank/rank/recommender.hpp"
@@ -77,6 +80,12 @@ struct ShoppingGuideOptions {
   /// search_candidates and attribute_boost above.
   rank::HybridOptions hybrid;
   std::size_t max_query_bytes = 4096;  ///< longer queries are refused ("search.query_too_long")
+  /// Per-language centering of the vectors (rank/language_centering.hpp),
+  /// which lets a multilingual model match across languages; nullopt: on
+  /// when the model file says it is multilingual (embedder.multilingual).
+  /// The means are fitted when the products are embedded and kept with the
+  /// saved state; upserts are centered with them.
+  std::optional<bool> center_languages;
 };
 
 /// What a search adds to the query's own understanding: understood
@@ -119,7 +128,8 @@ class ShoppingGuide {
   /// rows are the catalogue's (same ids, same removed rows, cosine, the
   /// options' storage) is taken as it is; otherwise each product whose id
   /// the index holds gets that vector and only the others are embedded.
-  /// The vectors must come from this embedder (the guide cannot tell).
+  /// The vectors must come from this embedder (the guide cannot tell), as
+  /// it embeds them (not centered: the guide centers them when it centers).
   /// Throws InputError "guide.dimension_mismatch" besides the above.
   ShoppingGuide(std::shared_ptr<const model::Embedder> embedder, Catalogue catalogue, rank::EmbeddingIndex index,
                 ShoppingGuideOptions options = {})
@@ -161,7 +171,7 @@ class ShoppingGuide {
       seen = version_;
     }
     std::string text = search_text(answer.query, query);
-    VectorF vector = embedder_->embed_one(text, ws, embedder_->query_options());
+    VectorF vector = query_vector(text, ws);
     std::shared_lock<SharedMutex> lock(mutex_);
     while (version_ != seen) {  // an update landed while the query was embedded
       answer.query = understand(query, options);
@@ -169,7 +179,7 @@ class ShoppingGuide {
       std::string now = search_text(answer.query, query);
       if (now == text) break;
       lock.unlock();
-      vector = embedder_->embed_one(now, ws, embedder_->query_options());
+      vector = query_vector(now, ws);
       text = std::move(now);
       lock.lock();
     }
@@ -227,6 +237,8 @@ class ShoppingGuide {
   /// The CF model, or nullptr before fit_collaborative_filtering.
   const cf::UserKnn* collaborative_filtering() const { return knn_.get(); }
   const ShoppingGuideOptions& options() const { return options_; }
+  /// The per-language means subtracted from product and query vectors (empty: no centering).
+  const rank::LanguageCentering& language_centering() const { return centering_; }
 
   // ---- writing -------------------------------------------------------------
 
@@ -248,7 +260,8 @@ class ShoppingGuide {
         texts.push_back(std::move(text));
       }
     }
-    const MatrixF vectors = embed_texts(texts, ws);  // (E, D)
+    MatrixF vectors = embed_texts(texts, ws);  // (E, D)
+    centering_.apply_rows(texts, vectors);   // the means fitted at construction
     std::vector<std::size_t> vector_of(products.size(), Catalogue::npos);
     for (std::size_t e = 0; e < to_embed.size(); ++e) vector_of[to_embed[e]] = e;
 
@@ -351,12 +364,15 @@ class ShoppingGuide {
     manifest.set("rows", std::to_string(catalogue_.rows()));
     manifest.set("text_template", catalogue_.text_template().source());
     manifest.set("collaborative_filtering", knn_ ? "1" : "0");
+    manifest.set("language_centering", centering_.empty() ? "0" : "1");
     writer.write("products.jsonl", [&](std::ostream& out) { catalogue_.write_rows(out); });
     writer.write("removed.txt", [&](std::ostream& out) {
       for (std::size_t row = 0; row < catalogue_.rows(); ++row)
         if (catalogue_.removed(row)) out << row << '\n';
     });
     writer.write(vectors_file(index_.storage()), [&](std::ostream& out) { index_.write_stored_rows(out); });
+    if (!centering_.empty())
+      writer.write("language_means.f32", [&](std::ostream& out) { centering_.write(out); });
     if (knn_) {
       writer.write("cf_ratings.tsv", [&](std::ostream& out) { shop::detail::write_ratings(out, knn_->ratings()); });
       writer.write("cf_options.tsv", [&](std::ostream& out) { shop::detail::write_knn_options(out, knn_->options()); });
@@ -408,16 +424,27 @@ class ShoppingGuide {
         dir + "/" + vectors_file(options.storage), dim, std::move(ids), removed, index_options(options));
     if (manifest.get("collaborative_filtering") == "1")
       options.knn = shop::detail::read_knn_options(dir + "/cf_options.tsv", options.knn);
+    // The stored vectors are centered already (or not at all): the saved means come with them.
+    rank::LanguageCentering centering;
+    if (manifest.has("language_centering") && manifest.get("language_centering") == "1") {
+      const std::string path = dir + "/language_means.f32";
+      std::ifstream in(path, std::ios::binary);
+      if (!in) throw FileError("open", path + ": cannot open for reading");
+      centering = rank::LanguageCentering::read(in, dim, path);
+    }
+    options.center_languages = !centering.empty();
     auto guide = std::unique_ptr<ShoppingGuide>(
-        new ShoppingGuide(std::move(embedder), std::move(catalogue), &index, std::move(options)));
+        new ShoppingGuide(std::move(embedder), std::move(catalogue), &index, std::move(options), &centering));
     if (manifest.get("collaborative_filtering") == "1")
       guide->fit_collaborative_filtering(shop::detail::read_ratings(dir + "/cf_ratings.tsv"));
     return guide;
   }
 
  private:
+  // `saved`: the centering of a saved state's vectors (`given`, taken as
+  // they are); null: vectors are embedded or given as the model makes them.
   ShoppingGuide(std::shared_ptr<const model::Embedder> embedder, Catalogue catalogue, rank::EmbeddingIndex* given,
-                ShoppingGuideOptions options)
+                ShoppingGuideOptions options, const rank::LanguageCentering* saved = nullptr)
       : embedder_(std::move(embedder)),
         options_(std::move(options)),
         catalogue_(std::move(catalogue)),
@@ -429,12 +456,16 @@ class ShoppingGuide {
       throw InputError("guide.dimension_mismatch", "the index holds vectors of dimension " +
                                                        std::to_string(given->dim()) + ", the model gives " +
                                                        std::to_string(embedder_->dimension()));
-    if (given != nullptr && aligned(*given)) {
+    const bool center = options_.center_languages.value_or(
+        embedder_->encoder().file().metadata().get_bool("embedder.multilingual", false));
+    if (saved != nullptr) centering_ = *saved;
+    // Given vectors to be centered go through build_index, which fits the means.
+    if (given != nullptr && aligned(*given) && (saved != nullptr || !center)) {
       index_ = std::move(*given);
       index_.set_threads(options_.threads);
     } else {
       catalogue_.compact();
-      build_index(given);
+      build_index(given, center);
     }
     for (std::size_t row = 0; row < catalogue_.rows(); ++row)
       if (!catalogue_.removed(row)) {
@@ -474,8 +505,9 @@ class ShoppingGuide {
   }
 
   // One index row per catalogue row (no removed rows): vectors from `given`
-  // where it has the id, the others embedded.
-  void build_index(const rank::EmbeddingIndex* given) {
+  // where it has the id, the others embedded; centered per language when
+  // `center`, with means fitted on them.
+  void build_index(const rank::EmbeddingIndex* given, bool center) {
     const std::size_t n = catalogue_.rows();
     std::vector<std::string> ids(n), texts;
     std::vector<std::size_t> embedded_rows;
@@ -495,7 +527,20 @@ class ShoppingGuide {
       for (std::size_t row = 0; row < n; ++row)
         if (given->contains(ids[row]))
           vectors.row(static_cast<Eigen::Index>(row)) = given->vector(given->row_of(ids[row])).transpose();
+    if (center) {
+      std::vector<std::string> all_texts(n);
+      for (std::size_t row = 0; row < n; ++row) all_texts[row] = catalogue_.text(row);
+      centering_ = rank::LanguageCentering::fit(all_texts, vectors);
+      centering_.apply_rows(all_texts, vectors);
+    }
     index_.add_rows(ids, vectors);
+  }
+
+  // The search vector of a query text: embedded as a query, centered as its language.
+  VectorF query_vector(const std::string& text, model::EmbedderWorkspace& ws) const {
+    VectorF vector = embedder_->embed_one(text, ws, embedder_->query_options());
+    centering_.apply(text, vector.data(), static_cast<std::size_t>(vector.size()));
+    return vector;
   }
 
   // (texts, D), options_.embed_batch texts per call
@@ -569,6 +614,7 @@ class ShoppingGuide {
   rank::EmbeddingIndex index_;            // row r = catalogue row r
   rank::CatalogueAttributes attributes_;  // by catalogue row
   rank::LexicalIndex lexical_;            // by catalogue row
+  rank::LanguageCentering centering_;     // per-language means subtracted from vectors (empty: none)
   std::unique_ptr<cf::UserKnn> knn_;
   rank::CfBridge bridge_;  // catalogue rows <-> knn_'s items
 };

@@ -109,6 +109,7 @@ class Manifest {
     return m;
   }
 
+  bool has(const std::string& key) const { return values_.count(key) != 0; }
   /// Throws FormatError "shop.bad_state" for a missing key.
   const std::string& get(const std::string& key) const {
     const auto it = values_.find(key);
