@@ -239,7 +239,9 @@ inline void cli_options(const std::uint8_t* data, std::size_t size) {
       }
       case 1: {
         const auto o = search_cli::parse_options(argc, argv.data());
-        check(o.k >= 1 && !o.index_path.empty() && !o.queries_path.empty(), "search: k >= 1, index and queries");
+        check(o.k >= 1 && !o.index_path.empty() && (!o.queries_path.empty() || !o.query_texts.empty()),
+              "search: k >= 1, index and queries");
+        check(o.query_texts.empty() || !o.model_path.empty(), "search: query texts with a model");
         break;
       }
       case 2: {
