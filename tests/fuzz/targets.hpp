@@ -268,6 +268,8 @@ inline void cli_options(const std::uint8_t* data, std::size_t size) {
         const auto o = cf_cli::parse_options(argc, argv.data());
         check(!o.train_path.empty() && o.knn.k >= 1 && o.knn.min_k >= 0 && (o.folds == 0 || o.folds >= 2),
               "cf: training data, k >= 1, min_k >= 0, folds 0 or >= 2");
+        check((o.folds > 0) + !o.test_path.empty() + !o.recommend.empty() == 1 && o.top >= 1,
+              "cf: one of test, folds and recommend; top >= 1");
         break;
       }
     }
