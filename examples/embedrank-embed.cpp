@@ -136,26 +136,24 @@ class RecordReader {
   void split_csv(std::string line, const std::string& where, std::vector<std::string>& fields) {
     std::string current;
     bool quoted = false;
-    for (std::size_t i = 0;; ++i) {
+    std::size_t i = 0;
+    while (true) {
       if (i == line.size()) {
         if (!quoted) break;
-        std::string more;
-        if (!cli::read_line(in_, more))
-          throw embedrank::ParseError("cli.bad_csv", where + ": a quoted field is not closed");
+        // a quoted field goes on past the line end: take the next line
+        if (!cli::read_line(in_, line)) throw embedrank::ParseError("cli.bad_csv", where + ": a quoted field is not closed");
         ++line_number_;
         current += '\n';
-        line = std::move(more);
-        i = static_cast<std::size_t>(-1);
+        i = 0;
         continue;
       }
-      const char c = line[i];
-      if (quoted) {
-        if (c != '"') current += c;
-        else if (i + 1 < line.size() && line[i + 1] == '"') current += '"', ++i;
-        else quoted = false;
+      const char c = line[i++];
+      if (quoted && c == '"' && i < line.size() && line[i] == '"') {
+        current += '"';  // "" inside quotes
+        ++i;
       } else if (c == '"') {
-        quoted = true;
-      } else if (c == ',') {
+        quoted = !quoted;
+      } else if (c == ',' && !quoted) {
         fields.push_back(std::move(current));
         current.clear();
       } else {
