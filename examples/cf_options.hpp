@@ -52,15 +52,23 @@ inline char parse_separator(const std::string& text) {
 inline Options parse_options(int argc, char** argv) {
   Options o;
   cf::SimilarityOptions& sim = o.knn.similarity;
-  bool seed_given = false;
+  bool seed_given = false, recommend_flags = false;
   cli::Flags()
       .text("--train", o.train_path)
       .text("--test", o.test_path)
       .text("--predictions", o.predictions_path)
       .integer("--cv", o.folds, 2, 1000)
       .text("--recommend", o.recommend)
-      .integer("--top", o.top, 1, 1 << 20)
-      .one_of("--format", o.format, {"tsv", "json"})
+      .value("--top",
+             [&](const std::string& flag, const std::string& value) {
+               o.top = static_cast<std::size_t>(cli::integer(flag, value, 1, 1 << 20));
+               recommend_flags = true;
+             })
+      .value("--format",
+             [&](const std::string& flag, const std::string& value) {
+               o.format = cli::choice(flag, value, cli::Choices<std::string>{{"tsv", "tsv"}, {"json", "json"}});
+               recommend_flags = true;
+             })
       .value("--seed",
              [&](const std::string& flag, const std::string& value) {
                o.seed = static_cast<unsigned long long>(cli::integer(flag, value, 0, std::numeric_limits<long long>::max()));
@@ -110,6 +118,7 @@ inline Options parse_options(int argc, char** argv) {
   if (!o.test_path.empty() + (o.folds > 0) + !o.recommend.empty() != 1)
     throw UsageError{"give exactly one of --test, --cv and --recommend"};
   if (seed_given && o.folds == 0) throw UsageError{"--seed goes with --cv"};
+  if (recommend_flags && o.recommend.empty()) throw UsageError{"--top and --format go with --recommend"};
   if (!o.predictions_path.empty() && o.test_path.empty()) throw UsageError{"--predictions needs --test"};
   return o;
 }

@@ -187,6 +187,8 @@ def check_cf(cf: Path, data: Path, work: Path) -> None:
               set(answer[0]["items"][0]) == {"item", "score", "neighbors"}, result)
     expect("cf --recommend with --test", run([cf, "--train", train, "--algo", "knn_basic", "--recommend", user,
                                               "--test", test]), 2, "exactly one of")
+    expect("cf --top without --recommend", run([cf, "--train", train, "--algo", "knn_basic", "--test", test, "--top", "3"]),
+           2, "go with --recommend")
 
     # predictions are clipped to the training ratings' range unless --no-clip
     def predictions(*flags: str) -> list[float]:
