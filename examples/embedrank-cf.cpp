@@ -1,19 +1,29 @@
 // embedrank-cf: user-user Pearson kNN rating prediction, evaluated on a test
-// file or by k-fold cross-validation.
+// file or by k-fold cross-validation, or top-N recommendations for users.
 //
-//   embedrank-cf --train FILE (--test FILE | --cv K [--seed S]) [--sep TAB] [--header]
+//   embedrank-cf --train FILE (--test FILE | --cv K [--seed S] | --recommend USERS [--top N]
+//                [--format tsv|json]) [--sep TAB] [--header]
 //                --algo knn_basic|knn_with_means|knn_with_zscore [--similarity pearson]
 //                [--mean co_rated|user] [--k 40] [--min-k 1] [--min-support 1]
 //                [--shrinkage n_minus_one|none|n|capped] [--shrinkage-lambda 100]
 //                [--max-neighbors 200] [--memory-budget-mb 4096] [--threads N]
 //                [--order by_user_index|surprise] [--fallback chain|global_mean]
-//                [--surprise-compatible] [--clip] [--duplicates last_wins|error]
+//                [--surprise-compatible] [--no-clip] [--duplicates last_wins|error]
 //                [--predictions OUT.tsv]
 //
 // Rating files hold user, item, rating[, timestamp] per line (MovieLens u.data
 // is tab separated: --sep TAB, the default; --sep , for CSV).
 // --surprise-compatible sets --order surprise --fallback global_mean
-// --max-neighbors 0 (keep every positive neighbour), as Surprise computes.
+// --max-neighbors 0 (keep every positive neighbour) --no-clip, as Surprise's
+// predict(clip=False) computes. Predictions are clipped to the training
+// ratings' range unless --no-clip (--clip is the default, kept for old
+// command lines).
+// --recommend USERS (ids separated by commas, or @FILE with one id a line)
+// fits on --train and writes each user's --top N unseen items with the
+// highest neighbour prediction (UserKnn::recommend) on stdout: TSV
+// "user<TAB>rank<TAB>item<TAB>score<TAB>neighbors" with a header line, or
+// JSON [{"user": ..., "items": [{"item": ..., "score": ..., "neighbors": ...}]}].
+// A user without training ratings gets no rows, and a warning on stderr.
 // Prints one JSON object on stdout: the settings, RMSE, MAE, fallbacks, fit and
 // predict seconds (per fold and their means with --cv; with --test, fit is the
 // similarity and neighbour lists, reading the training file is load_seconds). With --test and
@@ -23,6 +33,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -93,7 +104,56 @@ void write_predictions(embedrank::AtomicOutputFile& file, const std::vector<cf::
   file.commit();
 }
 
+// The users of --recommend: "a,b,c", or "@FILE" with one id a line (blank lines skipped).
+std::vector<std::string> recommend_users(const std::string& spec) {
+  std::vector<std::string> users;
+  if (!spec.empty() && spec[0] == '@') {
+    for (std::string& line : cli::read_lines(spec.substr(1)))
+      if (!line.empty()) users.push_back(std::move(line));
+  } else {
+    std::stringstream list(spec);
+    for (std::string user; std::getline(list, user, ',');)
+      if (!user.empty()) users.push_back(std::move(user));
+  }
+  if (users.empty()) throw embedrank::InputError("cli.no_users", "--recommend names no user");
+  return users;
+}
+
+int recommend(const Options& o) {
+  const std::vector<std::string> users = recommend_users(o.recommend);
+  const cf::UserKnn model(cf::read_ratings(o.train_path, o.file, o.duplicates), o.knn);
+  std::string out = o.format == "tsv" ? "user\trank\titem\tscore\tneighbors\n" : "";
+  cli::Json json = cli::Json::array();
+  std::size_t unknown = 0;
+  for (const std::string& user : users) {
+    const std::int32_t u = model.ratings().find_user(user);
+    const std::vector<cf::Recommendation> found = u < 0 ? std::vector<cf::Recommendation>{} : model.recommend(u, o.top);
+    if (u < 0 && unknown++ == 0)
+      std::fprintf(stderr, "embedrank-cf: warning: user '%s' has no ratings in %s and gets no recommendations\n",
+                   user.c_str(), o.train_path.c_str());
+    cli::Json items = cli::Json::array();
+    for (std::size_t r = 0; r < found.size(); ++r) {
+      const std::string& item = model.ratings().item_id(found[r].item);
+      if (o.format == "tsv") {
+        std::ostringstream line;
+        line.precision(17);
+        line << user << '\t' << r + 1 << '\t' << item << '\t' << found[r].score << '\t' << found[r].actual_k << '\n';
+        out += line.str();
+      } else {
+        items.push_back({{"item", item}, {"score", json_number(found[r].score, "score")}, {"neighbors", found[r].actual_k}});
+      }
+    }
+    if (o.format == "json") json.push_back({{"user", user}, {"items", std::move(items)}});
+  }
+  if (unknown > 1) std::fprintf(stderr, "embedrank-cf: warning: %zu users have no ratings\n", unknown);
+  if (o.format == "json") out = cli::json_line(json) + "\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  if (std::fflush(stdout) != 0) throw embedrank::FileError("write", "stdout: write failed");
+  return 0;
+}
+
 int run(const Options& o) {
+  if (!o.recommend.empty()) return recommend(o);
   // --predictions is opened (and so checked) before any work
   std::optional<embedrank::AtomicOutputFile> predictions;
   if (!o.predictions_path.empty()) predictions.emplace(o.predictions_path);

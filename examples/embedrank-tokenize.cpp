@@ -2,8 +2,9 @@
 // line; the first thing to check when an embedding looks wrong.
 //
 //   embedrank-tokenize --model FILE [--no-special] [--pair] [--json] [--offsets] [--max-length N]
+//                      [INPUT]
 //
-// Reads UTF-8 lines from stdin (a trailing "\r" is removed; invalid UTF-8
+// Reads UTF-8 lines from INPUT (or stdin when INPUT is absent or "-"; a trailing "\r" is removed; invalid UTF-8
 // reads as U+FFFD). With --pair each line is "FIRST<TAB>SECOND". Prints one
 // line per input line: the ids separated by spaces, or with --json an object
 // {"ids": [...], "tokens": [...], "type_ids": [...], "attention_mask": [...]};
@@ -16,6 +17,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -55,14 +57,22 @@ int run(const Options& options) {
   encode.tokens = options.json;
   encode.offsets = options.offsets;
   std::ios::sync_with_stdio(false);
+  std::ifstream input_file;
+  std::istream* in = &std::cin;
+  const std::string input_name = options.input == "-" ? "stdin" : options.input;
+  if (options.input != "-") {
+    input_file.open(options.input, std::ios::binary);
+    if (!input_file) throw embedrank::FileError("open", options.input + ": cannot read the input");
+    in = &input_file;
+  }
   std::size_t line_number = 0;
-  for (std::string line; cli::read_line(std::cin, line);) {
+  for (std::string line; cli::read_line(*in, line);) {
     ++line_number;
     embedrank::text::Encoding encoding;
     if (options.pair) {
       const std::size_t tab = line.find('\t');
       if (tab == std::string::npos)
-        throw embedrank::InputError("cli.no_pair", "stdin line " + std::to_string(line_number) +
+        throw embedrank::InputError("cli.no_pair", input_name + " line " + std::to_string(line_number) +
                                                         ": --pair needs FIRST<TAB>SECOND, found no tab");
       encoding = tokenizer.encode_pair(std::string_view(line).substr(0, tab), std::string_view(line).substr(tab + 1), encode);
     } else {
@@ -70,6 +80,7 @@ int run(const Options& options) {
     }
     std::cout << format_encoding(encoding, options.json, options.offsets) << '\n';
   }
+  cli::check_read(*in, input_name);
   cli::check_written(std::cout);
   return 0;
 }

@@ -20,6 +20,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# ./scripts/get_model.sh random-heads: NOT a trained model. The tests' tiny
+# classification checkpoints (tests/data/heads, random weights, made by
+# weights_tools/make_head_models.py) converted into
+# models/random-heads/NAME.{f32,f16,int8}.bin, so that embedrank-rerank and
+# embedrank-classify can be run end to end; their scores mean nothing (no
+# PyPI package ships a small cross-encoder or classifier to convert).
+if [ "${1:-}" = random-heads ]; then
+  [ -f models/random-heads/bert_cross_encoder.f32.bin ] && exit 0
+  "${PYTHON:-/usr/bin/python3}" weights_tools/make_head_models.py --convert-only tests/data/heads models/random-heads
+  echo "models/random-heads/: tiny models with RANDOM weights, for trying the programs; their scores mean nothing"
+  exit 0
+fi
+
 PYTHON=${PYTHON:-/usr/bin/python3}
 name=${1:-all-MiniLM-L6-v2}
 out=models

@@ -176,14 +176,16 @@ class UserKnn:
         max_neighbors: int = 200,
         order: NeighborOrder = "by_user_index",
         fallback: FallbackPolicy = "chain",
-        clip: bool = False,
+        clip: Optional[bool] = None,
         surprise_compatible: bool = False,
         threads: int = 0,
     ) -> None:
         """embedrank-cf's options under its names (--algo, --mean, ...).
 
         surprise_compatible=True gives Surprise 1.1's predictions (algorithm,
-        k, min_k, min_support kept).
+        k, min_k, min_support kept). clip: predictions clipped to the training
+        ratings' range; None means True, or False with surprise_compatible
+        (Surprise's predict(clip=False)).
         """
     def fit(
         self,
@@ -197,16 +199,34 @@ class UserKnn:
         duplicates: DuplicatePolicy = "last_wins",
     ) -> "UserKnn":
         """Fits on (users, items, ratings) arrays or a pandas DataFrame with those columns; returns self."""
-    def predict(self, user: Id, item: Id) -> float:
-        """Predicted rating; unknown users or items fall back to a mean."""
+    @overload
+    def predict(self, user: Id, item: Id, return_details: Literal[False] = False) -> float: ...
+    @overload
+    def predict(self, user: Id, item: Id, return_details: Literal[True]) -> Tuple[float, Dict[str, Any]]:
+        """Predicted rating; unknown users or items (or too few neighbours) fall back to a mean.
+
+        return_details=True: (rating, details), details["was_impossible"] True for a
+        fallback (as Surprise's), "reason", "level" and "actual_k".
+        """
     @overload
     def predict_many(self, users: Ids, items: Ids, return_details: Literal[False] = False) -> npt.NDArray[np.float64]: ...
     @overload
     def predict_many(
         self, users: Ids, items: Ids, return_details: Literal[True]
     ) -> Tuple[npt.NDArray[np.float64], npt.NDArray[Any], npt.NDArray[np.int32]]: ...
-    def recommend(self, user: Id, n: int = 10) -> Tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
-        """(items, scores) of the n best unseen items by neighbour prediction."""
+    @overload
+    def recommend(
+        self, user: Id, n: int = 10, return_details: Literal[False] = False
+    ) -> Tuple[npt.NDArray[Any], npt.NDArray[np.float64]]: ...
+    @overload
+    def recommend(
+        self, user: Id, n: int, return_details: Literal[True]
+    ) -> Tuple[npt.NDArray[Any], npt.NDArray[np.float64], Dict[str, Any]]:
+        """(items, scores) of the n best unseen items by neighbour prediction.
+
+        Empty for n = 0 and for an unknown user; return_details=True adds
+        details, details["was_impossible"] True for an unknown user.
+        """
     @property
     def num_users(self) -> int: ...
     @property
@@ -271,7 +291,7 @@ class Recommender:
         history: Optional[Union[Sequence[HistoryEntry], Mapping[Id, float]]] = None,
         cf_user: Optional[Id] = None,
         k: int = 10,
-        content_weight: float = 0.7,
+        content_weight: float = 0.3,
         candidates: int = 200,
         mmr_lambda: float = 1.0,
         exclude: Optional[Ids] = None,
@@ -507,7 +527,7 @@ class ShoppingGuide:
     """The shopping guide over a live catalogue; every method may be called from any thread."""
     def __init__(self, model: Embedder, catalogue: Union[Catalogue, Sequence[ProductLike]], threads: int = 0,
                  attribute_boost: float = 0.1, search_candidates: int = 100,
-                 filter_attributes: Sequence[str] = ("brand",), knn_k: int = 40, knn_min_k: int = 1,
+                 filter_attributes: Sequence[str] = ("brand",), knn_k: int = 40, knn_min_k: int = 20,
                  storage: str = "float32") -> None: ...
     @staticmethod
     def open(dir: Union[str, os.PathLike], model: Embedder, threads: int = 0, attribute_boost: float = 0.1,
@@ -515,8 +535,10 @@ class ShoppingGuide:
     def save(self, dir: Union[str, os.PathLike]) -> None: ...
     def fit_collaborative_filtering(self, users: Sequence[Union[str, int]], items: Sequence[Union[str, int]],
                                     ratings: Sequence[float]) -> None: ...
-    def search(self, query: str, k: int = 10) -> SearchAnswer: ...
-    def recommend(self, user: Optional[Union[str, int]], history: object, k: int = 10, content_weight: float = 0.7,
+    def search(self, query: str, k: int = 10, mode: Literal["hybrid", "dense", "lexical"] = "hybrid",
+               ignore: Sequence[str] = (), filters: Mapping[str, str] = ..., price_min: float = ...,
+               price_max: float = ...) -> SearchAnswer: ...
+    def recommend(self, user: Optional[Union[str, int]], history: object, k: int = 10, content_weight: float = 0.3,
                   candidates: int = 200, mmr_lambda: float = 1.0, recency_half_life: float = 0.0,
                   explain_neighbors: int = 3) -> List[Recommended]: ...
     def upsert(self, products: Union[ProductLike, Sequence[ProductLike]]) -> UpsertReport: ...

@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,7 +93,7 @@ void bind_cf(py::module_& m) {
   py::class_<PyUserKnn>(m, "UserKnn", "Pearson user-kNN rating prediction (KNNBasic / KNNWithMeans / KNNWithZScore).")
       .def(py::init([](const std::string& algorithm, int k, int min_k, int min_support, const std::string& mean,
                        const std::string& shrinkage, double shrinkage_lambda, int max_neighbors, const std::string& order,
-                       const std::string& fallback, bool clip, bool surprise_compatible, int threads) {
+                       const std::string& fallback, std::optional<bool> clip, bool surprise_compatible, int threads) {
              auto self = std::make_unique<PyUserKnn>();
              // every name is parsed, so a misspelt one fails even where surprise_compatible overrides it
              const auto algo = enum_of<cf::KnnAlgorithm>(algorithm);
@@ -115,7 +116,7 @@ void bind_cf(py::module_& m) {
                o.order = order_value;
                o.fallback = fallback_value;
              }
-             o.clip = clip;
+             if (clip) o.clip = *clip;  // None: on, off for surprise_compatible (predict(clip=False))
              o.similarity.threads = threads;
              if (o.k < 1) throw InputError("bad_option", "k must be >= 1");
              if (o.min_k < 0) throw InputError("bad_option", "min_k must be >= 0");
@@ -124,20 +125,42 @@ void bind_cf(py::module_& m) {
            py::arg("algorithm") = "knn_with_means", py::arg("k") = 40, py::arg("min_k") = 1, py::arg("min_support") = 1,
            py::arg("mean") = "co_rated", py::arg("shrinkage") = "n_minus_one", py::arg("shrinkage_lambda") = 100.0,
            py::arg("max_neighbors") = 200, py::arg("order") = "by_user_index", py::arg("fallback") = "chain",
-           py::arg("clip") = false, py::arg("surprise_compatible") = false, py::arg("threads") = 0,
+           py::arg("clip") = py::none(), py::arg("surprise_compatible") = false, py::arg("threads") = 0,
            "The options of embedrank-cf under its names (enum_names() lists the text values); "
-           "surprise_compatible=True gives Surprise 1.1's predictions (algorithm, k, min_k, min_support kept).")
+           "surprise_compatible=True gives Surprise 1.1's predictions (algorithm, k, min_k, min_support kept). "
+           "clip: predictions clipped to the training ratings' range (default: True, False with "
+           "surprise_compatible, as Surprise's predict(clip=False)).")
       .def("fit", &knn_fit, py::arg("users"), py::arg("items") = py::none(), py::arg("ratings") = py::none(),
            py::kw_only(), py::arg("user_col") = "user", py::arg("item_col") = "item", py::arg("rating_col") = "rating",
            py::arg("duplicates") = "last_wins", py::return_value_policy::reference_internal,
            "Fits on (users, items, ratings) arrays or a pandas DataFrame; returns self.")
       .def("predict",
-           [](const PyUserKnn& self, py::handle user, py::handle item) {
+           [](const PyUserKnn& self, py::handle user, py::handle item, bool return_details) -> py::object {
              bool integer = false;
              const std::string u = id_of(user, "user", integer), i = id_of(item, "item", integer);
-             return self.read([&](const cf::UserKnn& knn) { return knn.predict(u, i).value; });
+             bool known_user = false, known_item = false;
+             const cf::Prediction p = self.read([&](const cf::UserKnn& knn) {
+               known_user = knn.ratings().find_user(u) >= 0;
+               known_item = knn.ratings().find_item(i) >= 0;
+               return knn.predict(u, i);
+             });
+             if (!return_details) return py::float_(p.value);
+             const char* reason = !known_user && !known_item ? "user and item are unknown"
+                                  : !known_user             ? "user is unknown"
+                                  : !known_item             ? "item is unknown"
+                                  : p.fell_back()           ? "not enough neighbours"
+                                                            : "";
+             py::dict details;
+             details["was_impossible"] = p.fell_back();
+             details["reason"] = reason;
+             details["level"] = embedrank::to_string(p.level);
+             details["actual_k"] = p.actual_k;
+             return py::make_tuple(p.value, details);
            },
-           py::arg("user"), py::arg("item"), "Predicted rating; unknown users or items fall back to a mean.")
+           py::arg("user"), py::arg("item"), py::arg("return_details") = false,
+           "Predicted rating. An unknown user or item, or too few neighbours, falls back to a mean; "
+           "return_details=True returns (rating, details) with details['was_impossible'] True for a fallback "
+           "(as Surprise's), 'reason', 'level' and 'actual_k'.")
       .def("predict_many",
            [](const PyUserKnn& self, py::handle users_obj, py::handle items_obj, bool return_details) -> py::object {
              bool integer = false;
@@ -168,21 +191,30 @@ void bind_cf(py::module_& m) {
            "Predictions for (users[p], items[p]) as float64 (P,); with return_details also the level "
            "('neighbors', 'user_mean', ...) and the neighbours used.")
       .def("recommend",
-           [](const PyUserKnn& self, py::handle user, std::size_t n) {
+           [](const PyUserKnn& self, py::handle user, std::size_t n, bool return_details) -> py::object {
              bool integer = false;
              const std::string u = id_of(user, "user", integer);
              std::vector<std::string> items;
              std::vector<double> scores;
-             self.read([&](const cf::UserKnn& knn) {
-               for (const cf::Recommendation& r : knn.recommend(u, n)) {
+             const bool known = self.read([&](const cf::UserKnn& knn) {
+               const std::int32_t index = knn.ratings().find_user(u);
+               if (index < 0) return false;
+               for (const cf::Recommendation& r : knn.recommend(index, n)) {
                  items.push_back(knn.ratings().item_id(r.item));
                  scores.push_back(r.score);
                }
-               return 0;
+               return true;
              });
-             return py::make_tuple(ids_array(items, self.integer_items()), vector_array(std::move(scores)));
+             py::tuple found = py::make_tuple(ids_array(items, self.integer_items()), vector_array(std::move(scores)));
+             if (!return_details) return std::move(found);
+             py::dict details;
+             details["was_impossible"] = !known;
+             details["reason"] = known ? "" : "user is unknown";
+             return py::make_tuple(found[0], found[1], details);
            },
-           py::arg("user"), py::arg("n") = 10, "(items, scores) of the n best unseen items by neighbour prediction.")
+           py::arg("user"), py::arg("n") = 10, py::arg("return_details") = false,
+           "(items, scores) of the n best unseen items by neighbour prediction; empty for n = 0 and for an "
+           "unknown user (return_details=True adds details, details['was_impossible'] True for an unknown user).")
       .def_property_readonly("num_users", [](const PyUserKnn& self) {
         return self.read([](const cf::UserKnn& knn) { return knn.ratings().num_users(); });
       })

@@ -54,8 +54,9 @@ py::object index_remove(PyIndex& self, py::handle ids_obj) {
 /// (ids, scores) of the k best items per query: (Q, k') arrays for a (Q, D)
 /// block, (k',) for one (D) vector; k' = min(k, eligible items). A query
 /// with fewer results (a NaN query scores nothing) pads with None / NaN.
+/// k = 0 gives empty results, as in C++ (docs/ranking.md, "Defined results").
 py::tuple index_search(const PyIndex& self, py::handle queries_obj, long long k, py::handle exclude_obj) {
-  if (k < 1) throw InputError("bad_option", "k must be >= 1, got " + std::to_string(k));
+  if (k < 0) throw InputError("bad_option", "k must be >= 0, got " + std::to_string(k));
   const FloatRows queries = float_rows(queries_obj, "queries");
   const std::vector<std::string> exclude = optional_ids_of(exclude_obj, "exclude");
   const auto results = self.read([&](const rank::EmbeddingIndex& index) {

@@ -148,7 +148,7 @@ void bind_recommender(py::module_& m) {
       .def("profile_from_history", &recommender_profile, py::arg("history"), py::arg("recency_half_life") = 0.0,
            "Weighted mean of the history items' vectors, L2-normalised, as float32 (D,).")
       .def("recommend", &recommender_recommend, py::arg("profile"), py::arg("history") = py::none(),
-           py::arg("cf_user") = py::none(), py::arg("k") = 10, py::arg("content_weight") = 0.7,
+           py::arg("cf_user") = py::none(), py::arg("k") = 10, py::arg("content_weight") = 0.3,
            py::arg("candidates") = 200, py::arg("mmr_lambda") = 1.0, py::arg("exclude") = py::none(),
            "The k best unseen items for a profile (D,), blended with the CF model's predictions for cf_user.")
       .def_readonly("catalogue", &PyRecommender::catalogue)

@@ -283,7 +283,7 @@ void bind_shop(py::module_& m) {
            }),
            py::arg("model"), py::arg("catalogue"), py::arg("threads") = 0, py::arg("attribute_boost") = 0.1,
            py::arg("search_candidates") = 100, py::arg("filter_attributes") = std::vector<std::string>{"brand"},
-           py::arg("knn_k") = 40, py::arg("knn_min_k") = 1, py::arg("storage") = "float32")
+           py::arg("knn_k") = 40, py::arg("knn_min_k") = 20, py::arg("storage") = "float32")
       .def_static(
           "open",
           [](py::handle dir_obj, py::object model, int threads, double attribute_boost, std::size_t search_candidates,
@@ -352,7 +352,7 @@ void bind_shop(py::module_& m) {
              py::gil_scoped_release unlocked;
              return g.guide().recommend(user_id, items, k, options);
            },
-           py::arg("user"), py::arg("history"), py::arg("k") = 10, py::arg("content_weight") = 0.7,
+           py::arg("user"), py::arg("history"), py::arg("k") = 10, py::arg("content_weight") = 0.3,
            py::arg("candidates") = 200, py::arg("mmr_lambda") = 1.0, py::arg("recency_half_life") = 0.0,
            py::arg("explain_neighbors") = 3)
       .def("upsert",

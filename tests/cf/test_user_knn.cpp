@@ -115,6 +115,10 @@ TEST_CASE("Fallback chain and Surprise's global mean", "[knn][fallback]") {
     CHECK(model.predict("new user", "i5").level == PredictionLevel::GlobalMean);
     CHECK_THAT(model.predict("new user", "i5").value, WithinAbs(global, 1e-12));
   }
+  SECTION("clipping is on by default, off in the Surprise-compatible configuration") {
+    CHECK(KnnOptions{}.clip);
+    CHECK_FALSE(embedrank::cf::surprise_compatible(KnnAlgorithm::WithMeans).clip);
+  }
   SECTION("clipping to the training scale or a given one") {
     KnnOptions o = all_neighbors(KnnAlgorithm::WithMeans, 40);
     o.clip = true;
@@ -379,6 +383,7 @@ TEST_CASE("A prediction's contributions are its neighbours and rebuild its value
     o.order = order;
     o.k = 7;
     o.min_k = 2;
+    o.clip = false;  // the formula's own value, which may pass the top of the scale
     const UserKnn model(train, o);
     std::size_t explained = 0;
     for (std::int32_t u = 0; u < train.num_users(); u += 7) {

@@ -115,6 +115,16 @@ TEST_CASE("Outputs are complete or absent", "[npy][output]") {
   std::remove(path.c_str());
 }
 
+TEST_CASE("read_npy reads a 1-D array as one row when asked", "[npy]") {
+  // numpy.save of one vector (shape (5,)): one query for embedrank-search
+  const embedrank::MatrixF row = embedrank::read_npy(kFixtures + "npy_1d_5.npy", /*vector_as_row=*/true);
+  REQUIRE(row.rows() == 1);
+  REQUIRE(row.cols() == 5);
+  for (Eigen::Index j = 0; j < 5; ++j) CHECK(row(0, j) == static_cast<float>(j) / 4.0f);
+  // a 2-D array reads as it is either way
+  require_fixture_values(embedrank::read_npy(kFixtures + "npy_v1_3x5.npy", /*vector_as_row=*/true));
+}
+
 TEST_CASE("read_npy rejects what it cannot read with typed errors", "[npy][errors]") {
   SECTION("other dtype, Fortran order, 1-D") {
     REQUIRE(expect_format_error(kFixtures + "npy_f64_3x5.npy") == "format.npy.bad_dtype");

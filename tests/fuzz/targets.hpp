@@ -245,7 +245,9 @@ inline void cli_options(const std::uint8_t* data, std::size_t size) {
       }
       case 1: {
         const auto o = search_cli::parse_options(argc, argv.data());
-        check(o.k >= 1 && !o.index_path.empty() && !o.queries_path.empty(), "search: k >= 1, index and queries");
+        check(o.k >= 1 && !o.index_path.empty() && (!o.queries_path.empty() || !o.query_texts.empty()),
+              "search: k >= 1, index and queries");
+        check(o.query_texts.empty() || !o.model_path.empty(), "search: query texts with a model");
         break;
       }
       case 2: {
@@ -272,6 +274,8 @@ inline void cli_options(const std::uint8_t* data, std::size_t size) {
         const auto o = cf_cli::parse_options(argc, argv.data());
         check(!o.train_path.empty() && o.knn.k >= 1 && o.knn.min_k >= 0 && (o.folds == 0 || o.folds >= 2),
               "cf: training data, k >= 1, min_k >= 0, folds 0 or >= 2");
+        check((o.folds > 0) + !o.test_path.empty() + !o.recommend.empty() == 1 && o.top >= 1,
+              "cf: one of test, folds and recommend; top >= 1");
         break;
       }
     }

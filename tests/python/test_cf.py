@@ -92,8 +92,11 @@ def test_recommend_gives_unseen_items_best_first():
         assert model.predict(user, int(item)) == pytest.approx(score, rel=1e-12)
     string_model = embedrank.UserKnn().fit(users, items, ratings)
     assert string_model.recommend(users[0], 15)[0].tolist() == [str(i) for i in recommended]
-    with pytest.raises(embedrank.InputError, match=r"input\.unknown_user"):
-        model.recommend("nobody", 5)
+    # an unknown user gets nothing, flagged as Surprise flags an impossible prediction
+    nothing, no_scores = model.recommend("nobody", 5)
+    assert len(nothing) == 0 and len(no_scores) == 0
+    assert model.recommend("nobody", 5, return_details=True)[2] == {"was_impossible": True, "reason": "user is unknown"}
+    assert model.recommend(user, 5, return_details=True)[2]["was_impossible"] is False
 
 
 def test_unknown_ids_fall_back():
@@ -102,6 +105,33 @@ def test_unknown_ids_fall_back():
     assert levels.tolist()[1:] == ["item_mean", "global_mean"]
     assert values[2] == pytest.approx(11.0 / 4)
     assert used.tolist()[1:] == [0, 0]
+
+
+def test_unknown_ids_are_flagged_as_fallbacks():
+    model = embedrank.UserKnn().fit(["a", "a", "b", "b"], ["x", "y", "x", "y"], [1.0, 3.0, 2.0, 5.0])
+    assert model.predict("nobody", "x") == pytest.approx(1.5)  # the item's mean, as before
+    value, details = model.predict("nobody", "x", return_details=True)
+    assert value == model.predict("nobody", "x")
+    assert details == {"was_impossible": True, "reason": "user is unknown", "level": "item_mean", "actual_k": 0}
+    value, details = model.predict("nobody", "nothing", return_details=True)
+    assert value == pytest.approx(11.0 / 4) and details["reason"] == "user and item are unknown"
+    assert details["was_impossible"] and details["level"] == "global_mean"
+    assert model.predict("a", "nothing", return_details=True)[1]["reason"] == "item is unknown"
+    value, details = model.predict("a", "x", return_details=True)
+    assert details["was_impossible"] == (details["level"] != "neighbors")
+
+
+def test_predictions_are_clipped_to_the_rating_scale_by_default():
+    # b rates like a but higher; c's deviations push a's prediction of z past 5
+    users = ["a", "a", "a", "b", "b", "b", "b"]
+    items = ["x", "y", "w", "x", "y", "w", "z"]
+    ratings = [4.0, 5.0, 4.0, 1.0, 2.0, 1.0, 5.0]
+    clipped = embedrank.UserKnn(algorithm="knn_with_means").fit(users, items, ratings)
+    unclipped = embedrank.UserKnn(algorithm="knn_with_means", clip=False).fit(users, items, ratings)
+    raw = unclipped.predict("a", "z")
+    assert raw > 5.0
+    assert clipped.predict("a", "z") == 5.0
+    assert embedrank.UserKnn(surprise_compatible=True).fit(users, items, ratings).predict("a", "z") > 5.0
 
 
 def test_bad_input_raises():

@@ -354,6 +354,18 @@ struct RatingsFileOptions {
 
 namespace detail {
 
+/// A separator as messages show it: quoted, a tab as '\t' and any other
+/// control byte as '\xNN', so it is visible.
+inline std::string visible_separator(char c) {
+  if (c == '\t') return "'\\t'";
+  const auto byte = static_cast<unsigned char>(c);
+  if (byte < 0x20 || byte == 0x7f) {
+    const char hex[] = "0123456789abcdef";
+    return std::string("'\\x") + hex[byte >> 4] + hex[byte & 15] + "'";
+  }
+  return std::string("'") + c + "'";
+}
+
 inline std::string trim(const std::string& s) {
   const char* space = " \t\r\n";
   const auto first = s.find_first_not_of(space);
@@ -388,8 +400,8 @@ void parse_ratings_file(const std::string& path, const RatingsFileOptions& optio
     }
     if (fields < 3) {
       if (trim(line).empty()) continue;
-      throw ParseError("malformed_line", where() + ": expected user, item, rating separated by '" +
-                                             std::string(1, options.separator) + "', got " + std::to_string(fields) +
+      throw ParseError("malformed_line", where() + ": expected user, item, rating separated by " +
+                                             visible_separator(options.separator) + ", got " + std::to_string(fields) +
                                              " field(s)");
     }
     user = trim(line.substr(bounds[0][0], bounds[0][1] - bounds[0][0]));

@@ -121,7 +121,7 @@ struct KnnOptions {
   int min_k = 1;   ///< fewer neighbours than this: fall back (basic) or the user's mean (others)
   NeighborOrder order = NeighborOrder::ByUserIndex;
   FallbackPolicy fallback = FallbackPolicy::Chain;
-  bool clip = false;  ///< clip predictions to [clip_min, clip_max]
+  bool clip = true;  ///< clip predictions to [clip_min, clip_max] (Surprise clips by default too)
   double clip_min = std::numeric_limits<double>::quiet_NaN();  ///< NaN: the lowest training rating
   double clip_max = std::numeric_limits<double>::quiet_NaN();  ///< NaN: the highest training rating
   SimilarityOptions similarity;
@@ -138,6 +138,7 @@ inline KnnOptions surprise_compatible(KnnAlgorithm algorithm, int k = 40, int mi
   options.min_k = min_k;
   options.order = NeighborOrder::Surprise;
   options.fallback = FallbackPolicy::GlobalMean;
+  options.clip = false;
   options.similarity.mean = PearsonMean::CoRated;
   options.similarity.min_support = min_support;
   options.similarity.shrinkage = Shrinkage::None;

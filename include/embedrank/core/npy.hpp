@@ -73,8 +73,10 @@ inline std::string npy_header_value(const std::string& header, const std::string
   return first == std::string::npos ? std::string() : value.substr(first, last - first + 1);
 }
 
-/// Parses "(R, C)" into rows and cols; anything but two non-negative integers throws.
-inline void npy_parse_shape(const std::string& text, const std::string& path, std::size_t& rows, std::size_t& cols) {
+/// Parses "(R, C)" into rows and cols; with `vector_as_row`, "(C,)" too, as
+/// one row. Anything else throws.
+inline void npy_parse_shape(const std::string& text, const std::string& path, std::size_t& rows, std::size_t& cols,
+                            bool vector_as_row = false) {
   if (text.size() < 2 || text.front() != '(' || text.back() != ')')
     throw FormatError("npy.bad_shape", path + ": .npy shape '" + text + "' is not a tuple");
   std::size_t dims[2] = {0, 0};
@@ -98,6 +100,11 @@ inline void npy_parse_shape(const std::string& text, const std::string& path, st
       throw FormatError("npy.bad_shape", path + ": .npy shape '" + text + "' is not 2-D (rows, cols)");
     dims[count++] = value;
   }
+  if (count == 1 && vector_as_row) {
+    rows = 1;
+    cols = dims[0];
+    return;
+  }
   if (count != 2) throw FormatError("npy.bad_shape", path + ": .npy shape '" + text + "' is not 2-D (rows, cols)");
   rows = dims[0];
   cols = dims[1];
@@ -116,8 +123,9 @@ inline std::size_t npy_file_size(std::ifstream& in, const std::string& path) {
 /// Reads and validates the header of a 2-D float32 .npy file.
 /// Throws FileError (cannot open/read) or FormatError (bad magic, unsupported
 /// version, dtype other than '<f4', Fortran order, shape not 2-D, file size
-/// not equal to header + R * C * 4 bytes).
-inline NpyInfo read_npy_info(std::ifstream& in, const std::string& path) {
+/// not equal to header + R * C * 4 bytes). With `vector_as_row` a 1-D
+/// array of C values reads as one row, shape (1, C).
+inline NpyInfo read_npy_info(std::ifstream& in, const std::string& path, bool vector_as_row = false) {
   const std::size_t file_size = detail::npy_file_size(in, path);
   unsigned char preamble[10];
   if (file_size < 10 || !in.read(reinterpret_cast<char*>(preamble), 10))
@@ -151,7 +159,8 @@ inline NpyInfo read_npy_info(std::ifstream& in, const std::string& path) {
   if (fortran != "False")
     throw FormatError("npy.fortran_order", path + ": .npy array is in Fortran order; only C order is supported");
   NpyInfo info;
-  detail::npy_parse_shape(detail::npy_header_value(header, "shape", path), path, info.rows, info.cols);
+  detail::npy_parse_shape(detail::npy_header_value(header, "shape", path), path, info.rows, info.cols,
+                          vector_as_row);
   info.data_offset = prefix + header_length;
 
   // Each dimension must fit the matrices' index type (Eigen::Index), even
@@ -174,13 +183,13 @@ inline NpyInfo read_npy_info(std::ifstream& in, const std::string& path) {
 
 /// Reads a 2-D float32 .npy file into a (R, C) row-major matrix.
 /// Throws FileError if the file cannot be opened or read, FormatError as
-/// read_npy_info does.
-inline MatrixF read_npy(const std::string& path) {
+/// read_npy_info does; with `vector_as_row` a 1-D array reads as (1, C).
+inline MatrixF read_npy(const std::string& path, bool vector_as_row = false) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError("npy.open", path + ": cannot open for reading");
   if (!detail::npy_little_endian_host())
     throw FormatError("npy.host_endianness", path + ": .npy reading needs a little-endian host");
-  const NpyInfo info = read_npy_info(in, path);
+  const NpyInfo info = read_npy_info(in, path, vector_as_row);
   MatrixF values(static_cast<Eigen::Index>(info.rows), static_cast<Eigen::Index>(info.cols));  // (R, C)
   in.seekg(static_cast<std::streamoff>(info.data_offset), std::ios::beg);
   const std::size_t bytes = info.rows * info.cols * sizeof(float);

@@ -41,7 +41,7 @@ struct HistoryItem {
 };
 
 struct RecommendOptions {
-  double content_weight = 0.7;    ///< w in [0, 1]; CF gets 1 - w when it has a score
+  double content_weight = 0.3;    ///< w in [0, 1]; CF gets 1 - w when it has a score (0.3: docs/ranking.md, "Choosing min_k")
   std::size_t candidates = 200;   ///< C: candidates taken from each source before blending
   double mmr_lambda = 1.0;        ///< 1: pure relevance; lower trades relevance for diversity (MMR)
   double recency_half_life = 0.0; ///< > 0: a history item's weight halves every half-life of age

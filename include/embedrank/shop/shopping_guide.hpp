@@ -70,7 +70,16 @@ struct ShoppingGuideOptions {
   rank::AttributePolicy attribute_policy{{"brand"}};
   double attribute_boost = 0.1;         ///< boost weight in search: (1 - w) * cosine + w * boost
   std::size_t search_candidates = 100;  ///< items re-scored by the boost
-  cf::KnnOptions knn;                   ///< the collaborative-filtering model
+  /// The collaborative-filtering model. min_k = 20: with fewer neighbours a
+  /// CF score is noise for top-N (docs/ranking.md, "Choosing min_k"). No
+  /// clipping: CF scores rank items, and clipping would tie all those
+  /// predicted above the top of the scale.
+  cf::KnnOptions knn = [] {
+    cf::KnnOptions options;
+    options.min_k = 20;
+    options.clip = false;
+    return options;
+  }();
   rank::Storage storage = rank::Storage::Float32;  ///< how product vectors are kept (float16 halves memory)
   std::size_t embed_batch = 256;        ///< texts per embedding call when products are embedded
   /// The lexical index's fields (Product columns) and weights, and its BM25 parameters.
