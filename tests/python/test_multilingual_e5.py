@@ -126,7 +126,9 @@ def embedder():
 
 def test_prompts_come_from_the_model_file(embedder):
     assert embedder.prompts == {"query": "query: ", "passage": "passage: "}
+    assert embedder.default_prompt_name == "query"
     assert embedder.dimension == 384
+    np.testing.assert_array_equal(embedder.encode(["红色连衣裙"]), embedder.encode(["红色连衣裙"], prompt_name="query"))
 
 
 @pytest.mark.parametrize("prompt", ["query: ", "passage: "])

@@ -138,6 +138,8 @@ def test_metadata_names_the_source_the_caveat_and_the_tokenizer(small):
     assert meta["config.family"] == "bert" and meta["config.vocab_size"] == VOCAB
     assert meta["embedder.prompt_names"] == ["query", "passage"]
     assert meta["embedder.prompts"] == ["query: ", "passage: "]
+    assert meta["embedder.default_prompt_name"] == "query"
+    assert meta["embedder.multilingual"] is True
     assert meta["tokenizer.sentencepiece_pipeline"] == "collapse_spaces"
     assert meta["tokenizer.fuse_unknown"] is False
     assert meta["tokenizer.vocab_size"] == len(PIECES)
