@@ -173,14 +173,16 @@ void bind_cf(py::module_& m) {
              const std::string u = id_of(user, "user", integer);
              std::vector<std::string> items;
              std::vector<double> scores;
+             bool integer_items = false;
              self.read([&](const cf::UserKnn& knn) {
+               integer_items = self.integer_items();  // the same model's, under its lock
                for (const cf::Recommendation& r : knn.recommend(u, n)) {
                  items.push_back(knn.ratings().item_id(r.item));
                  scores.push_back(r.score);
                }
                return 0;
              });
-             return py::make_tuple(ids_array(items, self.integer_items()), vector_array(std::move(scores)));
+             return py::make_tuple(ids_array(items, integer_items), vector_array(std::move(scores)));
            },
            py::arg("user"), py::arg("n") = 10, "(items, scores) of the n best unseen items by neighbour prediction.")
       .def_property_readonly("num_users", [](const PyUserKnn& self) {
