@@ -182,7 +182,7 @@ def test_fit_while_other_threads_predict_and_recommend():
         try:
             while not done.is_set():
                 for call, got in enumerate(answers(model)):
-                    assert got in (expected[0][call], expected[1][call]), f"worker {worker}: call {call} from neither model"
+                    assert got in (expected[0][call], expected[1][call]), f"worker {worker}, call {call}"
         except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
             done.set()

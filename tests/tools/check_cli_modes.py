@@ -95,8 +95,8 @@ def check_rerank(bin_dir: Path, heads: Path, data: Path, work: Path) -> None:
     out = run([bin_dir / "embedrank-rerank", "--model", model, "--threads", 1, "--query", query,
                "--candidates", candidates, "--top", 2, "--format", "json"])
     ranked = json.loads(out)
-    check("rerank --format json --top 2", [(r["id"], r["text"]) for r in ranked] == [(ids[i], texts[i]) for i in order[:2]],
-          str(ranked))
+    check("rerank --format json --top 2",
+          [(r["id"], r["text"]) for r in ranked] == [(ids[i], texts[i]) for i in order[:2]], str(ranked))
     check("rerank --format json scores", [f32(r["score"]) for r in ranked] == [f32(scores[i]) for i in order[:2]])
 
 
@@ -134,7 +134,8 @@ def check_tokenize(bin_dir: Path, models: Path, data: Path) -> None:
         # leaves them unchanged, and they fit in max_seq_length untruncated
         texts = [t for t in read_lines(data / "models" / name / "texts.txt") if embedder.preprocess(t) == t]
         encoded = embedder.tokenize(texts)
-        single = [[int(i) for i, m in zip(ids, mask) if m] for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"])]
+        single = [[int(i) for i, m in zip(ids, mask) if m]
+                  for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"])]
         texts, single = [t for t, s in zip(texts, single) if len(s) < embedder.max_seq_length], \
             [s for s in single if len(s) < embedder.max_seq_length]
         check(f"tokenize {name}: texts", len(texts) >= 4, f"{len(texts)} usable texts")
