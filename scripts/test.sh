@@ -11,9 +11,11 @@
 #      examples (examples/spark/) in local mode; the page embedrank-serve
 #      serves at / in headless Chromium (tests/serve/test_page.py),
 #   3. the C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer
-#      in build-asan/, and the thread pool, the kernels and the concurrency
-#      tests (one Embedder, EmbeddingIndex, UserKnn shared by 8 threads; a
-#      ShoppingGuide read by 8 threads while one writer updates it)
+#      in build-asan/ (with the command-line programs cli_errors and
+#      cf_cli_surprise_parity run), and the thread pool, the kernels and the
+#      concurrency tests (one Embedder, Tokenizer, EmbeddingIndex, UserKnn,
+#      ShoppingGuide shared by 8 threads; a ShoppingGuide read by 8 threads
+#      while one writer updates it)
 #      under ThreadSanitizer in build-tsan/ (set
 #      EMBEDRANK_SKIP_SANITIZERS=1 to skip both locally).
 set -euo pipefail
@@ -93,9 +95,12 @@ echo "== The shopping-guide page of embedrank-serve, in headless Chromium =="
 if [ "${EMBEDRANK_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBEDRANK_SANITIZE=ON \
-    -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=OFF -DEMBEDRANK_BUILD_PYTHON=OFF \
+    -DEMBEDRANK_BUILD_BENCHMARKS=OFF -DEMBEDRANK_BUILD_EXAMPLES=ON -DEMBEDRANK_BUILD_PYTHON=OFF \
     -DEMBEDRANK_BUILD_SERVER=OFF -DPython3_EXECUTABLE="$PYTHON" >/dev/null
-  cmake --build build-asan -j"$jobs"
+  # The test programs, and of the examples only the command-line programs
+  # that cli_errors and cf_cli_surprise_parity run (not shopping_guide).
+  cmake --build build-asan -j"$jobs" --target test_core test_io test_nn test_model test_text test_cf test_rank \
+    test_shop embedrank-embed embedrank-search embedrank-tokenize embedrank-cf embedrank-rerank embedrank-classify
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure
 

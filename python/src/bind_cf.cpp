@@ -196,7 +196,9 @@ void bind_cf(py::module_& m) {
              const std::string u = id_of(user, "user", integer);
              std::vector<std::string> items;
              std::vector<double> scores;
+             bool integer_items = false;
              const bool known = self.read([&](const cf::UserKnn& knn) {
+               integer_items = self.integer_items();  // the same model's, under its lock
                const std::int32_t index = knn.ratings().find_user(u);
                if (index < 0) return false;
                for (const cf::Recommendation& r : knn.recommend(index, n)) {
@@ -205,7 +207,7 @@ void bind_cf(py::module_& m) {
                }
                return true;
              });
-             py::tuple found = py::make_tuple(ids_array(items, self.integer_items()), vector_array(std::move(scores)));
+             py::tuple found = py::make_tuple(ids_array(items, integer_items), vector_array(std::move(scores)));
              if (!return_details) return std::move(found);
              py::dict details;
              details["was_impossible"] = !known;

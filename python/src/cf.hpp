@@ -39,15 +39,14 @@ class PyUserKnn {
     if (!model_) throw InputError("not_fitted", "UserKnn.fit() has not been called");
     return work(*model_);
   }
-  /// Fits on `ratings` (GIL released); the new model replaces the old one.
+  /// Fits on `ratings` (GIL released); the new model replaces the old one
+  /// at once: a call running meanwhile on another thread answers wholly
+  /// from the old model or wholly from the new one.
   void fit(cf::Ratings ratings, bool integer_users, bool integer_items) {
-    std::shared_ptr<const cf::UserKnn> fitted;
-    {
-      py::gil_scoped_release unlocked;
-      fitted = std::make_shared<const cf::UserKnn>(std::move(ratings), options);
-      std::unique_lock<std::shared_mutex> lock(mutex_);
-      model_ = std::move(fitted);
-    }
+    py::gil_scoped_release unlocked;
+    auto fitted = std::make_shared<const cf::UserKnn>(std::move(ratings), options);
+    std::unique_lock<std::shared_mutex> lock(mutex_);
+    model_ = std::move(fitted);
     integer_users_ = integer_users;
     integer_items_ = integer_items;
   }
@@ -56,6 +55,8 @@ class PyUserKnn {
     std::shared_lock<std::shared_mutex> lock(mutex_);
     return model_;
   }
+  /// Whether the fitted model's user (item) ids were all integers: read it
+  /// inside read()'s work, under the lock that keeps it the model's own.
   bool integer_users() const { return integer_users_; }
   bool integer_items() const { return integer_items_; }
 

@@ -10,6 +10,7 @@
 #include "embedrank/model/embedder.hpp"
 #include "support/model_fixtures.hpp"
 #include "support/raw_model_file.hpp"
+#include "support/scratch_dir.hpp"
 
 using embedrank::MatrixF;
 using embedrank::model::Embedder;
@@ -70,7 +71,7 @@ TEST_CASE("embedder preprocessing and truncation follow sentence-transformers", 
 TEST_CASE("do_lower_case lowercases as Python's str.lower", "[embedder]") {
   auto raw = test_support::RawModelFile::from(*embedrank::io::WeightFile::open(converted_model("bert_gelu_mean")));
   raw.set_metadata("embedder.do_lower_case", true);
-  const std::string path = raw.write(std::string(EMBEDRANK_TEST_WORK_DIR) + "/lower_case.bin");
+  const std::string path = raw.write(embedrank_test::scratch_dir() + "/lower_case.bin");
   auto embedder = Embedder::open(path);
   // Final sigma and the dotted capital I, exactly as Python 3 lowercases them.
   CHECK(embedder->preprocess("  \u039F\u0394\u039F\u03A3 \u0130stanbul STRASSE ") ==

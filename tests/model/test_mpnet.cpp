@@ -6,11 +6,15 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <limits>
+#include <sstream>
+#include <string>
 
 #include "embedrank/model/transformer_encoder.hpp"
 #include "support/model_fixtures.hpp"
 #include "support/raw_model_file.hpp"
+#include "support/scratch_dir.hpp"
 
 using embedrank::FormatError;
 using embedrank::model::mpnet_relative_position_bucket;
@@ -40,18 +44,23 @@ std::string format_error(const std::string& path) {
 }  // namespace
 
 TEST_CASE("MPNet relative position buckets equal modeling_mpnet.py", "[mpnet]") {
-  // values PyTorch gives (transformers 5.24, float32), at the boundaries
-  // where the logarithm lands on an integer
-  CHECK(mpnet_relative_position_bucket(0) == 0);
-  CHECK(mpnet_relative_position_bucket(-7) == 7);
-  CHECK(mpnet_relative_position_bucket(7) == 23);
-  CHECK(mpnet_relative_position_bucket(-16) == 10);
-  CHECK(mpnet_relative_position_bucket(16) == 26);
-  CHECK(mpnet_relative_position_bucket(-32) == 12);
-  CHECK(mpnet_relative_position_bucket(64) == 30);
-  CHECK(mpnet_relative_position_bucket(-128) == 15);
-  CHECK(mpnet_relative_position_bucket(128) == 31);
-  CHECK(mpnet_relative_position_bucket(100000) == 31);
+  // the values PyTorch gives (float32), from tests/data/models/mpnet_buckets.tsv
+  // (weights_tools/make_pinned_ids.py): -300..300, where the logarithm lands
+  // on an integer at the boundaries, and a few far distances
+  std::ifstream in(std::string(EMBEDRANK_TEST_DATA_DIR) + "/models/mpnet_buckets.tsv");
+  REQUIRE(in);
+  int rows = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::int64_t relative_position = 0;
+    int bucket = -1;
+    fields >> relative_position >> bucket;
+    INFO("key - query = " << relative_position);
+    CHECK(mpnet_relative_position_bucket(relative_position) == bucket);
+    ++rows;
+  }
+  CHECK(rows == 607);
   for (std::int64_t d = -5000; d <= 5000; ++d) {
     INFO("key - query = " << d);
     REQUIRE(mpnet_relative_position_bucket(d) == bucket_by_formula(d));
@@ -82,7 +91,7 @@ TEST_CASE("MPNet model files: the bias table and its config are checked at load"
   CHECK(encoder->config().max_positions() == 24);  // 26 rows minus padding_idx + 1
 
   const auto original = test_support::RawModelFile::from(*embedrank::io::WeightFile::open(source));
-  const std::string work = std::string(EMBEDRANK_TEST_WORK_DIR) + "/mpnet_broken.bin";
+  const std::string work = embedrank_test::scratch_dir() + "/mpnet_broken.bin";
   {
     auto raw = original;
     raw.erase_metadata("config.relative_attention_buckets");

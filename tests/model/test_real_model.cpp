@@ -86,7 +86,7 @@ void check_real_model(const std::string& name, const std::vector<Case>& cases, E
 
 TEST_CASE("all-MiniLM-L6-v2 matches sentence-transformers on 510 texts", "[real_model][parity]") {
   check_real_model("all-MiniLM-L6-v2",
-                   {{"f32", 0.99999, 1e-4}, {"f16", 0.99999, 1e-3}, {"bf16", 0.9999, 5e-3}, {"int8", 0.999, 1e-2}},
+                   {{"f32", 0.99999, 1e-5}, {"f16", 0.99999, 1e-3}, {"bf16", 0.9999, 5e-3}, {"int8", 0.999, 1e-2}},
                    384, 256);
 }
 
@@ -94,7 +94,7 @@ TEST_CASE("all-mpnet-base-v2 matches sentence-transformers on 510 texts", "[real
   // int8: 0.99809 measured; the loss is the weights' rounding spread over
   // all layers (16-bit activations everywhere: 0.99824; any one kind of
   // linear layer kept in f16: 0.99817..0.99853), so the gate is 0.998.
-  check_real_model("all-mpnet-base-v2", {{"f32", 0.99999, 1e-4}, {"f16", 0.99999, 1e-3}, {"int8", 0.998, 1e-2}},
+  check_real_model("all-mpnet-base-v2", {{"f32", 0.99999, 1e-5}, {"f16", 0.99999, 1e-3}, {"int8", 0.998, 1e-2}},
                    768, 384);
 }
 

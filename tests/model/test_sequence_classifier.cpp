@@ -46,6 +46,19 @@ double max_abs_diff(const MatrixF& a, const MatrixF& b) {
   return (a - b).cwiseAbs().maxCoeff();
 }
 
+// softmax over each row of the committed transformers logits (texts.txt), in
+// double: the probabilities the text-classification pipeline gives.
+MatrixF reference_softmax(const std::string& name) {
+  const MatrixF logits = embedrank::read_npy(head_source(name) + "/logits.npy");  // (texts, labels)
+  MatrixF p(logits.rows(), logits.cols());
+  for (Eigen::Index r = 0; r < logits.rows(); ++r) {
+    const Eigen::VectorXd row = logits.row(r).cast<double>().transpose();
+    const Eigen::VectorXd e = (row.array() - row.maxCoeff()).exp();  // the row max out first, for stability
+    p.row(r) = (e / e.sum()).cast<float>().transpose();
+  }
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("sequence-classification logits match transformers for texts and pairs", "[classifier][parity]") {
@@ -90,10 +103,17 @@ TEST_CASE("classify follows the text-classification pipeline per problem type", 
     CHECK(classifier->labels() == std::vector<std::string>{"apparel", "electronics", "home"});
     const MatrixF p = classifier->classify(texts, ws);
     for (Eigen::Index r = 0; r < p.rows(); ++r) CHECK(std::abs(p.row(r).sum() - 1.0f) < 1e-6f);
+    // the softmax of transformers' logits (4e-8 measured)
+    CHECK(max_abs_diff(p, reference_softmax("bert_seq_cls")) <= 1e-6);
     const auto ranked = classifier->ranked_labels(p, 0);
     REQUIRE(ranked.size() == 3);
     CHECK(ranked[0].score >= ranked[1].score);
     CHECK(ranked[1].score >= ranked[2].score);
+  }
+  {  // single-label by problem_type, another family
+    auto classifier = SequenceClassifier::open(head_model("mpnet_seq_cls"));
+    const auto mpnet_texts = read_lines(head_source("mpnet_seq_cls") + "/texts.txt");
+    CHECK(max_abs_diff(classifier->classify(mpnet_texts, ws), reference_softmax("mpnet_seq_cls")) <= 1e-6);
   }
   {  // multi-label: sigmoid per label
     auto classifier = SequenceClassifier::open(head_model("xlmr_seq_multilabel"));

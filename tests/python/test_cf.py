@@ -2,6 +2,8 @@
 arrays and from a pandas DataFrame), recommend(), bad input."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -166,3 +168,64 @@ def test_bad_input_raises():
     for call, error, pattern in cases:
         with pytest.raises(error, match=pattern):
             call()
+
+
+def test_fit_while_other_threads_predict_and_recommend():
+    # fit() swaps the model in whole: each call on another thread answers
+    # from the old model or from the new one, never a mix or a crash. The
+    # two models differ in ratings (r and 6 - r) and in id types (int, str).
+    users, items, ratings = triplets(TRAIN)
+    int_users, int_items = np.array(users, dtype=np.int64), np.array(items, dtype=np.int64)
+    flipped = [6.0 - r for r in ratings]
+    fit_a = lambda m: m.fit(int_users, int_items, ratings)  # noqa: E731
+    fit_b = lambda m: m.fit(users, items, flipped)  # noqa: E731
+    user, pairs_users, pairs_items = users[0], users[:200], items[:200]
+
+    def predictions(model):
+        return model.predict_many(pairs_users, pairs_items).tolist()
+
+    def recommendations(model):  # the ids' type too: int for model A, str for model B
+        recommended, scores = model.recommend(user, 10)
+        return recommended.dtype.kind, [str(i) for i in recommended], scores.tolist()
+
+    def answers(model):  # one per call: the model may change between two calls
+        return [call(model) for call in (predictions, recommendations, recommended_ids)]
+
+    item_ids = sorted(set(items))
+    catalogue = embedrank.EmbeddingIndex(8, metric="cosine")
+    catalogue.add(item_ids, np.random.default_rng(5).standard_normal((len(item_ids), 8)).astype(np.float32))
+    history = [i for u, i in zip(users, items) if u == user][:3]
+
+    def recommended_ids(knn):
+        return [r.id for r in embedrank.Recommender(catalogue, knn).recommend(
+            embedrank.Recommender(catalogue).profile_from_history(history), history, cf_user=user, k=10,
+            content_weight=0.3)]
+
+    expected = [answers(fit_a(embedrank.UserKnn())), answers(fit_b(embedrank.UserKnn()))]
+    for call in range(3):
+        assert expected[0][call] != expected[1][call]
+
+    model = fit_a(embedrank.UserKnn())
+    errors, done = [], threading.Event()
+
+    def read(worker: int) -> None:
+        try:
+            while not done.is_set():
+                for call, got in enumerate(answers(model)):
+                    assert got in (expected[0][call], expected[1][call]), f"worker {worker}, call {call}"
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+            done.set()
+
+    readers = [threading.Thread(target=read, args=(w,)) for w in range(4)]
+    for t in readers:
+        t.start()
+    try:
+        for round_ in range(30):
+            (fit_b if round_ % 2 == 0 else fit_a)(model)
+    finally:
+        done.set()
+        for t in readers:
+            t.join()
+    assert not errors, errors[0]
+    assert answers(model) == expected[0]  # the last fit was model A's

@@ -108,6 +108,12 @@ def test_classify_follows_the_pipeline_per_problem_type():
     assert single_label.labels == ["apparel", "electronics", "home"]
     p = single_label.classify(texts)
     assert np.abs(p.astype(np.float64).sum(axis=1) - 1.0).max() < 1e-6
+    # the softmax of transformers' logits (the pipeline's probabilities; 5e-8 measured)
+    for name in ("bert_seq_cls", "mpnet_seq_cls"):
+        logits = np.load(HEADS / name / "logits.npy").astype(np.float64)
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        got = embedrank.SequenceClassifier(head_model(name)).classify(read_lines(HEADS / name / "texts.txt"))
+        assert max_abs_diff(got, e / e.sum(axis=1, keepdims=True)) <= 1e-6, name
     ranked = single_label.ranked_labels(p[0])
     assert len(ranked) == 3 and ranked[0][1] >= ranked[1][1] >= ranked[2][1]
     assert single_label.ranked_labels(p[0], top_k=1) == ranked[:1]

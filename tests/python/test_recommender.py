@@ -88,6 +88,36 @@ def test_cf_scores_blend_into_the_ranking(shop):
     assert len({r.id for r in diverse}) == 10
 
 
+@pytest.mark.parametrize("w", [0.3, 0.7])
+def test_blend_is_the_documented_formula(shop, w):
+    # blended = w * minmax(content) + (1 - w) * minmax(cf) over the candidates,
+    # a CF score only where it came from neighbours (else 0); 200 candidates
+    # take in every unseen item of the 200.
+    catalogue, knn, user, history, item_ids, _ = shop
+    recommender = embedrank.Recommender(catalogue, knn)
+    profile = recommender.profile_from_history(history)
+    unseen = [i for i in item_ids if i not in set(history)]
+    content = catalogue.vectors(unseen).astype(np.float64) @ profile.astype(np.float64)
+    values, levels, _ = knn.predict_many([user] * len(unseen), unseen, return_details=True)
+    cf = np.where(levels == "neighbors", values, np.nan)
+    assert np.count_nonzero(~np.isnan(cf)) >= 10
+
+    def minmax(v):
+        lo, hi = np.nanmin(v), np.nanmax(v)
+        return np.nan_to_num((v - lo) / (hi - lo), nan=0.0)
+
+    expected = dict(zip(unseen, w * minmax(content) + (1 - w) * minmax(cf)))
+    got = recommender.recommend(profile, history, cf_user=user, k=len(unseen), content_weight=w, candidates=200)
+    assert sorted(r.id for r in got) == sorted(unseen)
+    for r in got:
+        assert r.score == pytest.approx(expected[r.id], abs=1e-5), r.id
+    # best first by the hand-computed blend (ties and near-ties within rounding aside)
+    blended = [expected[r.id] for r in got]
+    assert all(a >= b - 1e-5 for a, b in zip(blended, blended[1:]))
+    top = max(expected, key=expected.get)
+    assert got[0].id == top or expected[got[0].id] == pytest.approx(expected[top], abs=1e-5)
+
+
 def test_bad_input_raises(shop):
     catalogue, knn, _, history, _, _ = shop
     recommender = embedrank.Recommender(catalogue, knn)

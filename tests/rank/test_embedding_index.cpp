@@ -19,6 +19,7 @@
 
 #include "embedrank/core/npy.hpp"
 #include "embedrank/rank/embedding_index.hpp"
+#include "support/scratch_dir.hpp"
 
 using embedrank::MatrixF;
 using embedrank::rank::EmbeddingIndex;
@@ -380,7 +381,7 @@ TEST_CASE("remove, compact and re-add keep the tie order of the others", "[embed
 TEST_CASE("save and load round-trip vectors, ids and results", "[embedding_index][io]") {
   const std::size_t n = 60, d = 12;
   const auto c = make_catalogue(n, d, 2, 9);
-  const std::string dir = EMBEDRANK_TEST_WORK_DIR;
+  const std::string& dir = embedrank_test::scratch_dir();
   const std::string vectors_path = dir + "/rank_index_vectors.npy";
   const std::string ids_path = dir + "/rank_index_ids.txt";
   const Metric metric = GENERATE(Metric::InnerProduct, Metric::Cosine);

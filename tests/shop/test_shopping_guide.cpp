@@ -8,8 +8,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "embedrank/shop/shopping_guide.hpp"
@@ -177,6 +179,61 @@ TEST_CASE("search: bad queries get a typed error or their documented answer", "[
       CHECK(e.id() == "input.search.bad_utf8");
     }
   }
+}
+
+TEST_CASE("one guide serves 8 searching threads at once, each answer as when alone", "[guide][threads]") {
+  // ShoppingGuide: every member function may be called from any thread. Two
+  // threads of the shared pool inside, eight callers outside, each with its
+  // own workspace; every mode, and recommend with the CF model.
+  auto embedder = embedrank::model::Embedder::open(converted_model("bert_gelu_mean"));
+  embedrank::ShoppingGuideOptions options;
+  options.threads = 2;
+  options.knn.min_k = 2;
+  ShoppingGuide guide(embedder, small_catalogue(), options);
+  guide.fit_collaborative_filtering(small_ratings());
+  const std::vector<std::string> queries = {"acme red dress under 100", "running shoes", "green tea",
+                                            "zenith keyboard over 50", "tent", ""};
+  std::vector<embedrank::SearchOptions> modes(3);
+  modes[0].mode = embedrank::rank::SearchMode::Dense;
+  modes[1].mode = embedrank::rank::SearchMode::Lexical;
+  modes[2].mode = embedrank::rank::SearchMode::Hybrid;
+  const std::vector<embedrank::rank::HistoryItem> history = {{"P0", 2.0, 0.0}, {"P6", 1.0, 0.0}};
+
+  auto key = [](const std::vector<embedrank::rank::SearchResult>& results) {
+    std::vector<std::pair<std::string, float>> out;
+    for (const auto& r : results) out.emplace_back(r.id, r.score);
+    return out;
+  };
+  // References, on this thread alone.
+  std::vector<std::vector<std::pair<std::string, float>>> expected;
+  {
+    embedrank::model::EmbedderWorkspace ws(1);
+    for (const auto& q : queries)
+      for (const auto& m : modes) expected.push_back(key(guide.search(q, 5, ws, m).results));
+  }
+  std::vector<std::string> expected_recommended;
+  for (const auto& r : guide.recommend("u3", history, 5)) expected_recommended.push_back(r.id);
+  REQUIRE(expected_recommended.size() == 5);
+
+  constexpr int kThreads = 8;
+  std::atomic<int> ready{0}, mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      embedrank::model::EmbedderWorkspace ws(1);
+      ++ready;
+      while (ready.load() < kThreads) std::this_thread::yield();
+      for (std::size_t k = 0; k < expected.size(); ++k) {
+        const std::size_t i = (k + static_cast<std::size_t>(t) * 5) % expected.size();  // threads start apart
+        if (key(guide.search(queries[i / modes.size()], 5, ws, modes[i % modes.size()]).results) != expected[i])
+          ++mismatches;
+      }
+      std::vector<std::string> recommended;
+      for (const auto& r : guide.recommend("u3", history, 5)) recommended.push_back(r.id);
+      if (recommended != expected_recommended) ++mismatches;
+    });
+  for (auto& t : threads) t.join();
+  CHECK(mismatches.load() == 0);
 }
 
 TEST_CASE("recommend: content only before CF, the blend after, explained", "[guide]") {
