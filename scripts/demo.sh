@@ -7,17 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install_deps.sh
-# The model: multilingual-e5-small (Chinese, English and across them; imported
-# as int8, which holds its 4-bit weights exactly), or --model NAME (first)
-# for another that get_model.sh knows, e.g. the English all-MiniLM-L6-v2.
-model=multilingual-e5-small
-if [ "${1:-}" = --model ]; then
-  model=${2:?--model needs a name: all-MiniLM-L6-v2, all-mpnet-base-v2 or multilingual-e5-small}
-  shift 2
-fi
-dtype=f32
-[ "$model" = multilingual-e5-small ] && dtype=int8
-EMBEDRANK_MODEL_DTYPES=$dtype ./scripts/get_model.sh "$model"
+# The model: multilingual-e5-small, or --model NAME (first) for another
+# that get_model.sh knows, e.g. the English all-MiniLM-L6-v2.
+source scripts/model_choice.sh
+choose_model "$@"
+shift "$model_args"
 
 cmake -S . -B build -DPython3_EXECUTABLE="${PYTHON:-/usr/bin/python3}" >/dev/null
 cmake --build build -j"$(nproc)" --target shopping_guide embedrank-embed embedrank-search >/dev/null
