@@ -20,7 +20,7 @@ built package (<build>/python); TEST_WORK_DIR the converted tiny models
       </s>, types 0) around the two texts' own ids;
   embedrank-cf --cv/--seed: the folds of std::mt19937_64(seed) (as
       cf::kfold_assignment), each fitted and predicted by UserKnn, RMSE and MAE;
-      --clip/--fallback/--order/--similarity/--memory-budget-mb: the predictions
+      --clip/--no-clip/--fallback/--order/--similarity/--memory-budget-mb: the predictions
       of UserKnn with the same options;
   embedrank-classify --tokens --stride: TokenClassifier.entities with the stride.
 """
@@ -272,7 +272,8 @@ def check_cf(bin_dir: Path, data: Path, work: Path) -> None:
     users, items = [t[0] for t in test], [t[1] for t in test]
     default = fit(train).predict_many(users, items).tolist()
     cases = [
-        (["--clip"], {"clip": True}),
+        (["--clip"], {"clip": True}),      # the default
+        (["--no-clip"], {"clip": False}),
         (["--fallback", "global_mean"], {"fallback": "global_mean"}),
         (["--order", "surprise"], {"order": "surprise"}),
         (["--similarity", "pearson"], {}),
@@ -289,7 +290,7 @@ def check_cf(bin_dir: Path, data: Path, work: Path) -> None:
               f"{differ} of {len(expected)} predictions differ")
         for key, value in options.items():
             check(f"cf {' '.join(flags)}: settings", report[key] == value, f"{key} = {report[key]!r}")
-        if options.get("clip") or options.get("fallback"):
+        if options.get("clip") is False or options.get("fallback"):
             changed = sum(a != b for a, b in zip(expected, default))
             check(f"cf {' '.join(flags)} changes some predictions", changed > 0, "none changed: the check says little")
     # a budget the similarity computation does not fit in: refused, exit 1, before any output
