@@ -38,8 +38,8 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
