@@ -91,11 +91,11 @@ class LanguageCentering {
   /// apply() to each row of `vectors` (N, D) with the text of the same position.
   void apply_rows(const std::vector<std::string>& texts, MatrixF& vectors) const {
     if (empty()) return;
-    for (Eigen::Index i = 0; i < vectors.rows(); ++i) {
-      VectorF row = vectors.row(i).transpose();
-      apply(texts[static_cast<std::size_t>(i)], row.data(), static_cast<std::size_t>(row.size()));
-      vectors.row(i) = row.transpose();
-    }
+    if (vectors.cols() != means_.cols())
+      throw InputError("dimension_mismatch", "vectors of dimension " + std::to_string(vectors.cols()) +
+                                                 " for centering means of dimension " + std::to_string(means_.cols()));
+    for (Eigen::Index i = 0; i < vectors.rows(); ++i)
+      vectors.row(i) -= means_.row(script_of(texts[static_cast<std::size_t>(i)]));
   }
 
   /// The means as kScripts x D little-endian float32 values, no header.
