@@ -15,14 +15,14 @@ using embedrank::MatrixF;
 using embedrank::rank::LanguageCentering;
 
 TEST_CASE("a text's script is CJK when a fifth of its letters are", "[centering]") {
-  CHECK(LanguageCentering::script_of("我想买一件红色的连衣裙") == LanguageCentering::kCjk);
-  CHECK(LanguageCentering::script_of("Whiskerly 老年猫粮 无谷物") == LanguageCentering::kCjk);
-  CHECK(LanguageCentering::script_of("red dress 红") == LanguageCentering::kOther);  // 1 of 8 letters
-  CHECK(LanguageCentering::script_of("한국어 텍스트") == LanguageCentering::kCjk);
-  CHECK(LanguageCentering::script_of("Привет, платье") == LanguageCentering::kOther);
-  CHECK(LanguageCentering::script_of("12345 !!") == LanguageCentering::kOther);
-  CHECK(LanguageCentering::script_of("") == LanguageCentering::kOther);
-  CHECK(LanguageCentering::script_of("\xff\xfe 红色") == LanguageCentering::kCjk);
+  CHECK(embedrank::rank::script_of("我想买一件红色的连衣裙") == embedrank::rank::kCjk);
+  CHECK(embedrank::rank::script_of("Whiskerly 老年猫粮 无谷物") == embedrank::rank::kCjk);
+  CHECK(embedrank::rank::script_of("red dress 红") == embedrank::rank::kOther);  // 1 of 8 letters
+  CHECK(embedrank::rank::script_of("한국어 텍스트") == embedrank::rank::kCjk);
+  CHECK(embedrank::rank::script_of("Привет, платье") == embedrank::rank::kOther);
+  CHECK(embedrank::rank::script_of("12345 !!") == embedrank::rank::kOther);
+  CHECK(embedrank::rank::script_of("") == embedrank::rank::kOther);
+  CHECK(embedrank::rank::script_of("\xff\xfe 红色") == embedrank::rank::kCjk);
 }
 
 TEST_CASE("means are fitted per script and subtracted; a rare script gets the mean of all", "[centering]") {
@@ -34,10 +34,10 @@ TEST_CASE("means are fitted per script and subtracted; a rare script gets the me
     vectors(i, 1) = i < 6 ? 1.0f : -1.0f;
   }
   const LanguageCentering c = LanguageCentering::fit(texts, vectors);
-  CHECK(c.means()(LanguageCentering::kCjk, 0) == Approx(2.5));
-  CHECK(c.means()(LanguageCentering::kCjk, 1) == Approx(1.0));
-  CHECK(c.means()(LanguageCentering::kOther, 0) == Approx(8.5));
-  CHECK(c.means()(LanguageCentering::kOther, 1) == Approx(-1.0));
+  CHECK(c.means()(embedrank::rank::kCjk, 0) == Approx(2.5));
+  CHECK(c.means()(embedrank::rank::kCjk, 1) == Approx(1.0));
+  CHECK(c.means()(embedrank::rank::kOther, 0) == Approx(8.5));
+  CHECK(c.means()(embedrank::rank::kOther, 1) == Approx(-1.0));
   float v[2] = {3.0f, 2.0f};
   c.apply("连衣裙", v, 2);
   CHECK(v[0] == Approx(0.5));
@@ -47,8 +47,8 @@ TEST_CASE("means are fitted per script and subtracted; a rare script gets the me
   // Four CJK texts (fewer than kMinTexts): that script gets the mean of all.
   const LanguageCentering rare = LanguageCentering::fit(
       std::vector<std::string>(texts.begin() + 2, texts.end()), MatrixF(vectors.bottomRows(10)));
-  CHECK(rare.means()(LanguageCentering::kCjk, 0) == Approx(6.5));
-  CHECK(rare.means()(LanguageCentering::kOther, 0) == Approx(8.5));
+  CHECK(rare.means()(embedrank::rank::kCjk, 0) == Approx(6.5));
+  CHECK(rare.means()(embedrank::rank::kOther, 0) == Approx(8.5));
 
   // No centering: vectors stay as they are.
   float w[2] = {3.0f, 2.0f};

@@ -129,8 +129,8 @@ std::vector<LexicalHit> brute_force(const LexicalIndex& index, const LexicalQuer
                                     const std::vector<bool>& skip) {
   std::vector<LexicalHit> all;
   for (std::size_t row = 0; row < index.rows(); ++row) {
-    const double s = index.score(q, row);
-    if (s > 0 && !skip[row]) all.push_back({row, s, 0.0});
+    const LexicalHit hit = index.hit(q, row);
+    if (hit.score > 0 && !skip[row]) all.push_back(hit);
   }
   std::sort(all.begin(), all.end(), [](const LexicalHit& a, const LexicalHit& b) {
     return a.score > b.score || (a.score == b.score && a.row < b.row);
@@ -374,28 +374,54 @@ TEST_CASE("search with early termination equals scoring every row on a skewed co
   const std::size_t n = 3000;
   for (std::size_t row = 0; row < n; ++row) index.set(row, {text(length(rng) / 3), text(length(rng))});
   for (std::size_t row = 0; row < n; row += 11) index.set(row, {text(4), text(9)});  // rows set again
-  std::vector<bool> none(n, false), some(n, false);
-  embedrank::rank::ItemBitmap bitmap(n);
-  for (std::size_t row = 0; row < n; ++row)
-    if (row % 4 == 1) some[row] = true, bitmap.set(row);
-  embedrank::rank::SearchFilter by_bitmap, by_predicate;
-  by_bitmap.exclude = &bitmap;
-  by_predicate.keep = [&](std::size_t row) { return !some[row]; };
-  for (int round = 0; round < 200; ++round) {
-    const LexicalQuery q = index.query(text(query_length(rng)));
-    for (std::size_t k : {1, 3, 10, 50}) {
-      INFO("round " << round << " k " << k);
-      const auto check = [&](const std::vector<LexicalHit>& got, const std::vector<LexicalHit>& want) {
-        REQUIRE(got.size() == want.size());
-        for (std::size_t i = 0; i < got.size(); ++i) {
-          REQUIRE(got[i].row == want[i].row);
-          REQUIRE(got[i].score == want[i].score);  // the same sum in the same order
-        }
-      };
-      check(index.search(q, k), brute_force(index, q, k, none));
-      check(index.search(q, k, by_bitmap), brute_force(index, q, k, some));
-      check(index.search(q, k, by_predicate), brute_force(index, q, k, some));
+  // Every result, score and coverage equals scoring every row, with and without filters.
+  const auto check_queries = [&](const LexicalIndex& idx, int rounds) {
+    const std::size_t rows = idx.rows();
+    std::vector<bool> none(rows, false), some(rows, false);
+    embedrank::rank::ItemBitmap bitmap(rows);
+    for (std::size_t row = 0; row < rows; ++row)
+      if (row % 4 == 1) some[row] = true, bitmap.set(row);
+    embedrank::rank::SearchFilter by_bitmap, by_predicate;
+    by_bitmap.exclude = &bitmap;
+    by_predicate.keep = [&](std::size_t row) { return !some[row]; };
+    for (int round = 0; round < rounds; ++round) {
+      const LexicalQuery q = idx.query(text(query_length(rng)));
+      for (std::size_t k : {1, 3, 10, 50}) {
+        INFO("round " << round << " k " << k);
+        const auto check = [&](const std::vector<LexicalHit>& got, const std::vector<LexicalHit>& want) {
+          REQUIRE(got.size() == want.size());
+          for (std::size_t i = 0; i < got.size(); ++i) {
+            REQUIRE(got[i].row == want[i].row);
+            REQUIRE(got[i].score == want[i].score);  // the same sum in the same order
+            REQUIRE(got[i].coverage == want[i].coverage);
+            REQUIRE(got[i].known_coverage == want[i].known_coverage);
+          }
+        };
+        check(idx.search(q, k), brute_force(idx, q, k, none));
+        check(idx.search(q, k, by_bitmap), brute_force(idx, q, k, some));
+        check(idx.search(q, k, by_predicate), brute_force(idx, q, k, some));
+      }
     }
+  };
+  check_queries(index, 200);
+  // Postings removed and inserted before the ends of the lists, then a
+  // compaction: the lists' blocks (last row, largest tf, shortest length)
+  // must follow, or the block maxima would skip documents that belong in
+  // the top k.
+  std::vector<bool> removed(n, false);
+  for (std::size_t row = 5; row < n; row += 7) index.clear(row), removed[row] = true;
+  for (std::size_t row = 2; row < n; row += 13)
+    if (!removed[row]) index.set(row, {text(2) + "w0 w0 w0 w0", text(3) + "w1 w1 w1"});  // short, high tf
+  index.apply(RowRemap::dropping(n, [&](std::size_t row) { return removed[row]; }));
+  const std::size_t kept = index.rows();
+  for (std::size_t row = kept; row < kept + 300; ++row) index.set(row, {text(1), text(2)});
+  check_queries(index, 100);
+  const LexicalQuery common = index.query("w0 w1 w2");
+  for (std::size_t k : {1, 10, 100}) {
+    std::vector<bool> none(index.rows(), false);
+    const auto got = index.search(common, k), want = brute_force(index, common, k, none);
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) CHECK((got[i].row == want[i].row && got[i].score == want[i].score));
   }
 }
 

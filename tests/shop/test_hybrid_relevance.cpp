@@ -178,7 +178,15 @@ TEST_CASE("multilingual-e5-small reads Chinese and crosses languages", "[hybrid_
   // check holds them at the level measured.
   CHECK(e5.ndcg("hybrid", "zh") >= 0.7);
   CHECK(e5.ndcg("dense", "cross") >= 0.55);
-  CHECK(e5.ndcg("hybrid", "cross") >= 0.5);
+  CHECK(e5.ndcg("hybrid", "cross") >= 0.55);
+  // The hybrid rule, for this model too: no kind more
+  // than 0.02 below the better side. Cross-language queries hold it because
+  // products in another script than the query's are fused without the
+  // lexical side's read part (hybrid_search.hpp).
+  for (const std::string& kind : e5.kinds) {
+    INFO("kind " << kind);
+    CHECK(e5.ndcg("hybrid", kind) >= std::max(e5.ndcg("dense", kind), e5.ndcg("lexical", kind)) - 0.02);
+  }
   for (const std::string kind : {"brand", "intent", "model", "typo"}) {
     INFO("kind " << kind);
     CHECK(e5.ndcg("hybrid", kind) >= minilm.ndcg("hybrid", kind) - 0.03);

@@ -112,6 +112,7 @@ TEST_CASE("search modes: hybrid and lexical equal hybrid_search over the parts",
       REQUIRE(!answer.results.empty());
       REQUIRE(answer.results.size() == expected.results.size());
       CHECK(answer.lexical_weight == expected.lexical_weight);
+      CHECK(answer.other_script_lexical_weight == expected.other_script_lexical_weight);
       const auto cosines = guide.index().scores_of(vector, [&] {
         std::vector<std::size_t> rows;
         for (const auto& r : answer.results) rows.push_back(r.row);

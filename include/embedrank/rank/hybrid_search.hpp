@@ -30,6 +30,14 @@
 /// only judge, trusted as far as its best hit matches the query's known
 /// terms; for the part both read, it gets the share a_read, scaled by how
 /// much of the whole query its best hit holds.
+/// Words match only in the query's own script, so the lexical side cannot
+/// judge a product written in another (LexicalIndex::script, from the
+/// terms of each; LexicalQuery::script): such rows get only the unread part, a_other = u ck a_unread (0 for a query
+/// the model reads fully). Without this, when a multilingual model answers
+/// an English query with a Chinese product ("handmade noodles gift box" ->
+/// 手工挂面礼盒), English products that share a word ("gift box") would
+/// outvote it on the strength of a match the Chinese product could never
+/// have had.
 /// SearchMode::Dense and ::Lexical rank by one side alone (lexical_n or
 /// cosine, with the boost) and still report both scores of each result.
 /// Ties: the higher score first, then the lower row.
@@ -74,19 +82,26 @@ struct HybridOptions {
   double boost_weight = 0.1;         ///< w: the attribute boost's share of the score
 };
 
-/// The fused results and the lexical weight the query got.
+/// The fused results and the lexical weights the query got.
 struct HybridAnswer {
   std::vector<SearchResult> results;  ///< best first; similarity = cosine, lexical = BM25
   double lexical_weight = 0.0;        ///< a (0 for SearchMode::Dense, 1 for ::Lexical)
+  double other_script_lexical_weight = 0.0;  ///< a_other: a for rows not in the query's script
 };
 
-/// a = u ck a_unread + (1 - u) c a_read, the shares clamped to [0, 1]; the
-/// best lexical hit gives c and ck (none: a = 0).
-inline double automatic_lexical_weight(const LexicalHit* best, double unknown_share, const HybridOptions& options) {
-  if (best == nullptr) return 0.0;
+/// The automatic lexical weights: a for rows in the query's script and
+/// a_other for the rest (the file comment), the shares clamped to [0, 1];
+/// the best lexical hit gives c and ck (none: both 0).
+struct LexicalWeights {
+  double same_script = 0.0;   ///< a = u ck a_unread + (1 - u) c a_read
+  double other_script = 0.0;  ///< a_other = u ck a_unread
+};
+inline LexicalWeights automatic_lexical_weights(const LexicalHit* best, double unknown_share, const HybridOptions& options) {
+  if (best == nullptr) return {};
   const double c = std::clamp(best->coverage, 0.0, 1.0), ck = std::clamp(best->known_coverage, 0.0, 1.0);
   const double u = std::clamp(unknown_share, 0.0, 1.0);
-  return u * ck * options.unread_lexical_weight + (1 - u) * c * options.read_lexical_weight;
+  const double unread = u * ck * options.unread_lexical_weight;
+  return {unread + (1 - u) * c * options.read_lexical_weight, unread};
 }
 
 /// The k best rows of `index` and `lexical` (rows shared: catalogue rows)
@@ -145,13 +160,18 @@ inline HybridAnswer hybrid_search(const EmbeddingIndex& index, const LexicalInde
   for (Candidate& cand : all)
     if (!cand.has_bm25) cand.bm25 = static_cast<float>(lexical.score(query, cand.row));
 
-  double a = 1.0;
-  if (mode == SearchMode::Hybrid)
-    a = options.lexical_weight >= 0 ? options.lexical_weight
-        : options.fusion == Fusion::ReciprocalRank
-            ? 0.5
-            : automatic_lexical_weight(lex.empty() ? nullptr : &lex.front(), unknown_share, options);
+  double a = 1.0, a_other = 1.0;
+  const bool automatic = mode == SearchMode::Hybrid && options.lexical_weight < 0 && options.fusion == Fusion::Weighted;
+  if (automatic) {
+    const LexicalWeights weights =
+        automatic_lexical_weights(lex.empty() ? nullptr : &lex.front(), unknown_share, options);
+    a = weights.same_script;
+    a_other = weights.other_script;
+  } else if (mode == SearchMode::Hybrid) {
+    a = a_other = options.lexical_weight >= 0 ? options.lexical_weight : 0.5;  // given, or RRF's default
+  }
   answer.lexical_weight = a;
+  answer.other_script_lexical_weight = a_other;
 
   const double cos_top = dense.empty() ? 0.0 : dense.front().similarity;
   const double cos_floor = dense.empty() ? 0.0 : dense.back().similarity;
@@ -167,7 +187,8 @@ inline HybridAnswer hybrid_search(const EmbeddingIndex& index, const LexicalInde
       const double dense_n = cos_top > cos_floor ? std::clamp((cand.cosine - cos_floor) / (cos_top - cos_floor), 0.0, 1.0)
                                                  : (cand.has_cosine ? 1.0 : 0.0);
       const double lexical_n = bm25_top > 0 ? std::clamp(static_cast<double>(cand.bm25) / bm25_top, 0.0, 1.0) : 0.0;
-      fused[i] = mode == SearchMode::Lexical ? lexical_n : a * lexical_n + (1 - a) * dense_n;
+      const double a_row = lexical.script(cand.row) == query.script ? a : a_other;
+      fused[i] = mode == SearchMode::Lexical ? lexical_n : a_row * lexical_n + (1 - a_row) * dense_n;
     }
     fused_max = std::max(fused_max, fused[i]);
   }

@@ -11,9 +11,8 @@
 ///
 ///   v' = v - mean[script(text)]        (then normalised for cosine)
 ///
-/// The language of a text is its script: CJK (Han, kana, Hangul) when at
-/// least kCjkShare of its letters are, otherwise "other" (the Latin,
-/// Cyrillic... languages, which share a mean). The means are fitted on the
+/// The language of a text is its script (script_of, rank/lexical_analysis.hpp):
+/// CJK, or "other" (the Latin, Cyrillic... languages, which share a mean). The means are fitted on the
 /// catalogue's product vectors and applied to products and queries alike;
 /// a script with fewer than kMinTexts products uses the mean of all.
 
@@ -28,31 +27,15 @@
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/tensor.hpp"
 #include "embedrank/rank/lexical_analysis.hpp"
-#include "embedrank/text/unicode.hpp"
 
 namespace embedrank::rank {
 
 class LanguageCentering {
  public:
-  enum Script : std::size_t { kCjk = 0, kOther = 1, kScripts = 2 };
-  static constexpr double kCjkShare = 0.2;      ///< CJK share of letters that makes a text CJK
   static constexpr std::size_t kMinTexts = 5;  ///< fewer texts of a script: it gets the mean of all
 
   /// No centering: apply() leaves vectors as they are.
   LanguageCentering() = default;
-
-  /// The script of a UTF-8 text (invalid bytes count as other letters).
-  static Script script_of(std::string_view text) {
-    std::size_t cjk = 0, letters = 0;
-    for (std::size_t i = 0; i < text.size();) {
-      const char32_t c = text::decode_utf8(text, i);
-      const detail::CharClass kind = detail::classify(c);
-      if (kind == detail::CharClass::Separator || kind == detail::CharClass::Digit) continue;
-      ++letters;
-      if (kind == detail::CharClass::Cjk) ++cjk;
-    }
-    return letters > 0 && static_cast<double>(cjk) >= kCjkShare * static_cast<double>(letters) ? kCjk : kOther;
-  }
 
   /// The means of `vectors` (N, D) by the script of `texts` (N).
   static LanguageCentering fit(const std::vector<std::string>& texts, const MatrixF& vectors) {

@@ -29,6 +29,12 @@
 ///      as whole runs (never as parts of a mixed run or of a joined pair).
 /// Terms come in text order, repeats kept (the index counts them).
 /// Linear in the text's length; never throws.
+///
+/// script_of(text): the script a text is written in, CJK (Han, kana,
+/// Hangul) when at least kCjkShare of its letters are, otherwise other (the
+/// Latin, Cyrillic... languages). Words match only within a script, and a
+/// multilingual model places each script's texts around a mean of its own
+/// (rank/language_centering.hpp).
 
 #include <array>
 #include <cstddef>
@@ -167,6 +173,23 @@ inline std::vector<std::string> analyze(std::string_view utf8) {
     i = end;
   }
   return terms;
+}
+
+/// A text's script; the values index per-script tables.
+enum Script : std::size_t { kCjk = 0, kOther = 1, kScripts = 2 };
+constexpr double kCjkShare = 0.2;  ///< CJK share of letters that makes a text CJK
+
+/// The script of a UTF-8 text (invalid bytes count as other letters).
+inline Script script_of(std::string_view text) {
+  std::size_t cjk = 0, letters = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    const char32_t c = text::decode_utf8(text, i);
+    const detail::CharClass kind = detail::classify(c);
+    if (kind == detail::CharClass::Separator || kind == detail::CharClass::Digit) continue;
+    ++letters;
+    if (kind == detail::CharClass::Cjk) ++cjk;
+  }
+  return letters > 0 && static_cast<double>(cjk) >= kCjkShare * static_cast<double>(letters) ? kCjk : kOther;
 }
 
 }  // namespace embedrank::rank

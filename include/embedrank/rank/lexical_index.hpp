@@ -27,11 +27,19 @@
 /// queries with boosts. A query's terms count once each (repeats dropped).
 /// Scores are computed in double.
 ///
-/// Cost: a query touches the postings of its terms only (term-at-a-time
-/// into a per-query accumulator); score() of one row is a binary search per
-/// term and field; set costs the row's terms (an insertion into a postings
-/// list when a row before its end is set again), clear a binary search and
-/// an erase per term.
+/// Storage: per field and term, a postings list (row, tf) in row order,
+/// cut into blocks of kBlock postings; each block records its last row,
+/// its largest tf and its shortest field length, from which the most a
+/// document of the block can score for the term follows (tfn grows with tf
+/// and shrinks with the length): Lucene's "impacts".
+///
+/// Search: document at a time with MaxScore and block-max skipping; see
+/// search(). Cost: a query reads the postings of its rarer terms and, of
+/// the common ones, only the blocks and documents that could still enter
+/// the top k; score() of one row is a binary search per term and field;
+/// set costs the row's terms (an insertion into a postings list, and its
+/// blocks rebuilt from there, when a row before its end is set again),
+/// clear a binary search and an erase per term.
 ///
 /// Thread safety: const member functions may run concurrently; set, clear
 /// and apply need exclusive access (ShoppingGuide provides it).
@@ -82,6 +90,7 @@ struct LexicalQuery {
   std::vector<std::size_t> order;    ///< the terms by decreasing bound: the order scores are summed in
   double total_idf_weight = 0.0;     ///< sum over the terms
   double known_idf_weight = 0.0;     ///< sum over the terms some document holds (df > 0 in a field)
+  Script script = kOther;            ///< script_of the terms: documents of another script cannot match them
   static constexpr std::uint32_t kUnknownTerm = std::numeric_limits<std::uint32_t>::max();
 };
 
@@ -120,6 +129,9 @@ class LexicalIndex {
   /// Documents (set rows): N.
   std::size_t documents() const { return documents_; }
   bool contains(std::size_t row) const { return row < docs_.size() && docs_[row].set; }
+  /// The script of the document's terms (script_of; kOther for an unset
+  /// row). A query matches words only in documents of its own script.
+  Script script(std::size_t row) const { return contains(row) ? docs_[row].script : kOther; }
 
   /// Indexes the document at `row` from one text per field (analyze()),
   /// replacing what the row held. Throws InputError "lexical.bad_fields"
@@ -139,6 +151,7 @@ class LexicalIndex {
     if (row >= docs_.size()) docs_.resize(row + 1);
     Document& doc = docs_[row];
     doc.set = true;
+    doc.script = script_of_terms(field_terms);
     ++documents_;
     for (std::size_t f = 0; f < fields_.size(); ++f) {
       FieldData& field = field_[f];
@@ -155,12 +168,7 @@ class LexicalIndex {
         const std::uint32_t term = ids[j];
         const auto count = static_cast<std::uint32_t>(next - j);
         if (field.postings.size() <= term) field.postings.resize(term + 1);
-        std::vector<Posting>& list = field.postings[term];
-        const Posting posting{static_cast<std::uint32_t>(row), count};
-        if (list.empty() || list.back().row < row)
-          list.push_back(posting);  // the usual case: a new row at the end
-        else
-          list.insert(std::lower_bound(list.begin(), list.end(), posting, by_row), posting);
+        add_posting(field, field.postings[term], Posting{static_cast<std::uint32_t>(row), count});
         doc.terms.push_back(FieldTerm{static_cast<std::uint32_t>(f), term});
       }
     }
@@ -171,9 +179,8 @@ class LexicalIndex {
     if (!contains(row)) return;
     Document& doc = docs_[row];
     for (const FieldTerm& ft : doc.terms) {
-      std::vector<Posting>& list = field_[ft.field].postings[ft.term];
-      const auto it = std::lower_bound(list.begin(), list.end(), Posting{static_cast<std::uint32_t>(row), 0}, by_row);
-      if (it != list.end() && it->row == row) list.erase(it);  // keeps the list in row order
+      FieldData& field = field_[ft.field];
+      remove_posting(field, field.postings[ft.term], static_cast<std::uint32_t>(row));
     }
     for (FieldData& field : field_) {
       field.total_length -= field.length[row];
@@ -199,8 +206,10 @@ class LexicalIndex {
       for (std::size_t row = 0; row < field.length.size(); ++row)
         if (remap(row) != RowRemap::kRemoved) length[remap(row)] = field.length[row];
       field.length = std::move(length);
-      for (std::vector<Posting>& list : field.postings)
-        for (Posting& p : list) p.row = static_cast<std::uint32_t>(remap(p.row));  // order kept: remap is monotone
+      for (PostingList& list : field.postings) {
+        for (Posting& p : list.postings) p.row = static_cast<std::uint32_t>(remap(p.row));  // order kept: remap is monotone
+        rebuild_blocks(field, list, 0);
+      }
     }
   }
 
@@ -228,6 +237,7 @@ class LexicalIndex {
       q.total_idf_weight += weight;
       if (known) q.known_idf_weight += weight;
     }
+    q.script = script_of_terms({terms});
     // Terms by decreasing bound, ties in query order: search() and score() both sum in this order.
     q.order.resize(q.terms.size());
     for (std::size_t t = 0; t < q.order.size(); ++t) q.order[t] = t;
@@ -248,131 +258,176 @@ class LexicalIndex {
   /// Documents whose field f holds the term.
   std::size_t document_frequency(std::size_t f, std::uint32_t term) const {
     const FieldData& field = field_.at(f);
-    return term < field.postings.size() ? field.postings[term].size() : 0;
+    return term < field.postings.size() ? field.postings[term].postings.size() : 0;
   }
 
   /// The score of the document at `row` for the query (0 for an unset row).
-  double score(const LexicalQuery& q, std::size_t row) const { return score_and_coverage(q, row).first; }
+  double score(const LexicalQuery& q, std::size_t row) const { return hit(q, row).score; }
+
+  /// The row's score and coverage for the query, as search() reports them
+  /// (score 0 for an unset row).
+  LexicalHit hit(const LexicalQuery& q, std::size_t row) const {
+    if (!contains(row)) return LexicalHit{row, 0.0, 0.0, 0.0};
+    std::vector<Cursor> cursors = cursors_of(q);
+    std::vector<double> gained(cursors.size(), 0.0);
+    std::vector<char> holds(cursors.size(), 0);
+    for (std::size_t j = 0; j < cursors.size(); ++j) {
+      cursors[j].seek(static_cast<std::uint32_t>(row));
+      if (cursors[j].row() != row) continue;
+      gained[j] = cursors[j].gain(*this);
+      holds[j] = 1;
+    }
+    return total(q, cursors, gained, holds, row);
+  }
 
   /// The k best documents for the query: score > 0, the filter passing
-  /// (SearchFilter: `exclude` rows skipped, `keep` asked for candidates),
-  /// best first, ties by row ascending. A query without terms finds nothing.
+  /// (SearchFilter: `exclude` rows skipped, `keep` asked only of documents
+  /// that would enter the top k), best first, ties by row ascending. A query
+  /// without terms finds nothing. The results and their scores are exactly
+  /// those of scoring every row (score()): the same sums in the same order.
   ///
-  /// Term at a time, the terms in decreasing order of their bound (the most
-  /// a document can gain from them, sum_f w_f idf_f(t) for Lucene), into an
-  /// accumulator of the documents met so far, kept in row order and merged
-  /// with each postings list. Once the k-th best accumulated score exceeds
-  /// the sum of the bounds of the terms still to come, no document not yet
-  /// met can enter the top k, and the remaining terms only update the
-  /// documents met (a binary search each in the remaining lists); from then
-  /// on, before each term, the documents whose score plus the bounds still
-  /// to come stays below the k-th best are dropped. The results and their
-  /// scores are those of the exhaustive sum. (Okapi's idf may be negative,
-  /// so it always runs exhaustively.)
+  /// Document at a time over one cursor per (query term, field) list, rows
+  /// ascending, keeping the k best so far in a heap; theta = the k-th best
+  /// score (0 until there are k). Each cursor has a bound: the most a
+  /// document can gain from it (w_f idf_f(t) tfn at the list's largest tf
+  /// and shortest length). Pruning (Turtle & Flood's MaxScore, with
+  /// Ding & Suel's block maxima):
+  ///  - the cursors whose bounds sum to at most theta (the smallest ones)
+  ///    are non-essential: a document in none of the others cannot beat
+  ///    theta, so candidates come from the essential cursors only, and the
+  ///    non-essential ones are only moved to a candidate (skipping whole
+  ///    blocks by their last row) while the candidate can still beat theta;
+  ///  - before scoring a candidate, the block each cursor holds it in bounds
+  ///    every document up to the nearest block end; when those block bounds
+  ///    sum to at most theta, that whole window is skipped unread.
+  /// Bounds are taken a little above the exact sums so that rounding never
+  /// drops a contender. Okapi's idf may be negative, so it scores every
+  /// document of the union without pruning.
   std::vector<LexicalHit> search(const LexicalQuery& q, std::size_t k, const SearchFilter& filter = {}) const {
-    std::vector<LexicalHit> hits;
-    if (k == 0 || q.terms.empty() || documents_ == 0) return hits;
-    struct Acc {
-      std::uint32_t row;
-      std::uint32_t last_term;  // the query term that last added to it
-      double score;
-      double matched;  // idf weight of the query terms the document holds
+    std::vector<LexicalHit> best;
+    if (k == 0 || q.terms.empty() || documents_ == 0) return best;
+    std::vector<Cursor> cursors = cursors_of(q);
+    bool prune = true;
+    for (const Cursor& c : cursors) prune = prune && c.weight >= 0;
+    if (cursors.empty()) return best;
+    const std::size_t nc = cursors.size();
+    // by_bound: the cursors by increasing bound; below[j] = the bounds of by_bound[0, j) summed
+    std::vector<std::size_t> by_bound(nc);
+    for (std::size_t j = 0; j < nc; ++j) by_bound[j] = j;
+    std::stable_sort(by_bound.begin(), by_bound.end(),
+                     [&](std::size_t a, std::size_t b) { return cursors[a].bound < cursors[b].bound; });
+    std::vector<double> below(nc + 1, 0.0);
+    for (std::size_t j = 0; j < nc; ++j) below[j + 1] = below[j] + cursors[by_bound[j]].bound;
+
+    best.reserve(std::min(k, documents_) + 1);
+    const auto worse = [](const LexicalHit& a, const LexicalHit& b) { return better(a, b); };  // heap top: the worst kept
+    double theta = prune ? 0.0 : -std::numeric_limits<double>::infinity();
+    std::size_t essential = 0;  // by_bound[essential, nc) are the essential cursors
+    const auto raise_threshold = [&]() {
+      if (!prune || best.size() < k) return;
+      theta = best.front().score;
+      while (essential < nc && below[essential + 1] <= theta) ++essential;
     };
-    std::vector<Acc> acc, merged;
-    const bool prune = bm25_.formula == Bm25Formula::Lucene;
-    // still[i]: the most the terms from position i of the order on can add,
-    // a little above the exact sum so that rounding never drops a contender
-    std::vector<double> still(q.order.size() + 1, 0.0);
-    for (std::size_t i = q.order.size(); i-- > 0;) still[i] = still[i + 1] + bound(q, q.order[i]);
-    for (double& x : still) x = x * (1 + 1e-9) + 1e-12;
-    // a[t] += w_f idf_f(t) tfn_f(t, d), and the term's idf weight once per term
-    const auto add = [&](Acc& a, std::size_t t, std::size_t f, const Posting& p) {
-      if (a.last_term != t) a.matched += q.idf_weight[t];
-      a.last_term = static_cast<std::uint32_t>(t);
-      a.score += fields_[f].weight * q.field_idf[t * fields_.size() + f] *
-                 tf_norm(p.tf, field_[f].length[p.row], average_length(f));
-    };
-    const auto list_of = [&](std::size_t t, std::size_t f) -> const std::vector<Posting>* {
-      if (q.ids[t] == LexicalQuery::kUnknownTerm || q.ids[t] >= field_[f].postings.size()) return nullptr;
-      return &field_[f].postings[q.ids[t]];
-    };
-    bool closed = false;  // no new document can enter the top k
-    for (std::size_t i = 0; i < q.order.size(); ++i) {
-      const std::size_t t = q.order[i];
-      if (prune && acc.size() >= k) {
-        // theta = the k-th best score so far; it only grows (contributions are >= 0)
-        const double theta = kth_score(acc, k, filter);
-        closed = closed || theta > still[i];
-        // a document that cannot reach theta even with every remaining term is out
-        if (closed)
-          acc.erase(std::remove_if(acc.begin(), acc.end(), [&](const Acc& x) { return x.score + still[i] < theta; }),
-                    acc.end());
+    std::size_t window_end = 0;  // every row up to here passed the block-max test at threshold window_theta
+    double window_theta = -1.0;
+    bool window_open = false;
+    std::vector<double> gained(nc, 0.0);  // the current document's contribution from each cursor
+    std::vector<char> holds(nc, 0);
+    while (essential < nc) {
+      // The next candidate: the smallest row of the essential cursors.
+      std::uint32_t row = kEnd;
+      for (std::size_t j = essential; j < nc; ++j) row = std::min(row, cursors[by_bound[j]].row());
+      if (row == kEnd) break;
+      const auto step_past = [&](std::uint32_t last) {  // the essential cursors to the first row after `last`
+        for (std::size_t j = essential; j < nc; ++j) cursors[by_bound[j]].seek(last + 1);
+      };
+      if (filter.exclude != nullptr && filter.exclude->test(row)) {
+        step_past(row);
+        continue;
       }
-      for (std::size_t f = 0; f < fields_.size(); ++f) {
-        const auto* listed = list_of(t, f);
-        if (listed == nullptr) continue;
-        const std::vector<Posting>& list = *listed;
-        if (closed) {
-          // only the documents met so far: a binary search each, moving forward
-          auto from = list.begin();
-          for (Acc& a : acc) {
-            from = std::lower_bound(from, list.end(), Posting{a.row, 0}, by_row);
-            if (from == list.end()) break;
-            if (from->row == a.row) add(a, t, f, *from);
-          }
+      if (prune && !(window_open && row <= window_end && window_theta == theta)) {
+        // Block maxima: every document in rows [row, end] is bounded by its blocks' bounds.
+        double reach = 0.0;
+        std::uint32_t end = kEnd - 1;
+        for (Cursor& c : cursors) {
+          if (!c.shallow_seek(row)) continue;  // exhausted: contributes nothing
+          reach += c.block_bound(*this);
+          end = std::min(end, c.list->blocks[c.block].last_row);
+        }
+        if (reach <= theta) {
+          step_past(end);
+          window_open = false;
           continue;
         }
-        // merge the list into the accumulator (both in row order)
-        merged.clear();
-        merged.reserve(acc.size() + list.size());
-        auto a = acc.begin();
-        for (const Posting& p : list) {
-          if (filter.exclude != nullptr && filter.exclude->test(p.row)) continue;
-          while (a != acc.end() && a->row < p.row) merged.push_back(*a++);
-          if (a != acc.end() && a->row == p.row) {
-            merged.push_back(*a++);
-          } else {
-            merged.push_back(Acc{p.row, LexicalQuery::kUnknownTerm, 0.0, 0.0});
-          }
-          add(merged.back(), t, f, p);
+        window_open = true, window_end = end, window_theta = theta;
+      }
+      // Score the candidate: essential cursors first, then the others from the largest bound down
+      // while the candidate can still beat theta.
+      double partial = 0.0;
+      for (std::size_t j = essential; j < nc; ++j) {
+        Cursor& c = cursors[by_bound[j]];
+        if (c.row() != row) continue;
+        gained[by_bound[j]] = c.gain(*this);
+        holds[by_bound[j]] = 1;
+        partial += gained[by_bound[j]];
+        ++c.pos;
+      }
+      bool hopeless = false;
+      for (std::size_t j = essential; j-- > 0;) {
+        if (partial + below[j + 1] <= theta) {
+          hopeless = true;
+          break;
         }
-        merged.insert(merged.end(), a, acc.end());
-        acc.swap(merged);
+        Cursor& c = cursors[by_bound[j]];
+        c.seek(row);
+        if (c.row() != row) continue;
+        gained[by_bound[j]] = c.gain(*this);
+        holds[by_bound[j]] = 1;
+        partial += gained[by_bound[j]];
       }
-    }
-    hits.reserve(acc.size());
-    for (const Acc& a : acc)
-      if (a.score > 0)
-        hits.push_back(LexicalHit{a.row, a.score, share(a.matched, q.total_idf_weight), share(a.matched, q.known_idf_weight)});
-    if (!filter.keep) {
-      // the k best, sorted: a selection, then a sort of k
-      if (hits.size() > k) {
-        std::nth_element(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(k - 1), hits.end(), better);
-        hits.resize(k);
+      if (!hopeless) {
+        LexicalHit hit = total(q, cursors, gained, holds, row);
+        const bool enters = hit.score > 0 && (best.size() < k || better(hit, best.front()));
+        if (enters && (!filter.keep || filter.keep(row))) {
+          best.push_back(hit);
+          std::push_heap(best.begin(), best.end(), worse);
+          if (best.size() > k) {
+            std::pop_heap(best.begin(), best.end(), worse);
+            best.pop_back();
+          }
+          raise_threshold();
+        }
       }
-      std::sort(hits.begin(), hits.end(), better);
-      return hits;
+      std::fill(holds.begin(), holds.end(), 0);
     }
-    // with a predicate: sort a growing prefix until k of it pass
-    std::vector<LexicalHit> kept;
-    for (std::size_t m = std::min(hits.size(), 2 * k + 16);; m = std::min(hits.size(), 4 * m)) {
-      std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(m), hits.end(), better);
-      kept.clear();
-      for (std::size_t j = 0; j < m && kept.size() < k; ++j)
-        if (filter.keep(hits[j].row)) kept.push_back(hits[j]);
-      if (kept.size() == k || m == hits.size()) return kept;
-    }
+    std::sort(best.begin(), best.end(), better);
+    return best;
   }
 
  private:
+  static constexpr std::size_t kBlock = 128;  ///< postings per block of a postings list
+  static constexpr std::uint32_t kEnd = std::numeric_limits<std::uint32_t>::max();  ///< past the last row
+
   struct Posting {
     std::uint32_t row;
     std::uint32_t tf;
   };
   static bool by_row(const Posting& a, const Posting& b) { return a.row < b.row; }
+  // Postings [kBlock j, kBlock (j + 1)) of a list: its last row, largest tf, shortest field length.
+  struct Block {
+    std::uint32_t last_row;
+    std::uint32_t max_tf;
+    std::uint32_t min_length;
+  };
+  struct PostingList {
+    std::vector<Posting> postings;  // rows ascending
+    std::vector<Block> blocks;
+    std::uint32_t max_tf = 0;                // over the whole list
+    std::uint32_t min_length = kEnd;         // over the whole list
+  };
   struct FieldData {
-    std::vector<std::vector<Posting>> postings;  // by term id, rows ascending
-    std::vector<std::uint32_t> length;           // by row: terms in this field
+    std::vector<PostingList> postings;  // by term id
+    std::vector<std::uint32_t> length;  // by row: terms in this field
     std::size_t total_length = 0;
   };
   struct FieldTerm {
@@ -381,8 +436,102 @@ class LexicalIndex {
   };
   struct Document {
     bool set = false;
+    Script script = kOther;        // script_of the document's terms
     std::vector<FieldTerm> terms;  // distinct (field, term) pairs, for clear()
   };
+
+  // A position in one (query term, field) postings list during search().
+  struct Cursor {
+    const PostingList* list = nullptr;
+    std::size_t term = 0;             // the query term's index
+    double weight = 0.0;              // w_f idf_f(t)
+    double bound = 0.0;               // the most a document gains from this list (inflated)
+    const std::uint32_t* length = nullptr;
+    double average_length = 0.0;
+    std::size_t pos = 0;     // the current posting
+    std::size_t block = 0;   // a block at or before pos's, moved by shallow_seek
+    std::size_t bound_block = kEnd;  // the block whose bound is in block_bound_value
+    double block_bound_value = 0.0;
+
+    std::uint32_t row() const { return pos < list->postings.size() ? list->postings[pos].row : kEnd; }
+    // To the first block ending at or after `target`; false when none does.
+    bool shallow_seek(std::uint32_t target) {
+      while (block < list->blocks.size() && list->blocks[block].last_row < target) ++block;
+      return block < list->blocks.size();
+    }
+    // To the first posting at or after `target`, skipping whole blocks.
+    void seek(std::uint32_t target) {
+      if (row() >= target) return;
+      if (!shallow_seek(target)) {
+        pos = list->postings.size();
+        return;
+      }
+      const auto from = list->postings.begin() + static_cast<std::ptrdiff_t>(std::max(pos, block * kBlock));
+      const auto to = list->postings.begin() + static_cast<std::ptrdiff_t>(std::min(list->postings.size(), (block + 1) * kBlock));
+      pos = static_cast<std::size_t>(std::lower_bound(from, to, Posting{target, 0}, by_row) - list->postings.begin());
+    }
+    // The most a document of the current block gains (inflated).
+    double block_bound(const LexicalIndex& index) {
+      if (bound_block != block) {
+        const Block& b = list->blocks[block];
+        block_bound_value = index.inflate(weight * index.tf_norm(b.max_tf, b.min_length, average_length));
+        bound_block = block;
+      }
+      return block_bound_value;
+    }
+    // w_f idf_f(t) tfn_f(t, d) of the current posting: score()'s expression.
+    double gain(const LexicalIndex& index) const {
+      const Posting& p = list->postings[pos];
+      return weight * index.tf_norm(p.tf, length[p.row], average_length);
+    }
+  };
+
+  // A bound taken a little above its exact value, so that rounding in a sum never drops a contender.
+  static double inflate(double bound) { return bound * (1 + 1e-9) + 1e-12; }
+
+  // Adds a posting to a field's list: appended (the usual case) or inserted in row order.
+  static void add_posting(const FieldData& field, PostingList& list, const Posting& posting) {
+    const std::uint32_t length = field.length[posting.row];
+    if (list.postings.empty() || list.postings.back().row < posting.row) {
+      if (list.postings.size() % kBlock == 0)
+        list.blocks.push_back(Block{posting.row, posting.tf, length});
+      else
+        list.blocks.back() = Block{posting.row, std::max(list.blocks.back().max_tf, posting.tf),
+                                   std::min(list.blocks.back().min_length, length)};
+      list.postings.push_back(posting);
+      list.max_tf = std::max(list.max_tf, posting.tf);
+      list.min_length = std::min(list.min_length, length);
+      return;
+    }
+    const auto at = std::lower_bound(list.postings.begin(), list.postings.end(), posting, by_row);
+    const auto from = static_cast<std::size_t>(at - list.postings.begin());
+    list.postings.insert(at, posting);
+    rebuild_blocks(field, list, from / kBlock);
+  }
+
+  static void remove_posting(const FieldData& field, PostingList& list, std::uint32_t row) {
+    const auto at = std::lower_bound(list.postings.begin(), list.postings.end(), Posting{row, 0}, by_row);
+    if (at == list.postings.end() || at->row != row) return;
+    const auto from = static_cast<std::size_t>(at - list.postings.begin());
+    list.postings.erase(at);  // keeps the list in row order
+    rebuild_blocks(field, list, from / kBlock);
+  }
+
+  // Recomputes the blocks from block `first` on, and the list's bounds.
+  static void rebuild_blocks(const FieldData& field, PostingList& list, std::size_t first) {
+    list.blocks.resize(first);
+    for (std::size_t at = first * kBlock; at < list.postings.size(); at += kBlock) {
+      Block b{0, 0, kEnd};
+      for (std::size_t i = at; i < std::min(list.postings.size(), at + kBlock); ++i) {
+        b.last_row = list.postings[i].row;
+        b.max_tf = std::max(b.max_tf, list.postings[i].tf);
+        b.min_length = std::min(b.min_length, field.length[list.postings[i].row]);
+      }
+      list.blocks.push_back(b);
+    }
+    list.max_tf = 0, list.min_length = kEnd;
+    for (const Block& b : list.blocks) list.max_tf = std::max(list.max_tf, b.max_tf), list.min_length = std::min(list.min_length, b.min_length);
+  }
 
   InputError bad_fields(std::size_t given) const {
     return InputError("lexical.bad_fields", std::to_string(given) + " field texts for an index of " +
@@ -408,30 +557,12 @@ class LexicalIndex {
     return b;
   }
 
-  // The k-th best accumulated score among documents passing the filter's
-  // predicate (exclude is applied when documents enter), or -1 with fewer.
-  template <typename Acc>
-  static double kth_score(const std::vector<Acc>& acc, std::size_t k, const SearchFilter& filter) {
-    std::vector<double> scores;
-    if (!filter.keep) {
-      scores.reserve(acc.size());
-      for (const Acc& a : acc) scores.push_back(a.score);
-      std::nth_element(scores.begin(), scores.begin() + static_cast<std::ptrdiff_t>(k - 1), scores.end(),
-                       std::greater<double>());
-      return scores[k - 1];
-    }
-    // the best first, a growing prefix sorted at a time, until k of it pass
-    std::vector<std::pair<double, std::uint32_t>> by_score;
-    by_score.reserve(acc.size());
-    for (const Acc& a : acc) by_score.emplace_back(a.score, a.row);
-    for (std::size_t m = std::min(by_score.size(), 2 * k + 16);; m = std::min(by_score.size(), 4 * m)) {
-      std::partial_sort(by_score.begin(), by_score.begin() + static_cast<std::ptrdiff_t>(m), by_score.end(),
-                        std::greater<>());
-      std::size_t passed = 0;
-      for (std::size_t j = 0; j < m; ++j)
-        if (filter.keep(by_score[j].second) && ++passed == k) return by_score[j].first;
-      if (m == by_score.size()) return -1.0;
-    }
+  // script_of the terms of one or more fields, read as one text.
+  static Script script_of_terms(const std::vector<std::vector<std::string>>& fields) {
+    std::string text;
+    for (const auto& terms : fields)
+      for (const std::string& term : terms) text.append(term).push_back(' ');
+    return script_of(text);
   }
 
   static double share(double part, double whole) { return whole > 0 ? std::min(1.0, part / whole) : 0.0; }
@@ -453,33 +584,53 @@ class LexicalIndex {
     const double n = static_cast<double>(documents_);
     double sum = 0;
     std::size_t count = 0;
-    for (const auto& list : field_[f].postings) {
-      if (list.empty()) continue;
-      const double df = static_cast<double>(list.size());
+    for (const PostingList& list : field_[f].postings) {
+      if (list.postings.empty()) continue;
+      const double df = static_cast<double>(list.postings.size());
       sum += std::log((n - df + 0.5) / (df + 0.5));
       ++count;
     }
     return count == 0 ? 0.0 : sum / static_cast<double>(count);
   }
 
-  std::pair<double, double> score_and_coverage(const LexicalQuery& q, std::size_t row) const {
-    if (!contains(row)) return {0.0, 0.0};
-    double score = 0, matched = 0;
+  // One cursor per (query term, field) list that has postings, in the
+  // order scores are summed: the terms in q.order, then the fields.
+  std::vector<Cursor> cursors_of(const LexicalQuery& q) const {
+    std::vector<Cursor> cursors;
+    const std::size_t nf = fields_.size();
     for (std::size_t t : q.order) {
       if (q.ids[t] == LexicalQuery::kUnknownTerm) continue;
-      bool hit = false;
-      for (std::size_t f = 0; f < fields_.size(); ++f) {
-        const FieldData& field = field_[f];
-        if (q.ids[t] >= field.postings.size()) continue;
-        const auto& list = field.postings[q.ids[t]];
-        const auto it = std::lower_bound(list.begin(), list.end(), Posting{static_cast<std::uint32_t>(row), 0}, by_row);
-        if (it == list.end() || it->row != row) continue;
-        hit = true;
-        score += fields_[f].weight * q.field_idf[t * fields_.size() + f] * tf_norm(it->tf, field.length[row], average_length(f));
+      for (std::size_t f = 0; f < nf; ++f) {
+        if (q.ids[t] >= field_[f].postings.size() || field_[f].postings[q.ids[t]].postings.empty()) continue;
+        Cursor c;
+        c.list = &field_[f].postings[q.ids[t]];
+        c.term = t;
+        c.weight = fields_[f].weight * q.field_idf[t * nf + f];
+        c.length = field_[f].length.data();
+        c.average_length = average_length(f);
+        c.bound = inflate(c.weight * tf_norm(c.list->max_tf, c.list->min_length, c.average_length));
+        cursors.push_back(c);
       }
-      if (hit) matched += q.idf_weight[t];
     }
-    return {score, q.total_idf_weight > 0 ? std::min(1.0, matched / q.total_idf_weight) : 0.0};
+    return cursors;
+  }
+
+  // A document's score and coverage from what each cursor gained on it
+  // (gained[j], where holds[j]): the one place scores are summed, in the
+  // cursors' order, so that search() and hit() agree to the bit.
+  static LexicalHit total(const LexicalQuery& q, const std::vector<Cursor>& cursors, const std::vector<double>& gained,
+                          const std::vector<char>& holds, std::size_t row) {
+    LexicalHit hit{row, 0.0, 0.0, 0.0};
+    double matched = 0.0;
+    std::size_t counted = LexicalQuery::kUnknownTerm;  // a term's cursors are adjacent: count it once
+    for (std::size_t j = 0; j < cursors.size(); ++j) {
+      if (!holds[j]) continue;
+      hit.score += gained[j];
+      if (cursors[j].term != counted) matched += q.idf_weight[counted = cursors[j].term];
+    }
+    hit.coverage = share(matched, q.total_idf_weight);
+    hit.known_coverage = share(matched, q.known_idf_weight);
+    return hit;
   }
 
   std::vector<LexicalField> fields_;

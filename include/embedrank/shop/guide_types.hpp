@@ -71,6 +71,7 @@ struct SearchAnswer {
   rank::SearchMode mode = rank::SearchMode::Hybrid;  ///< the mode searched
   double lexical_weight = 0.0;  ///< the lexical side's weight in the fusion (0 dense, 1 lexical)
   double unknown_share = 0.0;   ///< share of the search text's tokens the model reads as unknown
+  double other_script_lexical_weight = 0.0;  ///< the lexical weight of products not in the query's script
 };
 
 /// What one upsert did.

@@ -145,6 +145,7 @@ class ShoppingGuide {
     answer.results = std::move(fused.results);
     answer.mode = options.mode;
     answer.lexical_weight = fused.lexical_weight;
+    answer.other_script_lexical_weight = fused.other_script_lexical_weight;
     return answer;
   }
 
