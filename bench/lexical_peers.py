@@ -1,12 +1,12 @@
 """Queries per second of embedrank's LexicalIndex (BM25) and Tantivy on the
 same catalogue and the same analysed terms, at 1 and 2 threads.
 
-Setup, once (the venv has matplotlib, needed for --plot only):
-    /work/.venv-peers/bin/pip install tantivy==0.27.0
+Setup, once (matplotlib is needed for --plot only):
+    python3 -m venv .venv-peers && .venv-peers/bin/pip install tantivy==0.27.0 matplotlib
     cmake -S . -B build -DEMBEDRANK_BUILD_BENCHMARKS=ON -DPython3_EXECUTABLE=/usr/bin/python3
     cmake --build build -j1 --target bench_lexical_qps
 Run, from the repository root, on an otherwise idle machine:
-    /work/.venv-peers/bin/python bench/lexical_peers.py --products 1000000 --k 10 \\
+    .venv-peers/bin/python bench/lexical_peers.py --products 1000000 --k 10 \\
         --seconds 5 --rounds 3 --plot lexical-peers.png
 
 What it does:

@@ -241,6 +241,9 @@ void bind_shop(py::module_& m) {
       .def_property_readonly("mode", [](const embedrank::SearchAnswer& a) { return std::string(embedrank::to_string(a.mode)); })
       .def_readonly("lexical_weight", &embedrank::SearchAnswer::lexical_weight,
                     "The lexical side's weight in the fusion (0 for dense, 1 for lexical).")
+      .def_readonly("other_script_lexical_weight", &embedrank::SearchAnswer::other_script_lexical_weight,
+                    "The lexical weight of products written in another script than the query "
+                    "(the lexical side cannot match their words).")
       .def_readonly("unknown_share", &embedrank::SearchAnswer::unknown_share,
                     "The share of the searched text's tokens the model reads as unknown.");
 

@@ -159,7 +159,8 @@ inline Response shop_search(Service& service, const Request& request, const std:
         {"price", {{"min", detail::price_json(answer.query.price.min)}, {"max", detail::price_json(answer.query.price.max)}}},
         {"unknown_token_share", answer.unknown_share},
         {"mode", embedrank::to_string(answer.mode)},
-        {"lexical_weight", answer.lexical_weight}}},
+        {"lexical_weight", answer.lexical_weight},
+        {"other_script_lexical_weight", answer.other_script_lexical_weight}}},
       {"results", results}});
 }
 

@@ -200,6 +200,8 @@ def test_guide_search_modes_report_both_scores():
     assert by_mode["dense"].lexical_weight == 0.0
     assert by_mode["lexical"].lexical_weight == 1.0
     assert 0.0 <= by_mode["hybrid"].lexical_weight <= 1.0
+    # products in another script get only the part for tokens the model cannot read
+    assert 0.0 <= by_mode["hybrid"].other_script_lexical_weight <= by_mode["hybrid"].lexical_weight
     # lexical search finds only products holding a query term, best BM25 first (no attribute boosts here)
     lexical = by_mode["lexical"].results
     assert all(r.lexical_score > 0 for r in lexical)

@@ -222,6 +222,8 @@ def test_search_equals_the_shopping_guide(shop_server, guide, query):
     assert [(a["name"], a["value"], a["begin"], a["end"]) for a in answer["query"]["attributes"]] == \
         [(a.name, a.value, a.begin, a.end) for a in expected.query.attributes]
     assert answer["query"]["mode"] == "hybrid"
+    assert answer["query"]["lexical_weight"] == pytest.approx(expected.lexical_weight)
+    assert answer["query"]["other_script_lexical_weight"] == pytest.approx(expected.other_script_lexical_weight)
     assert [(np.float32(r["dense_score"]), np.float32(r["lexical_score"])) for r in answer["results"]] == \
         [(r.dense_score, r.lexical_score) for r in expected.results]
     for mode in ("dense", "lexical"):
