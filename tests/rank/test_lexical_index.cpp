@@ -345,6 +345,42 @@ TEST_CASE("updates: set, clear and compaction equal a fresh index", "[lexical][u
   CHECK_THROWS_AS(bad.apply(RowRemap::dropping(2, [](std::size_t row) { return row == 0; })), InputError);
 }
 
+TEST_CASE("a document's and a query's script is script_of their terms", "[lexical][script]") {
+  const Catalogue c = sample_catalogue();
+  LexicalIndex index;
+  const auto joined = [](const std::vector<std::vector<std::string>>& fields) {
+    std::string text;
+    for (const auto& terms : fields)
+      for (const std::string& term : terms) text += term + " ";
+    return text;
+  };
+  std::size_t cjk = 0;
+  for (std::size_t row = 0; row < c.ids.size(); ++row) {
+    const std::string& title = c.text.at("title")[row];
+    const std::string& description = c.text.at("description")[row];
+    index.set(row, {title, description});
+    const auto expected = embedrank::rank::script_of(
+        joined({embedrank::rank::analyze(title), embedrank::rank::analyze(description)}));
+    INFO(c.ids[row] << ": " << title);
+    CHECK(index.script(row) == expected);
+    cjk += expected == embedrank::rank::kCjk ? 1 : 0;
+  }
+  CHECK(cjk > 20);  // the sample shop sells in both scripts
+  CHECK(cjk < c.ids.size() - 20);
+  // Mixed and awkward texts: numbers, model numbers, accents, kana, Hangul, bad bytes.
+  std::mt19937 rng(5);
+  const std::vector<std::string> pieces = {"红色", "连衣裙", "GT-3000", "5.5", "20,000", "café", "ドレス", "원피스",
+                                           "k87", "a", "the", "\xff", "。", "USB-C 65W", " ", "Привет", "3"};
+  for (int i = 0; i < 500; ++i) {
+    std::string text;
+    for (int n = static_cast<int>(rng() % 8); n >= 0; --n) text += pieces[rng() % pieces.size()] + (rng() % 2 ? " " : "");
+    INFO(text);
+    const auto q = index.query(text);
+    CHECK(q.script == embedrank::rank::script_of(joined({embedrank::rank::analyze(text)})));
+  }
+  CHECK(index.script(c.ids.size() + 5) == embedrank::rank::kOther);  // a row never set
+}
+
 TEST_CASE("lexical index errors", "[lexical][bad_input]") {
   CHECK_THROWS_AS(LexicalIndex(std::vector<embedrank::rank::LexicalField>{}), InputError);
   CHECK_THROWS_AS(LexicalIndex({{"title", 0.0}}), InputError);

@@ -557,12 +557,24 @@ class LexicalIndex {
     return b;
   }
 
-  // script_of the terms of one or more fields, read as one text.
+  // script_of the terms of one or more fields, read as one text, counted
+  // without decoding each character: the analyser puts CJK characters only
+  // in CJK terms (bigrams, unigrams) and none in the others, and leaves in a
+  // term no separator but '.' between digits.
   static Script script_of_terms(const std::vector<std::vector<std::string>>& fields) {
-    std::string text;
+    std::size_t cjk = 0, letters = 0;
     for (const auto& terms : fields)
-      for (const std::string& term : terms) text.append(term).push_back(' ');
-    return script_of(text);
+      for (const std::string& term : terms) {
+        std::size_t first = 0;
+        const bool cjk_term = !term.empty() && detail::is_cjk(text::decode_utf8(term, first));
+        for (const char ch : term) {
+          const auto byte = static_cast<unsigned char>(ch);
+          if ((byte & 0xC0) == 0x80 || (byte >= '0' && byte <= '9') || byte == '.') continue;  // not a letter's first byte
+          ++letters;
+          if (cjk_term) ++cjk;
+        }
+      }
+    return letters > 0 && static_cast<double>(cjk) >= kCjkShare * static_cast<double>(letters) ? kCjk : kOther;
   }
 
   static double share(double part, double whole) { return whole > 0 ? std::min(1.0, part / whole) : 0.0; }
