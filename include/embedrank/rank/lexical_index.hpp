@@ -28,10 +28,8 @@
 /// Scores are computed in double.
 ///
 /// Storage: per field and term, a postings list (row, tf) in row order,
-/// cut into blocks of kBlock postings; each block records its last row,
-/// its largest tf and its shortest field length, from which the most a
-/// document of the block can score for the term follows (tfn grows with tf
-/// and shrinks with the length): Lucene's "impacts".
+/// cut into blocks that bound what their documents can score
+/// (rank/detail/postings.hpp).
 ///
 /// Search: document at a time with MaxScore and block-max skipping; see
 /// search(). Cost: a query reads the postings of its rarer terms and, of
@@ -58,6 +56,7 @@
 
 #include "embedrank/core/error.hpp"
 #include "embedrank/core/row_remap.hpp"
+#include "embedrank/rank/detail/postings.hpp"
 #include "embedrank/rank/embedding_index.hpp"
 #include "embedrank/rank/lexical_analysis.hpp"
 
@@ -168,7 +167,7 @@ class LexicalIndex {
         const std::uint32_t term = ids[j];
         const auto count = static_cast<std::uint32_t>(next - j);
         if (field.postings.size() <= term) field.postings.resize(term + 1);
-        add_posting(field, field.postings[term], Posting{static_cast<std::uint32_t>(row), count});
+        field.postings[term].add(Posting{static_cast<std::uint32_t>(row), count}, field.length);
         doc.terms.push_back(FieldTerm{static_cast<std::uint32_t>(f), term});
       }
     }
@@ -180,7 +179,7 @@ class LexicalIndex {
     Document& doc = docs_[row];
     for (const FieldTerm& ft : doc.terms) {
       FieldData& field = field_[ft.field];
-      remove_posting(field, field.postings[ft.term], static_cast<std::uint32_t>(row));
+      field.postings[ft.term].remove(static_cast<std::uint32_t>(row), field.length);
     }
     for (FieldData& field : field_) {
       field.total_length -= field.length[row];
@@ -208,7 +207,7 @@ class LexicalIndex {
       field.length = std::move(length);
       for (PostingList& list : field.postings) {
         for (Posting& p : list.postings) p.row = static_cast<std::uint32_t>(remap(p.row));  // order kept: remap is monotone
-        rebuild_blocks(field, list, 0);
+        list.rebuild(0, field.length);
       }
     }
   }
@@ -405,26 +404,11 @@ class LexicalIndex {
   }
 
  private:
-  static constexpr std::size_t kBlock = 128;  ///< postings per block of a postings list
-  static constexpr std::uint32_t kEnd = std::numeric_limits<std::uint32_t>::max();  ///< past the last row
+  static constexpr std::size_t kBlock = detail::kPostingBlock;
+  static constexpr std::uint32_t kEnd = detail::kEndRow;
+  using Posting = detail::Posting;
+  using PostingList = detail::PostingList;
 
-  struct Posting {
-    std::uint32_t row;
-    std::uint32_t tf;
-  };
-  static bool by_row(const Posting& a, const Posting& b) { return a.row < b.row; }
-  // Postings [kBlock j, kBlock (j + 1)) of a list: its last row, largest tf, shortest field length.
-  struct Block {
-    std::uint32_t last_row;
-    std::uint32_t max_tf;
-    std::uint32_t min_length;
-  };
-  struct PostingList {
-    std::vector<Posting> postings;  // rows ascending
-    std::vector<Block> blocks;
-    std::uint32_t max_tf = 0;                // over the whole list
-    std::uint32_t min_length = kEnd;         // over the whole list
-  };
   struct FieldData {
     std::vector<PostingList> postings;  // by term id
     std::vector<std::uint32_t> length;  // by row: terms in this field
@@ -468,12 +452,12 @@ class LexicalIndex {
       }
       const auto from = list->postings.begin() + static_cast<std::ptrdiff_t>(std::max(pos, block * kBlock));
       const auto to = list->postings.begin() + static_cast<std::ptrdiff_t>(std::min(list->postings.size(), (block + 1) * kBlock));
-      pos = static_cast<std::size_t>(std::lower_bound(from, to, Posting{target, 0}, by_row) - list->postings.begin());
+      pos = static_cast<std::size_t>(std::lower_bound(from, to, Posting{target, 0}, detail::by_row) - list->postings.begin());
     }
     // The most a document of the current block gains (inflated).
     double block_bound(const LexicalIndex& index) {
       if (bound_block != block) {
-        const Block& b = list->blocks[block];
+        const detail::PostingBlock& b = list->blocks[block];
         block_bound_value = index.inflate(weight * index.tf_norm(b.max_tf, b.min_length, average_length));
         bound_block = block;
       }
@@ -488,50 +472,6 @@ class LexicalIndex {
 
   // A bound taken a little above its exact value, so that rounding in a sum never drops a contender.
   static double inflate(double bound) { return bound * (1 + 1e-9) + 1e-12; }
-
-  // Adds a posting to a field's list: appended (the usual case) or inserted in row order.
-  static void add_posting(const FieldData& field, PostingList& list, const Posting& posting) {
-    const std::uint32_t length = field.length[posting.row];
-    if (list.postings.empty() || list.postings.back().row < posting.row) {
-      if (list.postings.size() % kBlock == 0)
-        list.blocks.push_back(Block{posting.row, posting.tf, length});
-      else
-        list.blocks.back() = Block{posting.row, std::max(list.blocks.back().max_tf, posting.tf),
-                                   std::min(list.blocks.back().min_length, length)};
-      list.postings.push_back(posting);
-      list.max_tf = std::max(list.max_tf, posting.tf);
-      list.min_length = std::min(list.min_length, length);
-      return;
-    }
-    const auto at = std::lower_bound(list.postings.begin(), list.postings.end(), posting, by_row);
-    const auto from = static_cast<std::size_t>(at - list.postings.begin());
-    list.postings.insert(at, posting);
-    rebuild_blocks(field, list, from / kBlock);
-  }
-
-  static void remove_posting(const FieldData& field, PostingList& list, std::uint32_t row) {
-    const auto at = std::lower_bound(list.postings.begin(), list.postings.end(), Posting{row, 0}, by_row);
-    if (at == list.postings.end() || at->row != row) return;
-    const auto from = static_cast<std::size_t>(at - list.postings.begin());
-    list.postings.erase(at);  // keeps the list in row order
-    rebuild_blocks(field, list, from / kBlock);
-  }
-
-  // Recomputes the blocks from block `first` on, and the list's bounds.
-  static void rebuild_blocks(const FieldData& field, PostingList& list, std::size_t first) {
-    list.blocks.resize(first);
-    for (std::size_t at = first * kBlock; at < list.postings.size(); at += kBlock) {
-      Block b{0, 0, kEnd};
-      for (std::size_t i = at; i < std::min(list.postings.size(), at + kBlock); ++i) {
-        b.last_row = list.postings[i].row;
-        b.max_tf = std::max(b.max_tf, list.postings[i].tf);
-        b.min_length = std::min(b.min_length, field.length[list.postings[i].row]);
-      }
-      list.blocks.push_back(b);
-    }
-    list.max_tf = 0, list.min_length = kEnd;
-    for (const Block& b : list.blocks) list.max_tf = std::max(list.max_tf, b.max_tf), list.min_length = std::min(list.min_length, b.min_length);
-  }
 
   InputError bad_fields(std::size_t given) const {
     return InputError("lexical.bad_fields", std::to_string(given) + " field texts for an index of " +
